@@ -1,0 +1,49 @@
+/** The control API: status, identity, peers and stopping the node. */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { z } from 'zod'
+import { AgoraError } from '../../errors.ts'
+import { ROUTES, API_PREFIX, connectBody, peerIdParam } from '../../client/routes.ts'
+import type { ApiComponents } from '../server.ts'
+
+/** Route paths relative to the /api/v1 scope. */
+const path = (full: string): string => full.slice(API_PREFIX.length)
+
+export function registerControlRoutes (app: FastifyInstance, { control }: Pick<ApiComponents, 'control'>): void {
+  app.get(path(ROUTES.status.path), async () => control.status())
+  app.get(path(ROUTES.identity.path), async () => control.identity())
+  app.get(path(ROUTES.peers.path), async () => control.peers())
+
+  app.post(path(ROUTES.connect.path), async request => {
+    const { multiaddr } = parse(connectBody, request.body, 'body')
+    return await control.connect(multiaddr, { signal: abortOnClose(request) })
+  })
+  app.post(path(ROUTES.disconnect.path), async request => {
+    const { id } = parse(peerIdParam, request.params, 'path')
+    return { peerId: id, disconnected: await control.disconnect(id) }
+  })
+  app.post(path(ROUTES.ping.path), async request => {
+    const { id } = parse(peerIdParam, request.params, 'path')
+    return { peerId: id, latencyMs: await control.ping(id, { signal: abortOnClose(request) }) }
+  })
+  app.post(path(ROUTES.stop.path), async (_request, reply) => {
+    // answer first, then stop: the caller learns the stop was accepted
+    reply.raw.once('finish', () => { control.requestStop('requested through the API') })
+    return { stopping: true }
+  })
+}
+
+/** Validate with one schema; a failure names the field. */
+export function parse<S extends z.ZodType> (schema: S, value: unknown, where: string): z.infer<S> {
+  const result = schema.safeParse(value ?? {})
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  const field = issue === undefined || issue.path.length === 0 ? where : `${where}.${issue.path.join('.')}`
+  throw new AgoraError('E502', `invalid ${field}`, { why: issue?.message, details: { issues: result.error.issues } })
+}
+
+/** An AbortSignal that fires when the client goes away, so work on its behalf stops. */
+function abortOnClose (request: FastifyRequest): AbortSignal {
+  const controller = new AbortController()
+  request.raw.once('close', () => { if (!request.raw.complete) controller.abort() })
+  return controller.signal
+}

@@ -1,0 +1,81 @@
+/**
+ * Builds the node's one HTTP server (Fastify) without listening: the control
+ * API under /api/v1, the event socket, health and metrics. `node.ts` decides
+ * when it listens. Tests drive it through `inject` (no socket).
+ */
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import websocket from '@fastify/websocket'
+import type { Registry } from 'prom-client'
+import { AgoraError, messageOf } from '../errors.ts'
+import type { AgoraEvents } from '../events.ts'
+import type { AgoraLogger } from '../observability/logger.ts'
+import { API_PREFIX } from '../client/routes.ts'
+import { createHostGuard, createTokenCheck, presentedToken } from './guard.ts'
+import type { ControlPlane } from './control-plane.ts'
+import { registerControlRoutes } from './routes/control.ts'
+import { registerHealthRoutes } from './routes/health.ts'
+import { registerEventsRoute } from './routes/events.ts'
+
+export interface ApiComponents {
+  control: ControlPlane
+  events: AgoraEvents
+  metrics: Registry
+  logger: AgoraLogger
+}
+
+export interface ApiInit {
+  /** Bearer token for /api/v1. */
+  token: string
+  /** Configured listen host, allowed in Host headers besides loopback names. */
+  host?: string
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number
+}
+
+/** Paths anyone on loopback may read without the token (they hold no secrets). */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
+
+export async function buildApiServer (components: ApiComponents, init: ApiInit): Promise<FastifyInstance> {
+  const log = components.logger.forComponent('agora:api')
+  const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 1024 * 1024, return503OnClosing: true, forceCloseConnections: true })
+  const listeningPort = (): number | undefined => {
+    const address = app.server.address()
+    return address !== null && typeof address === 'object' ? address.port : undefined
+  }
+  const guardHost = createHostGuard({ extraHosts: init.host === undefined ? [] : [init.host], port: listeningPort })
+  const checkToken = createTokenCheck(init.token)
+
+  app.addHook('onRequest', async request => {
+    guardHost(request.headers.host, request.headers.origin)
+    const path = request.url.split('?', 1)[0] as string
+    if (!OPEN_PATHS.has(path)) checkToken(presentedToken(request.headers.authorization, request.url))
+  })
+
+  app.setErrorHandler((err: FastifyError | AgoraError, request, reply) => {
+    const error = toAgoraError(err)
+    if (error.code === 'E599') log.error({ err, url: request.url }, 'request failed')
+    else log.debug({ code: error.code, url: request.url }, error.what)
+    void reply.status(error.status).send({ error: error.toJSON() })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const error = new AgoraError('E503', `no route ${request.method} ${request.url.split('?', 1)[0]}`)
+    void reply.status(error.status).send({ error: error.toJSON() })
+  })
+
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  registerHealthRoutes(app, components)
+  await app.register(async scope => {
+    registerControlRoutes(scope, components)
+    registerEventsRoute(scope, components)
+  }, { prefix: API_PREFIX })
+  return app
+}
+
+function toAgoraError (err: FastifyError | AgoraError): AgoraError {
+  if (err instanceof AgoraError) return err
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AgoraError('E502', 'the request body is too large', { why: err.message })
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err.statusCode !== undefined && err.statusCode < 500)) {
+    return new AgoraError('E502', 'the request could not be read', { why: err.message })
+  }
+  return new AgoraError('E599', 'internal error', { why: messageOf(err), cause: err })
+}

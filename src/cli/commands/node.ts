@@ -1,0 +1,83 @@
+/** `agora start|stop|status`: run a node, stop it, see how it is. */
+import { Command, Option } from 'commander'
+import { clientFor, type StatusResponse } from '../../client/index.ts'
+import { globalOptions, type GlobalOptions } from '../context.ts'
+import { printRecord, say, formatDuration } from '../output.ts'
+import { startFlagsToConfig, type StartFlags } from '../start-flags.ts'
+
+export function registerNodeCommands (program: Command): void {
+  program.command('start')
+    .description('run a node (in the foreground unless --detach)')
+    .option('--detach', 'run in the background; logs go to <data-dir>/logs/')
+    .option('--api-port <port>', 'HTTP API port (0 = any free port)')
+    .option('--api-host <host>', 'HTTP API address (keep it on loopback)')
+    .option('--listen <multiaddr...>', 'libp2p listen addresses, e.g. /ip4/0.0.0.0/tcp/41145')
+    .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses')
+    .option('--bootstrap <multiaddr...>', 'peers to dial at start (full multiaddrs with /p2p/<peerId>)')
+    .option('--no-mdns', 'do not look for peers on the local network')
+    .option('--psk <file>', 'swarm key file: join a private network')
+    .addOption(new Option('--dht-filter <which>', 'addresses the DHT keeps').choices(['public', 'private', 'all']))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-file <file>', 'write logs to this file instead of stderr').hideHelp())
+    .action(async (flags: StartFlags & { detach?: boolean, logFile?: string }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const configFlags = startFlagsToConfig(flags)
+      if (flags.detach === true) {
+        const { startDetached } = await import('../../daemon/detach.ts')
+        const status = await startDetached({ dataDir: opts.dataDir, argv: process.argv.slice(2) })
+        printStatus(status, opts)
+        return
+      }
+      const { runNode } = await import('../../daemon/run.ts')
+      await runNode({ dataDir: opts.dataDir, configFile: opts.config, flags: configFlags, logFile: flags.logFile })
+      // libp2p may leave idle timers behind; the node has stopped, so end the process
+      setImmediate(() => process.exit(0))
+    })
+
+  program.command('stop')
+    .description('stop the node running on the data dir')
+    .option('--timeout <seconds>', 'how long to wait for it to exit', '30')
+    .action(async (flags: { timeout: string }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const client = clientFor(opts.dataDir)
+      const { pid } = await client.status()
+      await client.stop()
+      const { waitForExit } = await import('../../daemon/detach.ts')
+      await waitForExit(pid, Number(flags.timeout) * 1000)
+      say(`stopped the node on ${opts.dataDir} (pid ${pid})`, opts)
+      if (opts.format !== 'table') printRecord({ stopped: true, pid }, opts)
+    })
+
+  program.command('status')
+    .description('peer id, addresses, peers and uptime of the running node')
+    .option('--watch [seconds]', 'refresh every few seconds until Ctrl-C')
+    .action(async (flags: { watch?: string | boolean }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const client = clientFor(opts.dataDir)
+      if (flags.watch === undefined || flags.watch === false) {
+        printStatus(await client.status(), opts)
+        return
+      }
+      const everyMs = (typeof flags.watch === 'string' ? Number(flags.watch) : 2) * 1000
+      for (;;) {
+        const status = await client.status()
+        if (process.stdout.isTTY === true && opts.format === 'table') process.stdout.write('\x1b[2J\x1b[H')
+        printStatus(status, opts)
+        await new Promise(resolve => setTimeout(resolve, everyMs))
+      }
+    })
+}
+
+function printStatus (status: StatusResponse, opts: GlobalOptions): void {
+  printRecord(status, opts, undefined, {
+    'peer id': status.peerId,
+    did: status.did,
+    version: status.version,
+    api: status.apiUrl,
+    pid: status.pid,
+    uptime: formatDuration(status.uptimeMs),
+    peers: `${status.peers} connected (${status.connections} connections, ${status.knownPeers} known)`,
+    addresses: status.addresses,
+    'data dir': status.dataDir
+  })
+}

@@ -1,0 +1,69 @@
+/**
+ * The program: `agora <noun> <verb>`: the command line. Every command is a thin adapter
+ * over the typed control-API client (src/client/), except `start`, which runs
+ * the node, and `config` / `identity` verbs that work without a node.
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { AgoraError, formatError, messageOf } from '../errors.ts'
+import { VERSION } from '../version.ts'
+import { registerNodeCommands } from './commands/node.ts'
+import { registerIdentityCommands } from './commands/identity.ts'
+import { registerPeersCommands } from './commands/peers.ts'
+import { registerConfigCommands } from './commands/config.ts'
+import { registerDoctorCommand } from './commands/doctor.ts'
+import { registerCompletionCommand } from './commands/completion.ts'
+
+export function buildProgram (): Command {
+  const program = new Command('agora')
+    .description('Agora: a peer-to-peer network for sharing AI compute and agent work')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('-d, --data-dir <dir>', 'node data directory (env AGORA_DATA_DIR, default ~/.agora)'))
+    .addOption(new Option('-c, --config <file>', 'configuration file (default: search ./agora.yaml, $XDG_CONFIG_HOME/agora, /etc/agora)'))
+    .option('--json', 'print JSON')
+    .option('--yaml', 'print YAML')
+    .option('--csv', 'print CSV')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--no-color', 'no colours in the output')
+    .option('-v, --verbose', 'show stack traces on errors')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+  registerNodeCommands(program)
+  registerIdentityCommands(program)
+  registerPeersCommands(program)
+  registerConfigCommands(program)
+  registerDoctorCommand(program)
+  registerCompletionCommand(program)
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {} }).showSuggestionAfterError(true)
+  return program
+}
+
+export function allCommands (cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(c => allCommands(c))]
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function runCli (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  const verbose = argv.includes('--verbose') || argv.includes('-v')
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0
+      if (err.exitCode === 0) return 0
+      process.stderr.write(formatError('E600', err.message.replace(/^error: /, ''), undefined, 'see `agora --help`') + '\n')
+      return 2
+    }
+    if (err instanceof AgoraError) {
+      process.stderr.write(err.format() + '\n')
+      if (verbose && err.stack !== undefined) process.stderr.write(err.stack + '\n')
+      return err.code === 'E600' ? 2 : 1
+    }
+    process.stderr.write(formatError('E599', messageOf(err), 'an unexpected error', 'run with --verbose and report it') + '\n')
+    if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n')
+    return 1
+  }
+}

@@ -1,0 +1,39 @@
+/** Turns `agora start` flags into the config layer that overrides file and env. */
+import { AgoraError } from '../errors.ts'
+import type { DeepPartial, AgoraConfig } from '../config/index.ts'
+
+export interface StartFlags {
+  apiPort?: string
+  apiHost?: string
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  psk?: string
+  dhtFilter?: 'public' | 'private' | 'all'
+  logLevel?: AgoraConfig['log']['level']
+}
+
+export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig> {
+  const api: DeepPartial<AgoraConfig['api']> = {}
+  const network: DeepPartial<AgoraConfig['network']> = {}
+  const config: DeepPartial<AgoraConfig> = {}
+  if (flags.apiPort !== undefined) {
+    const port = Number(flags.apiPort)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new AgoraError('E600', `--api-port must be a port number 0..65535, not '${flags.apiPort}'`, { hint: 'use --api-port 0 for any free port' })
+    }
+    api.port = port
+  }
+  if (flags.apiHost !== undefined) api.host = flags.apiHost
+  if (flags.listen !== undefined) network.listen = flags.listen
+  if (flags.announce !== undefined) network.announce = flags.announce
+  if (flags.bootstrap !== undefined) network.bootstrap = flags.bootstrap
+  if (flags.mdns === false) network.mdns = false
+  if (flags.psk !== undefined) network.psk = flags.psk
+  if (flags.dhtFilter !== undefined) network.dht = { addressFilter: flags.dhtFilter }
+  if (Object.keys(api).length > 0) config.api = api
+  if (Object.keys(network).length > 0) config.network = network
+  if (flags.logLevel !== undefined) config.log = { level: flags.logLevel }
+  return config
+}

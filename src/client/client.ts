@@ -1,0 +1,127 @@
+/**
+ * The typed control-API client, used by the CLI (and later the dashboard).
+ * It finds a running node through `<data-dir>/api.json` and `api.token`,
+ * and turns error bodies back into AgoraErrors. Uses node:http rather than
+ * fetch: it loads faster, and `agora status` is measured against `node -e 0`.
+ */
+import { request as httpRequest } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { z } from 'zod'
+import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
+import { ROUTES, type StatusResponse, type PeerEntry, type IdentityResponse } from './routes.ts'
+
+export interface ApiInfo {
+  url: string
+  pid: number
+  peerId: string
+}
+
+export const API_INFO_FILE = 'api.json'
+export const API_TOKEN_FILE = 'api.token'
+
+export interface ClientInit {
+  url: string
+  token?: string
+  /** Give up on a request after this long (ms). */
+  timeoutMs?: number
+}
+
+export class ControlClient {
+  readonly url: string
+  private readonly token: string | undefined
+  private readonly timeoutMs: number
+
+  constructor (init: ClientInit) {
+    this.url = init.url.replace(/\/$/, '')
+    this.token = init.token
+    this.timeoutMs = init.timeoutMs ?? 30_000
+  }
+
+  status (): Promise<StatusResponse> { return this.call(ROUTES.status) }
+  peers (): Promise<PeerEntry[]> { return this.call(ROUTES.peers) }
+  identity (): Promise<IdentityResponse> { return this.call(ROUTES.identity) }
+  connect (multiaddr: string): Promise<z.infer<typeof ROUTES.connect.response>> { return this.call(ROUTES.connect, { body: { multiaddr } }) }
+  disconnect (peerId: string): Promise<z.infer<typeof ROUTES.disconnect.response>> { return this.call(ROUTES.disconnect, { params: { id: peerId } }) }
+  ping (peerId: string): Promise<z.infer<typeof ROUTES.ping.response>> { return this.call(ROUTES.ping, { params: { id: peerId } }) }
+  stop (): Promise<z.infer<typeof ROUTES.stop.response>> { return this.call(ROUTES.stop) }
+
+  /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
+  async raw (path: string): Promise<{ status: number, body: string }> {
+    return await this.send('GET', path, undefined)
+  }
+
+  private async call<R extends z.ZodType> (route: { method: string, path: string, response: R }, opts: { body?: unknown, params?: Record<string, string> } = {}): Promise<z.infer<R>> {
+    let path: string = route.path
+    for (const [key, value] of Object.entries(opts.params ?? {})) path = path.replace(`:${key}`, encodeURIComponent(value))
+    const { status, body } = await this.send(route.method, path, opts.body)
+    let parsed: unknown
+    try {
+      parsed = body === '' ? undefined : JSON.parse(body)
+    } catch {
+      throw new AgoraError('E599', `the node answered ${route.method} ${path} with something that is not JSON`, { why: body.slice(0, 200) })
+    }
+    if (status >= 400) {
+      const error = (parsed as { error?: ErrorBody } | undefined)?.error
+      if (error !== undefined) throw errorFromBody(error)
+      throw new AgoraError('E599', `the node answered ${route.method} ${path} with HTTP ${status}`)
+    }
+    return route.response.parse(parsed)
+  }
+
+  private async send (method: string, path: string, body: unknown): Promise<{ status: number, body: string }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const headers: Record<string, string> = {}
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
+    if (payload !== undefined) headers['content-type'] = 'application/json'
+    return await new Promise((resolve, reject) => {
+      const req = httpRequest(this.url + path, { method, headers, timeout: this.timeoutMs }, res => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }) })
+        res.on('error', reject)
+      })
+      req.on('timeout', () => { req.destroy(new AgoraError('E204', `the node at ${this.url} did not answer ${method} ${path} within ${this.timeoutMs} ms`)) })
+      req.on('error', err => {
+        reject(err instanceof AgoraError ? err : new AgoraError('E601', `cannot reach the node at ${this.url}`, { why: messageOf(err), cause: err }))
+      })
+      req.end(payload)
+    })
+  }
+}
+
+/** Read the address and token of the node running on a data dir; E601 when there is none. */
+export function readApiInfo (dataDir: string): { info: ApiInfo, token: string } {
+  let info: ApiInfo
+  try {
+    info = JSON.parse(readFileSync(join(dataDir, API_INFO_FILE), 'utf8')) as ApiInfo
+  } catch {
+    throw new AgoraError('E601', `no node is running on data dir ${dataDir}`, { why: `${join(dataDir, API_INFO_FILE)} is missing` })
+  }
+  if (!isAlive(info.pid)) {
+    throw new AgoraError('E601', `no node is running on data dir ${dataDir}`, { why: `the node that wrote ${API_INFO_FILE} (pid ${info.pid}) has exited` })
+  }
+  let token: string
+  try {
+    token = readFileSync(join(dataDir, API_TOKEN_FILE), 'utf8').trim()
+  } catch (err) {
+    throw new AgoraError('E500', `cannot read the API token of the node on ${dataDir}`, { why: messageOf(err) })
+  }
+  return { info, token }
+}
+
+/** A client for the node running on `dataDir`. */
+export function clientFor (dataDir: string, init: Partial<ClientInit> = {}): ControlClient {
+  const { info, token } = readApiInfo(dataDir)
+  return new ControlClient({ url: info.url, token, ...init })
+}
+
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,5 @@
+/** The client room's door: the typed control-API client and the shared route shapes. */
+export { ControlClient, clientFor, readApiInfo, isAlive, API_INFO_FILE, API_TOKEN_FILE } from './client.ts'
+export type { ApiInfo, ClientInit } from './client.ts'
+export * from './routes.ts'
+export { EventsClient } from './events-client.ts'

@@ -1,0 +1,24 @@
+/**
+ * The typed bag of shared dependencies that `node.ts` builds once and hands
+ * to each room. A room declares the few of these it needs as its own
+ * `XComponents` interface; nothing takes the whole bag.
+ */
+import type { Registry } from 'prom-client'
+import type { AgoraConfig } from './config/index.ts'
+import type { AgoraEvents } from './events.ts'
+import type { NodeIdentity, EnvelopeVerifier } from './identity/index.ts'
+import type { AgoraLogger } from './observability/logger.ts'
+import type { AgoraLibp2p } from './p2p/index.ts'
+import type { Store } from './store/index.ts'
+
+export interface AgoraComponents {
+  readonly dataDir: string
+  readonly config: AgoraConfig
+  readonly logger: AgoraLogger
+  readonly metrics: Registry
+  readonly events: AgoraEvents
+  readonly store: Store
+  readonly identity: NodeIdentity
+  readonly envelopes: EnvelopeVerifier
+  readonly libp2p: AgoraLibp2p
+}

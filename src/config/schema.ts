@@ -1,0 +1,86 @@
+/**
+ * The one configuration schema. Every value has a default and a description;
+ * `agora config init` writes them out as a commented YAML file, and the
+ * loader validates files, env overrides (`AGORA_<SECTION>_<KEY>`) and flags
+ * against it. Keys are camelCase; nesting is at most three levels deep.
+ */
+import { z } from 'zod'
+
+const multiaddrString = z.string().min(1).regex(/^\//, 'a multiaddr starts with "/", e.g. /ip4/127.0.0.1/tcp/41145')
+
+export const nodeSchema = z.object({
+  name: z.string().max(64).default('').describe('Human-readable node name shown to peers and on the dashboard (empty: derived from the peer id)'),
+  zone: z.string().max(64).default('').describe('Zone or region label peers can route by, e.g. "eu-west" (empty: none)')
+}).strict()
+
+export const logSchema = z.object({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level: trace, debug, info, warn, error, fatal or silent')
+}).strict()
+
+export const apiSchema = z.object({
+  host: z.string().default('127.0.0.1').describe('Address the HTTP API listens on; keep it on loopback unless a reverse proxy guards it'),
+  port: z.number().int().min(0).max(65535).default(8145).describe('HTTP API port (0 = any free port)'),
+  allowLocalWithoutKey: z.boolean().default(true).describe('Let loopback clients call /v1 without an API key')
+}).strict()
+
+export const dhtSchema = z.object({
+  enabled: z.boolean().default(true).describe('Run the Kademlia DHT (peer routing, capability provider records)'),
+  protocolPrefix: z.string().regex(/^\/[a-z0-9/_-]+$/).default('/agora').describe('DHT protocol prefix; never the public /ipfs one'),
+  addressFilter: z.enum(['public', 'private', 'all']).default('all').describe('Which peer addresses the DHT keeps: public (internet), private (LAN and loopback) or all'),
+  clientMode: z.boolean().default(false).describe('Query the DHT without serving records (for weak or short-lived nodes)')
+}).strict()
+
+export const peersSchema = z.object({
+  target: z.number().int().min(0).max(1000).default(8).describe('Number of peers the peer manager keeps connected'),
+  reconnectIntervalMs: z.number().int().min(1000).default(15000).describe('How often the peer manager checks the peer count and dials known peers'),
+  pingIntervalMs: z.number().int().min(1000).default(30000).describe('How often connected peers are pinged to measure latency')
+}).strict()
+
+export const connectionsSchema = z.object({
+  maxConnections: z.number().int().min(1).default(200).describe('Total open connections allowed'),
+  maxIncomingPending: z.number().int().min(1).default(32).describe('Inbound connections allowed to be mid-handshake at once'),
+  inboundThresholdPerHost: z.number().int().min(1).default(30).describe('Inbound connections per second accepted from one host'),
+  dialTimeoutMs: z.number().int().min(100).default(10000).describe('Give up a dial (connect + handshake) after this long'),
+  maxStreamsPerProtocol: z.number().int().min(1).default(64).describe('Concurrent inbound and outbound streams per connection for each of our protocols')
+}).strict()
+
+export const gossipSchema = z.object({
+  publishPerSecond: z.number().int().min(1).default(50).describe('App-side cap on messages this node publishes per second (gossipsub has no backpressure)'),
+  maxTopicsPerPeer: z.number().int().min(1).default(32).describe('Topic subscriptions accepted from one peer')
+}).strict()
+
+export const networkSchema = z.object({
+  listen: z.array(multiaddrString).default(['/ip4/0.0.0.0/tcp/41145', '/ip4/0.0.0.0/tcp/41146/ws']).describe('Multiaddrs to listen on (TCP and WebSockets)'),
+  announce: z.array(multiaddrString).default([]).describe('Addresses to announce instead of the listen addresses (e.g. a public IP)'),
+  bootstrap: z.array(multiaddrString).default([]).describe('Peers to dial at start, as full multiaddrs ending in /p2p/<peerId>'),
+  mdns: z.boolean().default(true).describe('Find peers on the local network by multicast DNS'),
+  psk: z.string().default('').describe('Path to a libp2p swarm key file for a private network (empty: public network)'),
+  relay: z.boolean().default(true).describe('Reach and be reached through circuit relay v2 when behind NAT'),
+  autonat: z.boolean().default(true).describe('Ask peers whether our addresses are publicly reachable'),
+  dcutr: z.boolean().default(true).describe('Upgrade relayed connections to direct ones by hole punching'),
+  dht: dhtSchema.default(dhtSchema.parse({})).describe('Kademlia DHT: peer routing and capability provider records'),
+  peers: peersSchema.default(peersSchema.parse({})).describe('Peer manager: how many peers to keep and how often to check them'),
+  connections: connectionsSchema.default(connectionsSchema.parse({})).describe('Connection and stream limits, set on purpose rather than left at libp2p defaults'),
+  gossip: gossipSchema.default(gossipSchema.parse({})).describe('Gossipsub limits')
+}).strict()
+
+export const envelopeSchema = z.object({
+  maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024).describe('Largest signed envelope accepted, in bytes'),
+  maxAgeMs: z.number().int().min(1000).default(5 * 60 * 1000).describe('Oldest envelope accepted (longer than the 2-minute gossip dedup window plus clock skew)'),
+  maxSkewMs: z.number().int().min(0).default(30 * 1000).describe('How far in the future an envelope timestamp may be (clock skew)')
+}).strict()
+
+export const configSchema = z.object({
+  node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
+  log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
+  api: apiSchema.default(apiSchema.parse({})).describe('The HTTP server: OpenAI-compatible /v1, control API /api/v1, /metrics and the dashboard'),
+  network: networkSchema.default(networkSchema.parse({})).describe('Peer-to-peer networking (libp2p): transports, discovery, NAT traversal and limits'),
+  envelope: envelopeSchema.default(envelopeSchema.parse({})).describe('Signed envelopes: size and age limits for every application message')
+}).strict()
+
+export type AgoraConfig = z.infer<typeof configSchema>
+
+/** The defaults, as one plain object. */
+export function defaultConfig (): AgoraConfig {
+  return configSchema.parse({})
+}

@@ -1,0 +1,40 @@
+/**
+ * `agora start` in the foreground: load the config, build and start the node,
+ * and stop it gracefully on SIGINT/SIGTERM (a second signal forces the exit).
+ * Resolves when the node has stopped.
+ */
+import { loadConfig, type DeepPartial, type AgoraConfig } from '../config/index.ts'
+import { AgoraNode } from '../node.ts'
+import { prepareDataDir } from './data-dir.ts'
+
+export interface RunNodeInit {
+  dataDir: string
+  configFile: string | undefined
+  flags: DeepPartial<AgoraConfig>
+  /** Hidden flag: write logs to this file instead of stderr. */
+  logFile?: string | undefined
+}
+
+export async function runNode (init: RunNodeInit): Promise<void> {
+  prepareDataDir(init.dataDir)
+  const { config } = loadConfig({ configFile: init.configFile, flags: init.flags })
+  const { pino } = await import('pino')
+  const destination = init.logFile === undefined ? undefined : pino.destination({ dest: init.logFile, mkdir: true, sync: false })
+  const node = await AgoraNode.create({ dataDir: init.dataDir, config, logger: destination === undefined ? {} : { destination } })
+
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++
+    if (signals > 1) {
+      process.stderr.write(`${signal} again: exiting now\n`)
+      process.exit(130)
+    }
+    void node.stop(`received ${signal}`)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  await node.start()
+  await node.whenStopped()
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
+}

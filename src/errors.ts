@@ -1,0 +1,146 @@
+/**
+ * Error classes and the stable error-code table.
+ *
+ * Every error a user or a peer can see carries a code (`E123`), an HTTP status
+ * and a hint saying what to do. Codes are grouped by room:
+ *   E1xx identity and envelopes   E2xx network and protocols
+ *   E3xx configuration            E4xx store
+ *   E5xx control API              E6xx CLI and process
+ * Codes never change meaning once published; add new ones instead.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status the control API answers with. */
+  readonly status: number
+  /** One-line default hint: what the user can do about it. */
+  readonly hint: string
+}
+
+export const ERROR_CODES = {
+  // identity and envelopes
+  E100: { status: 500, hint: 'check the identity key file, or move it aside and run `agora identity import`' },
+  E101: { status: 400, hint: 'export a key with `agora identity export` and import that PEM file' },
+  E102: { status: 409, hint: 'an identity key already exists; pass --force to replace it (the old peer id is lost unless you exported it)' },
+  E103: { status: 400, hint: 'an Ed25519 did:key looks like did:key:z6Mk…' },
+  E110: { status: 400, hint: 'the envelope could not be decoded; the sender runs an incompatible or broken client' },
+  E111: { status: 413, hint: 'send a smaller message' },
+  E112: { status: 401, hint: 'the signature does not match the sender key; the message was forged or altered' },
+  E113: { status: 400, hint: 'the message was signed for another kind or domain; it is not valid here' },
+  E114: { status: 409, hint: 'this nonce was seen before; every message needs a fresh nonce' },
+  E115: { status: 400, hint: 'the message is too old; check the sender clock (NTP)' },
+  E116: { status: 400, hint: 'the message is dated in the future; check the sender clock (NTP)' },
+  E117: { status: 400, hint: 'the message is addressed to another node' },
+  // network and protocols
+  E200: { status: 400, hint: 'use a multiaddr such as /ip4/127.0.0.1/tcp/41145/p2p/12D3KooW…' },
+  E201: { status: 409, hint: 'pick another port: `--api-port 0` or `--listen /ip4/0.0.0.0/tcp/0` chooses a free one' },
+  E202: { status: 502, hint: 'check that the peer is running and reachable at that address' },
+  E203: { status: 404, hint: 'connect to the peer first with `agora peers connect <multiaddr>`' },
+  E204: { status: 504, hint: 'the peer did not answer in time; it may be overloaded or gone' },
+  E205: { status: 502, hint: 'the peer sent a malformed or oversized frame; it was dropped' },
+  E206: { status: 429, hint: 'slow down: too many messages in a short time' },
+  E207: { status: 502, hint: 'the remote refused the request; see the message for its reason' },
+  E208: { status: 400, hint: 'network.psk must be a libp2p swarm key (/key/swarm/psk/1.0.0/ …); generate one with `agora config psk`' },
+  E209: { status: 400, hint: 'use one of the agora gossip topics: /agora/offers/1, /agora/needs/1, /agora/packages/1' },
+  E210: { status: 503, hint: 'no connected peer follows this topic yet; wait for peers (see `agora peers`) and retry' },
+  E220: { status: 400, hint: 'a peer id looks like 12D3KooW… (see `agora peers list`)' },
+  // configuration
+  E300: { status: 400, hint: 'fix the value as described, then run `agora config validate`' },
+  E301: { status: 400, hint: 'remove the key or correct its spelling' },
+  E302: { status: 400, hint: 'fix the YAML syntax at the line shown' },
+  E303: { status: 404, hint: 'run `agora config init` to create one, or pass --config <file>' },
+  E304: { status: 409, hint: 'the file exists; pass --force to overwrite it' },
+  E305: { status: 500, hint: 'choose a config file path you can write to, or fix its permissions' },
+  // store
+  E400: { status: 500, hint: 'check that the data dir is on a writable disk with free space' },
+  E401: { status: 500, hint: 'the database was written by a newer agora; upgrade agora' },
+  // control API
+  E500: { status: 401, hint: 'pass the token from <data-dir>/api.token as `Authorization: Bearer <token>`' },
+  E501: { status: 403, hint: 'call the API on its own loopback address; foreign Host and Origin headers are refused' },
+  E502: { status: 400, hint: 'fix the request body as described' },
+  E503: { status: 404, hint: 'see the API reference in docs/api.md' },
+  E504: { status: 503, hint: 'the node is starting or stopping; try again in a moment' },
+  E599: { status: 500, hint: 'this is a bug; run with --verbose and report the output' },
+  // CLI and process
+  E600: { status: 400, hint: 'see `agora --help`' },
+  E601: { status: 503, hint: 'start one with `agora start --detach` (same --data-dir), or check AGORA_DATA_DIR' },
+  E602: { status: 409, hint: 'stop it first with `agora stop`, or use another --data-dir' },
+  E603: { status: 400, hint: 'choose a data dir you can write to, or fix its permissions' },
+  E604: { status: 504, hint: 'see the log in <data-dir>/logs/ for why it did not come up' },
+  E605: { status: 400, hint: 'install Node 24 (npm install puts it on the PATH of npm scripts)' }
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface AgoraErrorOptions {
+  /** Why it happened, in a few words (the middle part of the message). */
+  why?: string
+  /** What to do; defaults to the code's hint. */
+  hint?: string
+  cause?: unknown
+  /** Structured details sent to API clients (never secrets). */
+  details?: Record<string, unknown>
+}
+
+/** The one error class of the project: `Error [E123]: what — why — what to do`. */
+export class AgoraError extends Error {
+  override name = 'AgoraError'
+  readonly code: ErrorCode
+  readonly what: string
+  readonly why: string | undefined
+  readonly hint: string
+  readonly details: Record<string, unknown> | undefined
+
+  constructor (code: ErrorCode, what: string, options: AgoraErrorOptions = {}) {
+    super(what, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.what = what
+    this.why = options.why
+    this.hint = options.hint ?? ERROR_CODES[code].hint
+    this.details = options.details
+  }
+
+  get status (): number {
+    return ERROR_CODES[this.code].status
+  }
+
+  /** The line a user reads. */
+  format (): string {
+    return formatError(this.code, this.what, this.why, this.hint)
+  }
+
+  toJSON (): ErrorBody {
+    return { code: this.code, message: this.what, why: this.why, hint: this.hint, details: this.details }
+  }
+}
+
+/** Error body the control API sends; the client turns it back into an AgoraError. */
+export interface ErrorBody {
+  code: string
+  message: string
+  why?: string | undefined
+  hint?: string | undefined
+  details?: Record<string, unknown> | undefined
+}
+
+export function formatError (code: string, what: string, why: string | undefined, hint: string | undefined): string {
+  return `Error [${code}]: ${[what, why, hint].filter(p => p != null && p !== '').join(' — ')}`
+}
+
+export function isAgoraError (err: unknown, code?: ErrorCode): err is AgoraError {
+  return err instanceof AgoraError && (code === undefined || err.code === code)
+}
+
+export function isErrorCode (code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code)
+}
+
+/** Rebuild an AgoraError from an API error body (client side). */
+export function errorFromBody (body: ErrorBody): AgoraError {
+  const code = isErrorCode(body.code) ? body.code : 'E599'
+  return new AgoraError(code, body.message, { why: body.why, hint: body.hint, details: body.details })
+}
+
+/** Message of any thrown value, for logs and `why` fields. */
+export function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

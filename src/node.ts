@@ -1,0 +1,183 @@
+/**
+ * The node: builds every component once and fixes the start/stop order.
+ *
+ *   create: data dir → lock → identity → logger/metrics → store → envelopes
+ *           → libp2p (not listening) → peer manager, protocols → API (not listening)
+ *   start:  libp2p listens → protocols → peer manager → API listens → api.json → ready
+ *   stop:   not ready → api.json removed → API closed → peer manager → protocols
+ *           → libp2p → store closed → lock released
+ *
+ * Nothing else decides order; rooms only expose start()/stop().
+ */
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { AgoraComponents } from './components.ts'
+import type { AgoraConfig } from './config/index.ts'
+import { AgoraError, messageOf } from './errors.ts'
+import { AgoraEvents } from './events.ts'
+import { loadOrCreateIdentity, EnvelopeVerifier } from './identity/index.ts'
+import { createLogger, type AgoraLogger, type LoggerInit } from './observability/logger.ts'
+import { createRegistry } from './observability/metrics.ts'
+import { createAgoraLibp2p, startAgoraLibp2p, PeerManager } from './p2p/index.ts'
+import { ReqResp, registerInfoProtocol } from './protocols/index.ts'
+import { openStore, type Store } from './store/index.ts'
+import { buildApiServer } from './api/index.ts'
+import { DATA_DIR_FILES, prepareDataDir } from './daemon/data-dir.ts'
+import { lockDataDir, type DataDirLock } from './daemon/lock.ts'
+import { loadOrCreateToken, writeApiInfo, removeApiInfo } from './daemon/api-files.ts'
+import { NodeControl } from './daemon/control.ts'
+
+export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+export interface AgoraNodeInit {
+  dataDir: string
+  config: AgoraConfig
+  /** Log destination and level; the level defaults to config.log.level. */
+  logger?: LoggerInit
+  /** Collect process metrics (off in multi-node tests: one process, many nodes). */
+  processMetrics?: boolean
+}
+
+/** How often expired replay-guard entries are dropped. */
+const REPLAY_PRUNE_INTERVAL_MS = 60_000
+
+export class AgoraNode {
+  readonly components: AgoraComponents
+  readonly peerManager: PeerManager
+  readonly reqresp: ReqResp
+  private readonly api: FastifyInstance
+  private readonly lock: DataDirLock
+  private readonly log: ReturnType<AgoraLogger['forComponent']>
+  private state: NodeState = 'created'
+  private apiUrlValue = ''
+  private pruneTimer: NodeJS.Timeout | undefined
+  private stopping: Promise<void> | undefined
+  private readonly stoppedSignal = Promise.withResolvers<void>()
+
+  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, api: FastifyInstance, lock: DataDirLock }) {
+    this.components = parts.components
+    this.peerManager = parts.peerManager
+    this.reqresp = parts.reqresp
+    this.api = parts.api
+    this.lock = parts.lock
+    this.log = parts.components.logger.forComponent('agora:node')
+  }
+
+  /** Build every component; nothing listens until start(). */
+  static async create (init: AgoraNodeInit): Promise<AgoraNode> {
+    const { dataDir, config } = init
+    prepareDataDir(dataDir)
+    const lock = lockDataDir(dataDir)
+    let store: Store | undefined
+    try {
+      const identity = await loadOrCreateIdentity(dataDir)
+      const logger = createLogger({ level: config.log.level, ...init.logger, node: identity.peerIdString.slice(-6) })
+      const metrics = createRegistry({ defaultMetrics: init.processMetrics ?? true })
+      const events = new AgoraEvents()
+      store = openStore(join(dataDir, DATA_DIR_FILES.store))
+      const envelopes = new EnvelopeVerifier({ replay: store.replay }, { selfPeerId: identity.peerIdString, ...config.envelope })
+      const libp2p = await createAgoraLibp2p({ privateKey: identity.privateKey, logger, metrics }, config.network, { dataDir, start: false })
+      const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p }
+      const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger }, config.network.peers)
+      const reqresp = new ReqResp({ libp2p, logger, metrics }, { maxStreamsPerProtocol: config.network.connections.maxStreamsPerProtocol })
+      registerInfoProtocol(reqresp, { libp2p })
+      let node: AgoraNode | undefined
+      const startedAt = Date.now()
+      const control = new NodeControl({ identity, libp2p, peerManager, peers: store.peers }, {
+        dataDir,
+        name: config.node.name,
+        startedAt,
+        apiUrl: () => node?.apiUrl ?? '',
+        ready: () => node?.state === 'running',
+        requestStop: reason => { void node?.stop(reason) }
+      })
+      const api = await buildApiServer({ control, events, metrics, logger }, { token: loadOrCreateToken(dataDir), host: config.api.host })
+      node = new AgoraNode({ components, peerManager, reqresp, api, lock })
+      return node
+    } catch (err) {
+      store?.close()
+      lock.release()
+      throw err
+    }
+  }
+
+  get apiUrl (): string { return this.apiUrlValue }
+  get status (): NodeState { return this.state }
+  get peerId (): string { return this.components.identity.peerIdString }
+
+  async start (): Promise<void> {
+    if (this.state !== 'created') throw new AgoraError('E504', `cannot start a node that is ${this.state}`)
+    this.state = 'starting'
+    const { libp2p, config, dataDir, events, envelopes } = this.components
+    try {
+      await startAgoraLibp2p(libp2p, config.network)
+      this.reqresp.start()
+      this.peerManager.start()
+      this.apiUrlValue = await this.listenApi(config.api.host, config.api.port)
+      writeApiInfo(dataDir, { url: this.apiUrlValue, pid: process.pid, peerId: this.peerId, startedAt: Date.now() })
+      this.pruneTimer = setInterval(() => { envelopes.pruneExpired() }, REPLAY_PRUNE_INTERVAL_MS).unref()
+    } catch (err) {
+      await this.stop('start-up failed')
+      throw err
+    }
+    this.state = 'running'
+    const addresses = libp2p.getMultiaddrs().map(ma => ma.toString())
+    this.log.info({ api: this.apiUrlValue, addresses }, 'node started')
+    events.emit('node:started', { peerId: this.peerId, addresses })
+  }
+
+  /** Stop everything in reverse order; safe to call more than once. */
+  async stop (reason = 'stopped'): Promise<void> {
+    this.stopping ??= this.doStop(reason)
+    await this.stopping
+  }
+
+  private async doStop (reason: string): Promise<void> {
+    const { libp2p, store, dataDir, events, logger } = this.components
+    this.state = 'stopping'
+    this.log.info({ reason }, 'node stopping')
+    events.emit('node:stopping', { reason })
+    clearInterval(this.pruneTimer)
+    removeApiInfo(dataDir)
+    const steps: Array<[string, () => Promise<void> | void]> = [
+      ['api', async () => { await this.api.close() }],
+      ['peer manager', () => { this.peerManager.stop() }],
+      ['protocols', () => { this.reqresp.stop() }],
+      ['libp2p', async () => { await libp2p.stop() }],
+      ['store', () => { store.close() }],
+      ['lock', () => { this.lock.release() }]
+    ]
+    for (const [name, step] of steps) {
+      try {
+        await step()
+      } catch (err) {
+        this.log.warn({ err: messageOf(err) }, `stopping ${name} failed`)
+      }
+    }
+    this.state = 'stopped'
+    this.log.info('node stopped')
+    logger.root.flush()
+    this.stoppedSignal.resolve()
+  }
+
+  /** Resolves once the node has stopped, whoever stopped it (signal, API, error). */
+  whenStopped (): Promise<void> {
+    return this.stoppedSignal.promise
+  }
+
+  private async listenApi (host: string, port: number): Promise<string> {
+    try {
+      await this.api.listen({ host, port })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE' || code === 'EACCES') {
+        throw new AgoraError('E201', `the API port ${host}:${port} is not available`, { why: messageOf(err), hint: 'use `--api-port 0` for any free port, or stop what holds it' })
+      }
+      throw err
+    }
+    const address = this.api.server.address()
+    const bound = address !== null && typeof address === 'object' ? address.port : port
+    const shownHost = host.includes(':') ? `[${host}]` : host
+    return `http://${shownHost}:${bound}`
+  }
+}

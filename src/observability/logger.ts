@@ -1,0 +1,42 @@
+/**
+ * Structured JSON logs (pino). One root logger per node, carrying the node's
+ * short prefix so that a multi-node test log reads clearly; every room asks
+ * for its own child with `forComponent('agora:<room>')`. No module-level loggers.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino'
+
+export type { Logger }
+
+export interface AgoraLogger {
+  /** The root pino logger (for components that take a pino instance). */
+  readonly root: Logger
+  forComponent (name: string): Logger
+}
+
+export interface LoggerInit {
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  level?: string
+  /** Short per-node prefix, e.g. the last 6 characters of the peer id. */
+  node?: string
+  /** Where to write; stderr when omitted. */
+  destination?: DestinationStream | NodeJS.WritableStream
+}
+
+export function createLogger (init: LoggerInit = {}): AgoraLogger {
+  const destination = init.destination ?? pino.destination({ fd: 2, sync: false })
+  const root = pino({
+    level: init.level ?? 'info',
+    base: init.node === undefined ? { pid: process.pid } : { pid: process.pid, node: init.node },
+    // never log secrets: tokens and keys are redacted wherever they appear
+    redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'privateKey', '*.privateKey', 'psk', '*.psk'], censor: '[redacted]' }
+  }, destination as DestinationStream)
+  return {
+    root,
+    forComponent: (name: string) => root.child({ component: name })
+  }
+}
+
+/** A logger that writes nothing, for unit tests. */
+export function silentLogger (): AgoraLogger {
+  return createLogger({ level: 'silent' })
+}

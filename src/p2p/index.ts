@@ -1,0 +1,12 @@
+/** The p2p room's door: libp2p assembly, gossip, the peer manager and their limits. */
+export { createAgoraLibp2p, startAgoraLibp2p, libp2pOptions, dhtProtocol, listenError } from './create-libp2p.ts'
+export type { AgoraLibp2p, AgoraServices, CreateLibp2pComponents, CreateLibp2pInit, Libp2pDatastore, NetworkConfig } from './create-libp2p.ts'
+export { ALLOWED_TOPICS, OFFERS_TOPIC, NEEDS_TOPIC, PACKAGES_TOPIC, isAllowedTopic } from './constants.ts'
+export type { GossipTopic } from './constants.ts'
+export { Gossip } from './gossip.ts'
+export type { GossipComponents, GossipInit, GossipMessage, GossipHandler, PublishResult, WaitForTopicPeersOptions } from './gossip.ts'
+export { PeerManager } from './peer-manager.ts'
+export type { PeerManagerComponents, PeerManagerInit, ConnectedPeer } from './peer-manager.ts'
+export { TokenBucket, KeyedRateLimiter } from './rate-limit.ts'
+export type { TokenBucketInit, KeyedRateLimiterInit } from './rate-limit.ts'
+export { readSwarmKey, generateSwarmKey, swarmKeyProblem } from './swarm-key.ts'

@@ -1,0 +1,102 @@
+/**
+ * The persisted peer book: addresses, when we saw each peer, latency and
+ * outcome counters, trust and ban flags. The peer manager reads it at start
+ * to reconnect to known peers without bootstrap.
+ */
+import type { Database } from './db.ts'
+
+export interface PeerRecord {
+  peerId: string
+  addresses: string[]
+  firstSeen: number
+  lastSeen: number
+  latencyMs: number | null
+  successes: number
+  failures: number
+  timeouts: number
+  trusted: boolean
+  bannedUntil: number | null
+  banReason: string | null
+}
+
+interface PeerRow {
+  peer_id: string
+  addresses: string
+  first_seen: number
+  last_seen: number
+  latency_ms: number | null
+  successes: number
+  failures: number
+  timeouts: number
+  trusted: number
+  banned_until: number | null
+  ban_reason: string | null
+}
+
+export type PeerOutcome = 'success' | 'failure' | 'timeout'
+
+const OUTCOME_COLUMN: Record<PeerOutcome, string> = { success: 'successes', failure: 'failures', timeout: 'timeouts' }
+
+function fromRow (row: PeerRow): PeerRecord {
+  return {
+    peerId: row.peer_id,
+    addresses: JSON.parse(row.addresses) as string[],
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    latencyMs: row.latency_ms,
+    successes: row.successes,
+    failures: row.failures,
+    timeouts: row.timeouts,
+    trusted: row.trusted === 1,
+    bannedUntil: row.banned_until,
+    banReason: row.ban_reason
+  }
+}
+
+export class PeersRepository {
+  private readonly db: Database
+  constructor (db: Database) { this.db = db }
+
+  /** Record that we saw the peer now, at these addresses (merged with known ones, newest first). */
+  seen (peerId: string, addresses: string[], now = Date.now()): void {
+    const known = this.get(peerId)?.addresses ?? []
+    const merged = [...new Set([...addresses, ...known])].slice(0, 16)
+    this.db.prepare(`INSERT INTO peers (peer_id, addresses, first_seen, last_seen) VALUES (?, ?, ?, ?)
+      ON CONFLICT (peer_id) DO UPDATE SET addresses = excluded.addresses, last_seen = excluded.last_seen`)
+      .run(peerId, JSON.stringify(merged), now, now)
+  }
+
+  /** Fold a ping into the latency EWMA (alpha 0.3: recent pings count most). */
+  recordLatency (peerId: string, latencyMs: number, alpha = 0.3): number {
+    const previous = this.get(peerId)?.latencyMs ?? null
+    const next = previous === null ? latencyMs : previous + alpha * (latencyMs - previous)
+    this.db.prepare('UPDATE peers SET latency_ms = ?, last_seen = ? WHERE peer_id = ?').run(next, Date.now(), peerId)
+    return next
+  }
+
+  recordOutcome (peerId: string, outcome: PeerOutcome): void {
+    this.db.prepare(`UPDATE peers SET ${OUTCOME_COLUMN[outcome]} = ${OUTCOME_COLUMN[outcome]} + 1 WHERE peer_id = ?`).run(peerId)
+  }
+
+  setTrusted (peerId: string, trusted: boolean): void {
+    this.db.prepare('UPDATE peers SET trusted = ? WHERE peer_id = ?').run(trusted ? 1 : 0, peerId)
+  }
+
+  setBan (peerId: string, until: number | null, reason: string | null): void {
+    this.db.prepare('UPDATE peers SET banned_until = ?, ban_reason = ? WHERE peer_id = ?').run(until, reason, peerId)
+  }
+
+  get (peerId: string): PeerRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as PeerRow | undefined
+    return row === undefined ? undefined : fromRow(row)
+  }
+
+  count (): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM peers').get() as { n: number }).n
+  }
+
+  /** Most recently seen first. */
+  list (limit = 1000): PeerRecord[] {
+    return (this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC LIMIT ?').all(limit) as unknown as PeerRow[]).map(fromRow)
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The control API through `inject` (no socket): auth, the Host/Origin guard,
+ * error shapes, body validation and the routes' shapes, against a stub node.
+ */
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import type { FastifyInstance } from 'fastify'
+import { buildApiServer, type ControlPlane } from '../../../src/api/index.ts'
+import { AgoraEvents } from '../../../src/events.ts'
+import { createRegistry } from '../../../src/observability/metrics.ts'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { AgoraError } from '../../../src/errors.ts'
+import { statusResponse, peersResponse } from '../../../src/client/index.ts'
+
+const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
+const auth = { authorization: `Bearer ${TOKEN}` }
+
+function stubControl (): ControlPlane & { stops: string[] } {
+  const stops: string[] = []
+  return {
+    stops,
+    status: () => ({ peerId: '12D3KooWTest', did: 'did:key:z6MkTest', name: 'test', version: '0.1.0', pid: 1, dataDir: '/tmp/x', apiUrl: 'http://127.0.0.1:1', startedAt: 0, uptimeMs: 5, addresses: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWTest'], peers: 0, connections: 0, knownPeers: 0 }),
+    peers: () => [{ peerId: '12D3KooWPeer', addresses: ['/ip4/127.0.0.1/tcp/2'], latencyMs: 1.5, connected: true, lastSeen: 1 }],
+    identity: () => ({ peerId: '12D3KooWTest', did: 'did:key:z6MkTest', publicKey: 'AAAA' }),
+    connect: async (ma: string) => {
+      if (!ma.startsWith('/')) throw new AgoraError('E200', `'${ma}' is not a valid multiaddr`)
+      return { peerId: '12D3KooWPeer', addresses: [ma] }
+    },
+    disconnect: async () => true,
+    ping: async () => 2.5,
+    ready: () => true,
+    requestStop: (reason: string) => { stops.push(reason) }
+  }
+}
+
+describe('control API', () => {
+  let app: FastifyInstance
+  let control: ReturnType<typeof stubControl>
+
+  before(async () => {
+    control = stubControl()
+    app = await buildApiServer({ control, events: new AgoraEvents(), metrics: createRegistry({ defaultMetrics: false }), logger: silentLogger() }, { token: TOKEN })
+  })
+  after(async () => { await app.close() })
+
+  test('status with the token matches the shared route shape', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...auth, host: '127.0.0.1:8145' } })
+    assert.equal(res.statusCode, 200)
+    assert.equal(statusResponse.parse(res.json()).peerId, '12D3KooWTest')
+  })
+
+  test('peers list matches the shared route shape', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/peers', headers: { ...auth, host: 'localhost:8145' } })
+    assert.equal(peersResponse.parse(res.json())[0]?.latencyMs, 1.5)
+  })
+
+  test('a missing or wrong token is 401 with code E500', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic abc' }]) {
+      const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...headers, host: '127.0.0.1' } })
+      assert.equal(res.statusCode, 401)
+      assert.equal(res.json().error.code, 'E500')
+    }
+  })
+
+  test('the token is accepted in the query string (WebSocket clients)', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/v1/identity?token=${TOKEN}`, headers: { host: '127.0.0.1' } })
+    assert.equal(res.statusCode, 200)
+  })
+
+  test('a foreign Host header is 403 with E501 (DNS rebinding)', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...auth, host: 'evil.example.com:8145' } })
+    assert.equal(res.statusCode, 403)
+    assert.equal(res.json().error.code, 'E501')
+  })
+
+  test('a foreign Origin is 403 even on open paths (CSRF)', async () => {
+    for (const url of ['/api/v1/node/stop', '/healthz']) {
+      const res = await app.inject({ method: url.endsWith('stop') ? 'POST' : 'GET', url, headers: { ...auth, host: '127.0.0.1:8145', origin: 'http://evil.example.com' } })
+      assert.equal(res.statusCode, 403, url)
+      assert.equal(res.json().error.code, 'E501')
+    }
+    assert.deepEqual(control.stops, [])
+  })
+
+  test('a loopback Origin is accepted', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...auth, host: '127.0.0.1:8145', origin: 'http://127.0.0.1:8145' } })
+    assert.equal(res.statusCode, 200)
+  })
+
+  test('health, readiness and metrics need no token', async () => {
+    assert.equal((await app.inject({ url: '/healthz', headers: { host: '127.0.0.1' } })).statusCode, 200)
+    assert.equal((await app.inject({ url: '/readyz', headers: { host: '127.0.0.1' } })).statusCode, 200)
+    const metrics = await app.inject({ url: '/metrics', headers: { host: '127.0.0.1' } })
+    assert.equal(metrics.statusCode, 200)
+    assert.match(metrics.headers['content-type'] as string, /text\/plain/)
+  })
+
+  test('a body failing the schema is 400 E502 naming the field', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/peers/connect', headers: { ...auth, host: '127.0.0.1' }, payload: { multiaddr: 42 } })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'E502')
+    assert.match(res.json().error.message, /body\.multiaddr/)
+  })
+
+  test('an unreadable JSON body is 400 E502', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/peers/connect', headers: { ...auth, host: '127.0.0.1', 'content-type': 'application/json' }, payload: '{not json' })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'E502')
+  })
+
+  test('an AgoraError from the node keeps its code and status', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/peers/connect', headers: { ...auth, host: '127.0.0.1' }, payload: { multiaddr: 'nope' } })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'E200')
+    assert.ok(res.json().error.hint.includes('/ip4/127.0.0.1/tcp/41145'), 'the hint shows a valid example')
+  })
+
+  test('an unknown route is 404 E503', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/nope', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(res.statusCode, 404)
+    assert.equal(res.json().error.code, 'E503')
+  })
+
+  test('stop answers first, then asks the node to stop', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/node/stop', headers: { ...auth, host: '127.0.0.1' } })
+    assert.deepEqual(res.json(), { stopping: true })
+    assert.deepEqual(control.stops, ['requested through the API'])
+  })
+})
