@@ -110,9 +110,9 @@ export class AgoraNode {
     this.state = 'starting'
     const { libp2p, config, dataDir, events, envelopes } = this.components
     try {
-      await startAgoraLibp2p(libp2p, config.network)
+      await startAgoraLibp2p(libp2p)
       this.reqresp.start()
-      this.peerManager.start()
+      await this.peerManager.start()
       this.apiUrlValue = await this.listenApi(config.api.host, config.api.port)
       writeApiInfo(dataDir, { url: this.apiUrlValue, pid: process.pid, peerId: this.peerId, startedAt: Date.now() })
       this.pruneTimer = setInterval(() => { envelopes.pruneExpired() }, REPLAY_PRUNE_INTERVAL_MS).unref()
@@ -141,7 +141,7 @@ export class AgoraNode {
     removeApiInfo(dataDir)
     const steps: Array<[string, () => Promise<void> | void]> = [
       ['api', async () => { await this.api.close() }],
-      ['peer manager', () => { this.peerManager.stop() }],
+      ['peer manager', async () => { await this.peerManager.stop() }],
       ['protocols', () => { this.reqresp.stop() }],
       ['libp2p', async () => { await libp2p.stop() }],
       ['store', () => { store.close() }],

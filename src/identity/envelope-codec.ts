@@ -90,11 +90,6 @@ export function signingBytes (fields: UnsignedEnvelope): Uint8Array {
   if (body === undefined) {
     throw new AgoraError('E110', 'malformed envelope: field payload', { why: 'no canonical JSON form', details: { field: 'payload' } })
   }
-  const domain = SIGNING_DOMAIN + kind
-  // one buffer: domain, a 0x00 separator, then the canonical body
-  const out = new Uint8Array(domain.length + 1 + body.length * 3)
-  const head = encoder.encodeInto(domain, out).written
-  out[head] = 0
-  const tail = encoder.encodeInto(body, out.subarray(head + 1)).written
-  return out.subarray(0, head + 1 + tail)
+  // the domain, a 0x00 separator, then the canonical body
+  return encoder.encode(SIGNING_DOMAIN + kind + '\u0000' + body)
 }

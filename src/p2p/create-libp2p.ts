@@ -112,7 +112,8 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
   const services: Libp2pOptions<AgoraServices>['services'] = {
     identify: identify(),
     identifyPush: identifyPush(),
-    ping: ping(),
+    // the connection monitor pings on the same protocol as the peer manager: allow both at once
+    ping: ping({ maxInboundStreams: 4, maxOutboundStreams: 4 }),
     pubsub: gossipsub({
       globalSignaturePolicy: StrictSign,
       allowPublishToZeroTopicPeers: false,

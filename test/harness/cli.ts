@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isAlive } from '../../src/client/index.ts'
-import { tempDir } from './nodes.ts'
+import { tempDir } from './temp.ts'
 import { waitFor } from './wait.ts'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -9,7 +9,7 @@ import { createRegistry, type Registry } from '../../src/observability/metrics.t
 import { silentLogger, type AgoraLogger } from '../../src/observability/logger.ts'
 import { defaultConfig } from '../../src/config/schema.ts'
 import { createAgoraLibp2p, type AgoraLibp2p, type Libp2pDatastore, type NetworkConfig } from '../../src/p2p/index.ts'
-import type { PrivateKey } from '@libp2p/interface'
+import type { IdentifyResult, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface NetworkOverrides extends Partial<Omit<NetworkConfig, 'dht' | 'connections' | 'gossip' | 'peers'>> {
@@ -121,12 +121,14 @@ export async function waitFor (condition: () => boolean | Promise<boolean>, opti
   }
 }
 
-/** Dial `to` from `from` and wait until each side has identified the other. */
+/** Dial `to` from `from` and wait until each side has identified the other (no-op when already connected). */
 export async function connectNodes (from: TestNode, to: TestNode, options: { timeoutMs?: number } = {}): Promise<void> {
-  const identified = (node: TestNode, remote: TestNode): boolean =>
-    node.libp2p.getConnections(remote.libp2p.peerId).length > 0 && node.libp2p.getPeers().some(p => p.equals(remote.libp2p.peerId))
-  await from.libp2p.dial(to.address, { signal: AbortSignal.timeout(options.timeoutMs ?? 5000) })
-  await waitFor(() => identified(from, to) && identified(to, from), { timeoutMs: options.timeoutMs ?? 5000, what: `${from.peerId} <-> ${to.peerId}` })
+  if (from.libp2p.getConnections(to.libp2p.peerId).length > 0) return
+  const timeoutMs = options.timeoutMs ?? 5000
+  const identified = Promise.all([identifiedBy(from, to.peerId, timeoutMs), identifiedBy(to, from.peerId, timeoutMs)])
+  identified.catch(() => {})
+  await from.libp2p.dial(to.address, { signal: AbortSignal.timeout(timeoutMs) })
+  await identified
 }
 
 /** Resolve when `node` has identified `remote` (peer:identify), or reject after `timeoutMs`. */
@@ -136,7 +138,7 @@ export async function identifiedBy (node: TestNode, remote: string, timeoutMs = 
       node.libp2p.removeEventListener('peer:identify', onIdentify)
       reject(new Error(`${node.peerId} did not identify ${remote} within ${timeoutMs} ms`))
     }, timeoutMs)
-    const onIdentify = (event: CustomEvent<{ peerId: { toString(): string } }>): void => {
+    const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
       if (event.detail.peerId.toString() !== remote) return
       clearTimeout(timer)
       node.libp2p.removeEventListener('peer:identify', onIdentify)

@@ -4,15 +4,16 @@
  * `swarm.stop()` in a finally / after() — it stops every node and removes
  * every data dir even when a test failed half-way.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { AgoraNode } from '../../src/node.ts'
 import { configSchema, type AgoraConfig, type DeepPartial } from '../../src/config/index.ts'
 import { ControlClient } from '../../src/client/index.ts'
-import { readFileSync } from 'node:fs'
 import { waitFor } from './wait.ts'
+import { tempDir } from './temp.ts'
+
+export { tempDir }
 
 export interface TestNodeOptions {
   config?: DeepPartial<AgoraConfig>
@@ -52,10 +53,6 @@ export function mergeDeep (a: Record<string, unknown>, b: Record<string, unknown
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-export function tempDir (prefix = 'agora-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
 }
 
 const discard = new Writable({ write (_chunk, _enc, cb) { cb() } })

@@ -1,0 +1,134 @@
+/** `agora config init|show|get|set|validate|path`: work on the config file; no node needed. */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { stringify as toYaml } from 'yaml'
+import { AgoraError } from '../../errors.ts'
+import {
+  configKeys, configSearchPaths, defaultConfigPath, findConfigFile, getConfigValue, initConfigFile, loadConfig, setConfigValue
+} from '../../config/index.ts'
+import { globalOptions } from '../context.ts'
+import type { GlobalOptions } from '../context.ts'
+import { printList, printRecord, say } from '../output.ts'
+
+export function registerConfigCommands (program: Command): void {
+  const config = program.command('config').description('the configuration file: create, show, get, set, validate')
+
+  config.command('init')
+    .description('write a commented config file with every key at its default (default $XDG_CONFIG_HOME/agora/agora.yaml)')
+    .option('--force', 'overwrite an existing file')
+    .option('--path <file>', 'where to write it (default: --config, else the per-user file)')
+    .action((flags: { force?: boolean, path?: string }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const target = resolve(flags.path ?? opts.config ?? defaultConfigPath())
+      const file = initConfigFile(target, { force: flags.force === true })
+      report(file, { path: file }, opts)
+    })
+
+  config.command('show')
+    .description('the effective configuration (defaults, file and AGORA_* env)')
+    .option('--sources', 'show where each value comes from')
+    .action((flags: { sources?: boolean }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const loaded = loadConfig({ configFile: opts.config })
+      if (flags.sources === true) {
+        say(`file: ${loaded.file ?? '(none: defaults and env)'}`, opts)
+        const rows = configKeys().map(key => ({ key, value: getConfigValue(loaded.config, key), ...loaded.sources[key] }))
+        printList(rows, [
+          { header: 'key', value: r => r.key },
+          { header: 'value', value: r => display(r.value, opts) },
+          { header: 'source', value: r => r.source },
+          { header: 'origin', value: r => r.origin ?? '-' }
+        ], opts)
+        return
+      }
+      say(`# file: ${loaded.file ?? '(none: defaults and env)'}`, opts)
+      const flat = Object.fromEntries(configKeys().map(key => [key, display(getConfigValue(loaded.config, key), opts)]))
+      printRecord(loaded.config, opts, undefined, flat)
+    })
+
+  config.command('get <key>')
+    .description('print one value, e.g. `agora config get api.port`')
+    .action((key: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      printValue(getConfigValue(loadConfig({ configFile: opts.config }).config, key), opts)
+    })
+
+  config.command('set <key> <value>')
+    .description('set one key in the config file in use (created when missing); lists as JSON or comma-separated')
+    .action((key: string, value: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const file = opts.config !== undefined ? resolve(opts.config) : findConfigFile() ?? defaultConfigPath()
+      const result = setConfigValue(file, key, value)
+      report(`${result.key} = ${JSON.stringify(result.value)} in ${result.file}${result.created ? ' (created)' : ''}`, result, opts)
+      if (process.env[result.env] !== undefined && !opts.quiet) {
+        process.stderr.write(`note: ${result.env} is set in the environment and overrides this value\n`)
+      }
+    })
+
+  config.command('validate [file]')
+    .description('check a config file (default: the one in use) together with AGORA_* env overrides')
+    .action((file: string | undefined, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const configFile = file ?? opts.config
+      const used = configFile ?? findConfigFile()
+      if (used === undefined) {
+        throw new AgoraError('E303', 'no config file found', { why: `searched ${configSearchPaths().join(', ')}` })
+      }
+      const loaded = loadConfig({ configFile: used })
+      report(`valid: ${loaded.file ?? used}`, { valid: true, file: loaded.file ?? used }, opts)
+    })
+
+  config.command('path')
+    .description('the config file search order, and which file is in use')
+    .action((_flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const candidates = configSearchPaths({ configFile: opts.config })
+      const inUse = fileInUse(opts.config)
+      const rows = candidates.map((path, i) => ({ order: i + 1, path, exists: existsSync(path), inUse: path === inUse }))
+      printList(rows, [
+        { header: '#', value: r => r.order },
+        { header: 'path', value: r => r.path },
+        { header: 'exists', value: r => r.exists ? 'yes' : 'no' },
+        { header: 'in use', value: r => r.inUse ? '*' : '' }
+      ], opts)
+      if (inUse === undefined) say(`no config file: defaults and env apply; \`agora config init\` creates ${defaultConfigPath()}`, opts)
+    })
+}
+
+/** A line for humans, the record for --json / --yaml / --csv. */
+function report (line: string, record: object, opts: GlobalOptions): void {
+  if (opts.format === 'table') say(line, opts)
+  else printRecord(record, opts)
+}
+
+/** Table cells: an empty string or list must not look like a missing value. */
+function display (value: unknown, opts: GlobalOptions): unknown {
+  if (opts.format !== 'table') return value
+  if (value === '') return '""'
+  if (Array.isArray(value) && value.length === 0) return '[]'
+  return value
+}
+
+/** Plain text for shells (a list one item per line), JSON or YAML when asked. */
+function printValue (value: unknown, opts: GlobalOptions): void {
+  if (opts.quiet) return
+  let text: string
+  switch (opts.format) {
+    case 'json': text = JSON.stringify(value, null, 2) + '\n'; break
+    case 'yaml': text = toYaml(value); break
+    default:
+      if (Array.isArray(value)) text = value.map(String).join('\n') + (value.length > 0 ? '\n' : '')
+      else if (typeof value === 'object' && value !== null) text = toYaml(value)
+      else text = String(value) + '\n'
+  }
+  process.stdout.write(text)
+}
+
+function fileInUse (configFile: string | undefined): string | undefined {
+  try {
+    return findConfigFile({ configFile })
+  } catch {
+    return undefined // --config names a missing file: nothing is in use
+  }
+}

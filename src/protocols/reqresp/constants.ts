@@ -1,0 +1,40 @@
+/** Defaults of the request/response engine; a protocol definition overrides any of them. */
+import type { ProtocolTimeouts, RateLimit } from './types.ts'
+
+export const DEFAULT_TIMEOUTS: ProtocolTimeouts = {
+  /** Dial plus multistream negotiation. */
+  dialMs: 10_000,
+  /** A request frame is small: it arrives fast or not at all. */
+  requestMs: 5_000,
+  /** The peer should start answering quickly, even when the work takes longer. */
+  firstByteMs: 5_000,
+  /** Whole unary answer, or the longest silence inside a streamed one. */
+  responseMs: 10_000
+}
+
+/** Per-peer inbound requests on one protocol. */
+export const DEFAULT_RATE_LIMIT: Required<RateLimit> = { perSecond: 20, burst: 40 }
+
+/** Concurrent streams per connection and protocol (network.connections.maxStreamsPerProtocol). */
+export const DEFAULT_MAX_STREAMS = 64
+
+/** Peers tracked by one protocol's rate limiter. */
+export const MAX_RATE_LIMITED_PEERS = 10_000
+
+/** After our last frame, how long the remote gets to close its side before the stream is reset. */
+export const SETTLE_MS = 2_000
+
+/** Longest error message sent to or accepted from a peer. */
+export const MAX_ERROR_TEXT = 1024
+
+/** The first byte of every response frame. */
+export const STATUS = {
+  /** A response value follows. */
+  OK: 0,
+  /** An error `{ code, message, why? }` (JSON) follows; nothing comes after it. */
+  ERROR: 1,
+  /** End of a streamed response; empty body. */
+  END: 2
+} as const
+
+export type Status = typeof STATUS[keyof typeof STATUS]

@@ -1,0 +1,89 @@
+/**
+ * What a user sees when something is wrong: one line `Error [E123]: what —
+ * why — what to do`, exit 1 (2 for usage), no stack trace.
+ */
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:net'
+import { writeFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { runAgora, agora } from '../harness/cli.ts'
+import { tempDir } from '../harness/temp.ts'
+
+const START = ['start', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
+
+describe('CLI errors', () => {
+  const dirs: string[] = []
+  const dir = (): string => { const d = tempDir(); dirs.push(d); return d }
+  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+
+  test('--version and --help', async () => {
+    assert.match(await agora(['--version']), /^\d+\.\d+\.\d+/)
+    assert.match(await agora(['--help']), /peers/)
+  })
+
+  test('a usage error exits 2', async () => {
+    const result = await runAgora(['peers', 'frobnicate'])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /^Error \[E600\]/)
+    const unknownOption = await runAgora(['status', '--bogus'])
+    assert.equal(unknownOption.code, 2)
+  })
+
+  test('a client command with no node says how to start one', async () => {
+    const result = await runAgora(['status', '--data-dir', dir()])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Error \[E601\]: no node is running .*agora start --detach/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  })
+
+  test('an invalid bootstrap multiaddr shows a valid example', async () => {
+    const result = await runAgora([...START, '--data-dir', dir(), '--api-port', '0', '--bootstrap', '/ip4/999.1.1.1/tcp/x'])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Error \[E(200|300)\].*\/ip4\/127\.0\.0\.1\/tcp\/41145/)
+  })
+
+  test('an API port in use hints at --api-port 0', async () => {
+    const blocker: Server = createServer()
+    await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (blocker.address() as { port: number }).port
+      const result = await runAgora([...START, '--data-dir', dir(), '--api-port', String(port)])
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, /Error \[E201\].*--api-port 0/)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  test('a data dir that is not writable is E603', async () => {
+    const parent = dir()
+    writeFileSync(join(parent, 'file'), '')
+    const result = await runAgora([...START, '--data-dir', join(parent, 'file', 'sub'), '--api-port', '0'])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Error \[E603\]/)
+  })
+
+  test('an unknown config key suggests the nearest one; invalid YAML names the line', async () => {
+    const d = dir()
+    const typo = join(d, 'typo.yaml')
+    writeFileSync(typo, 'api:\n  prot: 8145\n')
+    const result = await runAgora(['--config', typo, ...START, '--data-dir', d])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Error \[E301\].*api\.prot.*api\.port/)
+    const broken = join(d, 'broken.yaml')
+    writeFileSync(broken, 'api:\n  port: 1\n bad: [\n')
+    const yaml = await runAgora(['--config', broken, 'config', 'validate'])
+    assert.equal(yaml.code, 1)
+    assert.match(yaml.stderr, /Error \[E302\].*broken\.yaml:\d+/)
+  })
+
+  test('doctor checks the machine and completion prints a script', async () => {
+    const result = await runAgora(['doctor', '--data-dir', dir(), '--json'])
+    const checks = JSON.parse(result.stdout) as Array<{ check: string, verdict: string }>
+    assert.ok(checks.some(c => c.check === 'node version' && c.verdict === 'ok'))
+    assert.ok(checks.some(c => c.check === 'config'))
+    assert.match(await agora(['completion', 'bash']), /complete -F _agora agora/)
+    assert.match(await agora(['completion', 'fish']), /complete -c agora/)
+  })
+})

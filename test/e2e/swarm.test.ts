@@ -1,0 +1,79 @@
+/**
+ * The README's local swarm, exactly as a user types it: daemons started with
+ * `agora start --detach`, inspected with `status` and `peers list`, stopped
+ * with `agora stop` — real processes, real sockets.
+ */
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { killDaemons, startDaemon, agora, runAgora } from '../harness/cli.ts'
+import { waitFor } from '../harness/wait.ts'
+import { isAlive } from '../../src/client/index.ts'
+
+describe('local swarm through the CLI', () => {
+  after(async () => { await killDaemons() })
+
+  test('start a, start b bootstrapped from a, b lists a with latency, stop both', async () => {
+    const a = await startDaemon()
+    const status = JSON.parse(await agora(['status', '--data-dir', a.dataDir, '--json'])) as Record<string, unknown>
+    assert.equal(status.peerId, a.peerId)
+    assert.ok((status.addresses as string[]).every(x => x.endsWith(`/p2p/${a.peerId}`)))
+    for (const key of ['peers', 'uptimeMs', 'version']) assert.ok(key in status, key)
+
+    const b = await startDaemon(['--bootstrap', a.address])
+    const peers = await waitFor('a with latency in b\'s peers list', async () => {
+      const list = JSON.parse(await agora(['peers', 'list', '--data-dir', b.dataDir, '--json'])) as Array<{ peerId: string, addresses: string[], latencyMs: number | null }>
+      return list.find(p => p.peerId === a.peerId && p.latencyMs !== null)
+    }, { timeoutMs: 20_000, intervalMs: 250 })
+    assert.ok(peers.addresses.length > 0)
+
+    const table = await agora(['peers', 'list', '--data-dir', b.dataDir])
+    assert.ok(table.includes(a.peerId), 'the table shows a')
+
+    await agora(['stop', '--data-dir', b.dataDir])
+    assert.equal(isAlive(b.pid), false, 'b exited')
+    const gone = await runAgora(['status', '--data-dir', b.dataDir])
+    assert.equal(gone.code, 1)
+    assert.match(gone.stderr, /Error \[E601\]: no node is running .* agora start/)
+
+    // AGORA_DATA_DIR stands for --data-dir
+    const viaEnv = JSON.parse(await agora(['status', '--json'], { env: { AGORA_DATA_DIR: a.dataDir } })) as { peerId: string }
+    assert.equal(viaEnv.peerId, a.peerId)
+    await agora(['stop'], { env: { AGORA_DATA_DIR: a.dataDir } })
+    assert.equal(isAlive(a.pid), false)
+  })
+
+  test('a second start on the same data dir is refused with the running PID', async () => {
+    const a = await startDaemon()
+    const again = await runAgora(['start', '--detach', '--data-dir', a.dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, new RegExp(`Error \\[E602\\]: .*already running.*pid ${a.pid}`))
+    const foreground = await runAgora(['start', '--data-dir', a.dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
+    assert.equal(foreground.code, 1)
+    assert.match(foreground.stderr, /E602/)
+    assert.equal(isAlive(a.pid), true, 'the running node is untouched')
+  })
+
+  test('peers connect / ping / disconnect through the CLI, with a bad multiaddr refused', async () => {
+    const a = await startDaemon()
+    const b = await startDaemon()
+    const bad = await runAgora(['peers', 'connect', 'not-a-multiaddr', '--data-dir', b.dataDir])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /Error \[E200\].*\/ip4\/127\.0\.0\.1\/tcp\/41145\/p2p\//)
+    const connected = JSON.parse(await agora(['peers', 'connect', a.address, '--data-dir', b.dataDir, '--json'])) as { peerId: string }
+    assert.equal(connected.peerId, a.peerId)
+    const ping = JSON.parse(await agora(['peers', 'ping', a.peerId, '--data-dir', b.dataDir, '--json'])) as { latencyMs: number }
+    assert.ok(ping.latencyMs >= 0)
+    await agora(['peers', 'disconnect', a.peerId, '--data-dir', b.dataDir])
+  })
+
+  test('SIGKILL loses no acknowledged peer: a restarted daemon still knows it', async () => {
+    const a = await startDaemon()
+    const b = await startDaemon()
+    await agora(['peers', 'connect', a.address, '--data-dir', b.dataDir])
+    process.kill(b.pid, 'SIGKILL')
+    await waitFor('b to die', () => !isAlive(b.pid))
+    const b2 = await startDaemon([], b.dataDir)
+    const list = JSON.parse(await agora(['peers', 'list', '--all', '--data-dir', b2.dataDir, '--json'])) as Array<{ peerId: string }>
+    assert.ok(list.some(p => p.peerId === a.peerId), 'a is in the restarted node\'s peer book')
+  })
+})

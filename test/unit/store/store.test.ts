@@ -1,0 +1,89 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { openStore, Database } from '../../../src/store/index.ts'
+import { MIGRATIONS } from '../../../src/store/migrations/index.ts'
+import { isAgoraError } from '../../../src/errors.ts'
+import { tempDir } from '../../harness/temp.ts'
+
+test('migrations run once, record their version, and the file is in WAL mode', () => {
+  const dir = tempDir()
+  try {
+    const file = join(dir, 'agora.db')
+    const first = openStore(file)
+    assert.equal(first.db.schemaVersion, MIGRATIONS.at(-1)?.version)
+    const mode = first.db.sqlite.prepare('PRAGMA journal_mode').get() as { journal_mode: string }
+    assert.equal(mode.journal_mode, 'wal')
+    first.kv.set('k', { a: 1 })
+    first.close()
+    const again = openStore(file) // migrations must not run twice
+    assert.deepEqual(again.kv.get('k'), { a: 1 })
+    again.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a store from a newer agora is refused with E401', () => {
+  const dir = tempDir()
+  try {
+    const file = join(dir, 'agora.db')
+    const db = new Database({ path: file })
+    db.sqlite.exec('PRAGMA user_version = 999')
+    db.close()
+    assert.throws(() => openStore(file), err => isAgoraError(err, 'E401'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a failing transaction stores nothing', () => {
+  const store = openStore(':memory:')
+  assert.throws(() => store.db.transaction(() => {
+    store.kv.set('a', 1)
+    throw new Error('boom')
+  }), /boom/)
+  assert.equal(store.kv.get('a'), undefined)
+  store.close()
+})
+
+test('kv set, overwrite, delete', () => {
+  const store = openStore(':memory:')
+  store.kv.set('x', [1, 2])
+  store.kv.set('x', 'y')
+  assert.equal(store.kv.get('x'), 'y')
+  assert.equal(store.kv.delete('x'), true)
+  assert.equal(store.kv.delete('x'), false)
+  store.close()
+})
+
+test('peer book: addresses merge newest first, latency is an EWMA, outcomes count', () => {
+  const store = openStore(':memory:')
+  store.peers.seen('p1', ['/a'], 1000)
+  store.peers.seen('p1', ['/b'], 2000)
+  const record = store.peers.get('p1')
+  assert.deepEqual(record?.addresses, ['/b', '/a'])
+  assert.equal(record?.firstSeen, 1000)
+  assert.equal(record?.lastSeen, 2000)
+  assert.equal(store.peers.recordLatency('p1', 10), 10)
+  assert.equal(store.peers.recordLatency('p1', 20), 13)
+  store.peers.recordOutcome('p1', 'success')
+  store.peers.recordOutcome('p1', 'timeout')
+  store.peers.setTrusted('p1', true)
+  store.peers.setBan('p1', 5000, 'spam')
+  const after = store.peers.get('p1')
+  assert.deepEqual([after?.successes, after?.failures, after?.timeouts, after?.trusted, after?.bannedUntil, after?.banReason], [1, 0, 1, true, 5000, 'spam'])
+  assert.equal(store.peers.count(), 1)
+  store.close()
+})
+
+test('replay guard remembers pairs until they expire', () => {
+  const store = openStore(':memory:')
+  assert.equal(store.replay.remember('s', 'n1', 100), true)
+  assert.equal(store.replay.remember('s', 'n1', 100), false)
+  assert.equal(store.replay.remember('t', 'n1', 100), true, 'nonces are per signer')
+  assert.equal(store.replay.prune(101), 2)
+  assert.equal(store.replay.count(), 0)
+  store.close()
+})
