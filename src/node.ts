@@ -18,8 +18,10 @@ import { AgoraEvents } from './events.ts'
 import { loadOrCreateIdentity, EnvelopeVerifier } from './identity/index.ts'
 import { createLogger, type AgoraLogger, type LoggerInit } from './observability/logger.ts'
 import { createRegistry } from './observability/metrics.ts'
+import { registerNodeMetrics } from './observability/node-metrics.ts'
+import { VERSION } from './version.ts'
 import { createAgoraLibp2p, startAgoraLibp2p, PeerManager } from './p2p/index.ts'
-import { ReqResp, registerInfoProtocol } from './protocols/index.ts'
+import { ReqResp, InfoService } from './protocols/index.ts'
 import { openStore, type Store } from './store/index.ts'
 import { buildApiServer } from './api/index.ts'
 import { DATA_DIR_FILES, prepareDataDir } from './daemon/data-dir.ts'
@@ -45,6 +47,7 @@ export class AgoraNode {
   readonly components: AgoraComponents
   readonly peerManager: PeerManager
   readonly reqresp: ReqResp
+  readonly info: InfoService
   private readonly api: FastifyInstance
   private readonly lock: DataDirLock
   private readonly log: ReturnType<AgoraLogger['forComponent']>
@@ -54,10 +57,11 @@ export class AgoraNode {
   private stopping: Promise<void> | undefined
   private readonly stoppedSignal = Promise.withResolvers<void>()
 
-  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, api: FastifyInstance, lock: DataDirLock }) {
+  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, info: InfoService, api: FastifyInstance, lock: DataDirLock }) {
     this.components = parts.components
     this.peerManager = parts.peerManager
     this.reqresp = parts.reqresp
+    this.info = parts.info
     this.api = parts.api
     this.lock = parts.lock
     this.log = parts.components.logger.forComponent('agora:node')
@@ -77,12 +81,23 @@ export class AgoraNode {
       store = openStore(join(dataDir, DATA_DIR_FILES.store))
       const envelopes = new EnvelopeVerifier({ replay: store.replay }, { selfPeerId: identity.peerIdString, ...config.envelope })
       const libp2p = await createAgoraLibp2p({ privateKey: identity.privateKey, logger, metrics }, config.network, { dataDir, start: false })
+      const startedAt = Date.now()
+      registerNodeMetrics(metrics, {
+        peerId: identity.peerIdString,
+        version: VERSION,
+        startedAt,
+        connectedPeers: () => libp2p.getPeers().length,
+        knownPeers: () => store?.peers.count() ?? 0,
+        envelopeStats: () => envelopes.stats()
+      })
       const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p }
       const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger }, config.network.peers)
-      const reqresp = new ReqResp({ libp2p, logger, metrics }, { maxStreamsPerProtocol: config.network.connections.maxStreamsPerProtocol })
-      registerInfoProtocol(reqresp, { libp2p })
+      const reqresp = new ReqResp({ libp2p, logger, metrics }, {
+        maxStreamsPerProtocol: config.network.connections.maxStreamsPerProtocol,
+        timeouts: { dialMs: config.network.connections.dialTimeoutMs }
+      })
+      const info = new InfoService({ reqresp, libp2p })
       let node: AgoraNode | undefined
-      const startedAt = Date.now()
       const control = new NodeControl({ identity, libp2p, peerManager, peers: store.peers }, {
         dataDir,
         name: config.node.name,
@@ -92,7 +107,7 @@ export class AgoraNode {
         requestStop: reason => { void node?.stop(reason) }
       })
       const api = await buildApiServer({ control, events, metrics, logger }, { token: loadOrCreateToken(dataDir), host: config.api.host })
-      node = new AgoraNode({ components, peerManager, reqresp, api, lock })
+      node = new AgoraNode({ components, peerManager, reqresp, info, api, lock })
       return node
     } catch (err) {
       store?.close()
@@ -111,7 +126,8 @@ export class AgoraNode {
     const { libp2p, config, dataDir, events, envelopes } = this.components
     try {
       await startAgoraLibp2p(libp2p)
-      this.reqresp.start()
+      await this.info.start()
+      await this.reqresp.start()
       await this.peerManager.start()
       this.apiUrlValue = await this.listenApi(config.api.host, config.api.port)
       writeApiInfo(dataDir, { url: this.apiUrlValue, pid: process.pid, peerId: this.peerId, startedAt: Date.now() })
@@ -142,7 +158,7 @@ export class AgoraNode {
     const steps: Array<[string, () => Promise<void> | void]> = [
       ['api', async () => { await this.api.close() }],
       ['peer manager', async () => { await this.peerManager.stop() }],
-      ['protocols', () => { this.reqresp.stop() }],
+      ['protocols', async () => { await this.info.stop(); await this.reqresp.stop() }],
       ['libp2p', async () => { await libp2p.stop() }],
       ['store', () => { store.close() }],
       ['lock', () => { this.lock.release() }]

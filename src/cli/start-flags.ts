@@ -14,6 +14,19 @@ export interface StartFlags {
   logLevel?: AgoraConfig['log']['level']
 }
 
+/** The real flag names, so `config show --sources` and errors name the flag the user typed. */
+export const START_FLAG_NAMES: Record<string, string> = {
+  'api.port': '--api-port',
+  'api.host': '--api-host',
+  'network.listen': '--listen',
+  'network.announce': '--announce',
+  'network.bootstrap': '--bootstrap',
+  'network.mdns': '--no-mdns',
+  'network.psk': '--psk',
+  'network.dht.addressFilter': '--dht-filter',
+  'log.level': '--log-level'
+}
+
 export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig> {
   const api: DeepPartial<AgoraConfig['api']> = {}
   const network: DeepPartial<AgoraConfig['network']> = {}

@@ -7,6 +7,7 @@
 import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { parseDocument, isScalar } from 'yaml'
+import type { Document } from 'yaml'
 import { AgoraError, messageOf } from '../errors.ts'
 import type { AgoraConfig } from './schema.ts'
 import { coerceRaw } from './coerce.ts'
@@ -53,6 +54,7 @@ export function setConfigValue (file: string, dottedKey: string, rawValue: strin
   const value = coerceRaw(leaf, rawValue)
   const node = doc.getIn(leaf.path, true)
   try {
+    fillEmptySections(doc, leaf.path)
     if (isScalar(node) && !Array.isArray(value)) {
       node.value = value
       // a number or boolean must not keep the quotes of the string it replaces
@@ -87,6 +89,19 @@ export function writeFileAtomic (file: string, text: string): void {
   } catch (err) {
     rmSync(tmp, { force: true })
     throw new AgoraError('E305', `cannot write config file ${file}`, { why: messageOf(err), cause: err })
+  }
+}
+
+/** `api:` with every key commented out is a null scalar: make it a map so a key can go in. */
+function fillEmptySections (doc: Document, path: readonly string[]): void {
+  for (let i = 1; i < path.length; i++) {
+    const prefix = path.slice(0, i)
+    const node = doc.getIn(prefix, true)
+    if (!isScalar(node) || node.value !== null) continue
+    const map = doc.createNode({})
+    map.commentBefore = node.commentBefore
+    map.comment = node.comment
+    doc.setIn(prefix, map)
   }
 }
 

@@ -12,15 +12,23 @@ export interface DataDirLock {
   release(): void
 }
 
+/** Data dirs locked by this process (several in-process nodes share one pid). */
+const heldHere = new Set<string>()
+
 export function lockDataDir (dataDir: string): DataDirLock {
   const file = join(dataDir, DATA_DIR_FILES.pid)
+  if (heldHere.has(file)) {
+    throw new AgoraError('E602', `a node is already running on data dir ${dataDir} (pid ${process.pid})`, { details: { pid: process.pid } })
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600)
       writeSync(fd, String(process.pid))
       closeSync(fd)
+      heldHere.add(file)
       return {
         release: () => {
+          if (!heldHere.delete(file)) return
           if (readPid(file) === process.pid) rmSync(file, { force: true })
         }
       }

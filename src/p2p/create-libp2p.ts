@@ -147,7 +147,9 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
     addresses: { listen, announce: [...network.announce] },
     transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // a paused reader (a slow consumer of a streamed answer) buffers at most one window:
+    // keep it well under a stream's 4 MiB read buffer so pausing never resets the stream
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
     peerDiscovery,
     services,
     connectionManager: {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander'
 import { clientFor, type StatusResponse } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say, formatDuration } from '../output.ts'
-import { startFlagsToConfig, type StartFlags } from '../start-flags.ts'
+import { startFlagsToConfig, START_FLAG_NAMES, type StartFlags } from '../start-flags.ts'
 
 export function registerNodeCommands (program: Command): void {
   program.command('start')
@@ -29,7 +29,7 @@ export function registerNodeCommands (program: Command): void {
         return
       }
       const { runNode } = await import('../../daemon/run.ts')
-      await runNode({ dataDir: opts.dataDir, configFile: opts.config, flags: configFlags, logFile: flags.logFile })
+      await runNode({ dataDir: opts.dataDir, configFile: opts.config, flags: configFlags, flagNames: START_FLAG_NAMES, logFile: flags.logFile })
       // libp2p may leave idle timers behind; the node has stopped, so end the process
       setImmediate(() => process.exit(0))
     })

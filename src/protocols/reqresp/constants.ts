@@ -24,8 +24,11 @@ export const MAX_RATE_LIMITED_PEERS = 10_000
 /** After our last frame, how long the remote gets to close its side before the stream is reset. */
 export const SETTLE_MS = 2_000
 
-/** Longest error message sent to or accepted from a peer. */
-export const MAX_ERROR_TEXT = 1024
+/** Longest error message (and `why`) sent to or accepted from a peer, in characters. */
+export const MAX_ERROR_TEXT = 512
+
+/** Largest ERROR frame; a client accepts one even when the protocol's responses are smaller. */
+export const MAX_ERROR_FRAME_BYTES = 2048
 
 /** The first byte of every response frame. */
 export const STATUS = {

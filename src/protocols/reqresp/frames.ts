@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { AgoraError, isErrorCode, messageOf } from '../../errors.ts'
-import { MAX_ERROR_TEXT, STATUS, type Status } from './constants.ts'
+import { MAX_ERROR_FRAME_BYTES, MAX_ERROR_TEXT, STATUS, type Status } from './constants.ts'
 import type { Codec } from './types.ts'
 
 const encoder = new TextEncoder()
@@ -38,15 +38,18 @@ const errorBodySchema = z.object({
   why: z.string().max(MAX_ERROR_TEXT).optional()
 })
 
-function clip (text: string): string {
-  return text.length > MAX_ERROR_TEXT ? text.slice(0, MAX_ERROR_TEXT - 1) + '…' : text
+function clip (text: string, max = MAX_ERROR_TEXT): string {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text
 }
 
-/** The ERROR frame telling the caller what went wrong (no stack, no cause). */
+/** The ERROR frame telling the caller what went wrong (no stack, no cause), at most MAX_ERROR_FRAME_BYTES. */
 export function errorFrame (err: AgoraError): Uint8Array {
   const body: z.infer<typeof errorBodySchema> = { code: err.code, message: clip(err.what) }
   if (err.why !== undefined) body.why = clip(err.why)
-  return frame(STATUS.ERROR, encoder.encode(JSON.stringify(body)))
+  let bytes = encoder.encode(JSON.stringify(body))
+  // multi-byte characters or escapes made it too big: send less
+  if (bytes.byteLength >= MAX_ERROR_FRAME_BYTES) bytes = encoder.encode(JSON.stringify({ code: err.code, message: clip(err.what, 200) }))
+  return frame(STATUS.ERROR, bytes)
 }
 
 /** Rebuild the remote's error; undefined when the body is not a valid error. */

@@ -101,6 +101,16 @@ describe('setConfigValue', () => {
     assert.equal(readFileSync(file, 'utf8'), renderDefaultConfig())
   })
 
+  test('a section with every key commented out takes the new key, comments kept', () => {
+    const file = join(dir, 'empty-section.yaml')
+    writeFileSync(file, '# head\napi:\n  # port: 1\nlog:\n  level: info\n')
+    setConfigValue(file, 'api.port', '9')
+    assert.equal(load(file).api.port, 9)
+    const text = readFileSync(file, 'utf8')
+    assert.match(text, /# head/)
+    assert.match(text, /# port: 1/)
+  })
+
   test('an invalid YAML file is refused with E302 and left untouched', () => {
     const file = join(dir, 'broken.yaml')
     writeFileSync(file, 'api: [\n')

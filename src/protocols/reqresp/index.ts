@@ -1,0 +1,11 @@
+/** The request/response engine: declare a protocol once, serve it and call it. */
+export { ReqResp } from './reqresp.ts'
+export type { ReqRespComponents, ReqRespInit, RequestTarget } from './reqresp.ts'
+export { defineProtocol, defineStreamingProtocol } from './types.ts'
+export type {
+  Codec, HandlerContext, ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions,
+  StreamingHandler, StreamingProtocol, UnaryHandler, UnaryProtocol
+} from './types.ts'
+export { jsonCodec } from './frames.ts'
+export { DEFAULT_TIMEOUTS, DEFAULT_RATE_LIMIT, STATUS } from './constants.ts'
+export type { BadFrameReason } from './metrics.ts'

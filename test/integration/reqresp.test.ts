@@ -1,0 +1,244 @@
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { lpStream } from '@libp2p/utils'
+import { z } from 'zod'
+import { AgoraError, isAgoraError } from '../../src/errors.ts'
+import { VERSION } from '../../src/version.ts'
+import { defineProtocol, defineStreamingProtocol, InfoService, ReqResp } from '../../src/protocols/index.ts'
+import { connectNodes, createTestNodes, waitFor, type TestNode, type TestNodes } from '../harness/libp2p-nodes.ts'
+import type { Registry } from 'prom-client'
+
+const echo = defineProtocol({
+  id: '/agora/test-echo/1',
+  request: z.object({ text: z.string() }).strict(),
+  response: z.object({ text: z.string() }).strict(),
+  maxRequestBytes: 256,
+  maxResponseBytes: 256
+})
+
+const fail = defineProtocol({
+  id: '/agora/test-fail/1',
+  request: z.object({}),
+  response: z.object({}),
+  maxRequestBytes: 64,
+  maxResponseBytes: 64
+})
+
+const stall = defineProtocol({
+  id: '/agora/test-stall/1',
+  request: z.object({}),
+  response: z.object({}),
+  maxRequestBytes: 64,
+  maxResponseBytes: 64,
+  timeouts: { firstByteMs: 150, responseMs: 400 }
+})
+
+const limited = defineProtocol({
+  id: '/agora/test-limited/1',
+  request: z.object({}),
+  response: z.object({ n: z.number() }),
+  maxRequestBytes: 64,
+  maxResponseBytes: 64,
+  rateLimit: { perSecond: 0.001, burst: 2 }
+})
+
+const count = defineStreamingProtocol({
+  id: '/agora/test-count/1',
+  request: z.object({ to: z.number().int().max(1000), stallAfter: z.number().int().optional() }),
+  response: z.object({ i: z.number() }),
+  maxRequestBytes: 64,
+  maxResponseBytes: 64,
+  timeouts: { firstByteMs: 1000, responseMs: 300 }
+})
+
+const bulk = defineStreamingProtocol({
+  id: '/agora/test-bulk/1',
+  request: z.object({ frames: z.number().int().max(2000), size: z.number().int().max(20_000) }),
+  response: z.object({ i: z.number(), pad: z.string() }),
+  maxRequestBytes: 64,
+  maxResponseBytes: 32 * 1024,
+  timeouts: { firstByteMs: 2000, responseMs: 5000 }
+})
+
+async function badFrames (registry: Registry | undefined, protocol: string, reason: string): Promise<number> {
+  const metric = registry?.getSingleMetric('agora_reqresp_bad_frames_total')
+  if (metric === undefined) return 0
+  const values = (await metric.get()).values
+  return values.find(v => v.labels.protocol === protocol && v.labels.reason === reason)?.value ?? 0
+}
+
+/** Send raw bytes as a request frame and report how the server answered. */
+async function rawRequest (client: TestNode, server: TestNode, protocol: string, frame: Uint8Array): Promise<'reset' | 'answered'> {
+  const stream = await client.libp2p.dialProtocol(server.libp2p.peerId, protocol, { signal: AbortSignal.timeout(5000) })
+  const lp = lpStream(stream)
+  await lp.write(frame)
+  await stream.close()
+  try {
+    await lp.read({ signal: AbortSignal.timeout(5000) })
+    return 'answered'
+  } catch {
+    return 'reset'
+  }
+}
+
+describe('protocols: request/response engine between two real nodes', () => {
+  let nodes: TestNodes
+  let client: TestNode
+  let server: TestNode
+  let clientRpc: ReqResp
+  let serverRpc: ReqResp
+  let info: InfoService
+  const cancelled: string[] = []
+  let produced = 0
+
+  before(async () => {
+    nodes = await createTestNodes(2, { metrics: true })
+    ;[client, server] = nodes.nodes as [TestNode, TestNode]
+    clientRpc = new ReqResp({ libp2p: client.libp2p, logger: client.logger, metrics: client.registry }, { maxStreamsPerProtocol: 8 })
+    serverRpc = new ReqResp({ libp2p: server.libp2p, logger: server.logger, metrics: server.registry }, { maxStreamsPerProtocol: 8 })
+    info = new InfoService({ reqresp: serverRpc, libp2p: server.libp2p })
+    await info.start()
+    await serverRpc.handle(echo, async request => ({ text: request.text }))
+    await serverRpc.handle(fail, async () => { throw new AgoraError('E113', 'signed for another domain', { why: 'test' }) })
+    await serverRpc.handle(stall, async (_request, { signal }) => await new Promise((_resolve, reject) => {
+      signal.addEventListener('abort', () => { reject(signal.reason as Error) }, { once: true })
+    }))
+    let n = 0
+    await serverRpc.handle(limited, async () => ({ n: n++ }))
+    await serverRpc.handleStream(count, async function * (request, { signal }) {
+      try {
+        for (let i = 0; i < request.to; i++) {
+          if (request.stallAfter === i) await new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })
+          signal.throwIfAborted()
+          yield { i }
+        }
+      } finally {
+        if (signal.aborted) cancelled.push('count')
+      }
+    })
+    await serverRpc.handleStream(bulk, async function * (request) {
+      for (let i = 0; i < request.frames; i++) {
+        produced = i + 1
+        yield { i, pad: 'x'.repeat(request.size) }
+      }
+    })
+    await serverRpc.start()
+    await clientRpc.start()
+    await connectNodes(client, server)
+  })
+
+  after(async () => {
+    await clientRpc?.stop()
+    await serverRpc?.stop()
+    await nodes?.stop()
+  })
+
+  test('info request round trip (by peer id and by multiaddr)', async () => {
+    const clientInfo = new InfoService({ reqresp: clientRpc, libp2p: client.libp2p })
+    const answer = await clientInfo.request(server.peerId)
+    assert.equal(answer.peerId, server.peerId)
+    assert.equal(answer.version, VERSION)
+    assert.equal(answer.agent, `agora/${VERSION}`)
+    assert.ok(answer.listenAddrs.some(address => address.startsWith('/ip4/127.0.0.1/tcp/')))
+    assert.ok(Math.abs(answer.time - Date.now()) < 5000)
+    const byAddress = await clientInfo.request(server.address.toString())
+    assert.equal(byAddress.peerId, server.peerId)
+  })
+
+  test("the handler's AgoraError reaches the caller with its code", async () => {
+    await assert.rejects(clientRpc.request(server.peerId, fail, {}), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E113'), String(err))
+      assert.equal(err.what, 'signed for another domain')
+      assert.equal(err.why, 'test')
+      assert.equal(err.details?.remote, true)
+      return true
+    })
+  })
+
+  test('a peer that does not answer → E204 (first byte)', async () => {
+    const started = Date.now()
+    await assert.rejects(clientRpc.request(server.peerId, stall, {}), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E204'), String(err))
+      assert.match(err.why ?? '', /first byte/)
+      return true
+    })
+    assert.ok(Date.now() - started < 2000)
+  })
+
+  test('a stream that stops mid-way → E204 (response)', async () => {
+    const received: number[] = []
+    await assert.rejects((async () => {
+      for await (const frame of clientRpc.requestStream(server.peerId, count, { to: 10, stallAfter: 3 })) received.push(frame.i)
+    })(), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E204'), String(err))
+      assert.match(err.why ?? '', /\(response\)/)
+      return true
+    })
+    assert.deepEqual(received, [0, 1, 2])
+  })
+
+  test('an oversized frame is dropped and counted; the server keeps serving', async () => {
+    const before = await badFrames(server.registry, echo.id, 'oversized')
+    const outcome = await rawRequest(client, server, echo.id, new TextEncoder().encode(JSON.stringify({ text: 'x'.repeat(1000) })))
+    assert.equal(outcome, 'reset')
+    await waitFor(async () => await badFrames(server.registry, echo.id, 'oversized') === before + 1, { what: 'the bad-frame counter' })
+    assert.deepEqual(await clientRpc.request(server.peerId, echo, { text: 'still here' }), { text: 'still here' })
+  })
+
+  test('garbage and schema-failing frames are dropped and counted; the server keeps serving', async () => {
+    const decodeBefore = await badFrames(server.registry, echo.id, 'decode')
+    const schemaBefore = await badFrames(server.registry, echo.id, 'schema')
+    assert.equal(await rawRequest(client, server, echo.id, new Uint8Array([0xff, 0x00, 0x7b, 0x22])), 'reset')
+    assert.equal(await rawRequest(client, server, echo.id, new TextEncoder().encode('{"text":42}')), 'reset')
+    await waitFor(async () => await badFrames(server.registry, echo.id, 'decode') === decodeBefore + 1 &&
+      await badFrames(server.registry, echo.id, 'schema') === schemaBefore + 1, { what: 'the bad-frame counters' })
+    assert.deepEqual(await clientRpc.request(server.peerId, echo, { text: 'ok' }), { text: 'ok' })
+  })
+
+  test('over the per-peer rate limit → E206', async () => {
+    assert.deepEqual(await clientRpc.request(server.peerId, limited, {}), { n: 0 })
+    assert.deepEqual(await clientRpc.request(server.peerId, limited, {}), { n: 1 })
+    await assert.rejects(clientRpc.request(server.peerId, limited, {}), (err: unknown) => isAgoraError(err, 'E206'))
+  })
+
+  test('a streamed response of 100 frames arrives complete and in order', async () => {
+    const received: number[] = []
+    for await (const frame of clientRpc.requestStream(server.peerId, count, { to: 100 })) received.push(frame.i)
+    assert.deepEqual(received, Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  test('breaking out of a streamed response cancels the handler on the server', async () => {
+    cancelled.length = 0
+    for await (const frame of clientRpc.requestStream(server.peerId, count, { to: 1000, stallAfter: 10 })) {
+      if (frame.i === 5) break
+    }
+    await waitFor(() => cancelled.includes('count'), { what: 'the server handler to see the cancellation' })
+  })
+
+  test('a slow consumer holds the producer back (backpressure)', async () => {
+    produced = 0
+    const frames = clientRpc.requestStream(server.peerId, bulk, { frames: 1000, size: 16 * 1024 })
+    const first = await frames.next()
+    assert.equal(first.done, false)
+    // while we hold the first frame the server may only fill the transport window (~2 MiB = ~130 frames)
+    let last = -1
+    await waitFor(() => {
+      const stable = produced === last
+      last = produced
+      return stable
+    }, { intervalMs: 100, what: 'the producer to stop' })
+    console.log("PRODUCED", produced); assert.ok(produced < 400, `the server produced ${produced} of 1000 frames while the client read 1`)
+    let received = 1
+    for await (const frame of frames) {
+      assert.equal(frame.i, received)
+      received++
+    }
+    assert.equal(received, 1000)
+  })
+
+  test('a protocol the peer does not serve → E207; an unreachable peer → E202', async () => {
+    const unknown = defineProtocol({ ...echo, id: '/agora/test-unknown/1' })
+    await assert.rejects(clientRpc.request(server.peerId, unknown, { text: 'x' }), (err: unknown) => isAgoraError(err, 'E207'))
+    await assert.rejects(clientRpc.request('/ip4/127.0.0.1/tcp/1', echo, { text: 'x' }), (err: unknown) => isAgoraError(err, 'E202'))
+  })
+})
