@@ -48,7 +48,8 @@ export class AgoraNode {
   readonly peerManager: PeerManager
   readonly reqresp: ReqResp
   readonly info: InfoService
-  private readonly api: FastifyInstance
+  private api: FastifyInstance | undefined
+  private readonly startedAt: number
   private readonly lock: DataDirLock
   private readonly log: ReturnType<AgoraLogger['forComponent']>
   private state: NodeState = 'created'
@@ -57,12 +58,12 @@ export class AgoraNode {
   private stopping: Promise<void> | undefined
   private readonly stoppedSignal = Promise.withResolvers<void>()
 
-  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, info: InfoService, api: FastifyInstance, lock: DataDirLock }) {
+  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, info: InfoService, lock: DataDirLock, startedAt: number }) {
     this.components = parts.components
     this.peerManager = parts.peerManager
     this.reqresp = parts.reqresp
     this.info = parts.info
-    this.api = parts.api
+    this.startedAt = parts.startedAt
     this.lock = parts.lock
     this.log = parts.components.logger.forComponent('agora:node')
   }
@@ -97,23 +98,28 @@ export class AgoraNode {
         timeouts: { dialMs: config.network.connections.dialTimeoutMs }
       })
       const info = new InfoService({ reqresp, libp2p })
-      let node: AgoraNode | undefined
-      const control = new NodeControl({ identity, libp2p, peerManager, peers: store.peers }, {
-        dataDir,
-        name: config.node.name,
-        startedAt,
-        apiUrl: () => node?.apiUrl ?? '',
-        ready: () => node?.state === 'running',
-        requestStop: reason => { void node?.stop(reason) }
-      })
-      const api = await buildApiServer({ control, events, metrics, logger }, { token: loadOrCreateToken(dataDir), host: config.api.host })
-      node = new AgoraNode({ components, peerManager, reqresp, info, api, lock })
+      const node = new AgoraNode({ components, peerManager, reqresp, info, lock, startedAt })
+      await node.buildApi()
       return node
     } catch (err) {
       store?.close()
       lock.release()
       throw err
     }
+  }
+
+  /** The HTTP server, answering for this node through a narrow control plane. */
+  private async buildApi (): Promise<void> {
+    const { identity, libp2p, store, dataDir, config, events, metrics, logger } = this.components
+    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peers: store.peers }, {
+      dataDir,
+      name: config.node.name,
+      startedAt: this.startedAt,
+      apiUrl: () => this.apiUrlValue,
+      ready: () => this.state === 'running',
+      requestStop: reason => { void this.stop(reason) }
+    })
+    this.api = await buildApiServer({ control, events, metrics, logger }, { token: loadOrCreateToken(dataDir), host: config.api.host })
   }
 
   get apiUrl (): string { return this.apiUrlValue }
@@ -156,7 +162,7 @@ export class AgoraNode {
     clearInterval(this.pruneTimer)
     removeApiInfo(dataDir)
     const steps: Array<[string, () => Promise<void> | void]> = [
-      ['api', async () => { await this.api.close() }],
+      ['api', async () => { await this.api?.close() }],
       ['peer manager', async () => { await this.peerManager.stop() }],
       ['protocols', async () => { await this.info.stop(); await this.reqresp.stop() }],
       ['libp2p', async () => { await libp2p.stop() }],
@@ -182,8 +188,10 @@ export class AgoraNode {
   }
 
   private async listenApi (host: string, port: number): Promise<string> {
+    const api = this.api
+    if (api === undefined) throw new AgoraError('E504', 'the API was not built')
     try {
-      await this.api.listen({ host, port })
+      await api.listen({ host, port })
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -191,7 +199,7 @@ export class AgoraNode {
       }
       throw err
     }
-    const address = this.api.server.address()
+    const address = api.server.address()
     const bound = address !== null && typeof address === 'object' ? address.port : port
     const shownHost = host.includes(':') ? `[${host}]` : host
     return `http://${shownHost}:${bound}`

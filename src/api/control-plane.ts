@@ -2,7 +2,7 @@
  * What the control API needs from the node: a narrow interface, so the API
  * can be tested against a stub and the node keeps its internals private.
  */
-import type { StatusResponse, PeerEntry, IdentityResponse } from '../client/routes.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse } from '../client/schemas.ts'
 
 export interface ControlPlane {
   status(): StatusResponse

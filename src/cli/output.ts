@@ -3,10 +3,20 @@
  * TTY), or --json / --yaml / --csv for scripts. Commands hand over data; only
  * this file decides how it looks.
  */
-import Table from 'cli-table3'
-import { stringify as toYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import { styleText } from 'node:util'
+import type TableType from 'cli-table3'
+import type * as Yaml from 'yaml'
 import type { GlobalOptions } from './context.ts'
+
+// Loaded on first use: `agora status --json` should not pay for table and YAML code.
+const require = createRequire(import.meta.url)
+const loadTable = (): typeof TableType => require('cli-table3') as typeof TableType
+
+/** YAML text of a value (the yaml package, loaded on first use). */
+export function toYaml (value: unknown): string {
+  return (require('yaml') as typeof Yaml).stringify(value)
+}
 
 export interface Column<T> {
   header: string
@@ -27,6 +37,7 @@ export function printList<T> (rows: T[], columns: Column<T>[], opts: GlobalOptio
     case 'table': {
       if (opts.quiet) return
       if (rows.length === 0) { write(dim('(none)', opts) + '\n'); return }
+      const Table = loadTable()
       const table = new Table({ head: columns.map(c => bold(c.header, opts)), style: { head: [], border: [] } })
       for (const row of rows) table.push(columns.map(c => cell(c.value(row))))
       write(table.toString() + '\n')

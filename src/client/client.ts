@@ -7,9 +7,9 @@
 import { request as httpRequest } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { z } from 'zod'
 import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
-import { ROUTES, type StatusResponse, type PeerEntry, type IdentityResponse } from './routes.ts'
+import { ROUTES, type Route, type RouteResponse } from './routes.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse } from './schemas.ts'
 
 export interface ApiInfo {
   url: string
@@ -41,17 +41,18 @@ export class ControlClient {
   status (): Promise<StatusResponse> { return this.call(ROUTES.status) }
   peers (): Promise<PeerEntry[]> { return this.call(ROUTES.peers) }
   identity (): Promise<IdentityResponse> { return this.call(ROUTES.identity) }
-  connect (multiaddr: string): Promise<z.infer<typeof ROUTES.connect.response>> { return this.call(ROUTES.connect, { body: { multiaddr } }) }
-  disconnect (peerId: string): Promise<z.infer<typeof ROUTES.disconnect.response>> { return this.call(ROUTES.disconnect, { params: { id: peerId } }) }
-  ping (peerId: string): Promise<z.infer<typeof ROUTES.ping.response>> { return this.call(ROUTES.ping, { params: { id: peerId } }) }
-  stop (): Promise<z.infer<typeof ROUTES.stop.response>> { return this.call(ROUTES.stop) }
+  connect (multiaddr: string): Promise<RouteResponse<typeof ROUTES.connect>> { return this.call(ROUTES.connect, { body: { multiaddr } }) }
+  disconnect (peerId: string): Promise<RouteResponse<typeof ROUTES.disconnect>> { return this.call(ROUTES.disconnect, { params: { id: peerId } }) }
+  ping (peerId: string): Promise<RouteResponse<typeof ROUTES.ping>> { return this.call(ROUTES.ping, { params: { id: peerId } }) }
+  stop (): Promise<RouteResponse<typeof ROUTES.stop>> { return this.call(ROUTES.stop) }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
   async raw (path: string): Promise<{ status: number, body: string }> {
     return await this.send('GET', path, undefined)
   }
 
-  private async call<R extends z.ZodType> (route: { method: string, path: string, response: R }, opts: { body?: unknown, params?: Record<string, string> } = {}): Promise<z.infer<R>> {
+  /** The server validated the response against its schema; the client trusts its own node. */
+  private async call<Res, Body> (route: Route<Res, Body>, opts: { body?: Body, params?: Record<string, string> } = {}): Promise<Res> {
     let path: string = route.path
     for (const [key, value] of Object.entries(opts.params ?? {})) path = path.replace(`:${key}`, encodeURIComponent(value))
     const { status, body } = await this.send(route.method, path, opts.body)
@@ -66,7 +67,7 @@ export class ControlClient {
       if (error !== undefined) throw errorFromBody(error)
       throw new AgoraError('E599', `the node answered ${route.method} ${path} with HTTP ${status}`)
     }
-    return route.response.parse(parsed)
+    return parsed as Res
   }
 
   private async send (method: string, path: string, body: unknown): Promise<{ status: number, body: string }> {

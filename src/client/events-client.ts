@@ -4,7 +4,8 @@
  * query string; the server accepts it there or in the Authorization header.
  */
 import { AgoraError, messageOf } from '../errors.ts'
-import { ROUTES, eventMessage, type EventMessage } from './routes.ts'
+import { ROUTES } from './routes.ts'
+import type { EventMessage } from './schemas.ts'
 
 export class EventsClient {
   private readonly socket: WebSocket
@@ -15,8 +16,7 @@ export class EventsClient {
   private constructor (socket: WebSocket) {
     this.socket = socket
     socket.addEventListener('message', (event: MessageEvent) => {
-      const parsed = eventMessage.safeParse(JSON.parse(String(event.data)))
-      if (parsed.success) this.queue.push(parsed.data)
+      this.queue.push(JSON.parse(String(event.data)) as EventMessage)
       this.wake()
     })
     socket.addEventListener('close', () => { this.closed = true; this.wake() })

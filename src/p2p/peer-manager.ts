@@ -46,6 +46,12 @@ export interface ConnectedPeer {
   latencyMs: number | null
 }
 
+interface Candidate {
+  peerId: PeerId
+  /** Addresses from the peer book, merged into the peer store before dialling. */
+  multiaddrs: Multiaddr[]
+}
+
 export class PeerManager {
   private readonly libp2p: Libp2p<{ ping: Ping }>
   private readonly peers: PeersRepository
@@ -142,9 +148,10 @@ export class PeerManager {
     let next = 0
     const worker = async (): Promise<void> => {
       while (this.started && count() < this.init.target && next < candidates.length) {
-        const peerId = candidates[next++] as PeerId
+        const { peerId, multiaddrs } = candidates[next++] as Candidate
         if (this.libp2p.getConnections(peerId).length > 0) continue
         try {
+          if (multiaddrs.length > 0) await this.libp2p.peerStore.merge(peerId, { multiaddrs })
           await this.libp2p.dial(peerId, { signal: AbortSignal.any([AbortSignal.timeout(this.init.dialTimeoutMs), this.shutdown.signal]) })
           this.metrics?.dials.inc({ outcome: 'success' })
         } catch (err) {
@@ -158,26 +165,27 @@ export class PeerManager {
   }
 
   /** Peers worth dialling: the book's most recent first, then the rest of the peer store; never banned, self or connected ones. */
-  private async candidates (): Promise<PeerId[]> {
+  private async candidates (): Promise<Candidate[]> {
     const self = this.libp2p.peerId.toString()
     const now = Date.now()
     const seen = new Set<string>([self])
-    const result: PeerId[] = []
-    const add = (peerId: PeerId): void => {
+    const result: Candidate[] = []
+    const add = (peerId: PeerId, multiaddrs: Multiaddr[]): void => {
       const id = peerId.toString()
       if (seen.has(id)) return
       seen.add(id)
       const banned = this.peers.get(id)?.bannedUntil ?? null
       if (banned !== null && banned > now) return
       if (this.libp2p.getConnections(peerId).length > 0) return
-      result.push(peerId)
+      result.push({ peerId, multiaddrs })
     }
     for (const record of this.peers.list(PEER_MANAGER_DEFAULTS.maxKnownPeers)) {
-      if (record.addresses.length === 0) continue
-      try { add(peerIdFromString(record.peerId)) } catch { /* a corrupt row: skip it */ }
+      const multiaddrs = record.addresses.flatMap(address => parseAddress(address))
+      if (multiaddrs.length === 0) continue
+      try { add(peerIdFromString(record.peerId), multiaddrs) } catch { /* a corrupt row: skip it */ }
     }
     for (const peer of await this.libp2p.peerStore.all({ signal: this.shutdown.signal })) {
-      if (peer.addresses.length > 0) add(peer.id)
+      if (peer.addresses.length > 0) add(peer.id, [])
     }
     return result
   }

@@ -10,6 +10,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { AgoraNode } from '../../src/node.ts'
 import { EventsClient } from '../../src/client/index.ts'
+import { statusResponse, peersResponse, identityResponse } from '../../src/client/schemas.ts'
 import { isAgoraError } from '../../src/errors.ts'
 import { TestSwarm, clientOf, firstAddress, testConfig, tempDir, waitForPeers } from '../harness/nodes.ts'
 import { waitFor } from '../harness/wait.ts'
@@ -27,7 +28,9 @@ describe('node', () => {
       return entry?.connected === true && entry.latencyMs !== null ? entry : undefined
     })
     assert.ok(peers.addresses.length > 0)
-    const status = await clientOf(a).status()
+    const status = statusResponse.parse(await clientOf(a).status())
+    peersResponse.parse(await clientOf(a).peers())
+    identityResponse.parse(await clientOf(a).identity())
     assert.equal(status.peerId, a.peerId)
     assert.ok(status.addresses.every(addr => addr.endsWith(`/p2p/${a.peerId}`)), 'every address ends in /p2p/<peerId>')
     assert.ok(status.peers >= 1)

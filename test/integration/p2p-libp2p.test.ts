@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { connectNodes, createTestNodes, waitFor, type TestNodes } from '../harness/libp2p-nodes.ts'
+import { isAgoraError } from '../../src/errors.ts'
+import { connectNodes, createTestNode, createTestNodes, waitFor, type TestNodes } from '../harness/libp2p-nodes.ts'
 
 describe('p2p: libp2p assembly on loopback', () => {
   const cleanup: TestNodes[] = []
@@ -55,5 +56,18 @@ describe('p2p: libp2p assembly on loopback', () => {
     assert.ok(found.includes(a.peerId), `providers found: ${found.join(', ')}`)
     const peerInfo = await c.libp2p.peerRouting.findPeer(a.libp2p.peerId, { signal: AbortSignal.timeout(10_000) })
     assert.ok(peerInfo.multiaddrs.some(ma => ma.toString().startsWith('/ip4/127.0.0.1/tcp/')), 'C learned a loopback address of A')
+  })
+
+  test('a listen port already taken → E201 naming the address, with a hint', async () => {
+    const first = await createTestNodes(1)
+    cleanup.push(first)
+    const port = first.nodes[0]?.address.getComponents().find(component => component.name === 'tcp')?.value
+    const address = `/ip4/127.0.0.1/tcp/${port}`
+    await assert.rejects(createTestNode({ network: { listen: [address] } }), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E201'), String(err))
+      assert.equal(err.what, `cannot listen on ${address}`)
+      assert.match(err.hint, /--listen \/ip4\/0\.0\.0\.0\/tcp\/0/)
+      return true
+    })
   })
 })

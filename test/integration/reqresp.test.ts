@@ -227,7 +227,7 @@ describe('protocols: request/response engine between two real nodes', () => {
       last = produced
       return stable
     }, { intervalMs: 100, what: 'the producer to stop' })
-    console.log("PRODUCED", produced); assert.ok(produced < 400, `the server produced ${produced} of 1000 frames while the client read 1`)
+    assert.ok(produced < 400, `the server produced ${produced} of 1000 frames while the client read 1`)
     let received = 1
     for await (const frame of frames) {
       assert.equal(frame.i, received)

@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import { AgoraError } from '../../errors.ts'
-import { ROUTES, API_PREFIX, connectBody, peerIdParam } from '../../client/routes.ts'
+import { ROUTES, API_PREFIX } from '../../client/routes.ts'
+import { connectBody, peerIdParam } from '../../client/schemas.ts'
 import type { ApiComponents } from '../server.ts'
 
 /** Route paths relative to the /api/v1 scope. */

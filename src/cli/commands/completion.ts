@@ -2,7 +2,7 @@
  * `agora completion bash|zsh|fish`: a shell completion script made from the
  * command tree itself, so it never lists a command that does not exist.
  */
-import { Command, Argument } from 'commander'
+import { Argument, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 
 export function registerCompletionCommand (program: Command): void {

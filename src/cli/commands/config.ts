@@ -2,14 +2,15 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { stringify as toYaml } from 'yaml'
 import { AgoraError } from '../../errors.ts'
-import {
-  configKeys, configSearchPaths, defaultConfigPath, findConfigFile, getConfigValue, initConfigFile, loadConfig, setConfigValue
-} from '../../config/index.ts'
 import { globalOptions } from '../context.ts'
+import type * as ConfigRoomModule from '../../config/index.ts'
 import type { GlobalOptions } from '../context.ts'
-import { printList, printRecord, say } from '../output.ts'
+import { printList, printRecord, say, toYaml } from '../output.ts'
+
+/** The config room, loaded when a config verb runs (it pulls in zod and yaml). */
+type ConfigRoom = typeof ConfigRoomModule
+const configRoom = async (): Promise<ConfigRoom> => await import('../../config/index.ts')
 
 export function registerConfigCommands (program: Command): void {
   const config = program.command('config').description('the configuration file: create, show, get, set, validate')
@@ -18,22 +19,24 @@ export function registerConfigCommands (program: Command): void {
     .description('write a commented config file with every key at its default (default $XDG_CONFIG_HOME/agora/agora.yaml)')
     .option('--force', 'overwrite an existing file')
     .option('--path <file>', 'where to write it (default: --config, else the per-user file)')
-    .action((flags: { force?: boolean, path?: string }, cmd: Command) => {
+    .action(async (flags: { force?: boolean, path?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const target = resolve(flags.path ?? opts.config ?? defaultConfigPath())
-      const file = initConfigFile(target, { force: flags.force === true })
+      const c = await configRoom()
+      const target = resolve(flags.path ?? opts.config ?? c.defaultConfigPath())
+      const file = c.initConfigFile(target, { force: flags.force === true })
       report(file, { path: file }, opts)
     })
 
   config.command('show')
     .description('the effective configuration (defaults, file and AGORA_* env)')
     .option('--sources', 'show where each value comes from')
-    .action((flags: { sources?: boolean }, cmd: Command) => {
+    .action(async (flags: { sources?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const loaded = loadConfig({ configFile: opts.config })
+      const c = await configRoom()
+      const loaded = c.loadConfig({ configFile: opts.config })
       if (flags.sources === true) {
         say(`file: ${loaded.file ?? '(none: defaults and env)'}`, opts)
-        const rows = configKeys().map(key => ({ key, value: getConfigValue(loaded.config, key), ...loaded.sources[key] }))
+        const rows = c.configKeys().map(key => ({ key, value: c.getConfigValue(loaded.config, key), ...loaded.sources[key] }))
         printList(rows, [
           { header: 'key', value: r => r.key },
           { header: 'value', value: r => display(r.value, opts) },
@@ -43,23 +46,25 @@ export function registerConfigCommands (program: Command): void {
         return
       }
       say(`# file: ${loaded.file ?? '(none: defaults and env)'}`, opts)
-      const flat = Object.fromEntries(configKeys().map(key => [key, display(getConfigValue(loaded.config, key), opts)]))
+      const flat = Object.fromEntries(c.configKeys().map(key => [key, display(c.getConfigValue(loaded.config, key), opts)]))
       printRecord(loaded.config, opts, undefined, flat)
     })
 
   config.command('get <key>')
     .description('print one value, e.g. `agora config get api.port`')
-    .action((key: string, _flags: unknown, cmd: Command) => {
+    .action(async (key: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
-      printValue(getConfigValue(loadConfig({ configFile: opts.config }).config, key), opts)
+      const c = await configRoom()
+      printValue(c.getConfigValue(c.loadConfig({ configFile: opts.config }).config, key), opts)
     })
 
   config.command('set <key> <value>')
     .description('set one key in the config file in use (created when missing); lists as JSON or comma-separated')
-    .action((key: string, value: string, _flags: unknown, cmd: Command) => {
+    .action(async (key: string, value: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const file = opts.config !== undefined ? resolve(opts.config) : findConfigFile() ?? defaultConfigPath()
-      const result = setConfigValue(file, key, value)
+      const c = await configRoom()
+      const file = opts.config !== undefined ? resolve(opts.config) : c.findConfigFile() ?? c.defaultConfigPath()
+      const result = c.setConfigValue(file, key, value)
       report(`${result.key} = ${JSON.stringify(result.value)} in ${result.file}${result.created ? ' (created)' : ''}`, result, opts)
       if (process.env[result.env] !== undefined && !opts.quiet) {
         process.stderr.write(`note: ${result.env} is set in the environment and overrides this value\n`)
@@ -68,23 +73,25 @@ export function registerConfigCommands (program: Command): void {
 
   config.command('validate [file]')
     .description('check a config file (default: the one in use) together with AGORA_* env overrides')
-    .action((file: string | undefined, _flags: unknown, cmd: Command) => {
+    .action(async (file: string | undefined, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
+      const c = await configRoom()
       const configFile = file ?? opts.config
-      const used = configFile ?? findConfigFile()
+      const used = configFile ?? c.findConfigFile()
       if (used === undefined) {
-        throw new AgoraError('E303', 'no config file found', { why: `searched ${configSearchPaths().join(', ')}` })
+        throw new AgoraError('E303', 'no config file found', { why: `searched ${c.configSearchPaths().join(', ')}` })
       }
-      const loaded = loadConfig({ configFile: used })
+      const loaded = c.loadConfig({ configFile: used })
       report(`valid: ${loaded.file ?? used}`, { valid: true, file: loaded.file ?? used }, opts)
     })
 
   config.command('path')
     .description('the config file search order, and which file is in use')
-    .action((_flags: unknown, cmd: Command) => {
+    .action(async (_flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const candidates = configSearchPaths({ configFile: opts.config })
-      const inUse = fileInUse(opts.config)
+      const c = await configRoom()
+      const candidates = c.configSearchPaths({ configFile: opts.config })
+      const inUse = fileInUse(c, opts.config)
       const rows = candidates.map((path, i) => ({ order: i + 1, path, exists: existsSync(path), inUse: path === inUse }))
       printList(rows, [
         { header: '#', value: r => r.order },
@@ -92,7 +99,7 @@ export function registerConfigCommands (program: Command): void {
         { header: 'exists', value: r => r.exists ? 'yes' : 'no' },
         { header: 'in use', value: r => r.inUse ? '*' : '' }
       ], opts)
-      if (inUse === undefined) say(`no config file: defaults and env apply; \`agora config init\` creates ${defaultConfigPath()}`, opts)
+      if (inUse === undefined) say(`no config file: defaults and env apply; \`agora config init\` creates ${c.defaultConfigPath()}`, opts)
     })
 }
 
@@ -125,9 +132,9 @@ function printValue (value: unknown, opts: GlobalOptions): void {
   process.stdout.write(text)
 }
 
-function fileInUse (configFile: string | undefined): string | undefined {
+function fileInUse (c: ConfigRoom, configFile: string | undefined): string | undefined {
   try {
-    return findConfigFile({ configFile })
+    return c.findConfigFile({ configFile })
   } catch {
     return undefined // --config names a missing file: nothing is in use
   }

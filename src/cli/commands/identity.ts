@@ -7,9 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { AgoraError, messageOf } from '../../errors.ts'
 import { readApiInfo, isAlive } from '../../client/index.ts'
-import { readIdentity, exportIdentityPem, importIdentityPem } from '../../identity/index.ts'
 import { globalOptions } from '../context.ts'
+import type * as IdentityRoom from '../../identity/index.ts'
 import { printRecord, say } from '../output.ts'
+
+/** The identity room, loaded when an identity verb runs (it pulls in libp2p's crypto). */
+const identityRoom = async (): Promise<typeof IdentityRoom> => await import('../../identity/index.ts')
 
 export function registerIdentityCommands (program: Command): void {
   const identity = program.command('identity').description('the node key: peer id, did:key, PEM export and import')
@@ -18,7 +21,7 @@ export function registerIdentityCommands (program: Command): void {
     .description('peer id, did:key and public key of the data dir\'s node')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const id = await readIdentity(opts.dataDir)
+      const id = await (await identityRoom()).readIdentity(opts.dataDir)
       printRecord({ peerId: id.peerIdString, did: id.did, publicKey: Buffer.from(id.publicKeyRaw).toString('base64') }, opts)
     })
 
@@ -27,6 +30,7 @@ export function registerIdentityCommands (program: Command): void {
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action(async (flags: { out?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      const { exportIdentityPem, readIdentity } = await identityRoom()
       const pem = exportIdentityPem(await readIdentity(opts.dataDir))
       if (flags.out === undefined) { process.stdout.write(pem); return }
       writeFileSync(flags.out, pem, { mode: 0o600, flag: 'wx' })
@@ -45,7 +49,7 @@ export function registerIdentityCommands (program: Command): void {
       } catch (err) {
         throw new AgoraError('E101', `cannot read ${file}`, { why: messageOf(err) })
       }
-      const id = await importIdentityPem(opts.dataDir, pem, { force: flags.force === true })
+      const id = await (await identityRoom()).importIdentityPem(opts.dataDir, pem, { force: flags.force === true })
       printRecord({ peerId: id.peerIdString, did: id.did, imported: true }, opts)
     })
 }

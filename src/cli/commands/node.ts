@@ -1,5 +1,5 @@
 /** `agora start|stop|status`: run a node, stop it, see how it is. */
-import { Command, Option } from 'commander'
+import { Option, type Command } from 'commander'
 import { clientFor, type StatusResponse } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say, formatDuration } from '../output.ts'

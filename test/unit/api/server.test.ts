@@ -10,7 +10,7 @@ import { AgoraEvents } from '../../../src/events.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { AgoraError } from '../../../src/errors.ts'
-import { statusResponse, peersResponse } from '../../../src/client/index.ts'
+import { statusResponse, peersResponse } from '../../../src/client/schemas.ts'
 
 const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 const auth = { authorization: `Bearer ${TOKEN}` }
