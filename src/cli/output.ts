@@ -103,3 +103,21 @@ export function formatDuration (ms: number): string {
   parts.push(`${s % 60}s`)
   return parts.join(' ')
 }
+
+/**
+ * Run `work` with a spinner on stderr — only on a TTY and for table output,
+ * so scripts and pipes see nothing of it.
+ */
+export async function withSpinner<T> (text: string, opts: GlobalOptions, work: () => Promise<T>): Promise<T> {
+  if (process.stderr.isTTY !== true || opts.quiet || opts.format !== 'table') return await work()
+  const { default: yoctoSpinner } = await import('yocto-spinner')
+  const spinner = yoctoSpinner({ text, stream: process.stderr }).start()
+  try {
+    const result = await work()
+    spinner.stop()
+    return result
+  } catch (err) {
+    spinner.stop()
+    throw err
+  }
+}

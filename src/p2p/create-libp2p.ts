@@ -82,7 +82,7 @@ export async function createAgoraLibp2p (components: CreateLibp2pComponents, net
   const log = components.logger.forComponent('agora:p2p')
   const options = libp2pOptions(components, network, init)
   const node = await createLibp2p<AgoraServices>({ ...options, start: false })
-  log.debug({ peerId: node.peerId.toString(), protocols: network.dht.enabled ? dhtProtocol(network.dht.protocolPrefix) : undefined }, 'libp2p assembled')
+  log.debug({ peerId: node.peerId.toString(), dht: network.dht.enabled ? dhtProtocol(network.dht.protocolPrefix) : 'off' }, 'libp2p assembled')
   if (init.start ?? true) {
     await startAgoraLibp2p(node)
     log.info({ peerId: node.peerId.toString(), addresses: node.getMultiaddrs().map(String) }, 'libp2p listening')

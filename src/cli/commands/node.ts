@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander'
 import { clientFor, type StatusResponse } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
-import { printRecord, say, formatDuration } from '../output.ts'
+import { printRecord, say, formatDuration, withSpinner } from '../output.ts'
 import { startFlagsToConfig, START_FLAG_NAMES, type StartFlags } from '../start-flags.ts'
 
 export function registerNodeCommands (program: Command): void {
@@ -24,7 +24,7 @@ export function registerNodeCommands (program: Command): void {
       const configFlags = startFlagsToConfig(flags)
       if (flags.detach === true) {
         const { startDetached } = await import('../../daemon/detach.ts')
-        const status = await startDetached({ dataDir: opts.dataDir, argv: process.argv.slice(2) })
+        const status = await withSpinner('starting the node…', opts, async () => await startDetached({ dataDir: opts.dataDir, argv: process.argv.slice(2) }))
         printStatus(status, opts)
         return
       }
@@ -43,7 +43,7 @@ export function registerNodeCommands (program: Command): void {
       const { pid } = await client.status()
       await client.stop()
       const { waitForExit } = await import('../../daemon/detach.ts')
-      await waitForExit(pid, Number(flags.timeout) * 1000)
+      await withSpinner(`waiting for pid ${pid} to exit…`, opts, async () => { await waitForExit(pid, Number(flags.timeout) * 1000) })
       say(`stopped the node on ${opts.dataDir} (pid ${pid})`, opts)
       if (opts.format !== 'table') printRecord({ stopped: true, pid }, opts)
     })
