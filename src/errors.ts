@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   E205: { status: 502, hint: 'the peer sent a malformed or oversized frame; it was dropped' },
   E206: { status: 429, hint: 'slow down: too many messages in a short time' },
   E207: { status: 502, hint: 'the remote refused the request; see the message for its reason' },
-  E208: { status: 400, hint: 'network.psk must be a libp2p swarm key (/key/swarm/psk/1.0.0/ …); generate one with `agora config psk`' },
+  E208: { status: 400, hint: 'network.psk must name a libp2p swarm key file: three lines, /key/swarm/psk/1.0.0/, /base16/ and 64 hex digits' },
   E209: { status: 400, hint: 'use one of the agora gossip topics: /agora/offers/1, /agora/needs/1, /agora/packages/1' },
   E210: { status: 503, hint: 'no connected peer follows this topic yet; wait for peers (see `agora peers`) and retry' },
   E220: { status: 400, hint: 'a peer id looks like 12D3KooW… (see `agora peers list`)' },

@@ -246,6 +246,8 @@ export class PeerManager {
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const peerId = event.detail.peerId.toString()
     this.record(peerId, event.detail.listenAddrs.map(address => withoutPeerId(address, peerId)))
+    // a first latency figure right away, rather than one ping interval later
+    if (this.started) void this.ping(event.detail.peerId).catch(err => { this.log.debug({ peerId, err: messageOf(err) }, 'first ping failed') })
   }
 
   private record (peerId: string, addresses: string[]): void {

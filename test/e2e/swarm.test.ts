@@ -33,7 +33,7 @@ describe('local swarm through the CLI', () => {
     assert.equal(isAlive(b.pid), false, 'b exited')
     const gone = await runAgora(['status', '--data-dir', b.dataDir])
     assert.equal(gone.code, 1)
-    assert.match(gone.stderr, /Error \[E601\]: no node is running .* agora start/)
+    assert.match(gone.stderr, /Error \[E601\]: no node is running .*agora start/)
 
     // AGORA_DATA_DIR stands for --data-dir
     const viaEnv = JSON.parse(await agora(['status', '--json'], { env: { AGORA_DATA_DIR: a.dataDir } })) as { peerId: string }

@@ -48,7 +48,7 @@ const count = defineStreamingProtocol({
   response: z.object({ i: z.number() }),
   maxRequestBytes: 64,
   maxResponseBytes: 64,
-  timeouts: { firstByteMs: 1000, responseMs: 300 }
+  timeouts: { firstByteMs: 1000, responseMs: 600 }
 })
 
 const bulk = defineStreamingProtocol({

@@ -8,7 +8,7 @@ import { lpStream } from '@libp2p/utils'
 import { AgoraError } from '../../errors.ts'
 import { STATUS } from './constants.ts'
 import { errorFrame, frame, jsonCodec, problemOf } from './frames.ts'
-import { isOversizedError, isStreamGoneError, settle } from './streams.ts'
+import { isOversizedError, isStreamGoneError, settle, writeFrame } from './streams.ts'
 import type { BadFrameReason, ReqRespMetrics } from './metrics.ts'
 import type { HandlerContext, ProtocolDef, ProtocolTimeouts } from './types.ts'
 import type { Logger } from '../../observability/logger.ts'
@@ -50,7 +50,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
   let outcome = 'ok'
 
   const write = async (bytes: Uint8Array): Promise<void> => {
-    await lp.write(bytes, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)]) })
+    await writeFrame(stream, bytes, signal, timeouts.responseMs)
   }
   const finish = async (): Promise<void> => {
     await stream.close({ signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)]) })

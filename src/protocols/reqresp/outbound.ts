@@ -59,20 +59,18 @@ export async function * exchange (init: OutboundInit): AsyncGenerator<unknown, v
   let done = false
   // the named timeouts abort this controller with their own E204
   const deadline = new AbortController()
-  const timers: NodeJS.Timeout[] = []
-  const arm = (ms: number, why: string): NodeJS.Timeout => {
-    const timer = setTimeout(() => { deadline.abort(new AgoraError('E204', `${protocol} request to ${details.peer} timed out`, { why, details })) }, ms)
-    timers.push(timer)
-    return timer
-  }
+  const arm = (ms: number, why: string): NodeJS.Timeout =>
+    setTimeout(() => { deadline.abort(new AgoraError('E204', `${protocol} request to ${details.peer} timed out`, { why, details })) }, ms)
+  let firstByte: NodeJS.Timeout | undefined
+  let whole: NodeJS.Timeout | undefined
+  let gap: NodeJS.Timeout | undefined
   const signal = AbortSignal.any([init.signal, deadline.signal])
 
   try {
     stream = await dial(init, details)
     const lp = lpStream(stream, { maxDataLength: Math.max(def.maxResponseBytes + 1, MAX_ERROR_FRAME_BYTES), maxBufferSize: readBufferSize(def.maxResponseBytes) })
-    const firstByte = arm(timeouts.firstByteMs, `no first byte within ${timeouts.firstByteMs} ms (first byte)`)
-    let gap: NodeJS.Timeout | undefined
-    if (!streaming) arm(timeouts.responseMs, `the response did not complete within ${timeouts.responseMs} ms (response)`)
+    firstByte = arm(timeouts.firstByteMs, `no first byte within ${timeouts.firstByteMs} ms (first byte)`)
+    if (!streaming) whole = arm(timeouts.responseMs, `the response did not complete within ${timeouts.responseMs} ms (response)`)
     stream.addEventListener('message', () => {
       clearTimeout(firstByte)
       if (streaming) gap = arm(timeouts.responseMs, `no frame for ${timeouts.responseMs} ms (response)`)
@@ -128,7 +126,9 @@ export async function * exchange (init: OutboundInit): AsyncGenerator<unknown, v
     stream?.abort(failure)
     throw failure
   } finally {
-    for (const timer of timers) clearTimeout(timer)
+    clearTimeout(firstByte)
+    clearTimeout(whole)
+    clearTimeout(gap)
     if (stream !== undefined) {
       if (done) settle(stream)
       else if (outcome === 'ok') {
