@@ -4,12 +4,17 @@
  * and turns error bodies back into AgoraErrors. Uses node:http rather than
  * fetch: it loads faster, and `agora status` is measured against `node -e 0`.
  */
-import { request as httpRequest } from 'node:http'
+import { createRequire } from 'node:module'
+import type * as Http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
 import { ROUTES, type Route, type RouteResponse } from './routes.ts'
 import type { StatusResponse, PeerEntry, IdentityResponse } from './schemas.ts'
+
+// Required, not imported: the ESM facade of node:http touches its lazy
+// getters and so loads undici (~12 ms), and `agora status` must start fast.
+const { request: httpRequest } = createRequire(import.meta.url)('node:http') as typeof Http
 
 export interface ApiInfo {
   url: string
