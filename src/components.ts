@@ -8,7 +8,8 @@ import type { AgoraConfig } from './config/index.ts'
 import type { AgoraEvents } from './events.ts'
 import type { NodeIdentity, EnvelopeVerifier } from './identity/index.ts'
 import type { AgoraLogger } from './observability/logger.ts'
-import type { AgoraLibp2p } from './p2p/index.ts'
+import type { AgoraLibp2p, Gossip } from './p2p/index.ts'
+import type { ReqResp } from './protocols/index.ts'
 import type { Store } from './store/index.ts'
 
 export interface AgoraComponents {
@@ -21,4 +22,8 @@ export interface AgoraComponents {
   readonly identity: NodeIdentity
   readonly envelopes: EnvelopeVerifier
   readonly libp2p: AgoraLibp2p
+  /** Publish and subscribe on the allow-listed gossip topics (rate-limited). */
+  readonly gossip: Gossip
+  /** Serve and call request/response stream protocols. */
+  readonly reqresp: ReqResp
 }

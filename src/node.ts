@@ -2,8 +2,8 @@
  * The node: builds every component once and fixes the start/stop order.
  *
  *   create: data dir → lock → identity → logger/metrics → store → envelopes
- *           → libp2p (not listening) → peer manager, protocols → API (not listening)
- *   start:  libp2p listens → protocols → peer manager → API listens → api.json → ready
+ *           → libp2p (not listening) → reqresp, gossip, peer manager, info → API (not listening)
+ *   start:  libp2p listens → gossip, protocols → peer manager → API listens → api.json → ready
  *   stop:   not ready → api.json removed → API closed → peer manager → protocols
  *           → libp2p → store closed → lock released
  *
@@ -20,7 +20,7 @@ import { createLogger, type AgoraLogger, type LoggerInit } from './observability
 import { createRegistry } from './observability/metrics.ts'
 import { registerNodeMetrics } from './observability/node-metrics.ts'
 import { VERSION } from './version.ts'
-import { createAgoraLibp2p, startAgoraLibp2p, PeerManager } from './p2p/index.ts'
+import { createAgoraLibp2p, startAgoraLibp2p, Gossip, PeerManager } from './p2p/index.ts'
 import { ReqResp, InfoService } from './protocols/index.ts'
 import { openStore, type Store } from './store/index.ts'
 import { buildApiServer } from './api/index.ts'
@@ -46,7 +46,6 @@ const REPLAY_PRUNE_INTERVAL_MS = 60_000
 export class AgoraNode {
   readonly components: AgoraComponents
   readonly peerManager: PeerManager
-  readonly reqresp: ReqResp
   readonly info: InfoService
   private api: FastifyInstance | undefined
   private readonly startedAt: number
@@ -58,10 +57,9 @@ export class AgoraNode {
   private stopping: Promise<void> | undefined
   private readonly stoppedSignal = Promise.withResolvers<void>()
 
-  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, reqresp: ReqResp, info: InfoService, lock: DataDirLock, startedAt: number }) {
+  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, info: InfoService, lock: DataDirLock, startedAt: number }) {
     this.components = parts.components
     this.peerManager = parts.peerManager
-    this.reqresp = parts.reqresp
     this.info = parts.info
     this.startedAt = parts.startedAt
     this.lock = parts.lock
@@ -91,14 +89,15 @@ export class AgoraNode {
         knownPeers: () => store?.peers.count() ?? 0,
         envelopeStats: () => envelopes.stats()
       })
-      const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p }
-      const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger }, config.network.peers)
       const reqresp = new ReqResp({ libp2p, logger, metrics }, {
         maxStreamsPerProtocol: config.network.connections.maxStreamsPerProtocol,
         timeouts: { dialMs: config.network.connections.dialTimeoutMs }
       })
+      const gossip = new Gossip({ libp2p, logger, metrics }, { publishPerSecond: config.network.gossip.publishPerSecond })
+      const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp }
+      const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger, metrics }, { ...config.network.peers, dialTimeoutMs: config.network.connections.dialTimeoutMs })
       const info = new InfoService({ reqresp, libp2p })
-      const node = new AgoraNode({ components, peerManager, reqresp, info, lock, startedAt })
+      const node = new AgoraNode({ components, peerManager, info, lock, startedAt })
       await node.buildApi()
       return node
     } catch (err) {
@@ -132,8 +131,9 @@ export class AgoraNode {
     const { libp2p, config, dataDir, events, envelopes } = this.components
     try {
       await startAgoraLibp2p(libp2p)
+      this.components.gossip.start()
       await this.info.start()
-      await this.reqresp.start()
+      await this.components.reqresp.start()
       await this.peerManager.start()
       this.apiUrlValue = await this.listenApi(config.api.host, config.api.port)
       writeApiInfo(dataDir, { url: this.apiUrlValue, pid: process.pid, peerId: this.peerId, startedAt: Date.now() })
@@ -164,7 +164,7 @@ export class AgoraNode {
     const steps: Array<[string, () => Promise<void> | void]> = [
       ['api', async () => { await this.api?.close() }],
       ['peer manager', async () => { await this.peerManager.stop() }],
-      ['protocols', async () => { await this.info.stop(); await this.reqresp.stop() }],
+      ['protocols', async () => { this.components.gossip.stop(); await this.info.stop(); await this.components.reqresp.stop() }],
       ['libp2p', async () => { await libp2p.stop() }],
       ['store', () => { store.close() }],
       ['lock', () => { this.lock.release() }]

@@ -13,16 +13,13 @@ export interface RunNodeInit {
   flags: DeepPartial<AgoraConfig>
   /** Dotted key → the flag that set it, for `config show --sources` and errors. */
   flagNames?: Record<string, string>
-  /** Hidden flag: write logs to this file instead of stderr. */
-  logFile?: string | undefined
 }
 
 export async function runNode (init: RunNodeInit): Promise<void> {
   prepareDataDir(init.dataDir)
   const { config } = loadConfig({ configFile: init.configFile, flags: init.flags, flagNames: init.flagNames })
-  const { pino } = await import('pino')
-  const destination = init.logFile === undefined ? undefined : pino.destination({ dest: init.logFile, mkdir: true, sync: false })
-  const node = await AgoraNode.create({ dataDir: init.dataDir, config, logger: destination === undefined ? {} : { destination } })
+  // logs go to stderr: the terminal in the foreground, logs/agora.log when detached
+  const node = await AgoraNode.create({ dataDir: init.dataDir, config })
 
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -12,7 +12,7 @@ import { tempDir } from './temp.ts'
 import { waitFor } from './wait.ts'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const CLI = join(ROOT, 'src', 'cli', 'main.ts')
+export const CLI = join(ROOT, 'bin', 'agora.js')
 
 export interface CliResult {
   code: number

@@ -14,6 +14,7 @@ import { statusResponse, peersResponse, identityResponse } from '../../src/clien
 import { isAgoraError } from '../../src/errors.ts'
 import { TestSwarm, clientOf, firstAddress, testConfig, tempDir, waitForPeers } from '../harness/nodes.ts'
 import { waitFor } from '../harness/wait.ts'
+import { OFFERS_TOPIC } from '../../src/p2p/index.ts'
 
 describe('node', () => {
   const swarm = new TestSwarm()
@@ -52,6 +53,19 @@ describe('node', () => {
     } finally {
       events.close()
     }
+  })
+
+  test('gossip and the info protocol are wired: a message crosses, a peer answers who it is', async () => {
+    const [a, b] = await swarm.addMany(2) as [AgoraNode, AgoraNode]
+    await waitForPeers(b, 1)
+    const received: string[] = []
+    a.components.gossip.subscribe(OFFERS_TOPIC, message => { received.push(new TextDecoder().decode(message.data)) })
+    b.components.gossip.subscribe(OFFERS_TOPIC, () => {})
+    await b.components.gossip.waitForTopicPeers(OFFERS_TOPIC)
+    await b.components.gossip.publish(OFFERS_TOPIC, new TextEncoder().encode('hello'))
+    await waitFor('the gossip message on a', () => received.includes('hello'))
+    const info = await b.info.request(a.peerId)
+    assert.equal(info.peerId, a.peerId)
   })
 
   test('metrics include libp2p\'s own and the process\'s', async () => {

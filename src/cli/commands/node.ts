@@ -18,8 +18,7 @@ export function registerNodeCommands (program: Command): void {
     .option('--psk <file>', 'swarm key file: join a private network')
     .addOption(new Option('--dht-filter <which>', 'addresses the DHT keeps').choices(['public', 'private', 'all']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
-    .addOption(new Option('--log-file <file>', 'write logs to this file instead of stderr').hideHelp())
-    .action(async (flags: StartFlags & { detach?: boolean, logFile?: string }, cmd: Command) => {
+    .action(async (flags: StartFlags & { detach?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const configFlags = startFlagsToConfig(flags)
       if (flags.detach === true) {
@@ -29,7 +28,7 @@ export function registerNodeCommands (program: Command): void {
         return
       }
       const { runNode } = await import('../../daemon/run.ts')
-      await runNode({ dataDir: opts.dataDir, configFile: opts.config, flags: configFlags, flagNames: START_FLAG_NAMES, logFile: flags.logFile })
+      await runNode({ dataDir: opts.dataDir, configFile: opts.config, flags: configFlags, flagNames: START_FLAG_NAMES })
       // libp2p may leave idle timers behind; the node has stopped, so end the process
       setImmediate(() => process.exit(0))
     })
