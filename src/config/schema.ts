@@ -70,6 +70,36 @@ export const envelopeSchema = z.object({
   maxSkewMs: z.number().int().min(0).default(30 * 1000).describe('How far in the future an envelope timestamp may be (clock skew)')
 }).strict()
 
+export const reputationSchema = z.object({
+  halfLifeMs: z.number().int().min(60_000).default(6 * 60 * 60 * 1000).describe('Half-life of past observations in the reputation score (old successes and failures count less)'),
+  banThreshold: z.number().min(0).max(1).default(0.2).describe('A peer whose reputation falls below this is disconnected and refused for banDurationMs'),
+  minObservations: z.number().int().min(1).default(8).describe('Observations needed before a peer can be banned for a low score'),
+  banDurationMs: z.number().int().min(1000).default(10 * 60 * 1000).describe('Cool-down of an automatic ban'),
+  trustedReconnectMinMs: z.number().int().min(100).default(1000).describe('First retry delay when a trusted peer disconnects (doubles up to the maximum)'),
+  trustedReconnectMaxMs: z.number().int().min(1000).default(60_000).describe('Longest delay between reconnect attempts to a trusted peer')
+}).strict().describe('Peer reputation: how observations become a 0..1 score, and when a peer is banned')
+
+export const pricesSchema = z.object({
+  perTask: z.number().min(0).default(0).describe('Price of one task (job subtask), in credits'),
+  per1kPromptTokens: z.number().min(0).default(0).describe('Price of 1,000 prompt tokens, in credits'),
+  per1kCompletionTokens: z.number().min(0).default(0).describe('Price of 1,000 completion tokens, in credits')
+}).strict().describe('What this node asks for its work')
+
+export const offersSchema = z.object({
+  ttlMs: z.number().int().min(5000).default(5 * 60 * 1000).describe('How long an offer is valid; peers drop it after this unless it is re-announced'),
+  reannounceMs: z.number().int().min(1000).default(2 * 60 * 1000).describe('How often the local offer is re-announced (keep it well under ttlMs)'),
+  syncIntervalMs: z.number().int().min(1000).default(30_000).describe('Anti-entropy: how often to reconcile the offer table with a random peer'),
+  syncPageSize: z.number().int().min(1).max(1000).default(100).describe('Offers per page of an anti-entropy response'),
+  maxOfferBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024).describe('Largest signed offer accepted, in bytes'),
+  perOriginPerMinute: z.number().int().min(1).default(30).describe('Offer messages accepted per minute from one origin; more are dropped and count against it'),
+  maxOffers: z.number().int().min(1).default(10_000).describe('Most offers held in the table (one per node); beyond it the oldest are dropped'),
+  prices: pricesSchema.default(pricesSchema.parse({}))
+}).strict().describe('Offers: what this node advertises and how it learns what others offer')
+
+export const accessSchema = z.object({
+  trustMode: z.enum(['private', 'friends', 'public']).default('friends').describe('Who may use this node\'s compute: private (only this node), friends (trusted peers) or public (any peer not banned)')
+}).strict().describe('Access control on the serving side')
+
 export const configSchema = z.object({
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
