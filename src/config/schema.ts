@@ -105,7 +105,10 @@ export const configSchema = z.object({
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
   api: apiSchema.default(apiSchema.parse({})).describe('The HTTP server: OpenAI-compatible /v1, control API /api/v1, /metrics and the dashboard'),
   network: networkSchema.default(networkSchema.parse({})).describe('Peer-to-peer networking (libp2p): transports, discovery, NAT traversal and limits'),
-  envelope: envelopeSchema.default(envelopeSchema.parse({})).describe('Signed envelopes: size and age limits for every application message')
+  envelope: envelopeSchema.default(envelopeSchema.parse({})).describe('Signed envelopes: size and age limits for every application message'),
+  reputation: reputationSchema.default(reputationSchema.parse({})),
+  offers: offersSchema.default(offersSchema.parse({})),
+  access: accessSchema.default(accessSchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>
