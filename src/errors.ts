@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   E502: { status: 400, hint: 'fix the request body as described' },
   E503: { status: 404, hint: 'see the API reference in docs/api.md' },
   E504: { status: 503, hint: 'the node is starting or stopping; try again in a moment' },
+  E505: { status: 404, hint: 'list what exists with the matching `list` command' },
   E599: { status: 500, hint: 'this is a bug; run with --verbose and report the output' },
   // CLI and process
   E600: { status: 400, hint: 'see `agora --help`' },
@@ -66,7 +67,25 @@ export const ERROR_CODES = {
   E602: { status: 409, hint: 'stop it first with `agora stop`, or use another --data-dir' },
   E603: { status: 400, hint: 'choose a data dir you can write to, or fix its permissions' },
   E604: { status: 504, hint: 'see the log in <data-dir>/logs/ for why it did not come up' },
-  E605: { status: 400, hint: 'install Node 24 (npm install puts it on the PATH of npm scripts)' }
+  E605: { status: 400, hint: 'install Node 24 (npm install puts it on the PATH of npm scripts)' },
+  // providers
+  E700: { status: 503, hint: 'the inference engine is not available or failed; see the node log, or disable it in the providers config section' },
+  E701: { status: 429, hint: 'the engine is busy: too many calls are waiting; retry later or raise its queue limit' },
+  E702: { status: 413, hint: 'send less: fewer or shorter inputs per call' },
+  E703: { status: 499, hint: 'the call was cancelled before it finished' },
+  E704: { status: 400, hint: 'fix the call arguments as described' },
+  // offers
+  E800: { status: 400, hint: 'the offer does not match the offer schema; the sender runs an incompatible or broken client' },
+  E801: { status: 413, hint: 'an offer may be at most offers.maxOfferBytes; advertise fewer models or tags' },
+  E802: { status: 401, hint: 'the offer signature does not verify with its signer key; it was forged or altered' },
+  E803: { status: 400, hint: 'an offer must be signed and sent by the node it describes (envelope from = offer node = gossip sender)' },
+  E804: { status: 400, hint: 'the offer is past its expiry; its node must re-announce it' },
+  E805: { status: 400, hint: 'an offer lives at most offers.ttlMs (plus clock skew); check the sender clock (NTP)' },
+  E806: { status: 409, hint: 'an older Lamport than the offer already held for that node: a replay or a stale copy' },
+  E807: { status: 429, hint: 'too many offer messages from one node (offers.perOriginPerMinute); announce less often' },
+  E808: { status: 403, hint: 'the sending peer is banned; its messages are dropped until the ban ends' },
+  E809: { status: 502, hint: 'the peer sent a malformed anti-entropy page; it was dropped and the sync round ended' },
+  E810: { status: 409, hint: 'no provider serves a model or task type; start one (see `agora doctor`) and retry' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -10,13 +10,33 @@ export interface AgoraEventMap {
   'peer:connected': { peerId: string, address: string | undefined }
   'peer:disconnected': { peerId: string }
   'peer:latency': { peerId: string, latencyMs: number }
+  /** The reputation (0..1) moved by at least 0.01 since the last event for this peer. */
+  'peer:reputation': { peerId: string, reputation: number, previous: number }
+  /** `until` null: until unbanned; `auto`: banned for a low reputation, not by the operator. */
+  'peer:banned': { peerId: string, reason: string, until: number | null, auto: boolean }
+  'peer:unbanned': { peerId: string }
+  'peer:trusted': { peerId: string }
+  'peer:untrusted': { peerId: string }
+  /** A node's offer entered the table (first seen, or back after a withdraw or expiry). */
+  'offer:added': OfferEvent
+  /** A node re-announced its offer (higher Lamport). */
+  'offer:updated': OfferEvent
+  /** A node withdrew its offer (WITHDRAW tombstone). */
+  'offer:withdrawn': OfferEvent
+  /** An offer passed its expiry without being re-announced. */
+  'offer:expired': OfferEvent
 }
+
+/** Payload of the offer:* events. */
+export interface OfferEvent { offerId: string, node: string, lamport: number }
 
 export type AgoraEventName = keyof AgoraEventMap
 
 /** Every event name, so the event socket can subscribe to all of them. */
 export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
-  'node:started', 'node:stopping', 'peer:connected', 'peer:disconnected', 'peer:latency'
+  'node:started', 'node:stopping', 'peer:connected', 'peer:disconnected', 'peer:latency',
+  'peer:reputation', 'peer:banned', 'peer:unbanned', 'peer:trusted', 'peer:untrusted',
+  'offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -2,7 +2,8 @@
  * What the control API needs from the node: a narrow interface, so the API
  * can be tested against a stub and the node keeps its internals private.
  */
-import type { StatusResponse, PeerEntry, IdentityResponse } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from '../client/schemas.ts'
+import type { Offer } from '../offers/index.ts'
 
 export interface ControlPlane {
   status(): StatusResponse
@@ -11,6 +12,20 @@ export interface ControlPlane {
   connect(multiaddr: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }>
   disconnect(peerId: string): Promise<boolean>
   ping(peerId: string, opts: { signal?: AbortSignal }): Promise<number>
+  trust(peerId: string): PeerEntry
+  untrust(peerId: string): PeerEntry
+  ban(peerId: string, opts: { reason?: string | undefined, durationMs?: number | undefined }): Promise<PeerEntry>
+  unban(peerId: string): PeerEntry
+  /** Valid offers on the network (ours included), filtered. */
+  offers(query: OffersQuery): Offer[]
+  /** Our own current offer; E505 when withdrawn. */
+  localOffer(): Offer
+  /** One offer by id; E505 when unknown or expired. */
+  offer(id: string): Offer
+  withdraw(): Promise<{ withdrawn: boolean, offerId: string | null }>
+  announce(): Promise<Offer>
+  /** Every model on the network with how many nodes serve it, best price and latency. */
+  models(): ModelEntry[]
   /** True once every component started, false again when stopping. */
   ready(): boolean
   /** Begin a graceful stop after the current response is sent. */

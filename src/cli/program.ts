@@ -10,6 +10,7 @@ import { VERSION } from '../version.ts'
 import { registerNodeCommands } from './commands/node.ts'
 import { registerIdentityCommands } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
+import { registerOffersCommands } from './commands/offers.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
@@ -32,6 +33,7 @@ export function buildProgram (): Command {
   registerNodeCommands(program)
   registerIdentityCommands(program)
   registerPeersCommands(program)
+  registerOffersCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)

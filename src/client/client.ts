@@ -9,8 +9,9 @@ import type * as Http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
-import { ROUTES, type Route, type RouteResponse } from './routes.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse } from './schemas.ts'
+import { ROUTES, type Route, type RouteBody, type RouteResponse } from './routes.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from './schemas.ts'
+import type { Offer } from '../offers/index.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -50,6 +51,16 @@ export class ControlClient {
   disconnect (peerId: string): Promise<RouteResponse<typeof ROUTES.disconnect>> { return this.call(ROUTES.disconnect, { params: { id: peerId } }) }
   ping (peerId: string): Promise<RouteResponse<typeof ROUTES.ping>> { return this.call(ROUTES.ping, { params: { id: peerId } }) }
   stop (): Promise<RouteResponse<typeof ROUTES.stop>> { return this.call(ROUTES.stop) }
+  trust (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.trust, { params: { id: peerId } }) }
+  untrust (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.untrust, { params: { id: peerId } }) }
+  ban (peerId: string, body: RouteBody<typeof ROUTES.ban> = {}): Promise<PeerEntry> { return this.call(ROUTES.ban, { params: { id: peerId }, body }) }
+  unban (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.unban, { params: { id: peerId } }) }
+  offers (query: OffersQuery = {}): Promise<Offer[]> { return this.call(ROUTES.offers, { query }) }
+  localOffer (): Promise<Offer> { return this.call(ROUTES.localOffer) }
+  offer (id: string): Promise<Offer> { return this.call(ROUTES.offer, { params: { id } }) }
+  withdraw (): Promise<RouteResponse<typeof ROUTES.withdraw>> { return this.call(ROUTES.withdraw) }
+  announce (): Promise<Offer> { return this.call(ROUTES.announce) }
+  models (): Promise<ModelEntry[]> { return this.call(ROUTES.models) }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
   async raw (path: string): Promise<{ status: number, body: string }> {
@@ -57,9 +68,11 @@ export class ControlClient {
   }
 
   /** The server validated the response against its schema; the client trusts its own node. */
-  private async call<Res, Body> (route: Route<Res, Body>, opts: { body?: Body, params?: Record<string, string> } = {}): Promise<Res> {
+  private async call<Res, Body> (route: Route<Res, Body>, opts: { body?: Body, params?: Record<string, string>, query?: Record<string, string | number | undefined> } = {}): Promise<Res> {
     let path: string = route.path
     for (const [key, value] of Object.entries(opts.params ?? {})) path = path.replace(`:${key}`, encodeURIComponent(value))
+    const query = Object.entries(opts.query ?? {}).filter((e): e is [string, string | number] => e[1] !== undefined)
+    if (query.length > 0) path += '?' + new URLSearchParams(query.map(([k, v]) => [k, String(v)])).toString()
     const { status, body } = await this.send(route.method, path, opts.body)
     let parsed: unknown
     try {

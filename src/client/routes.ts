@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod'
 import type * as S from './schemas.ts'
+import type { Offer } from '../offers/index.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -23,6 +24,16 @@ export const ROUTES = {
   connect: route<z.infer<typeof S.connectResponse>, z.infer<typeof S.connectBody>>('POST', `${API_PREFIX}/peers/connect`),
   disconnect: route<z.infer<typeof S.disconnectResponse>>('POST', `${API_PREFIX}/peers/:id/disconnect`),
   ping: route<z.infer<typeof S.pingResponse>>('POST', `${API_PREFIX}/peers/:id/ping`),
+  trust: route<S.PeerEntry>('POST', `${API_PREFIX}/peers/:id/trust`),
+  untrust: route<S.PeerEntry>('POST', `${API_PREFIX}/peers/:id/untrust`),
+  ban: route<S.PeerEntry, z.infer<typeof S.banBody>>('POST', `${API_PREFIX}/peers/:id/ban`),
+  unban: route<S.PeerEntry>('POST', `${API_PREFIX}/peers/:id/unban`),
+  offers: route<Offer[]>('GET', `${API_PREFIX}/offers`),
+  localOffer: route<Offer>('GET', `${API_PREFIX}/offers/local`),
+  offer: route<Offer>('GET', `${API_PREFIX}/offers/:id`),
+  withdraw: route<z.infer<typeof S.withdrawResponse>>('POST', `${API_PREFIX}/offers/withdraw`),
+  announce: route<Offer>('POST', `${API_PREFIX}/offers/announce`),
+  models: route<S.ModelEntry[]>('GET', `${API_PREFIX}/models`),
   identity: route<S.IdentityResponse>('GET', `${API_PREFIX}/identity`),
   stop: route<z.infer<typeof S.stopResponse>>('POST', `${API_PREFIX}/node/stop`),
   events: route<never>('GET', `${API_PREFIX}/events`)

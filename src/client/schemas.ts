@@ -31,7 +31,18 @@ export const peerEntry = z.object({
   /** Latency EWMA of pings, null until the first ping. */
   latencyMs: z.number().nullable(),
   connected: z.boolean(),
-  lastSeen: z.number().nullable()
+  lastSeen: z.number().nullable(),
+  /** 0..1, see docs/reputation.md; 0.5 for a stranger. */
+  reputation: z.number(),
+  /** Decayed fraction of pings answered, null before the first. */
+  uptime: z.number().nullable(),
+  successes: z.number(),
+  failures: z.number(),
+  timeouts: z.number(),
+  trusted: z.boolean(),
+  /** Ban expiry (ms since epoch), or null; a manual ban without expiry is Number.MAX_SAFE_INTEGER. */
+  bannedUntil: z.number().nullable(),
+  banReason: z.string().nullable()
 })
 export type PeerEntry = z.infer<typeof peerEntry>
 export const peersResponse = z.array(peerEntry)
@@ -56,3 +67,38 @@ export const eventMessage = z.object({ type: z.string(), at: z.number(), data: z
 export type EventMessage = z.infer<typeof eventMessage>
 
 export const peerIdParam = z.object({ id: z.string().min(1).max(128) })
+
+/** Filters of GET /api/v1/offers (query string). */
+export const offersQuery = z.object({
+  model: z.string().min(1).max(256).optional(),
+  taskType: z.string().min(1).max(128).optional(),
+  maxPrice: z.coerce.number().min(0).optional(),
+  zone: z.string().min(1).max(64).optional()
+}).strict()
+export type OffersQuery = z.infer<typeof offersQuery>
+
+export const offerIdParam = z.object({ id: z.string().min(1).max(256) })
+
+export const banBody = z.object({
+  reason: z.string().min(1).max(200).optional(),
+  /** Omitted: banned until unbanned. */
+  durationMs: z.number().int().positive().optional()
+}).strict()
+
+export const withdrawResponse = z.object({ withdrawn: z.boolean(), offerId: z.string().nullable() })
+
+/** One model as the network serves it (GET /api/v1/models). */
+export const modelEntry = z.object({
+  name: z.string(),
+  kind: z.string(),
+  /** Nodes whose valid offer lists the model. */
+  nodes: z.number(),
+  /** Lowest price among them: per 1k completion tokens for chat models, per 1k prompt tokens for embeddings. */
+  bestPrice: z.number().nullable(),
+  /** Lowest latency EWMA among them (0 when this node serves it). */
+  bestLatencyMs: z.number().nullable(),
+  /** Peer ids serving it. */
+  servedBy: z.array(z.string())
+})
+export type ModelEntry = z.infer<typeof modelEntry>
+export const modelsResponse = z.array(modelEntry)

@@ -100,6 +100,17 @@ export const accessSchema = z.object({
   trustMode: z.enum(['private', 'friends', 'public']).default('friends').describe('Who may use this node\'s compute: private (only this node), friends (trusted peers) or public (any peer not banned)')
 }).strict().describe('Access control on the serving side')
 
+export const winkSchema = z.object({
+  enabled: z.boolean().default(true).describe('Serve the embedded wink-nlp engine: embeddings (agora/wink-embed-100d), chunking, sentiment and entities, with no download'),
+  slots: z.number().int().min(1).max(64).default(2).describe('Calls the embedded engine advertises it can take at once (offer capacity)'),
+  maxQueue: z.number().int().min(1).max(10_000).default(64).describe('Calls allowed to wait for the engine; more are refused with E701'),
+  cacheDir: z.string().default('').describe('Folder for the compact embeddings file, converted once from the package on first use (empty: <data-dir>/models)')
+}).strict().describe('The embedded NLP engine (wink-nlp with English model and 100-d word embeddings)')
+
+export const providersSchema = z.object({
+  wink: winkSchema.default(winkSchema.parse({}))
+}).strict().describe('Inference providers: the engines this node serves from')
+
 export const configSchema = z.object({
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
@@ -108,7 +119,8 @@ export const configSchema = z.object({
   envelope: envelopeSchema.default(envelopeSchema.parse({})).describe('Signed envelopes: size and age limits for every application message'),
   reputation: reputationSchema.default(reputationSchema.parse({})),
   offers: offersSchema.default(offersSchema.parse({})),
-  access: accessSchema.default(accessSchema.parse({}))
+  access: accessSchema.default(accessSchema.parse({})),
+  providers: providersSchema.default(providersSchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

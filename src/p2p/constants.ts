@@ -31,6 +31,27 @@ export const GOSSIPSUB_TOPIC_ENTRY_OVERHEAD = 1024
 /** Longest topic string we budget for when sizing the per-peer topic budget. */
 export const MAX_TOPIC_LENGTH = 256
 
+/**
+ * Weight of the application score in gossipsub's peer score. The peer book
+ * scores −10..+10 by reputation and −1000 for a banned peer, so with weight
+ * 1 only a ban reaches the graylist threshold below.
+ */
+export const APP_SCORE_WEIGHT = 1
+
+/** Gossipsub's score thresholds (its defaults, stated so the app score above is sized against them). */
+export const GOSSIPSUB_SCORE_THRESHOLDS = {
+  /** Below: no gossip (IHAVE/IWANT) to or from the peer. */
+  gossipThreshold: -10,
+  /** Below: we do not flood-publish to the peer. */
+  publishThreshold: -50,
+  /** Below: every message from the peer is ignored. */
+  graylistThreshold: -80,
+  /** At or above: peer exchange from the peer is accepted (a trusted peer scores +10). */
+  acceptPXThreshold: 10,
+  /** Median mesh score under which opportunistic grafting kicks in. */
+  opportunisticGraftThreshold: 20
+} as const
+
 export const PEER_MANAGER_DEFAULTS = {
   /** Peers to keep connected. */
   target: 8,

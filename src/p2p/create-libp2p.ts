@@ -24,11 +24,11 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions, type Libp2pInit } from 'libp2p'
 import { AgoraError, messageOf } from '../errors.ts'
 import { VERSION } from '../version.ts'
-import { ALLOWED_TOPICS, DHT_PROTOCOL_SUFFIX, GOSSIPSUB_TOPIC_ENTRY_OVERHEAD, MAX_TOPIC_LENGTH } from './constants.ts'
+import { ALLOWED_TOPICS, APP_SCORE_WEIGHT, DHT_PROTOCOL_SUFFIX, GOSSIPSUB_SCORE_THRESHOLDS, GOSSIPSUB_TOPIC_ENTRY_OVERHEAD, MAX_TOPIC_LENGTH } from './constants.ts'
 import { readSwarmKey } from './swarm-key.ts'
 import type { AgoraConfig } from '../config/schema.ts'
 import type { AgoraLogger } from '../observability/logger.ts'
-import type { Libp2p, PeerInfo, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PeerInfo, PrivateKey } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
 export type NetworkConfig = AgoraConfig['network']
@@ -55,6 +55,10 @@ export interface CreateLibp2pComponents {
   metrics: Registry | undefined
   /** Persists the peer store and DHT records; in memory when omitted. */
   datastore?: Libp2pDatastore
+  /** Refuses dials and connections (the peer book's: banned peers); libp2p allows everything when omitted. */
+  connectionGater?: ConnectionGater
+  /** Gossipsub's application-specific peer score (the peer book's reputation); no peer scoring input when omitted. */
+  appSpecificScore?: (peerId: string) => number
 }
 
 export interface CreateLibp2pInit {
@@ -121,7 +125,11 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
       emitSelf: false,
       // remote subscriptions to any other topic are ignored, so a peer cannot grow our topic maps
       allowedTopics: [...ALLOWED_TOPICS],
-      maxTopicBytesPerPeer: network.gossip.maxTopicsPerPeer * (GOSSIPSUB_TOPIC_ENTRY_OVERHEAD + MAX_TOPIC_LENGTH)
+      maxTopicBytesPerPeer: network.gossip.maxTopicsPerPeer * (GOSSIPSUB_TOPIC_ENTRY_OVERHEAD + MAX_TOPIC_LENGTH),
+      // the reputation feeds the peer score: a banned peer falls below the graylist threshold and is ignored
+      ...(components.appSpecificScore === undefined
+        ? {}
+        : { scoreParams: { appSpecificScore: components.appSpecificScore, appSpecificWeight: APP_SCORE_WEIGHT }, scoreThresholds: { ...GOSSIPSUB_SCORE_THRESHOLDS } })
     })
   }
   if (network.dht.enabled) {
@@ -162,6 +170,7 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
     connectionMonitor: { abortConnectionOnPingFailure: false }
   }
   if (components.datastore !== undefined) options.datastore = components.datastore
+  if (components.connectionGater !== undefined) options.connectionGater = components.connectionGater
   if (network.psk !== '') {
     const psk = readSwarmKey(network.psk)
     options.connectionProtector = preSharedKey({ psk })

@@ -10,7 +10,7 @@ import { ALLOWED_TOPICS, GOSSIP_DEFAULTS, isAllowedTopic, type GossipTopic } fro
 import { createGossipMetrics, type GossipMetrics } from './metrics.ts'
 import { TokenBucket } from './rate-limit.ts'
 import type { AgoraLogger, Logger } from '../observability/logger.ts'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult, type GossipSub, type Message, type TopicValidatorFn } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -35,6 +35,22 @@ export interface GossipMessage {
 }
 
 export type GossipHandler = (message: GossipMessage) => void | Promise<void>
+
+/** What a validator decides: deliver and forward, drop quietly, or drop and lower the sender's gossipsub score. */
+export type GossipVerdict = 'accept' | 'ignore' | 'reject'
+
+export interface GossipValidationInput extends GossipMessage {
+  /** The peer that sent it to us (the author, `from`, or a peer forwarding it). */
+  propagationSource: string
+}
+
+export type GossipValidator = (message: GossipValidationInput) => GossipVerdict | Promise<GossipVerdict>
+
+const VERDICTS: Record<GossipVerdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject
+}
 
 export interface PublishResult {
   /** Peers the message was sent to directly. */
@@ -113,6 +129,22 @@ export class Gossip {
     }
     set.add(handler)
     return () => { this.unsubscribe(allowed, handler) }
+  }
+
+  /**
+   * Check every message received on `topic` before it is delivered or
+   * forwarded (gossipsub's topic validator; keep it fast). A validator that
+   * throws counts as 'ignore'. Returns the function that removes it.
+   */
+  validate (topic: string, validator: GossipValidator): () => void {
+    const allowed = checkTopic(topic)
+    const fn: TopicValidatorFn = (peer, message) => {
+      if (message.type !== 'signed') return TopicValidatorResult.Reject
+      const verdict = validator({ topic: allowed, data: message.data, from: message.from.toString(), propagationSource: peer.toString() })
+      return verdict instanceof Promise ? verdict.then(v => VERDICTS[v]) : VERDICTS[verdict]
+    }
+    this.pubsub.topicValidators.set(allowed, fn)
+    return () => { if (this.pubsub.topicValidators.get(allowed) === fn) this.pubsub.topicValidators.delete(allowed) }
   }
 
   /** Peer ids subscribed to the topic, as far as we know. */

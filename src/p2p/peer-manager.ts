@@ -17,12 +17,19 @@ import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
 
+/** Told every ping result (the peer book: latency, uptime, reputation). */
+export interface PingObserver {
+  recordPing(peerId: string, ok: boolean, latencyMs?: number): void
+}
+
 export interface PeerManagerComponents {
   libp2p: Libp2p<{ ping: Ping }>
   peers: PeersRepository
   events: AgoraEvents
   logger: AgoraLogger
   metrics?: Registry | undefined
+  /** When given, it records each ping's latency (the manager then does not, so the EWMA moves once). */
+  pingObserver?: PingObserver | undefined
 }
 
 export interface PeerManagerInit {
@@ -58,6 +65,7 @@ export class PeerManager {
   private readonly events: AgoraEvents
   private readonly log: Logger
   private readonly metrics: PeerMetrics | undefined
+  private readonly pingObserver: PingObserver | undefined
   private readonly init: Required<PeerManagerInit>
   private shutdown = new AbortController()
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -71,6 +79,7 @@ export class PeerManager {
     this.events = components.events
     this.log = components.logger.forComponent('agora:peer-manager')
     this.metrics = createPeerMetrics(components.metrics)
+    this.pingObserver = components.pingObserver
     this.init = {
       target: init.target ?? PEER_MANAGER_DEFAULTS.target,
       reconnectIntervalMs: init.reconnectIntervalMs ?? PEER_MANAGER_DEFAULTS.reconnectIntervalMs,
@@ -126,11 +135,20 @@ export class PeerManager {
     try {
       rtt = await this.libp2p.services.ping.ping(peerId, { signal: AbortSignal.any(signals) })
     } catch (err) {
+      // a ping we cancelled (caller or shutdown) says nothing about the peer
+      const cancelled = options.signal?.aborted === true || this.shutdown.signal.aborted
+      if (!cancelled) this.observePing(peerId.toString(), false)
       if (timeout.aborted) throw new AgoraError('E204', `ping to ${peerId.toString()} timed out`, { why: `no answer within ${this.init.pingTimeoutMs} ms`, cause: err })
       if (options.signal?.aborted === true) throw new AgoraError('E204', `ping to ${peerId.toString()} cancelled`, { why: 'cancelled by the caller', cause: err })
       throw new AgoraError('E202', `cannot ping ${peerId.toString()}`, { why: messageOf(err), cause: err })
     }
-    const latencyMs = this.peers.recordLatency(peerId.toString(), rtt)
+    let latencyMs: number
+    if (this.pingObserver === undefined) {
+      latencyMs = this.peers.recordLatency(peerId.toString(), rtt)
+    } else {
+      this.observePing(peerId.toString(), true, rtt)
+      latencyMs = this.peers.get(peerId.toString())?.latencyMs ?? rtt
+    }
     this.events.emit('peer:latency', { peerId: peerId.toString(), latencyMs })
     return rtt
   }
@@ -248,6 +266,14 @@ export class PeerManager {
     this.record(peerId, event.detail.listenAddrs.map(address => withoutPeerId(address, peerId)))
     // a first latency figure right away, rather than one ping interval later
     if (this.started) void this.ping(event.detail.peerId).catch(err => { this.log.debug({ peerId, err: messageOf(err) }, 'first ping failed') })
+  }
+
+  private observePing (peerId: string, ok: boolean, latencyMs?: number): void {
+    try {
+      this.pingObserver?.recordPing(peerId, ok, latencyMs)
+    } catch (err) {
+      this.log.warn({ peerId, err: messageOf(err) }, 'the ping observer failed')
+    }
   }
 
   private record (peerId: string, addresses: string[]): void {

@@ -17,6 +17,12 @@ export interface PeerRecord {
   trusted: boolean
   bannedUntil: number | null
   banReason: string | null
+  /** Invalid (forged or malformed) messages received from the peer. */
+  invalids: number
+  /** Decayed Beta posterior of the reputation (src/peers/reputation.ts); null for a stranger. */
+  reputationState: { alpha: number, beta: number, updatedAt: number } | null
+  /** Decayed ping sums behind the uptime fraction; null before the first ping. */
+  uptimeState: { ok: number, total: number, updatedAt: number } | null
 }
 
 interface PeerRow {
@@ -31,11 +37,18 @@ interface PeerRow {
   trusted: number
   banned_until: number | null
   ban_reason: string | null
+  invalids: number
+  rep_alpha: number | null
+  rep_beta: number | null
+  rep_updated_at: number | null
+  uptime_ok: number
+  uptime_total: number
+  uptime_updated_at: number | null
 }
 
-export type PeerOutcome = 'success' | 'failure' | 'timeout'
+export type PeerOutcome = 'success' | 'failure' | 'timeout' | 'invalid'
 
-const OUTCOME_COLUMN: Record<PeerOutcome, string> = { success: 'successes', failure: 'failures', timeout: 'timeouts' }
+const OUTCOME_COLUMN: Record<PeerOutcome, string> = { success: 'successes', failure: 'failures', timeout: 'timeouts', invalid: 'invalids' }
 
 function fromRow (row: PeerRow): PeerRecord {
   return {
@@ -49,7 +62,12 @@ function fromRow (row: PeerRow): PeerRecord {
     timeouts: row.timeouts,
     trusted: row.trusted === 1,
     bannedUntil: row.banned_until,
-    banReason: row.ban_reason
+    banReason: row.ban_reason,
+    invalids: row.invalids,
+    reputationState: row.rep_alpha === null || row.rep_beta === null || row.rep_updated_at === null
+      ? null
+      : { alpha: row.rep_alpha, beta: row.rep_beta, updatedAt: row.rep_updated_at },
+    uptimeState: row.uptime_updated_at === null ? null : { ok: row.uptime_ok, total: row.uptime_total, updatedAt: row.uptime_updated_at }
   }
 }
 
@@ -76,6 +94,32 @@ export class PeersRepository {
 
   recordOutcome (peerId: string, outcome: PeerOutcome): void {
     this.db.prepare(`UPDATE peers SET ${OUTCOME_COLUMN[outcome]} = ${OUTCOME_COLUMN[outcome]} + 1 WHERE peer_id = ?`).run(peerId)
+  }
+
+  /** Add the peer with no address if it is not in the book yet (outcomes, trust and bans need a row). */
+  ensure (peerId: string, now = Date.now()): void {
+    this.db.prepare('INSERT INTO peers (peer_id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer_id) DO NOTHING').run(peerId, now, now)
+  }
+
+  /** Count one outcome and store the reputation state it led to, in one statement. */
+  recordObservation (peerId: string, outcome: PeerOutcome, state: { alpha: number, beta: number, updatedAt: number }): void {
+    const column = OUTCOME_COLUMN[outcome]
+    this.db.prepare(`UPDATE peers SET ${column} = ${column} + 1, rep_alpha = ?, rep_beta = ?, rep_updated_at = ? WHERE peer_id = ?`)
+      .run(state.alpha, state.beta, state.updatedAt, peerId)
+  }
+
+  /** Forget the reputation state: the peer scores as a stranger again (counters are kept). */
+  resetReputation (peerId: string): void {
+    this.db.prepare('UPDATE peers SET rep_alpha = NULL, rep_beta = NULL, rep_updated_at = NULL WHERE peer_id = ?').run(peerId)
+  }
+
+  setUptime (peerId: string, state: { ok: number, total: number, updatedAt: number }): void {
+    this.db.prepare('UPDATE peers SET uptime_ok = ?, uptime_total = ?, uptime_updated_at = ? WHERE peer_id = ?').run(state.ok, state.total, state.updatedAt, peerId)
+  }
+
+  /** Peers flagged trusted. */
+  listTrusted (): PeerRecord[] {
+    return (this.db.prepare('SELECT * FROM peers WHERE trusted = 1').all() as unknown as PeerRow[]).map(fromRow)
   }
 
   setTrusted (peerId: string, trusted: boolean): void {

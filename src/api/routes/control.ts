@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import { AgoraError } from '../../errors.ts'
 import { ROUTES, API_PREFIX } from '../../client/routes.ts'
-import { connectBody, peerIdParam } from '../../client/schemas.ts'
+import { connectBody, peerIdParam, offersQuery, offerIdParam, banBody } from '../../client/schemas.ts'
 import type { ApiComponents } from '../server.ts'
 
 /** Route paths relative to the /api/v1 scope. */
@@ -26,6 +26,22 @@ export function registerControlRoutes (app: FastifyInstance, { control }: Pick<A
     const { id } = parse(peerIdParam, request.params, 'path')
     return { peerId: id, latencyMs: await control.ping(id, { signal: abortOnClose(request) }) }
   })
+  app.post(path(ROUTES.trust.path), async request => control.trust(parse(peerIdParam, request.params, 'path').id))
+  app.post(path(ROUTES.untrust.path), async request => control.untrust(parse(peerIdParam, request.params, 'path').id))
+  app.post(path(ROUTES.ban.path), async request => {
+    const { id } = parse(peerIdParam, request.params, 'path')
+    const { reason, durationMs } = parse(banBody, request.body, 'body')
+    return await control.ban(id, { reason, durationMs })
+  })
+  app.post(path(ROUTES.unban.path), async request => control.unban(parse(peerIdParam, request.params, 'path').id))
+
+  app.get(path(ROUTES.offers.path), async request => control.offers(parse(offersQuery, request.query, 'query')))
+  app.get(path(ROUTES.localOffer.path), async () => control.localOffer())
+  app.get(path(ROUTES.offer.path), async request => control.offer(parse(offerIdParam, request.params, 'path').id))
+  app.post(path(ROUTES.withdraw.path), async () => await control.withdraw())
+  app.post(path(ROUTES.announce.path), async () => await control.announce())
+  app.get(path(ROUTES.models.path), async () => control.models())
+
   app.post(path(ROUTES.stop.path), async (_request, reply) => {
     // answer first, then stop: the caller learns the stop was accepted
     reply.raw.once('finish', () => { control.requestStop('requested through the API') })

@@ -1,7 +1,8 @@
-/** `agora peers list|connect|disconnect|ping`. */
-import type { Command } from 'commander'
+/** `agora peers list|connect|disconnect|ping|trust|untrust|ban|unban`. */
+import { Option, type Command } from 'commander'
+import { AgoraError } from '../../errors.ts'
 import { clientFor, type PeerEntry } from '../../client/index.ts'
-import { globalOptions } from '../context.ts'
+import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord } from '../output.ts'
 
 export function registerPeersCommands (program: Command): void {
@@ -10,15 +11,17 @@ export function registerPeersCommands (program: Command): void {
   peers.command('list').alias('ls')
     .description('connected peers with their addresses and latency')
     .option('--all', 'also peers known from the peer book but not connected')
-    .option('--sort <key>', 'sort by latency or peer', 'latency')
+    .addOption(new Option('--sort <key>', 'sort order').choices(['latency', 'reputation', 'peer']).default('latency'))
     .action(async (flags: { all?: boolean, sort: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const rows = (await clientFor(opts.dataDir).peers()).filter(p => flags.all === true || p.connected)
-      rows.sort(flags.sort === 'peer' ? (a, b) => a.peerId.localeCompare(b.peerId) : byLatency)
+      rows.sort(SORTS[flags.sort] ?? byLatency)
       printList(rows, [
         { header: 'peer', value: p => p.peerId },
         { header: 'latency', value: p => p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)} ms` },
+        { header: 'reputation', value: p => p.reputation.toFixed(2) },
         { header: 'connected', value: p => p.connected ? 'yes' : 'no' },
+        { header: 'flags', value: p => flagsOf(p) },
         { header: 'addresses', value: p => p.addresses }
       ], opts)
     })
@@ -37,6 +40,39 @@ export function registerPeersCommands (program: Command): void {
       printRecord(await clientFor(opts.dataDir).disconnect(peerId), opts)
     })
 
+  peers.command('trust <peerId>')
+    .description('trust a peer: kept connected, never banned automatically, served in friends mode')
+    .action(async (peerId: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      printPeer(await clientFor(opts.dataDir).trust(peerId), opts)
+    })
+
+  peers.command('untrust <peerId>')
+    .description('stop trusting a peer')
+    .action(async (peerId: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      printPeer(await clientFor(opts.dataDir).untrust(peerId), opts)
+    })
+
+  peers.command('ban <peerId>')
+    .description('disconnect a peer and refuse it (until unbanned, or for --for)')
+    .option('--reason <text>', 'why, shown in peers list')
+    .option('--for <minutes>', 'lift the ban after this many minutes')
+    .action(async (peerId: string, flags: { reason?: string, for?: string }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const minutes = flags.for === undefined ? undefined : Number(flags.for)
+      if (minutes !== undefined && !(minutes > 0)) throw new AgoraError('E600', `--for takes a number of minutes, not '${flags.for}'`)
+      const body = { ...(flags.reason === undefined ? {} : { reason: flags.reason }), ...(minutes === undefined ? {} : { durationMs: Math.round(minutes * 60_000) }) }
+      printPeer(await clientFor(opts.dataDir).ban(peerId, body), opts)
+    })
+
+  peers.command('unban <peerId>')
+    .description('lift a ban')
+    .action(async (peerId: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      printPeer(await clientFor(opts.dataDir).unban(peerId), opts)
+    })
+
   peers.command('ping <peerId>')
     .description('measure the round trip to a connected peer')
     .action(async (peerId: string, _flags: unknown, cmd: Command) => {
@@ -48,4 +84,21 @@ export function registerPeersCommands (program: Command): void {
 
 function byLatency (a: PeerEntry, b: PeerEntry): number {
   return (a.latencyMs ?? Number.POSITIVE_INFINITY) - (b.latencyMs ?? Number.POSITIVE_INFINITY)
+}
+
+const SORTS: Record<string, (a: PeerEntry, b: PeerEntry) => number> = {
+  latency: byLatency,
+  reputation: (a, b) => b.reputation - a.reputation,
+  peer: (a, b) => a.peerId.localeCompare(b.peerId)
+}
+
+function flagsOf (peer: PeerEntry): string {
+  const flags: string[] = []
+  if (peer.trusted) flags.push('trusted')
+  if (peer.bannedUntil !== null && peer.bannedUntil > Date.now()) flags.push(`banned${peer.banReason === null ? '' : ` (${peer.banReason})`}`)
+  return flags.join(', ')
+}
+
+function printPeer (peer: PeerEntry, opts: GlobalOptions): void {
+  printRecord(peer, opts, undefined, { peer: peer.peerId, reputation: peer.reputation.toFixed(3), trusted: peer.trusted ? 'yes' : 'no', banned: flagsOf(peer).includes('banned') ? `until ${new Date(peer.bannedUntil ?? 0).toISOString()}` : 'no' })
 }

@@ -4,6 +4,8 @@
  * SQLite's `user_version`.
  */
 import { m001Initial } from './001-initial.ts'
+import { m002Reputation } from './002-reputation.ts'
+import { m003Offers } from './003-offers.ts'
 
 export interface Migration {
   version: number
@@ -11,4 +13,8 @@ export interface Migration {
   up: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial]
+export const MIGRATIONS: readonly Migration[] = [
+  m001Initial,
+  m002Reputation,
+  m003Offers
+]
