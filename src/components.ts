@@ -10,6 +10,9 @@ import type { NodeIdentity, EnvelopeVerifier } from './identity/index.ts'
 import type { AgoraLogger } from './observability/logger.ts'
 import type { AgoraLibp2p, Gossip } from './p2p/index.ts'
 import type { ReqResp } from './protocols/index.ts'
+import type { CapabilityRegistry, WinkProvider } from './providers/index.ts'
+import type { PeerBook } from './peers/index.ts'
+import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
 
 export interface AgoraComponents {
@@ -26,4 +29,12 @@ export interface AgoraComponents {
   readonly gossip: Gossip
   /** Serve and call request/response stream protocols. */
   readonly reqresp: ReqResp
+  /** What this node serves (models, task types, capacity); offers are built from it. */
+  readonly capabilities: CapabilityRegistry
+  /** The embedded NLP engine (wink-nlp): embeddings, chunks, sentiment, entities. */
+  readonly wink: WinkProvider
+  /** Reputation, trust and bans; every protocol reports peer outcomes here. */
+  readonly peerBook: PeerBook
+  /** Everyone's signed offers (gossip + anti-entropy) and our own. */
+  readonly offers: OfferService
 }

@@ -23,6 +23,9 @@ import { VERSION } from './version.ts'
 import { createAgoraLibp2p, startAgoraLibp2p, Gossip, PeerManager } from './p2p/index.ts'
 import { ReqResp, InfoService } from './protocols/index.ts'
 import { openStore, type Store } from './store/index.ts'
+import { PeerBook, PeerGuard } from './peers/index.ts'
+import { OfferService } from './offers/index.ts'
+import { CapabilityRegistry, createWinkProvider, winkCacheDir } from './providers/index.ts'
 import { buildApiServer } from './api/index.ts'
 import { DATA_DIR_FILES, prepareDataDir } from './daemon/data-dir.ts'
 import { lockDataDir, type DataDirLock } from './daemon/lock.ts'
@@ -46,6 +49,7 @@ const REPLAY_PRUNE_INTERVAL_MS = 60_000
 export class AgoraNode {
   readonly components: AgoraComponents
   readonly peerManager: PeerManager
+  readonly peerGuard: PeerGuard
   readonly info: InfoService
   private api: FastifyInstance | undefined
   private readonly startedAt: number
@@ -57,9 +61,10 @@ export class AgoraNode {
   private stopping: Promise<void> | undefined
   private readonly stoppedSignal = Promise.withResolvers<void>()
 
-  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, info: InfoService, lock: DataDirLock, startedAt: number }) {
+  private constructor (parts: { components: AgoraComponents, peerManager: PeerManager, peerGuard: PeerGuard, info: InfoService, lock: DataDirLock, startedAt: number }) {
     this.components = parts.components
     this.peerManager = parts.peerManager
+    this.peerGuard = parts.peerGuard
     this.info = parts.info
     this.startedAt = parts.startedAt
     this.lock = parts.lock
@@ -79,7 +84,15 @@ export class AgoraNode {
       const events = new AgoraEvents()
       store = openStore(join(dataDir, DATA_DIR_FILES.store))
       const envelopes = new EnvelopeVerifier({ replay: store.replay }, { selfPeerId: identity.peerIdString, ...config.envelope })
-      const libp2p = await createAgoraLibp2p({ privateKey: identity.privateKey, logger, metrics }, config.network, { dataDir, start: false })
+      // the peer book exists before libp2p: its gater refuses banned peers and its scores feed gossipsub
+      const peerBook = new PeerBook({ peers: store.peers, events, logger, metrics }, config.reputation)
+      const libp2p = await createAgoraLibp2p({
+        privateKey: identity.privateKey,
+        logger,
+        metrics,
+        connectionGater: peerBook.connectionGater(),
+        appSpecificScore: peerBook.appSpecificScore
+      }, config.network, { dataDir, start: false })
       const startedAt = Date.now()
       registerNodeMetrics(metrics, {
         peerId: identity.peerIdString,
@@ -94,10 +107,27 @@ export class AgoraNode {
         timeouts: { dialMs: config.network.connections.dialTimeoutMs }
       })
       const gossip = new Gossip({ libp2p, logger, metrics }, { publishPerSecond: config.network.gossip.publishPerSecond })
-      const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp }
-      const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger, metrics }, { ...config.network.peers, dialTimeoutMs: config.network.connections.dialTimeoutMs })
+      // providers register what this node serves; the engine loads on first use, never here
+      const capabilities = new CapabilityRegistry()
+      const wink = createWinkProvider({ logger, metrics }, { ...config.providers.wink, cacheDir: winkCacheDir(dataDir, config.providers.wink.cacheDir) })
+      capabilities.register(wink)
+      const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger, metrics, pingObserver: peerBook }, { ...config.network.peers, dialTimeoutMs: config.network.connections.dialTimeoutMs })
+      const peerGuard = new PeerGuard({ libp2p, peerBook, events, logger, metrics }, {
+        trustedReconnectMinMs: config.reputation.trustedReconnectMinMs,
+        trustedReconnectMaxMs: config.reputation.trustedReconnectMaxMs,
+        dialTimeoutMs: config.network.connections.dialTimeoutMs
+      })
       const info = new InfoService({ reqresp, libp2p })
-      const node = new AgoraNode({ components, peerManager, info, lock, startedAt })
+      const offers = new OfferService({ identity, store, gossip, reqresp, libp2p, registry: capabilities, peerFeedback: peerBook, events, logger, metrics }, {
+        ...config.offers,
+        zone: config.node.zone,
+        trustMode: config.access.trustMode,
+        nodeName: config.node.name,
+        maxSkewMs: config.envelope.maxSkewMs,
+        provideOnDht: config.network.dht.enabled
+      })
+      const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp, capabilities, wink, peerBook, offers }
+      const node = new AgoraNode({ components, peerManager, peerGuard, info, lock, startedAt })
       await node.buildApi()
       return node
     } catch (err) {
@@ -109,8 +139,8 @@ export class AgoraNode {
 
   /** The HTTP server, answering for this node through a narrow control plane. */
   private async buildApi (): Promise<void> {
-    const { identity, libp2p, store, dataDir, config, events, metrics, logger } = this.components
-    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peers: store.peers }, {
+    const { identity, libp2p, dataDir, config, events, metrics, logger } = this.components
+    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook: this.components.peerBook, offers: this.components.offers }, {
       dataDir,
       name: config.node.name,
       startedAt: this.startedAt,
@@ -135,6 +165,8 @@ export class AgoraNode {
       await this.info.start()
       await this.components.reqresp.start()
       await this.peerManager.start()
+      await this.peerGuard.start()
+      await this.components.offers.start()
       this.apiUrlValue = await this.listenApi(config.api.host, config.api.port)
       writeApiInfo(dataDir, { url: this.apiUrlValue, pid: process.pid, peerId: this.peerId, startedAt: Date.now() })
       this.pruneTimer = setInterval(() => { envelopes.pruneExpired() }, REPLAY_PRUNE_INTERVAL_MS).unref()
@@ -163,9 +195,12 @@ export class AgoraNode {
     removeApiInfo(dataDir)
     const steps: Array<[string, () => Promise<void> | void]> = [
       ['api', async () => { await this.api?.close() }],
+      ['offers', async () => { await this.components.offers.stop() }],
+      ['peer guard', async () => { await this.peerGuard.stop() }],
       ['peer manager', async () => { await this.peerManager.stop() }],
       ['protocols', async () => { this.components.gossip.stop(); await this.info.stop(); await this.components.reqresp.stop() }],
       ['libp2p', async () => { await libp2p.stop() }],
+      ['providers', async () => { await this.components.wink.stop() }],
       ['store', () => { store.close() }],
       ['lock', () => { this.lock.release() }]
     ]

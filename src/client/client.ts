@@ -72,7 +72,7 @@ export class ControlClient {
     let path: string = route.path
     for (const [key, value] of Object.entries(opts.params ?? {})) path = path.replace(`:${key}`, encodeURIComponent(value))
     const query = Object.entries(opts.query ?? {}).filter((e): e is [string, string | number] => e[1] !== undefined)
-    if (query.length > 0) path += '?' + new URLSearchParams(query.map(([k, v]) => [k, String(v)])).toString()
+    if (query.length > 0) path += '?' + new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()
     const { status, body } = await this.send(route.method, path, opts.body)
     let parsed: unknown
     try {

@@ -7,17 +7,19 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { AgoraError, messageOf } from '../errors.ts'
 import type { ControlPlane } from '../api/control-plane.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from '../client/schemas.ts'
 import type { NodeIdentity } from '../identity/index.ts'
 import type { AgoraLibp2p, PeerManager } from '../p2p/index.ts'
-import type { PeersRepository } from '../store/index.ts'
+import type { PeerBook, PeerView } from '../peers/index.ts'
+import type { Offer, OfferService } from '../offers/index.ts'
 import { VERSION } from '../version.ts'
 
 export interface NodeControlComponents {
   identity: NodeIdentity
   libp2p: AgoraLibp2p
   peerManager: PeerManager
-  peers: PeersRepository
+  peerBook: PeerBook
+  offers: OfferService
 }
 
 export interface NodeControlInit {
@@ -39,7 +41,7 @@ export class NodeControl implements ControlPlane {
   }
 
   status (): StatusResponse {
-    const { libp2p, identity, peers } = this.components
+    const { libp2p, identity, peerBook } = this.components
     return {
       peerId: identity.peerIdString,
       did: identity.did,
@@ -53,7 +55,7 @@ export class NodeControl implements ControlPlane {
       addresses: libp2p.getMultiaddrs().map(ma => ma.toString()),
       peers: libp2p.getPeers().length,
       connections: libp2p.getConnections().length,
-      knownPeers: peers.count()
+      knownPeers: peerBook.count()
     }
   }
 
@@ -63,16 +65,77 @@ export class NodeControl implements ControlPlane {
   }
 
   peers (): PeerEntry[] {
-    const { libp2p, peers } = this.components
-    const connected = new Map(libp2p.getPeers().map(p => [p.toString(), p]))
-    const entries: PeerEntry[] = []
-    for (const record of peers.list()) {
-      const isConnected = connected.delete(record.peerId)
-      entries.push({ peerId: record.peerId, addresses: isConnected ? this.remoteAddrs(record.peerId, record.addresses) : record.addresses, latencyMs: record.latencyMs, connected: isConnected, lastSeen: record.lastSeen })
-    }
+    const { libp2p, peerBook } = this.components
+    const connected = new Set(libp2p.getPeers().map(p => p.toString()))
+    const entries = peerBook.list().map(view => this.entry(view, connected.has(view.peerId)))
     // connected but not yet in the book (the book records on connect; this covers the race)
-    for (const id of connected.keys()) entries.push({ peerId: id, addresses: this.remoteAddrs(id, []), latencyMs: null, connected: true, lastSeen: null })
+    const listed = new Set(entries.map(e => e.peerId))
+    for (const id of connected) {
+      if (listed.has(id)) continue
+      entries.push({ peerId: id, addresses: this.remoteAddrs(id, []), latencyMs: null, connected: true, lastSeen: null, reputation: peerBook.reputation(id), uptime: null, successes: 0, failures: 0, timeouts: 0, trusted: false, bannedUntil: null, banReason: null })
+    }
     return entries
+  }
+
+  trust (peerId: string): PeerEntry {
+    this.components.peerBook.trust(toPeerId(peerId).toString())
+    return this.peer(peerId)
+  }
+
+  untrust (peerId: string): PeerEntry {
+    this.components.peerBook.untrust(toPeerId(peerId).toString())
+    return this.peer(peerId)
+  }
+
+  async ban (peerId: string, opts: { reason?: string | undefined, durationMs?: number | undefined }): Promise<PeerEntry> {
+    const id = toPeerId(peerId).toString()
+    this.components.peerBook.ban(id, { reason: opts.reason ?? 'banned by the operator', ...(opts.durationMs === undefined ? {} : { durationMs: opts.durationMs }) })
+    return this.peer(id)
+  }
+
+  unban (peerId: string): PeerEntry {
+    this.components.peerBook.unban(toPeerId(peerId).toString())
+    return this.peer(peerId)
+  }
+
+  offers (query: OffersQuery): Offer[] {
+    return this.components.offers.list(query)
+  }
+
+  localOffer (): Offer {
+    const offer = this.components.offers.local()
+    if (offer === undefined) throw new AgoraError('E505', 'this node has no live offer', { why: 'it was withdrawn, or nothing is registered to offer', hint: 'announce it again with `agora offers announce`' })
+    return offer
+  }
+
+  offer (id: string): Offer {
+    const offer = this.components.offers.get(id)
+    if (offer === undefined) throw new AgoraError('E505', `no live offer '${id}'`, { why: 'unknown, expired or withdrawn', hint: 'see `agora offers list`' })
+    return offer
+  }
+
+  async withdraw (): Promise<{ withdrawn: boolean, offerId: string | null }> {
+    return await this.components.offers.withdraw()
+  }
+
+  async announce (): Promise<Offer> {
+    return await this.components.offers.announce()
+  }
+
+  models (): ModelEntry[] {
+    const { offers, peerBook, identity } = this.components
+    const latencyOf = (peerId: string): number | null => peerId === identity.peerIdString ? 0 : peerBook.view(peerId)?.latencyMs ?? null
+    return offers.models().map(model => {
+      const latencies = model.servedBy.map(latencyOf).filter((l): l is number => l !== null)
+      return {
+        name: model.name,
+        kind: model.kind,
+        nodes: model.nodes,
+        bestPrice: Number.isFinite(model.bestPrice) ? model.bestPrice : null,
+        bestLatencyMs: latencies.length === 0 ? null : Math.min(...latencies),
+        servedBy: model.servedBy
+      }
+    })
   }
 
   async connect (address: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }> {
@@ -102,6 +165,32 @@ export class NodeControl implements ControlPlane {
   ready (): boolean { return this.init.ready() }
 
   requestStop (reason: string): void { this.init.requestStop(reason) }
+
+  /** One peer as the API shows it; E505 when the book does not know it. */
+  private peer (peerId: string): PeerEntry {
+    const view = this.components.peerBook.view(peerId)
+    if (view === undefined) throw new AgoraError('E505', `unknown peer ${peerId}`, { hint: 'see `agora peers list --all`' })
+    const connected = this.components.libp2p.getConnections(toPeerId(peerId)).length > 0
+    return this.entry(view, connected)
+  }
+
+  private entry (view: PeerView, connected: boolean): PeerEntry {
+    return {
+      peerId: view.peerId,
+      addresses: connected ? this.remoteAddrs(view.peerId, view.addresses) : view.addresses,
+      latencyMs: view.latencyMs,
+      connected,
+      lastSeen: view.lastSeen,
+      reputation: view.reputation,
+      uptime: view.uptime,
+      successes: view.successes,
+      failures: view.failures,
+      timeouts: view.timeouts,
+      trusted: view.trusted,
+      bannedUntil: view.banned ? view.bannedUntil : null,
+      banReason: view.banned ? view.banReason : null
+    }
+  }
 
   private remoteAddrs (peerId: string, fallback: string[]): string[] {
     const conns = this.components.libp2p.getConnections(peerIdFromString(peerId))

@@ -6,7 +6,9 @@
  *   kind OFFER or WITHDRAW (E800) → envelope from = offer node = gossip
  *   sender (E803) → timestamp and expiry: not expired (E804), not beyond
  *   ttl + skew (E805) → Lamport: lower is stale (E806), equal a duplicate
- *   (dropped quietly) → signature (E802) → per-origin rate limit (E807).
+ *   (dropped quietly) → signature (E802) → per-origin rate limit (E807);
+ *   on gossip, whose author gossipsub authenticated, the rate limit comes
+ *   before the signature check, so a flood costs no verification.
  * No replay guard: re-gossiped and synced offers are legitimately seen
  * again; the per-origin Lamport is the replay protection.
  */
@@ -155,17 +157,25 @@ export class OfferValidator {
       return reject('stale', 'stale offer', `Lamport ${lamport} is older than the one held for ${origin}`, input.via === 'gossip')
     }
 
+    // gossip authenticated the author (= origin) already: a flood is cut before our own signature check;
+    // otherwise the signature comes first, so forgeries cannot spend an origin's budget
+    const authenticated = input.author !== undefined
+    if (authenticated && !this.limiter.take(origin)) return this.overLimit(origin, reject)
     try {
       verifySignatureOnly(envelope)
     } catch (err) {
       return reject('signature', 'bad offer signature', messageOf(err))
     }
-    if (!this.limiter.take(origin)) {
-      return reject('rate-limited', 'too many offers from one node', `${origin} is over offers.perOriginPerMinute`, origin)
-    }
+    if (!authenticated && !this.limiter.take(origin)) return this.overLimit(origin, reject)
     return { status: 'ok', entry: { origin, offerId, lamport, kind: envelope.kind, expiresAt, raw, offer } }
   }
+
+  private overLimit (origin: string, reject: Reject): Verdict {
+    return reject('rate-limited', 'too many offers from one node', `${origin} is over offers.perOriginPerMinute`, origin)
+  }
 }
+
+type Reject = (reason: RejectReason, what: string, why: string, blame?: boolean | string) => Verdict
 
 function issueOf (issues: ReadonlyArray<{ path: PropertyKey[], message: string }>): string {
   const issue = issues[0]

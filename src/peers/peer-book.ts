@@ -145,6 +145,11 @@ export class PeerBook {
   }
 
   /** Mark the peer trusted: never banned automatically, kept connected by the guard. Returns false when it already was. */
+  /** Peers in the book. */
+  count (): number {
+    return this.peers.count()
+  }
+
   trust (peerId: string): boolean {
     this.peers.ensure(peerId, this.clock())
     if (this.peers.get(peerId)?.trusted === true) return false

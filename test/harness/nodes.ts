@@ -6,6 +6,7 @@
  */
 import { rmSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
 import { Writable } from 'node:stream'
 import { AgoraNode } from '../../src/node.ts'
 import { configSchema, type AgoraConfig, type DeepPartial } from '../../src/config/index.ts'
@@ -37,7 +38,9 @@ export function testConfig (overrides: DeepPartial<AgoraConfig> = {}): AgoraConf
       dht: { addressFilter: 'all' },
       peers: { target: 8, reconnectIntervalMs: 1000, pingIntervalMs: 1000 },
       connections: { inboundThresholdPerHost: 1000, maxIncomingPending: 256 }
-    }
+    },
+    // one embeddings cache for the whole test run: the JSON → binary conversion happens at most once
+    providers: { wink: { cacheDir: join(tmpdir(), 'agora-test-models') } }
   }
   return configSchema.parse(mergeDeep(base, overrides as Record<string, unknown>))
 }

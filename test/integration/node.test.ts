@@ -14,7 +14,7 @@ import { statusResponse, peersResponse, identityResponse } from '../../src/clien
 import { isAgoraError } from '../../src/errors.ts'
 import { TestSwarm, clientOf, firstAddress, testConfig, tempDir, waitForPeers } from '../harness/nodes.ts'
 import { waitFor } from '../harness/wait.ts'
-import { OFFERS_TOPIC } from '../../src/p2p/index.ts'
+import { NEEDS_TOPIC } from '../../src/p2p/index.ts'
 
 describe('node', () => {
   const swarm = new TestSwarm()
@@ -59,10 +59,10 @@ describe('node', () => {
     const [a, b] = await swarm.addMany(2) as [AgoraNode, AgoraNode]
     await waitForPeers(b, 1)
     const received: string[] = []
-    a.components.gossip.subscribe(OFFERS_TOPIC, message => { received.push(new TextDecoder().decode(message.data)) })
-    b.components.gossip.subscribe(OFFERS_TOPIC, () => {})
-    await b.components.gossip.waitForTopicPeers(OFFERS_TOPIC)
-    await b.components.gossip.publish(OFFERS_TOPIC, new TextEncoder().encode('hello'))
+    a.components.gossip.subscribe(NEEDS_TOPIC, message => { received.push(new TextDecoder().decode(message.data)) })
+    b.components.gossip.subscribe(NEEDS_TOPIC, () => {})
+    await b.components.gossip.waitForTopicPeers(NEEDS_TOPIC)
+    await b.components.gossip.publish(NEEDS_TOPIC, new TextEncoder().encode('hello'))
     await waitFor('the gossip message on a', () => received.includes('hello'))
     const info = await b.info.request(a.peerId)
     assert.equal(info.peerId, a.peerId)

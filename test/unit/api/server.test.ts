@@ -10,17 +10,40 @@ import { AgoraEvents } from '../../../src/events.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { AgoraError } from '../../../src/errors.ts'
-import { statusResponse, peersResponse } from '../../../src/client/schemas.ts'
+import { statusResponse, peersResponse, peerEntry, modelsResponse } from '../../../src/client/schemas.ts'
 
 const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
-function stubControl (): ControlPlane & { stops: string[] } {
+const PEER = { peerId: '12D3KooWPeer', addresses: ['/ip4/127.0.0.1/tcp/2'], latencyMs: 1.5, connected: true, lastSeen: 1, reputation: 0.5, uptime: 1, successes: 1, failures: 0, timeouts: 0, trusted: false, bannedUntil: null, banReason: null }
+const OFFER = {
+  id: 'offer-1', node: '12D3KooWTest', models: [{ name: 'agora/wink-embed-100d', provider: 'wink', kind: 'embedding' as const, contextLength: 8192 }],
+  taskTypes: ['text.embed'], tags: ['cpu'], capacity: { slotsTotal: 2, slotsIdle: 2 },
+  prices: { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0, currency: 'credits' as const },
+  zone: '', trustMode: 'friends' as const, policyHash: '', expiresAt: 10, lamport: 1
+}
+
+function stubControl (): ControlPlane & { stops: string[], calls: unknown[] } {
   const stops: string[] = []
+  const calls: unknown[] = []
   return {
     stops,
+    calls,
     status: () => ({ peerId: '12D3KooWTest', did: 'did:key:z6MkTest', name: 'test', version: '0.1.0', pid: 1, dataDir: '/tmp/x', apiUrl: 'http://127.0.0.1:1', startedAt: 0, uptimeMs: 5, addresses: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWTest'], peers: 0, connections: 0, knownPeers: 0 }),
-    peers: () => [{ peerId: '12D3KooWPeer', addresses: ['/ip4/127.0.0.1/tcp/2'], latencyMs: 1.5, connected: true, lastSeen: 1 }],
+    peers: () => [PEER],
+    trust: (id: string) => { calls.push(['trust', id]); return { ...PEER, trusted: true } },
+    untrust: () => PEER,
+    ban: async (id: string, opts: unknown) => { calls.push(['ban', id, opts]); return { ...PEER, bannedUntil: 99, banReason: 'x' } },
+    unban: () => PEER,
+    offers: (query: unknown) => { calls.push(['offers', query]); return [OFFER] as never },
+    localOffer: () => OFFER as never,
+    offer: (id: string) => {
+      if (id !== 'offer-1') throw new AgoraError('E505', `no live offer '${id}'`)
+      return OFFER as never
+    },
+    withdraw: async () => ({ withdrawn: true, offerId: 'offer-1' }),
+    announce: async () => OFFER as never,
+    models: () => [{ name: 'agora/wink-embed-100d', kind: 'embedding', nodes: 1, bestPrice: 0, bestLatencyMs: 0, servedBy: ['12D3KooWTest'] }],
     identity: () => ({ peerId: '12D3KooWTest', did: 'did:key:z6MkTest', publicKey: 'AAAA' }),
     connect: async (ma: string) => {
       if (!ma.startsWith('/')) throw new AgoraError('E200', `'${ma}' is not a valid multiaddr`)
@@ -119,6 +142,41 @@ describe('control API', () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/nope', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(res.statusCode, 404)
     assert.equal(res.json().error.code, 'E503')
+  })
+
+  test('offers take their filters from the query string, validated', async () => {
+    const ok = await app.inject({ url: '/api/v1/offers?model=m&maxPrice=2.5', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(ok.statusCode, 200)
+    assert.deepEqual(control.calls.at(-1), ['offers', { model: 'm', maxPrice: 2.5 }])
+    const bad = await app.inject({ url: '/api/v1/offers?maxPrice=cheap', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(bad.statusCode, 400)
+    assert.match(bad.json().error.message, /query\.maxPrice/)
+    const unknown = await app.inject({ url: '/api/v1/offers?colour=red', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(unknown.statusCode, 400)
+  })
+
+  test('an unknown offer is 404 E505; local and by id answer the offer', async () => {
+    assert.equal((await app.inject({ url: '/api/v1/offers/local', headers: { ...auth, host: '127.0.0.1' } })).json().id, 'offer-1')
+    assert.equal((await app.inject({ url: '/api/v1/offers/offer-1', headers: { ...auth, host: '127.0.0.1' } })).json().id, 'offer-1')
+    const missing = await app.inject({ url: '/api/v1/offers/nope', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(missing.statusCode, 404)
+    assert.equal(missing.json().error.code, 'E505')
+  })
+
+  test('trust and ban reach the node; a bad ban body is 400', async () => {
+    const trusted = await app.inject({ method: 'POST', url: '/api/v1/peers/12D3KooWPeer/trust', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(peerEntry.parse(trusted.json()).trusted, true)
+    const banned = await app.inject({ method: 'POST', url: '/api/v1/peers/12D3KooWPeer/ban', headers: { ...auth, host: '127.0.0.1' }, payload: { reason: 'spam', durationMs: 60000 } })
+    assert.equal(banned.statusCode, 200)
+    assert.deepEqual(control.calls.at(-1), ['ban', '12D3KooWPeer', { reason: 'spam', durationMs: 60000 }])
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/peers/12D3KooWPeer/ban', headers: { ...auth, host: '127.0.0.1' }, payload: { durationMs: -1 } })
+    assert.equal(bad.statusCode, 400)
+    assert.equal(bad.json().error.code, 'E502')
+  })
+
+  test('models list matches the shared shape', async () => {
+    const res = await app.inject({ url: '/api/v1/models', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(modelsResponse.parse(res.json())[0]?.nodes, 1)
   })
 
   test('stop answers first, then asks the node to stop', async () => {

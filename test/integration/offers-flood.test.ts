@@ -1,0 +1,74 @@
+/**
+ * One peer floods /agora/offers/1 with its own (validly signed) offers at
+ * an ever higher Lamport, straight through gossipsub (no app-side cap):
+ * the victim rate-limits it per origin, counts every refused message
+ * against it, stops looking at it once it is banned, and keeps serving
+ * others quickly all along.
+ */
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { encodeEnvelope, signEnvelope } from '../../src/identity/index.ts'
+import { offerFor } from '../unit/offers/fixtures.ts'
+import { OFFERS_TOPIC } from '../../src/p2p/index.ts'
+import { OfferSwarm, type OfferNode } from '../harness/offer-nodes.ts'
+import { waitFor } from '../harness/wait.ts'
+
+const FLOOD = 1000
+const BAN_AFTER = 150
+
+async function rejected (node: OfferNode, reason: string): Promise<number> {
+  const metric = node.metrics.getSingleMetric('agora_offers_rejected_total')
+  return (await metric?.get())?.values.find(v => v.labels.reason === reason)?.value ?? 0
+}
+
+describe('offers: a flood from one peer', () => {
+  const swarm = new OfferSwarm()
+  let victim: OfferNode, flooder: OfferNode, honest: OfferNode
+
+  before(async () => {
+    ;[victim] = await swarm.add(1, { offers: { perOriginPerMinute: 60 } }) as [OfferNode]
+    ;[flooder, honest] = await swarm.add(2) as [OfferNode, OfferNode]
+    await swarm.connect(flooder, victim)
+    await swarm.connect(honest, victim)
+    await swarm.topicReady([flooder, honest], 1)
+    await waitFor('the victim to hold the three offers', () => victim.offers.list().length === 3)
+    victim.feedback.banAfter = BAN_AFTER
+  })
+  after(async () => { await swarm.stop() })
+
+  test('rate-limited and counted against the flooder; the victim stays responsive', async () => {
+    const pubsub = flooder.libp2p.services.pubsub
+    const start = flooder.offers.local()?.lamport ?? 1
+    const flood = (async () => {
+      for (let i = 1; i <= FLOOD; i++) {
+        const payload = offerFor(flooder.peerId, { id: flooder.offers.stats().offerId, lamport: start + i, expiresAt: Date.now() + 20_000 })
+        await pubsub.publish(OFFERS_TOPIC, encodeEnvelope(signEnvelope(flooder.identity, { kind: 'OFFER', payload })))
+        // one process: let the event loop breathe, or the flooder's own CPU is what we measure
+        await new Promise(resolve => setImmediate(resolve))
+      }
+    })()
+
+    // while flooded, the victim answers another peer quickly and takes its news
+    const infoStarted = performance.now()
+    const info = await honest.info.request(victim.peerId, { signal: AbortSignal.timeout(2000) })
+    const infoMs = performance.now() - infoStarted
+    assert.equal(info.peerId, victim.peerId)
+    assert.ok(infoMs < 500, `info answered in ${infoMs.toFixed(0)} ms during the flood`)
+    const news = await honest.offers.announce()
+    await waitFor('the honest update at the victim', () => victim.offers.get(honest.peerId)?.lamport === news.lamport, { timeoutMs: 2000, intervalMs: 5 })
+    const sync = await honest.offers.syncWith(victim.peerId)
+    assert.equal(sync.outcome, 'ok')
+
+    await flood
+    await waitFor('the flood to be processed', async () => (await rejected(victim, 'rate-limited')) + (await rejected(victim, 'banned')) >= FLOOD - 20, { timeoutMs: 10_000 })
+    // a burst (ten seconds' worth of 60/min) got through, the rest was refused
+    const held = victim.offers.get(flooder.peerId)?.lamport ?? 0
+    assert.ok(held > start && held <= start + 12, `flooder's Lamport at the victim: ${held - start} above start`)
+    assert.ok(await rejected(victim, 'rate-limited') >= BAN_AFTER - 12)
+    // counted against the flooder until banned, then not even looked at
+    assert.equal(victim.feedback.invalid.get(flooder.peerId), BAN_AFTER)
+    assert.ok(victim.feedback.isBanned(flooder.peerId))
+    assert.ok(await rejected(victim, 'banned') > 0)
+    assert.equal(victim.feedback.invalid.get(honest.peerId) ?? 0, 0, 'the honest peer is not blamed')
+  })
+})
