@@ -6,6 +6,7 @@
  *   E1xx identity and envelopes   E2xx network and protocols
  *   E3xx configuration            E4xx store
  *   E5xx control API              E6xx CLI and process
+ *   E7xx providers                E8xx offers
  * Codes never change meaning once published; add new ones instead.
  */
 

@@ -43,11 +43,11 @@ export const OFFER_DEFAULTS = {
   /** A new connection to a peer we synced with less than this ago does not trigger another round. */
   syncMinGapMs: 1_000,
   /** Anti-entropy rounds run at once (more peers wait in the queue). */
-  syncConcurrency: 2,
+  syncConcurrency: 1,
   /** Peers waiting for a round at most; more are dropped (the periodic round catches up). */
   syncQueueSize: 64,
   /** Longest one anti-entropy round may take. */
-  syncRoundTimeoutMs: 10_000,
+  syncRoundTimeoutMs: 60_000,
   /** Capability keys are provided again this often (and after the first good sync round, when the DHT has peers). */
   provideRefreshMs: 30 * 60_000,
   /** Longest a DHT provide of one capability key may take. */

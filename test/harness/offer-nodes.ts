@@ -131,6 +131,9 @@ export async function createOfferNode (options: OfferNodeOptions = {}): Promise<
     connectionGater: gater.gater,
     start: false
   })
+  // every peer here is 127.0.0.1: past 10 of them (the DHT connects more) gossipsub's IP-colocation
+  // penalty (P6) would push them under the publish and graylist thresholds; a real node sees real IPs
+  libp2p.services.pubsub.score.params.IPColocationFactorWhitelist = new Set(['127.0.0.1'])
   await startAgoraLibp2p(libp2p)
   const store = openStore(options.dataDir === undefined ? ':memory:' : join(options.dataDir, 'agora.db'))
   const events = new AgoraEvents()
@@ -228,10 +231,24 @@ export class OfferSwarm {
     await waitFor('the groups to be apart', () => left.every(a => right.every(b => a.libp2p.getConnections(b.libp2p.peerId).length === 0)))
   }
 
-  /** Allow dials again and restore every cut link (plus one link per node if it had none across). */
-  async heal (left: OfferNode[], right: OfferNode[]): Promise<void> {
+  cutLinks (): number { return this.cut.length }
+
+  /**
+   * Allow dials again and restore the cut links — every one, or at most
+   * `maxLinksPerNode` per node (the others stay down, as after a real heal
+   * before peer managers top up) — plus one link for a node that had none across.
+   */
+  async heal (left: OfferNode[], right: OfferNode[], options: { maxLinksPerNode?: number } = {}): Promise<void> {
     for (const a of left) for (const b of right) { a.gater.blocked.delete(b.peerId); b.gater.blocked.delete(a.peerId) }
-    const links = new Map<string, [OfferNode, OfferNode]>(this.cut.map(([a, b]) => [`${a.peerId}|${b.peerId}`, [a, b]]))
+    const max = options.maxLinksPerNode ?? Infinity
+    const degree = new Map<OfferNode, number>()
+    const links = new Map<string, [OfferNode, OfferNode]>()
+    for (const [a, b] of this.cut) {
+      if ((degree.get(a) ?? 0) >= max || (degree.get(b) ?? 0) >= max) continue
+      degree.set(a, (degree.get(a) ?? 0) + 1)
+      degree.set(b, (degree.get(b) ?? 0) + 1)
+      links.set(`${a.peerId}|${b.peerId}`, [a, b])
+    }
     left.forEach((a, i) => {
       if (![...links.values()].some(([x, y]) => x === a || y === a)) { const b = right[i % right.length] as OfferNode; links.set(`${a.peerId}|${b.peerId}`, [a, b]) }
     })

@@ -1,0 +1,265 @@
+/**
+ * Offers benchmark, real libp2p nodes on loopback in one process:
+ * - propagation: a node re-announces; time until every other node holds the
+ *   new Lamport (p50 / p99 of the slowest node per sample), 10 and 30 nodes,
+ *   against a baseline measured in the same swarm: a same-size opaque
+ *   message on /agora/needs/1 (gossip alone, no validation) — bar: p99 < 250 ms at 30;
+ * - convergence after a partition heals: 30 nodes, 300 offers — the 30
+ *   nodes' own (re-announced on both sides while apart) plus 270 signed by
+ *   generated identities and pulled by the right half from a seeder node (a
+ *   sync responder only) before the heal; time from the heal (dials
+ *   included) until all 30 tables are equal — bar: < 2 s;
+ * - memory per node with 30 nodes holding 3,000 offers (2,970 seeded): heap
+ *   growth per node over the same swarm holding 30.
+ * DHT capability records are off here (the integration tests cover them).
+ *
+ * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/offers.bench.ts
+ */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { generateIdentity, encodeEnvelope, signEnvelope } from '../src/identity/index.ts'
+import { buildLocalOffer, syncProtocol } from '../src/offers/index.ts'
+import { servePage } from '../src/offers/sync/round.ts'
+import { OfferTable, type OfferEntry } from '../src/offers/table.ts'
+import { NEEDS_TOPIC } from '../src/p2p/index.ts'
+import { ReqResp } from '../src/protocols/index.ts'
+import { silentLogger } from '../src/observability/logger.ts'
+import { createTestNode, type TestNode } from '../test/harness/libp2p-nodes.ts'
+import { OfferSwarm, tableOf, type OfferNode, type OfferNodeOptions } from '../test/harness/offer-nodes.ts'
+import { waitFor } from '../test/harness/wait.ts'
+import { median, percentile, report, round, type BenchRow } from './lib.ts'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
+const NODE_OPTIONS: OfferNodeOptions = {
+  offers: { provideOnDht: false, ttlMs: 10 * 60_000, reannounceMs: 10 * 60_000, syncIntervalMs: 60_000, perOriginPerMinute: 6000 }
+}
+/** Links per node restored at the heal (a peer manager tops up the rest later). */
+const HEAL_LINKS = 3
+const rows: BenchRow[] = []
+
+async function swarmOf (count: number): Promise<{ swarm: OfferSwarm, nodes: OfferNode[] }> {
+  const swarm = new OfferSwarm()
+  const nodes = await swarm.add(count, NODE_OPTIONS)
+  await swarm.mesh(nodes, 3)
+  await swarm.topicReady(nodes, 3, 20_000)
+  await waitFor('every node to hold every offer', () => nodes.every(n => n.offers.list().length === count), { timeoutMs: 20_000 })
+  return { swarm, nodes }
+}
+
+/** Time until the slowest node has the origin's offer at `lamport`, from `t0`. */
+function arrivals (nodes: OfferNode[], origin: OfferNode): { until: (lamport: number, t0: number) => Promise<number>, close: () => void } {
+  const waiting = new Map<number, { left: number, resolve: (at: number) => void }>()
+  const offs = nodes.filter(n => n !== origin).map(node => {
+    const on = (event: { node: string, lamport: number }): void => {
+      if (event.node !== origin.peerId) return
+      const w = waiting.get(event.lamport)
+      if (w !== undefined && --w.left === 0) w.resolve(performance.now())
+    }
+    node.events.on('offer:updated', on)
+    return () => { node.events.off('offer:updated', on) }
+  })
+  return {
+    until: async (lamport, t0) => {
+      const at = await new Promise<number>((resolve, reject) => {
+        waiting.set(lamport, { left: nodes.length - 1, resolve })
+        setTimeout(() => { reject(new Error(`lamport ${lamport} did not reach every node in 10 s`)) }, 10_000).unref()
+      })
+      waiting.delete(lamport)
+      return at - t0
+    },
+    close: () => { for (const off of offs) off() }
+  }
+}
+
+async function propagation (count: number, samples: number): Promise<void> {
+  const { swarm, nodes } = await swarmOf(count)
+  try {
+    const offerMs: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const origin = nodes[(i * 7) % count] as OfferNode
+      const watch = arrivals(nodes, origin)
+      const t0 = performance.now()
+      const done = watch.until(origin.offers.stats().lamport + 1, t0)
+      await origin.offers.announce()
+      offerMs.push(await done)
+      watch.close()
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    // baseline, same swarm: the same bytes as an offer on another topic, delivered without validation
+    const rawMs: number[] = []
+    let pending: { left: number, resolve: () => void } | undefined
+    for (const node of nodes) node.gossip.subscribe(NEEDS_TOPIC, () => { if (pending !== undefined && --pending.left === 0) pending.resolve() })
+    await waitFor('needs topic peers', () => nodes.every(n => n.gossip.topicPeers(NEEDS_TOPIC).length >= 3), { timeoutMs: 20_000 })
+    for (let i = 0; i < samples; i++) {
+      const origin = nodes[(i * 7) % count] as OfferNode
+      const bytes = new TextEncoder().encode(JSON.stringify(origin.offers.local()) + i)
+      const arrived = new Promise<void>(resolve => { pending = { left: count - 1, resolve } })
+      const t0 = performance.now()
+      await origin.gossip.publish(NEEDS_TOPIC, bytes)
+      await arrived
+      rawMs.push(performance.now() - t0)
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    const p99 = percentile(offerMs, 99)
+    const base = `baseline (opaque gossip, same swarm) p50 ${round(median(rawMs))} / p99 ${round(percentile(rawMs, 99))} ms; n=${samples}`
+    rows.push({ metric: `propagation to all ${count} nodes (p50)`, value: median(offerMs), unit: 'ms', target: 'info', pass: true, detail: base })
+    rows.push({ metric: `propagation to all ${count} nodes (p99)`, value: p99, unit: 'ms', target: '< 250 ms', pass: p99 < 250, detail: `baseline p99 ${round(percentile(rawMs, 99))} ms` })
+  } finally {
+    await swarm.stop()
+  }
+}
+
+/** Signed offers of `count` generated identities, as table entries. */
+async function foreignEntries (count: number): Promise<OfferEntry[]> {
+  const decoder = new TextDecoder()
+  const now = Date.now()
+  const snapshot = { models: [{ name: 'seeded-chat', provider: 'seed', kind: 'chat' as const, contextLength: 4096 }], taskTypes: ['classify'], tags: ['seed'], capacity: { slotsTotal: 2, slotsIdle: 1 } }
+  const out: OfferEntry[] = []
+  for (let i = 0; i < count; i++) {
+    const identity = await generateIdentity()
+    const offer = buildLocalOffer(snapshot, {
+      id: `seeded-${String(i).padStart(6, '0')}`, node: identity.peerIdString, prices: { perTask: i % 7, per1kPromptTokens: 1, per1kCompletionTokens: 2 },
+      zone: 'seed', trustMode: 'public', lamport: 1, expiresAt: now + 9 * 60_000
+    })
+    const raw = decoder.decode(encodeEnvelope(signEnvelope(identity, { kind: 'OFFER', payload: offer }, now)))
+    out.push({ origin: offer.node, offerId: offer.id, lamport: 1, kind: 'OFFER', expiresAt: offer.expiresAt, raw, offer })
+  }
+  return out
+}
+
+/** A node that only answers /agora/sync/1 from a table of seeded offers (no DHT, no gossip of its own). */
+async function seeder (entries: OfferEntry[]): Promise<{ node: TestNode, stop: () => Promise<void> }> {
+  const node = await createTestNode({ network: { dht: { enabled: false } } })
+  const table = new OfferTable({ maxEntries: entries.length + 10 })
+  for (const entry of entries) table.apply(entry, Date.now())
+  const reqresp = new ReqResp({ libp2p: node.libp2p, logger: silentLogger() })
+  await reqresp.handle(syncProtocol, async request => servePage(table, request, { pageSize: 1000, now: Date.now() }))
+  await reqresp.start()
+  return { node, stop: async () => { await reqresp.stop(); await node.stop() } }
+}
+
+/** Each node pulls the seeder's offers by anti-entropy (on connect), a few nodes at a time. */
+async function seed (nodes: OfferNode[], seed: { node: TestNode }, expected: number): Promise<void> {
+  for (let i = 0; i < nodes.length; i += 5) {
+    const batch = nodes.slice(i, i + 5)
+    await Promise.all(batch.map(async n => await n.libp2p.dial(seed.node.address, { signal: AbortSignal.timeout(5000) })))
+    await waitFor('nodes to pull the seeded offers', () => batch.every(n => n.offers.list().length >= expected), { timeoutMs: 60_000, intervalMs: 20 })
+    await Promise.all(batch.map(async n => { await n.libp2p.hangUp(seed.node.libp2p.peerId) }))
+  }
+}
+
+/** Whether the nodes' tables are equal, recomputing only the tables that changed (offer events) since the last look. */
+function tableWatch (nodes: OfferNode[]): { same: (subset?: OfferNode[]) => boolean, close: () => void } {
+  const cache = new Map<OfferNode, string>()
+  const dirty = new Set(nodes)
+  const offs = nodes.map(node => {
+    const mark = (): void => { dirty.add(node) }
+    for (const name of ['offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'] as const) node.events.on(name, mark)
+    return () => { for (const name of ['offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'] as const) node.events.off(name, mark) }
+  })
+  return {
+    same: (subset = nodes) => {
+      for (const node of dirty) cache.set(node, JSON.stringify(tableOf(node)))
+      dirty.clear()
+      const first = cache.get(subset[0] as OfferNode)
+      return subset.every(node => cache.get(node) === first)
+    },
+    close: () => { for (const off of offs) off() }
+  }
+}
+
+/** Partition, let `whileApart` change things, heal (HEAL_LINKS per node), and time until all tables agree. */
+async function healTime (swarm: OfferSwarm, nodes: OfferNode[], whileApart: (left: OfferNode[], right: OfferNode[]) => Promise<void>): Promise<{ ms: number, dialMs: number, cut: number, held: number }> {
+  const left = nodes.slice(0, 15)
+  const right = nodes.slice(15)
+  await swarm.partition(left, right)
+  await whileApart(left, right)
+  const watch = tableWatch(nodes)
+  try {
+    await waitFor('each side to agree', () => watch.same(left) && watch.same(right), { timeoutMs: 30_000 })
+    const cut = swarm.cutLinks()
+    const { Session } = await import('node:inspector/promises')
+    const session = new Session(); session.connect()
+    await session.post('Profiler.enable'); await session.post('Profiler.start')
+    const t0 = performance.now()
+    await swarm.heal(left, right, { maxLinksPerNode: HEAL_LINKS })
+    const dialMs = performance.now() - t0
+    await waitFor('one table on all 30 nodes', () => watch.same(), { timeoutMs: 30_000, intervalMs: 5 })
+    const ms = performance.now() - t0
+    const { profile } = await session.post('Profiler.stop')
+    const { writeFileSync, rmSync, mkdirSync } = await import('node:fs'); rmSync('/tmp/prof', { recursive: true, force: true }); mkdirSync('/tmp/prof')
+    if (cut > 0 && !((globalThis as Record<string, unknown>).__done === true)) { writeFileSync('/tmp/prof/heal.cpuprofile', JSON.stringify(profile)); (globalThis as Record<string, unknown>).__done = true }
+    return { ms, dialMs, cut, held: nodes[0]?.offers.list().length ?? 0 }
+  } finally {
+    watch.close()
+  }
+}
+
+/** Every node re-announces (new capacity); one node per side withdraws. */
+async function changeBothSides (left: OfferNode[], right: OfferNode[], round: number): Promise<void> {
+  const nodes = [...left, ...right]
+  for (const node of nodes) node.source.slots = { slotsTotal: 4, slotsIdle: round % 4 }
+  await Promise.all(nodes.map(async n => await n.offers.announce()))
+  await left[round]?.offers.withdraw()
+  await right[round]?.offers.withdraw()
+}
+
+async function convergence (): Promise<void> {
+  const { swarm, nodes } = await swarmOf(30)
+  const known = await seeder(await foreignEntries(270))
+  const fresh = await seeder(await foreignEntries(270))
+  try {
+    // A: all 300 offers known everywhere before the split; both sides change while apart
+    await seed(nodes, known, 300)
+    const a = await healTime(swarm, nodes, async (left, right) => { await changeBothSides(left, right, 1) })
+    rows.push({
+      metric: 'convergence after a partition heals (30 nodes, 300 offers)', value: a.ms, unit: 'ms', target: '< 2000 ms', pass: a.ms < 2000 && a.held === 298,
+      detail: `all re-announced on both sides, 1 withdrawn per side; ${a.cut} links cut, ${HEAL_LINKS} per node re-dialled in ${round(a.dialMs)} ms; ${a.held} valid offers per node`
+    })
+    // B: 270 more offers reach only the right side while apart (each left node must pull and verify 285)
+    const b = await healTime(swarm, nodes, async (left, right) => {
+      await seed(right, fresh, 568)
+      await changeBothSides(left, right, 2)
+    })
+    rows.push({
+      metric: 'convergence, 270 offers new to one side (30 nodes, 570 offers)', value: b.ms, unit: 'ms', target: 'info', pass: b.held === 568,
+      detail: `15 nodes × 285 pulled and verified in one process; ${HEAL_LINKS} links per node re-dialled in ${round(b.dialMs)} ms; ${b.held} valid offers per node`
+    })
+  } finally {
+    await known.stop()
+    await fresh.stop()
+    await swarm.stop()
+  }
+}
+
+async function memory (): Promise<void> {
+  const { swarm, nodes } = await swarmOf(30)
+  const extra = await seeder(await foreignEntries(2970))
+  try {
+    gc()
+    const before = process.memoryUsage().heapUsed
+    await seed(nodes, extra, 3000)
+    await new Promise(resolve => setTimeout(resolve, 200)) // let the write-behind flush
+    gc()
+    const after = process.memoryUsage().heapUsed
+    const perNode = (after - before) / nodes.length / 1024 / 1024
+    rows.push({ metric: 'memory per node for 3,000 offers (30 nodes)', value: perNode, unit: 'MiB', target: '< 32 MiB', pass: perNode < 32, detail: `heap growth over the same swarm holding 30 offers; whole heap ${round(after / 1024 / 1024)} MiB for 30 nodes + seeder` })
+  } finally {
+    await extra.stop()
+    await swarm.stop()
+  }
+}
+
+const started = performance.now()
+const only = process.env.BENCH_ONLY
+for (const [name, phase] of [['propagation 10', async () => { await propagation(10, SAMPLES) }], ['propagation 30', async () => { await propagation(30, 2 * SAMPLES) }], ['convergence', convergence], ['memory', memory]] as const) {
+  if (only !== undefined && !name.startsWith(only)) continue
+  const t = performance.now()
+  await phase()
+  console.error(`${name}: ${round((performance.now() - t) / 1000)} s`)
+}
+report('offers', rows, { samples: SAMPLES, seconds: round((performance.now() - started) / 1000) })
+process.exit(0)
