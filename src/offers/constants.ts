@@ -42,10 +42,14 @@ export const OFFER_DEFAULTS = {
   flushIntervalMs: 50,
   /** A new connection to a peer we synced with less than this ago does not trigger another round. */
   syncMinGapMs: 1_000,
-  /** Anti-entropy rounds run at once (more peers wait in the queue). */
+  /** Anti-entropy rounds run at once; one: the next round's digest holds what the last pulled, so nothing is pulled (and verified) twice. */
   syncConcurrency: 1,
   /** Peers waiting for a round at most; more are dropped (the periodic round catches up). */
   syncQueueSize: 64,
+  /** After a round that pulled news, this many connected peers are nudged to pull from us. */
+  nudgePeers: 16,
+  /** Longest a nudge may take. */
+  nudgeTimeoutMs: 2_000,
   /** Longest one anti-entropy round may take. */
   syncRoundTimeoutMs: 60_000,
   /** Capability keys are provided again this often (and after the first good sync round, when the DHT has peers). */

@@ -4,7 +4,7 @@
  * /agora/sync/1) and DHT provider records for capabilities.
  */
 export { OfferService } from './service.ts'
-export type { OfferServiceComponents, OfferServiceInit, PeerFeedback, WithdrawResult, ModelSummary } from './service.ts'
+export type { OfferServiceComponents, OfferServiceInit, PeerFeedback, WithdrawResult, ModelSummary, OfferStats } from './types.ts'
 export { offerSchema, offeredModelSchema, withdrawSchema, offerPrice } from './schema.ts'
 export type { Offer, OfferedModel, OfferFilter, Withdrawal } from './schema.ts'
 export { buildLocalOffer, hasSomethingToOffer } from './builder.ts'

@@ -13,7 +13,8 @@ export const offerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected
 
 const label = z.string().min(1).max(L.labelLength)
 const price = z.number().finite().min(0)
-const lamport = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+/** At most 2^52, so that anti-entropy's version (2 × Lamport + 1) stays a safe integer. */
+const lamport = z.number().int().positive().max(2 ** 52)
 
 export const offeredModelSchema = z.object({
   /** Model id as clients name it, e.g. `llama3.2:3b`. */

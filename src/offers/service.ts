@@ -1,21 +1,18 @@
 /**
- * The offer service: this node's offer (built from the capability registry,
- * re-announced before it expires and when the registry changes, withdrawn
- * on stop), the table of everyone's offers fed by gossip on /agora/offers/1
- * and by anti-entropy on /agora/sync/1, and DHT provider records for the
- * capabilities it serves.
+ * The offer service: this node's offer (announcer.ts), the table of
+ * everyone's offers fed by gossip on /agora/offers/1 and by anti-entropy on
+ * /agora/sync/1, and DHT provider records for the capabilities it serves.
  *
  * Gossip: the whole ingest (validate, then apply to the table) runs in
- * gossipsub's topic validator, so only new, valid offers are forwarded;
- * the topic subscription's handler has nothing left to do.
- *
- * `withdraw()` keeps the offer withdrawn until `announce()` is called or
- * the node restarts (the pause is not persisted: a restarted node offers
- * what its providers serve).
+ * gossipsub's topic validator, so only new, valid offers are forwarded; the
+ * topic subscription's handler has nothing left to do. Sync: each envelope
+ * of a page takes the same ingest. A round that pulled news nudges our
+ * other peers to pull from us, so news that came by sync (a healed
+ * partition) spreads hop by hop without waiting for the periodic round.
  */
-import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
+import { AgoraError, messageOf } from '../errors.ts'
 import { OFFERS_TOPIC } from '../p2p/index.ts'
-import { hasSomethingToOffer } from './builder.ts'
+import { Announcer } from './announcer.ts'
 import { OFFER_DEFAULTS } from './constants.ts'
 import { CapabilityRecords, type CapabilityQuery, type FindProvidersOptions } from './dht.ts'
 import { LocalOfferState } from './local-offer.ts'
@@ -23,76 +20,15 @@ import { createOfferMetrics, type OfferMetrics } from './metrics.ts'
 import { OffersRepository, toEntry } from './repository.ts'
 import { offerPrice, type Offer, type OfferFilter } from './schema.ts'
 import { SYNC_PROTOCOL_ID } from './sync/constants.ts'
-import { syncProtocol } from './sync/protocol.ts'
+import { syncProtocol, type SyncRequest } from './sync/protocol.ts'
 import { runSyncRound, servePage, type SyncResult } from './sync/round.ts'
 import { SyncScheduler } from './sync/scheduler.ts'
 import { OfferTable, type ApplyOutcome, type OfferEntry } from './table.ts'
 import { OfferValidator, type IncomingOffer, type Verdict } from './validator.ts'
-import type { AgoraConfig } from '../config/schema.ts'
-import type { AgoraEvents } from '../events.ts'
-import type { NodeIdentity } from '../identity/index.ts'
-import type { AgoraLogger, Logger } from '../observability/logger.ts'
-import type { Gossip, GossipValidationInput, GossipVerdict } from '../p2p/index.ts'
-import type { ReqResp } from '../protocols/index.ts'
-import type { CapabilityRegistry } from '../providers/registry.ts'
-import type { Store } from '../store/index.ts'
-import type { Libp2p } from '@libp2p/interface'
-import type { Registry } from 'prom-client'
-
-/** How the offers room reports peers' behaviour (the peer book implements it). */
-export interface PeerFeedback {
-  record(peerId: string, outcome: 'invalid' | 'success'): void
-  isBanned(peerId: string): boolean
-}
-
-export interface OfferServiceComponents {
-  identity: NodeIdentity
-  store: Pick<Store, 'db' | 'kv'>
-  gossip: Pick<Gossip, 'publish' | 'subscribe' | 'validate'>
-  reqresp: Pick<ReqResp, 'handle' | 'unhandle' | 'request'>
-  libp2p: Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'getPeers' | 'contentRouting'>
-  registry: Pick<CapabilityRegistry, 'snapshot' | 'on' | 'off'>
-  peerFeedback: PeerFeedback
-  events: Pick<AgoraEvents, 'emit'>
-  logger: AgoraLogger
-  metrics?: Registry | undefined
-}
-
-export type OfferServiceInit = AgoraConfig['offers'] & {
-  /** node.zone */
-  zone: string
-  /** access.trustMode */
-  trustMode: Offer['trustMode']
-  /** node.name (left out of the offer when empty). */
-  nodeName?: string
-  /** envelope.maxSkewMs: tolerated clock skew on timestamps and expiries. */
-  maxSkewMs?: number
-  /** Provide capability keys on the DHT (default true). */
-  provideOnDht?: boolean
-  changeDebounceMs?: number
-  pruneIntervalMs?: number
-  syncMinGapMs?: number
-  syncConcurrency?: number
-  withdrawOnStopMs?: number
-  flushIntervalMs?: number
-  now?: () => number
-}
-
-export interface WithdrawResult {
-  /** False when there was no live offer to withdraw. */
-  withdrawn: boolean
-  offerId: string | null
-}
-
-export interface ModelSummary {
-  name: string
-  kind: 'chat' | 'embedding'
-  /** Nodes whose valid offer lists the model. */
-  nodes: number
-  /** Lowest price among them (see `offerPrice`). */
-  bestPrice: number
-  servedBy: string[]
-}
+import type { ModelSummary, OfferServiceComponents, OfferServiceInit, OfferStats, WithdrawResult } from './types.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { GossipValidationInput, GossipVerdict } from '../p2p/index.ts'
+import type { HandlerContext } from '../protocols/index.ts'
 
 export class OfferService {
   private readonly c: OfferServiceComponents
@@ -101,20 +37,16 @@ export class OfferService {
   private readonly log: Logger
   private readonly metrics: OfferMetrics | undefined
   private readonly now: () => number
-  private readonly maxSkewMs: number
   private readonly repository: OffersRepository
   private readonly table: OfferTable
   private readonly validator: OfferValidator
-  private readonly localState: LocalOfferState
+  private readonly state: LocalOfferState
+  private readonly announcer: Announcer
   private readonly scheduler: SyncScheduler
   private readonly records: CapabilityRecords | undefined
-  private readonly announceGapMs: number
   private readonly successAt = new Map<string, number>()
   private readonly undo: Array<() => void> = []
   private timers: NodeJS.Timeout[] = []
-  private pending: NodeJS.Timeout | undefined
-  private lastAnnounceAt = -Infinity
-  private paused = false
   /** Provide the capability keys again after the next good sync round (the DHT then has peers). */
   private refreshRecords = true
   private started = false
@@ -127,15 +59,34 @@ export class OfferService {
     this.log = components.logger.forComponent('agora:offers')
     this.metrics = createOfferMetrics(components.metrics)
     this.now = init.now ?? Date.now
-    this.maxSkewMs = init.maxSkewMs ?? OFFER_DEFAULTS.maxSkewMs
+    const maxSkewMs = init.maxSkewMs ?? OFFER_DEFAULTS.maxSkewMs
     this.repository = new OffersRepository(components.store.db, {
       flushIntervalMs: init.flushIntervalMs ?? OFFER_DEFAULTS.flushIntervalMs,
       onError: err => { this.log.warn({ err: messageOf(err) }, 'persisting offers failed') }
     })
     this.table = new OfferTable({ maxEntries: init.maxOffers, self: this.self, sink: this.repository })
-    this.validator = new OfferValidator({ table: this.table }, { ...init, maxSkewMs: this.maxSkewMs, now: this.now })
-    this.localState = new LocalOfferState({ identity: components.identity, kv: components.store.kv }, {
-      ttlMs: init.ttlMs, maxSkewMs: this.maxSkewMs, prices: init.prices, zone: init.zone, trustMode: init.trustMode, name: init.nodeName
+    this.validator = new OfferValidator({ table: this.table }, { ...init, maxSkewMs, now: this.now })
+    this.state = new LocalOfferState({ identity: components.identity, kv: components.store.kv }, {
+      ttlMs: init.ttlMs, maxSkewMs, prices: init.prices, zone: init.zone, trustMode: init.trustMode, name: init.nodeName
+    })
+    this.records = init.provideOnDht === false ? undefined : new CapabilityRecords({ contentRouting: components.libp2p.contentRouting, log: this.log })
+    this.announcer = new Announcer({
+      state: this.state,
+      registry: components.registry,
+      gossip: components.gossip,
+      records: this.records,
+      apply: (entry, now) => {
+        const evicted: OfferEntry[] = []
+        this.applied(entry, this.table.apply(entry, now, evicted), evicted, 'local')
+      },
+      local: () => this.local(),
+      log: this.log
+    }, {
+      reannounceMs: init.reannounceMs,
+      debounceMs: init.changeDebounceMs ?? OFFER_DEFAULTS.changeDebounceMs,
+      // never announce faster than peers accept from one origin
+      gapMs: Math.ceil(60_000 / Math.max(1, init.perOriginPerMinute)),
+      now: this.now
     })
     this.scheduler = new SyncScheduler({ libp2p: components.libp2p, run: async (peer, signal) => await this.syncWith(peer, { signal }), log: this.log }, {
       protocol: SYNC_PROTOCOL_ID,
@@ -144,11 +95,9 @@ export class OfferService {
       concurrency: init.syncConcurrency ?? OFFER_DEFAULTS.syncConcurrency,
       queueSize: OFFER_DEFAULTS.syncQueueSize
     })
-    this.records = init.provideOnDht === false ? undefined : new CapabilityRecords({ contentRouting: components.libp2p.contentRouting, log: this.log })
-    // never announce faster than peers accept from one origin
-    this.announceGapMs = Math.max(init.changeDebounceMs ?? OFFER_DEFAULTS.changeDebounceMs, Math.ceil(60_000 / Math.max(1, init.perOriginPerMinute)))
   }
 
+  /** Load the table, serve /agora/sync/1, validate gossip, start anti-entropy, announce our offer. */
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
@@ -156,32 +105,24 @@ export class OfferService {
     this.loadTable()
     this.undo.push(this.c.gossip.validate(OFFERS_TOPIC, this.onGossip))
     this.undo.push(this.c.gossip.subscribe(OFFERS_TOPIC, () => {}))
-    await this.c.reqresp.handle(syncProtocol, async (request, context) => {
-      if (this.c.peerFeedback.isBanned(context.peerId)) throw new AgoraError('E808', 'anti-entropy refused', { why: 'the peer is banned' })
-      return servePage(this.table, request, { pageSize: this.init.syncPageSize, now: this.now() })
-    })
+    await this.c.reqresp.handle(syncProtocol, this.onSyncRequest)
     this.c.registry.on('changed', this.onRegistryChanged)
     this.undo.push(() => { this.c.registry.off('changed', this.onRegistryChanged) })
     this.scheduler.start()
     this.timers = [
-      setInterval(() => { if (!this.paused) void this.announceQuietly('re-announce') }, this.init.reannounceMs),
       setInterval(() => { this.prune() }, this.init.pruneIntervalMs ?? OFFER_DEFAULTS.pruneIntervalMs),
       setInterval(() => { this.refreshRecords = true }, OFFER_DEFAULTS.provideRefreshMs)
     ]
     for (const timer of this.timers) timer.unref()
-    await this.announceQuietly('start')
+    await this.announcer.start()
   }
 
-  /** Withdraw our offer (best effort, bounded wait), stop syncing, unregister, persist. */
+  /** Withdraw our offer (best effort, bounded wait), stop syncing, unregister, persist. Before gossip, reqresp and libp2p stop. */
   async stop (): Promise<void> {
     if (!this.started) return
     for (const timer of this.timers) clearInterval(timer)
-    clearTimeout(this.pending)
     await this.scheduler.stop()
-    if (!this.paused && this.local() !== undefined) {
-      const bound = new Promise<void>(resolve => { setTimeout(resolve, this.init.withdrawOnStopMs ?? OFFER_DEFAULTS.withdrawOnStopMs).unref() })
-      await Promise.race([this.publishWithdrawal().catch(err => { this.log.debug({ err: messageOf(err) }, 'withdrawal on stop failed') }), bound])
-    }
+    await this.announcer.stop(this.init.withdrawOnStopMs ?? OFFER_DEFAULTS.withdrawOnStopMs)
     this.started = false
     this.shutdown.abort()
     for (const fn of this.undo.splice(0)) fn()
@@ -208,18 +149,14 @@ export class OfferService {
   /** Build, sign and publish our offer now (and resume re-announcing after a withdraw). E810 when there is nothing to offer. */
   async announce (): Promise<Offer> {
     this.assertRunning()
-    this.paused = false
-    return await this.publishOffer()
+    return await this.announcer.announce()
   }
 
-  /** Publish a WITHDRAW tombstone and stop re-announcing until `announce()` or a restart. */
+  /** Publish a WITHDRAW tombstone; nothing is announced again until `announce()` or a restart. */
   async withdraw (): Promise<WithdrawResult> {
     this.assertRunning()
-    this.paused = true
-    clearTimeout(this.pending)
-    if (this.local() === undefined) return { withdrawn: false, offerId: null }
-    await this.publishWithdrawal()
-    return { withdrawn: true, offerId: this.localState.offerId }
+    const withdrawn = await this.announcer.withdraw()
+    return { withdrawn, offerId: withdrawn ? this.state.offerId : null }
   }
 
   /** One anti-entropy round with a peer; never throws (see the outcome). */
@@ -243,8 +180,15 @@ export class OfferService {
       this.metrics?.rejected.inc({ reason: 'malformed-page' })
       this.c.peerFeedback.record(peerId, 'invalid')
     } else if (result.outcome === 'ok') {
-      if (result.pulled > 0) this.success(peerId)
-      if (this.refreshRecords) this.provideRecords(true)
+      if (this.refreshRecords) {
+        this.refreshRecords = false
+        this.announcer.provideRecords(true)
+      }
+      this.announcer.peersReachable()
+      if (result.pulled > 0) {
+        this.success(peerId)
+        this.nudgeOthers(peerId)
+      }
     }
     if (result.error !== undefined) this.log.debug({ peer: peerId, outcome: result.outcome, err: result.error.format() }, 'anti-entropy round ended early')
     return result
@@ -274,10 +218,9 @@ export class OfferService {
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  /** Entries held (offers and tombstones) and our Lamport, for status views and tests. */
-  stats (): { offers: number, tombstones: number, lamport: number, offerId: string, capabilityKeys: string[] } {
+  stats (): OfferStats {
     const { offers, tombstones } = this.table.counts()
-    return { offers, tombstones, lamport: this.localState.lamport, offerId: this.localState.offerId, capabilityKeys: this.records?.keys() ?? [] }
+    return { offers, tombstones, lamport: this.state.lamport, offerId: this.state.offerId, capabilityKeys: this.records?.keys() ?? [] }
   }
 
   private readonly onGossip = (message: GossipValidationInput): GossipVerdict => {
@@ -285,6 +228,12 @@ export class OfferService {
     if (verdict.status === 'ok') return 'accept'
     if (verdict.status === 'rejected' && verdict.blame === message.propagationSource) return 'reject'
     return 'ignore'
+  }
+
+  private readonly onSyncRequest = async (request: SyncRequest, context: HandlerContext): Promise<ReturnType<typeof servePage>> => {
+    if (this.c.peerFeedback.isBanned(context.peerId)) throw new AgoraError('E808', 'anti-entropy refused', { why: 'the peer is banned' })
+    if (request.nudge === true) this.scheduler.nudge(context.peerId)
+    return servePage(this.table, request, { pageSize: this.init.syncPageSize, now: this.now() })
   }
 
   /** Validate one envelope from a peer and apply it; the same path for gossip and sync. */
@@ -303,7 +252,7 @@ export class OfferService {
       this.applied(verdict.entry, outcome, evicted, input.via)
       if (input.via === 'gossip') this.success(input.peer)
       // one of ours from an older life (a lost data dir): go above it and speak again
-      if (verdict.entry.origin === this.self && this.localState.observe(verdict.entry.lamport)) this.scheduleAnnounce()
+      if (verdict.entry.origin === this.self && this.state.observe(verdict.entry.lamport)) this.announcer.missedBySomeone()
     }
     return verdict
   }
@@ -333,81 +282,18 @@ export class OfferService {
     if (this.successAt.size > 10_000) this.successAt.clear()
   }
 
-  private async publishOffer (): Promise<Offer> {
-    const now = this.now()
-    const snapshot = this.c.registry.snapshot()
-    if (!hasSomethingToOffer(snapshot)) {
-      // capacity gone: take back what we advertised
-      if (this.local() !== undefined) await this.publishWithdrawal()
-      throw new AgoraError('E810', 'this node has nothing to offer', { why: 'no registered provider serves a model or task type with at least one slot' })
+  /** Tell our other peers we have news (they pull from us, and so on, hop by hop). */
+  private nudgeOthers (source: string): void {
+    const peers = this.c.libp2p.getPeers().map(String).filter(p => p !== source).slice(0, OFFER_DEFAULTS.nudgePeers)
+    for (const peer of peers) {
+      const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(OFFER_DEFAULTS.nudgeTimeoutMs)])
+      this.c.reqresp.request(peer, syncProtocol, { have: [], nudge: true }, { signal })
+        .catch(err => { this.log.debug({ peer, err: messageOf(err) }, 'nudge failed') })
     }
-    const entry = this.localState.offer(snapshot, now)
-    this.lastAnnounceAt = now
-    this.applyLocal(entry, now)
-    this.provideRecords(false)
-    await this.publish(entry)
-    return entry.offer
-  }
-
-  /** DHT records for what our live offer serves (none when withdrawn). */
-  private provideRecords (force: boolean): void {
-    if (this.records === undefined) return
-    if (force) this.refreshRecords = false
-    const offer = this.local()
-    this.records.update({ models: offer?.models.map(m => m.name) ?? [], taskTypes: offer?.taskTypes ?? [] }, force)
-  }
-
-  private async publishWithdrawal (): Promise<void> {
-    const now = this.now()
-    const entry = this.localState.withdrawal(now)
-    this.applyLocal(entry, now)
-    this.records?.update({ models: [], taskTypes: [] })
-    await this.publish(entry)
-  }
-
-  private applyLocal (entry: OfferEntry, now: number): void {
-    const evicted: OfferEntry[] = []
-    this.applied(entry, this.table.apply(entry, now, evicted), evicted, 'local')
-  }
-
-  /** Gossip it; nobody listening yet is fine: anti-entropy carries it. */
-  private async publish (entry: OfferEntry): Promise<void> {
-    try {
-      await this.c.gossip.publish(OFFERS_TOPIC, new TextEncoder().encode(entry.raw))
-    } catch (err) {
-      if (isAgoraError(err, 'E210') || isAgoraError(err, 'E206')) this.log.debug({ err: messageOf(err), kind: entry.kind }, 'offer not gossiped now; anti-entropy will carry it')
-      else this.log.warn({ err: messageOf(err), kind: entry.kind }, 'gossiping the offer failed')
-    }
-  }
-
-  private async announceQuietly (reason: string): Promise<void> {
-    if (!this.started) return
-    try {
-      if (this.paused) {
-        // our old offer came back from a peer while we are withdrawn: tombstone it again
-        if (this.local() !== undefined) await this.publishWithdrawal()
-        return
-      }
-      await this.publishOffer()
-    } catch (err) {
-      if (isAgoraError(err, 'E810')) this.log.debug({ reason }, 'nothing to offer')
-      else this.log.warn({ err: messageOf(err), reason }, 'announcing the offer failed')
-    }
-  }
-
-  /** Announce soon, at most once per announceGapMs. */
-  private scheduleAnnounce (): void {
-    if (!this.started || this.pending !== undefined) return
-    const delay = Math.max(this.init.changeDebounceMs ?? OFFER_DEFAULTS.changeDebounceMs, this.lastAnnounceAt + this.announceGapMs - this.now())
-    this.pending = setTimeout(() => {
-      this.pending = undefined
-      void this.announceQuietly('change')
-    }, Math.max(0, delay))
-    this.pending.unref()
   }
 
   private readonly onRegistryChanged = (): void => {
-    if (!this.paused) this.scheduleAnnounce()
+    if (!this.announcer.withdrawn) this.announcer.schedule()
   }
 
   private readonly isBanned = (peer: string): boolean => this.c.peerFeedback.isBanned(peer)
@@ -426,7 +312,7 @@ export class OfferService {
       const entry = toEntry(row)
       if (entry === undefined) continue
       this.table.load(entry, now)
-      if (entry.origin === this.self) this.localState.observe(entry.lamport)
+      if (entry.origin === this.self) this.state.observe(entry.lamport)
     }
   }
 

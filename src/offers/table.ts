@@ -50,6 +50,16 @@ export function shortId (origin: string): string {
   return createHash('sha256').update(origin).digest().subarray(0, 8).toString('base64url')
 }
 
+/** What anti-entropy compares: 2 × Lamport, + 1 for a tombstone (a WITHDRAW beats the OFFER of its Lamport). */
+export function versionOf (entry: Pick<OfferEntry, 'lamport' | 'kind'>): number {
+  return entry.lamport * 2 + (entry.kind === 'WITHDRAW' ? 1 : 0)
+}
+
+/** 16 bytes standing for one (short id, version) pair in the table hash. */
+function pairHash (short: string, version: number): Buffer {
+  return createHash('sha256').update(`${short}:${version}`).digest().subarray(0, 16)
+}
+
 export class OfferTable {
   private readonly entries = new Map<string, OfferEntry>()
   private readonly shorts = new Map<string, string>()
@@ -60,6 +70,8 @@ export class OfferTable {
   private readonly byOfferId = new Map<string, Set<string>>()
   private sorted: string[] | undefined
   private offerCount = 0
+  /** XOR of pairHash over every entry held: equal tables, equal hashes. */
+  private readonly xor = Buffer.alloc(16)
   private readonly maxEntries: number
   private readonly self: string | undefined
   private readonly sink: TableSink | undefined
@@ -160,14 +172,19 @@ export class OfferTable {
     return undefined
   }
 
-  /** Every live entry (offers and tombstones) as [short id, Lamport], sorted by short id. */
+  /** Every live entry (offers and tombstones) as [short id, version], sorted by short id. */
   digest (now: number): Array<[string, number]> {
     const out: Array<[string, number]> = []
     for (const short of this.sortedShorts()) {
       const entry = this.entries.get(this.byShort.get(short) ?? '')
-      if (entry !== undefined && entry.expiresAt > now) out.push([short, entry.lamport])
+      if (entry !== undefined && entry.expiresAt > now) out.push([short, versionOf(entry)])
     }
     return out
+  }
+
+  /** Hash of every entry held (expired ones until pruned), 16 bytes base64url; kept up to date on each change. */
+  hash (): string {
+    return this.xor.toString('base64url')
   }
 
   /**
@@ -183,7 +200,7 @@ export class OfferTable {
     for (; i < shorts.length; i++) {
       const short = shorts[i] as string
       const entry = this.entries.get(this.byShort.get(short) ?? '')
-      if (entry === undefined || entry.expiresAt <= now || (have.get(short) ?? 0) >= entry.lamport) continue
+      if (entry === undefined || entry.expiresAt <= now || (have.get(short) ?? -1) >= versionOf(entry)) continue
       const size = Buffer.byteLength(entry.raw) + 8
       if (envelopes.length >= limits.maxCount || (envelopes.length > 0 && bytes + size > limits.maxBytes)) {
         return { envelopes, next: shorts[i - 1] }
@@ -211,6 +228,8 @@ export class OfferTable {
     this.unindex(origin)
     const short = this.shorts.get(origin)
     if (short !== undefined) this.byShort.delete(short)
+    const held = this.entries.get(origin)
+    if (short !== undefined && held !== undefined) this.toggle(short, held)
     this.shorts.delete(origin)
     this.entries.delete(origin)
     this.sorted = undefined
@@ -233,14 +252,17 @@ export class OfferTable {
   }
 
   private index (entry: OfferEntry): void {
-    const isNew = !this.entries.has(entry.origin)
+    const previous = this.entries.get(entry.origin)
     this.entries.set(entry.origin, entry)
-    if (isNew) {
-      const short = this.shorts.get(entry.origin) ?? shortId(entry.origin)
+    let short = this.shorts.get(entry.origin)
+    if (short === undefined) {
+      short = shortId(entry.origin)
       this.shorts.set(entry.origin, short)
       this.byShort.set(short, entry.origin)
       this.sorted = undefined
     }
+    if (previous !== undefined) this.toggle(short, previous)
+    this.toggle(short, entry)
     const offer = entry.offer
     if (offer === undefined) return
     this.offerCount++
@@ -248,6 +270,11 @@ export class OfferTable {
     for (const task of offer.taskTypes) add(this.byTask, task, entry.origin)
     add(this.byZone, offer.zone, entry.origin)
     add(this.byOfferId, offer.id, entry.origin)
+  }
+
+  private toggle (short: string, entry: OfferEntry): void {
+    const h = pairHash(short, versionOf(entry))
+    for (let i = 0; i < 16; i++) this.xor[i] = (this.xor[i] as number) ^ (h[i] as number)
   }
 
   private unindex (origin: string): void {

@@ -33,6 +33,9 @@ import type { Registry } from 'prom-client'
 
 export type NetworkConfig = AgoraConfig['network']
 
+/** Addresses of this very host: peers there are our own local swarm, not a Sybil cluster. */
+const LOOPBACK_IPS = ['127.0.0.1', '::1']
+
 /** The services every Agora libp2p carries; the optional ones follow the config. */
 export type AgoraServices = {
   identify: Identify
@@ -126,10 +129,13 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
       // remote subscriptions to any other topic are ignored, so a peer cannot grow our topic maps
       allowedTopics: [...ALLOWED_TOPICS],
       maxTopicBytesPerPeer: network.gossip.maxTopicsPerPeer * (GOSSIPSUB_TOPIC_ENTRY_OVERHEAD + MAX_TOPIC_LENGTH),
-      // the reputation feeds the peer score: a banned peer falls below the graylist threshold and is ignored
-      ...(components.appSpecificScore === undefined
-        ? {}
-        : { scoreParams: { appSpecificScore: components.appSpecificScore, appSpecificWeight: APP_SCORE_WEIGHT }, scoreThresholds: { ...GOSSIPSUB_SCORE_THRESHOLDS } })
+      scoreParams: {
+        // many nodes on one host (a local swarm) must not score each other below the publish threshold
+        IPColocationFactorWhitelist: new Set(LOOPBACK_IPS),
+        // the reputation feeds the peer score: a banned peer falls below the graylist threshold and is ignored
+        ...(components.appSpecificScore === undefined ? {} : { appSpecificScore: components.appSpecificScore, appSpecificWeight: APP_SCORE_WEIGHT })
+      },
+      ...(components.appSpecificScore === undefined ? {} : { scoreThresholds: { ...GOSSIPSUB_SCORE_THRESHOLDS } })
     })
   }
   if (network.dht.enabled) {

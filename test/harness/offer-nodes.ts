@@ -133,7 +133,9 @@ export async function createOfferNode (options: OfferNodeOptions = {}): Promise<
   })
   // every peer here is 127.0.0.1: past 10 of them (the DHT connects more) gossipsub's IP-colocation
   // penalty (P6) would push them under the publish and graylist thresholds; a real node sees real IPs
-  libp2p.services.pubsub.score.params.IPColocationFactorWhitelist = new Set(['127.0.0.1'])
+  // (the GossipSub interface does not expose the score; the class has it)
+  const scored = libp2p.services.pubsub as unknown as { score?: { params?: { IPColocationFactorWhitelist: Set<string> } } }
+  if (scored.score?.params !== undefined) scored.score.params.IPColocationFactorWhitelist = new Set(['127.0.0.1'])
   await startAgoraLibp2p(libp2p)
   const store = openStore(options.dataDir === undefined ? ':memory:' : join(options.dataDir, 'agora.db'))
   const events = new AgoraEvents()
@@ -236,27 +238,21 @@ export class OfferSwarm {
   /**
    * Allow dials again and restore the cut links — every one, or at most
    * `maxLinksPerNode` per node (the others stay down, as after a real heal
-   * before peer managers top up) — plus one link for a node that had none across.
+   * before peer managers top up). Nodes that had no link across stay so.
    */
   async heal (left: OfferNode[], right: OfferNode[], options: { maxLinksPerNode?: number } = {}): Promise<void> {
     for (const a of left) for (const b of right) { a.gater.blocked.delete(b.peerId); b.gater.blocked.delete(a.peerId) }
     const max = options.maxLinksPerNode ?? Infinity
     const degree = new Map<OfferNode, number>()
-    const links = new Map<string, [OfferNode, OfferNode]>()
+    const links: Array<[OfferNode, OfferNode]> = []
     for (const [a, b] of this.cut) {
       if ((degree.get(a) ?? 0) >= max || (degree.get(b) ?? 0) >= max) continue
       degree.set(a, (degree.get(a) ?? 0) + 1)
       degree.set(b, (degree.get(b) ?? 0) + 1)
-      links.set(`${a.peerId}|${b.peerId}`, [a, b])
+      links.push([a, b])
     }
-    left.forEach((a, i) => {
-      if (![...links.values()].some(([x, y]) => x === a || y === a)) { const b = right[i % right.length] as OfferNode; links.set(`${a.peerId}|${b.peerId}`, [a, b]) }
-    })
-    right.forEach((b, i) => {
-      if (![...links.values()].some(([x, y]) => x === b || y === b)) { const a = left[i % left.length] as OfferNode; links.set(`${a.peerId}|${b.peerId}`, [a, b]) }
-    })
     this.cut = []
-    await Promise.all([...links.values()].map(async ([a, b]) => { await this.connect(a, b) }))
+    await Promise.all(links.map(async ([a, b]) => { await this.connect(a, b) }))
   }
 
   async stop (): Promise<void> {

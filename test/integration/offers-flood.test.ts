@@ -26,8 +26,10 @@ describe('offers: a flood from one peer', () => {
   let victim: OfferNode, flooder: OfferNode, honest: OfferNode
 
   before(async () => {
-    ;[victim] = await swarm.add(1, { offers: { perOriginPerMinute: 60 } }) as [OfferNode]
-    ;[flooder, honest] = await swarm.add(2) as [OfferNode, OfferNode]
+    // no DHT: it would connect the flooder and the honest node directly; the test needs a line flooder — victim — honest
+    const network = { dht: { enabled: false } }
+    ;[victim] = await swarm.add(1, { network, offers: { perOriginPerMinute: 60 } }) as [OfferNode]
+    ;[flooder, honest] = await swarm.add(2, { network }) as [OfferNode, OfferNode]
     await swarm.connect(flooder, victim)
     await swarm.connect(honest, victim)
     await swarm.topicReady([flooder, honest], 1)
@@ -35,6 +37,18 @@ describe('offers: a flood from one peer', () => {
     victim.feedback.banAfter = BAN_AFTER
   })
   after(async () => { await swarm.stop() })
+
+  test('an offer claiming another node\'s id is rejected (E803), counted against the sender, and not forwarded', async () => {
+    const forged = offerFor(honest.peerId, { lamport: 1_000, expiresAt: Date.now() + 20_000 })
+    await flooder.libp2p.services.pubsub.publish(OFFERS_TOPIC, encodeEnvelope(signEnvelope(flooder.identity, { kind: 'OFFER', payload: forged })))
+    await waitFor('the victim to reject it', async () => (await rejected(victim, 'sender')) === 1)
+    assert.equal(victim.feedback.invalid.get(flooder.peerId), 1)
+    assert.notEqual(victim.offers.get(honest.peerId)?.lamport, 1_000)
+    // a message the victim let through would be at the honest node by now; the honest node never saw it
+    const probe = await flooder.offers.announce()
+    await waitFor('a valid offer from the same sender to cross the victim', () => honest.offers.get(flooder.peerId)?.lamport === probe.lamport)
+    assert.equal(await rejected(honest, 'sender'), 0)
+  })
 
   test('rate-limited and counted against the flooder; the victim stays responsive', async () => {
     const pubsub = flooder.libp2p.services.pubsub

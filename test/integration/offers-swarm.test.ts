@@ -46,11 +46,12 @@ describe('offers: six nodes, then a late seventh', () => {
 
   test('a 7th node joining late holds the full table within one anti-entropy round', async () => {
     const [late] = await swarm.add(1, { source: new TestSource({ models: ['model-late'] }) }) as [OfferNode]
-    const expected = tableOf(six[0] as OfferNode)
-    assert.equal(expected.length, 6)
+    const first = six[0] as OfferNode
+    const others = (node: OfferNode): string[] => tableOf(node).filter(entry => !entry.startsWith(late.peerId))
+    assert.equal(others(first).length, 6)
     const started = performance.now()
-    await swarm.connect(late, six[0] as OfferNode)
-    await waitFor('the late node to hold every offer', () => expected.every(entry => tableOf(late).includes(entry)), { timeoutMs: 3000, intervalMs: 5 })
+    await swarm.connect(late, first)
+    await waitFor('the late node to hold every offer', () => JSON.stringify(others(late)) === JSON.stringify(others(first)), { timeoutMs: 3000, intervalMs: 5 })
     const elapsed = performance.now() - started
     assert.ok(elapsed < 3000, `${elapsed.toFixed(0)} ms`)
     // pulled by sync (re-announcements are a minute apart here)
@@ -112,11 +113,13 @@ describe('offers: a partition heals into one table', () => {
     assert.equal(table.length, 4, 'six nodes, two withdrawn')
     assert.ok(!table.some(e => e.startsWith(l0.peerId) || e.startsWith(r1.peerId)), 'withdrawn offers stay withdrawn')
     assert.ok(all.every(n => n.offers.get(r0.peerId)?.capacity.slotsIdle === 0))
-    assert.ok(all.every(n => n.offers.get(l1.peerId)?.lamport === l1Offer.lamport))
+    // (a node seeing a stale copy of its offer across the old cut may have spoken again since)
+    assert.ok(all.every(n => (n.offers.get(l1.peerId)?.lamport ?? 0) >= l1Offer.lamport))
     assert.ok(elapsed < 2000, `converged in ${elapsed.toFixed(0)} ms (connects included)`)
-    // more rounds across the old cut bring no stale copy back
-    await Promise.all(left.map(async (n, i) => await n.offers.syncWith((right[i] as OfferNode).peerId)))
-    await Promise.all(right.map(async (n, i) => await n.offers.syncWith((left[i] as OfferNode).peerId)))
+    // more rounds across the old cut (each node with its peers on the other side) bring no stale copy back
+    const across = (n: OfferNode): OfferNode[] => (left.includes(n) ? right : left).filter(m => n.libp2p.getConnections(m.libp2p.peerId).length > 0)
+    const rounds = await Promise.all(all.flatMap(n => across(n).map(async m => await n.offers.syncWith(m.peerId))))
+    assert.ok(rounds.length > 0 && rounds.every(r => r.outcome === 'ok' && r.pulled === 0))
     assert.ok(all.every(n => n.offers.get(l0.peerId) === undefined && n.offers.get(r1.peerId) === undefined))
   })
 })

@@ -12,5 +12,5 @@ export const SYNC_PAGE_BYTES = 1024 * 1024
 export const SYNC_MAX_RESPONSE_BYTES = 2 * SYNC_PAGE_BYTES
 /** A page is read from memory: it comes fast or the peer is in trouble. */
 export const SYNC_TIMEOUTS = { firstByteMs: 5_000, responseMs: 10_000 }
-/** Per-peer pages per second (a round of many pages bursts). */
-export const SYNC_RATE_LIMIT = { perSecond: 10, burst: 40 }
+/** Per-peer requests per second: a round of many pages bursts (120 pages of 100 offers: a 12,000-offer table in one go). */
+export const SYNC_RATE_LIMIT = { perSecond: 20, burst: 120 }

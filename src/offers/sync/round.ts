@@ -1,7 +1,8 @@
 /**
  * Both sides of one anti-entropy round. The responder answers each page
  * from memory (stateless: the cursor travels in the request). The requester
- * sends its digest, feeds every envelope of each page through the same
+ * first checks whether the tables are the same (one small round trip; the
+ * common case), else sends its digest, feeds every envelope of each page through the same
  * validator as gossip, and walks the pages until the last one. A malformed
  * page (E809), an envelope that is the responder's fault, a cursor that
  * does not advance or too many pages end the round cleanly: nothing
@@ -30,8 +31,10 @@ export interface ServePageInit {
   now: number
 }
 
-/** The responder: one page of what the requester lacks. */
-export function servePage (table: Pick<OfferTable, 'page'>, request: SyncRequest, init: ServePageInit): SyncResponse {
+/** The responder: the answer to a check, or one page of what the requester lacks (nudges are the service's). */
+export function servePage (table: Pick<OfferTable, 'page' | 'hash'>, request: SyncRequest, init: ServePageInit): SyncResponse {
+  if (request.hash !== undefined) return { envelopes: [], same: request.hash === table.hash() }
+  if (request.nudge === true) return { envelopes: [] }
   const maxCount = Math.max(1, Math.min(request.limit ?? init.pageSize, init.pageSize, SYNC_MAX_PAGE))
   const have = new Map(request.have)
   const { envelopes, next } = table.page(have, request.cursor, { maxCount, maxBytes: SYNC_PAGE_BYTES }, init.now)
@@ -40,7 +43,7 @@ export function servePage (table: Pick<OfferTable, 'page'>, request: SyncRequest
 
 export interface RunRoundInit {
   reqresp: Pick<ReqResp, 'request'>
-  table: Pick<OfferTable, 'digest'>
+  table: Pick<OfferTable, 'digest' | 'hash'>
   /** Validate and apply one envelope from `peer` (the gossip path's ingest, via 'sync'). */
   ingest: (data: string, peer: string) => Verdict
   peer: string
@@ -51,14 +54,17 @@ export interface RunRoundInit {
   signal: AbortSignal
 }
 
-/** The requester: pull every page; never throws. */
+/** The requester: a check, then (tables differ) every page; never throws. */
 export async function runSyncRound (init: RunRoundInit): Promise<SyncResult> {
-  const digest = init.table.digest(init.now())
   let cursor: string | undefined
   let pulled = 0
   let pages = 0
   try {
-    while (pages < init.maxPages) {
+    const check = await init.reqresp.request(init.peer, syncProtocol, { have: [], hash: init.table.hash() }, { signal: init.signal })
+    pages++
+    if (check.same === true) return { pulled, pages, outcome: 'ok' }
+    const digest = init.table.digest(init.now())
+    while (pages <= init.maxPages) {
       const request: SyncRequest = { have: haveAfter(digest, cursor), limit: Math.min(init.pageSize, SYNC_MAX_PAGE) }
       if (cursor !== undefined) request.cursor = cursor
       const page = await init.reqresp.request(init.peer, syncProtocol, request, { signal: init.signal })

@@ -5,7 +5,9 @@
  * and every `intervalMs` with a random connected peer. A peer synced less
  * than `minGapMs` ago, or already queued or running, is not queued again.
  * At most `concurrency` rounds run at once; the queue is bounded (beyond it
- * a peer is dropped: the periodic round catches up).
+ * a peer is dropped: the periodic round catches up). A nudge (the peer has
+ * news) queues a round too; within `minGapMs` of the last one it is put off
+ * to the end of the gap rather than dropped.
  */
 import { messageOf } from '../../errors.ts'
 import type { Logger } from '../../observability/logger.ts'
@@ -38,6 +40,9 @@ export class SyncScheduler {
   private readonly queue = new Set<string>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly lastRun = new Map<string, number>()
+  private readonly deferred = new Map<string, NodeJS.Timeout>()
+  /** Nudged while a round with them was running: go again when it ends. */
+  private readonly again = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private shutdown = new AbortController()
   private started = false
@@ -65,6 +70,9 @@ export class SyncScheduler {
     this.started = false
     clearInterval(this.timer)
     this.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    for (const timer of this.deferred.values()) clearTimeout(timer)
+    this.deferred.clear()
+    this.again.clear()
     this.queue.clear()
     this.shutdown.abort()
     await Promise.allSettled(this.running.values())
@@ -78,6 +86,27 @@ export class SyncScheduler {
     this.queue.add(peer)
     this.pump()
     return true
+  }
+
+  /** The peer says it has news: a round with it now, or at the end of the gap since the last one. */
+  nudge (peer: string): void {
+    if (!this.started || this.deferred.has(peer) || this.queue.has(peer)) return
+    if (this.running.has(peer)) {
+      if (this.again.size < this.init.queueSize) this.again.add(peer)
+      return
+    }
+    const wait = (this.lastRun.get(peer) ?? -Infinity) + this.init.minGapMs - this.now()
+    if (wait <= 0) {
+      this.schedule(peer, true)
+      return
+    }
+    if (this.deferred.size >= this.init.queueSize) return
+    const timer = setTimeout(() => {
+      this.deferred.delete(peer)
+      this.schedule(peer, true)
+    }, wait)
+    timer.unref()
+    this.deferred.set(peer, timer)
   }
 
   /** One periodic round with a random connected peer not already busy. */
@@ -102,6 +131,7 @@ export class SyncScheduler {
         .then(() => {}, err => { this.log.debug({ err: messageOf(err), peer }, 'anti-entropy round failed') })
         .finally(() => {
           this.running.delete(peer)
+          if (this.again.delete(peer)) this.schedule(peer, true)
           if (this.started) this.pump()
         })
       this.running.set(peer, round)

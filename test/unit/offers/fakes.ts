@@ -94,6 +94,8 @@ export interface FakeNode {
   registry: CapabilityRegistry
   source: FakeSource
   provided: string[]
+  /** Peer ids the fake libp2p says we are connected to. */
+  peers: string[]
 }
 
 export function offersInit (overrides: Partial<OfferServiceInit> = {}): OfferServiceInit {
@@ -118,11 +120,12 @@ export function fakeNode (identity: NodeIdentity, store: Store, init: Partial<Of
   const registry = new CapabilityRegistry()
   registry.register(source)
   const provided: string[] = []
+  const peers: string[] = []
   const target = new EventTarget()
   const libp2p = {
     addEventListener: target.addEventListener.bind(target),
     removeEventListener: target.removeEventListener.bind(target),
-    getPeers: () => [],
+    getPeers: () => peers.map(peer => ({ toString: () => peer })),
     contentRouting: {
       provide: async (cid: { toString: () => string }) => { provided.push(cid.toString()) },
       cancelReprovide: async () => {},
@@ -135,5 +138,5 @@ export function fakeNode (identity: NodeIdentity, store: Store, init: Partial<Of
     identity, store, gossip, reqresp, registry, events, peerFeedback: feedback, logger: silentLogger(),
     libp2p: libp2p as unknown as ConstructorParameters<typeof OfferService>[0]['libp2p']
   }, offersInit(init))
-  return { service, gossip, reqresp, feedback, events, registry, source, provided }
+  return { service, gossip, reqresp, feedback, events, registry, source, provided, peers }
 }

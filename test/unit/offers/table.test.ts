@@ -103,6 +103,27 @@ describe('offers: table rules', () => {
   })
 })
 
+describe('offers: table hash', () => {
+  test('equal tables have equal hashes, whatever the order of changes; any change moves it', () => {
+    const one = new OfferTable({ maxEntries: 10 })
+    const two = new OfferTable({ maxEntries: 10 })
+    const empty = one.hash()
+    one.apply(offerEntry(offerFor(A, { lamport: 1 })), NOW)
+    one.apply(offerEntry(offerFor(B, { lamport: 4 })), NOW)
+    one.apply(offerEntry(offerFor(A, { lamport: 2 })), NOW)
+    two.apply(offerEntry(offerFor(B, { lamport: 4 })), NOW)
+    two.apply(offerEntry(offerFor(A, { lamport: 2 })), NOW)
+    assert.equal(one.hash(), two.hash())
+    // a tombstone of the same Lamport is a different version
+    two.apply(withdrawEntry(A, 'x', 2), NOW)
+    assert.notEqual(one.hash(), two.hash())
+    one.apply(withdrawEntry(A, 'x', 2), NOW)
+    assert.equal(one.hash(), two.hash())
+    one.prune(NOW + 10 * TTL)
+    assert.equal(one.hash(), empty)
+  })
+})
+
 describe('offers: table pages for anti-entropy', () => {
   const origins = Array.from({ length: 25 }, (_, i) => `12D3KooWorigin${String(i).padStart(2, '0')}`)
   const table = new OfferTable({ maxEntries: 100 })
@@ -112,11 +133,12 @@ describe('offers: table pages for anti-entropy', () => {
     const digest = table.digest(NOW)
     assert.equal(digest.length, 25)
     assert.deepEqual(digest.map(d => d[0]), [...digest.map(d => d[0])].sort())
-    assert.ok(digest.some(([short, lamport]) => short === shortId(origins[0] as string) && lamport === 2))
+    // version: 2 × Lamport (+ 1 for a tombstone)
+    assert.ok(digest.some(([short, version]) => short === shortId(origins[0] as string) && version === 4))
   })
 
   test('pages walk everything the requester lacks, by count and by bytes, and skip what it holds', () => {
-    const have = new Map<string, number>([[shortId(origins[3] as string), 2], [shortId(origins[4] as string), 5], [shortId(origins[5] as string), 1]])
+    const have = new Map<string, number>([[shortId(origins[3] as string), 4], [shortId(origins[4] as string), 10], [shortId(origins[5] as string), 2]])
     const seen: string[] = []
     let cursor: string | undefined
     let pages = 0

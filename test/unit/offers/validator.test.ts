@@ -116,4 +116,18 @@ describe('offers: validator', () => {
     const { check } = setup()
     assert.deepEqual(rejected(check({ data: 'not even json', peer: 'bad' }, ['bad'])), { code: 'E808', reason: 'banned', blame: undefined })
   })
+
+  test('on gossip (author authenticated) the limit comes before the signature; in a sync page forgeries cannot spend an origin\'s budget', async () => {
+    const { check } = setup({ perOriginPerMinute: 6 }) // burst of 2
+    const forged = (lamport: number): string => {
+      const envelope = signEnvelope(other, { kind: 'OFFER', payload: offerFor(origin.peerIdString, { lamport }) }, NOW)
+      return new TextDecoder().decode(encodeEnvelope({ ...envelope, from: origin.peerIdString }))
+    }
+    // sync: three forgeries are refused on their signature, and the origin still has its two tokens
+    for (const lamport of [1, 2, 3]) assert.equal(rejected(check({ data: forged(lamport), via: 'sync' })).code, 'E802')
+    assert.equal(check({ data: signedOfferRaw(origin, offerFor(origin.peerIdString, { lamport: 1 })), via: 'sync' }).status, 'ok')
+    assert.equal(check({ data: signedOfferRaw(origin, offerFor(origin.peerIdString, { lamport: 2 })), via: 'sync' }).status, 'ok')
+    // gossip from the authenticated origin itself: over the limit before any signature work
+    assert.equal(rejected(check({ data: forged(3), author: origin.peerIdString })).code, 'E807')
+  })
 })
