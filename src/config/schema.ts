@@ -97,8 +97,28 @@ export const offersSchema = z.object({
 }).strict().describe('Offers: what this node advertises and how it learns what others offer')
 
 export const accessSchema = z.object({
-  trustMode: z.enum(['private', 'friends', 'public']).default('friends').describe('Who may use this node\'s compute: private (only this node), friends (trusted peers) or public (any peer not banned)')
-}).strict().describe('Access control on the serving side')
+  trustMode: z.enum(['private', 'friends', 'public']).default('friends').describe('Who may use this node\'s compute: private (only this node), friends (trusted peers) or public (any peer not banned)'),
+  requestsPerMinute: z.number().int().min(1).default(120).describe('Requests per minute one peer may make of this node (token bucket)'),
+  tokensPerMinute: z.number().int().min(1).default(200_000).describe('Prompt + completion tokens per minute one peer may use on this node (token bucket)'),
+  allowModels: z.array(z.string().min(1)).default([]).describe('Models peers may use here (empty: every model this node serves)'),
+  denyModels: z.array(z.string().min(1)).default([]).describe('Models peers may never use here (wins over allowModels)')
+}).strict().describe('Access control on the serving side: who may spend this node\'s compute, how much, on which models')
+
+export const gatewayTimeoutsSchema = z.object({
+  dialMs: z.number().int().min(100).default(5000).describe('Give up reaching a peer for inference after this long'),
+  firstTokenMs: z.number().int().min(100).default(60_000).describe('Give up a candidate that has not produced its first token after this long (then fail over)'),
+  idleMs: z.number().int().min(100).default(30_000).describe('Give up a stream that goes silent between tokens for this long'),
+  totalMs: z.number().int().min(1000).default(10 * 60_000).describe('Give up any request after this long')
+}).strict().describe('Named timeouts of an inference request, each with its own error code')
+
+export const gatewaySchema = z.object({
+  strategy: z.enum(['local-only', 'prefer-local', 'load-balance']).default('prefer-local').describe('Routing: local-only, prefer-local (local providers first, then peers) or load-balance (best score wins)'),
+  attempts: z.number().int().min(1).max(10).default(3).describe('Candidates tried before giving up, while no token has reached the client'),
+  backoffMs: z.number().int().min(0).default(100).describe('First retry delay (doubles each attempt, with jitter)'),
+  breakerFailures: z.number().int().min(1).default(5).describe('Consecutive failures that open the circuit breaker of a (peer, model) or a local provider'),
+  breakerCooldownMs: z.number().int().min(100).default(30_000).describe('How long an open breaker waits before letting one probe request through'),
+  timeouts: gatewayTimeoutsSchema.default(gatewayTimeoutsSchema.parse({}))
+}).strict().describe('The inference gateway: routing, failover and timeouts')
 
 export const winkSchema = z.object({
   enabled: z.boolean().default(true).describe('Serve the embedded wink-nlp engine: embeddings (agora/wink-embed-100d), chunking, sentiment and entities, with no download'),
@@ -108,6 +128,9 @@ export const winkSchema = z.object({
 }).strict().describe('The embedded NLP engine (wink-nlp with English model and 100-d word embeddings)')
 
 export const providersSchema = z.object({
+  discovery: z.boolean().default(true).describe('Probe the usual local ports for engines (Ollama 11434, LM Studio 1234, llama.cpp 8080) at start and every discoveryIntervalMs'),
+  discoveryIntervalMs: z.number().int().min(1000).default(60_000).describe('How often discovery and health checks run'),
+  modelsTtlMs: z.number().int().min(1000).default(60_000).describe('How long a provider\'s model list is cached'),
   wink: winkSchema.default(winkSchema.parse({}))
 }).strict().describe('Inference providers: the engines this node serves from')
 
@@ -120,7 +143,8 @@ export const configSchema = z.object({
   reputation: reputationSchema.default(reputationSchema.parse({})),
   offers: offersSchema.default(offersSchema.parse({})),
   access: accessSchema.default(accessSchema.parse({})),
-  providers: providersSchema.default(providersSchema.parse({}))
+  providers: providersSchema.default(providersSchema.parse({})),
+  gateway: gatewaySchema.default(gatewaySchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

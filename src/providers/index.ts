@@ -11,3 +11,8 @@ export { WinkProvider, createWinkProvider, winkCacheDir } from './wink/provider.
 export type { WinkProviderComponents, WinkProviderInit } from './wink/provider.ts'
 export { WINK_DEFAULTS, WINK_DIMENSIONS, WINK_EMBED_MODEL, WINK_PROVIDER_ID, WINK_TASK_TYPES, EMBEDDINGS_CACHE_FILE } from './wink/constants.ts'
 export type { CallOptions, ChunkOptions, EmbedResult, Entity, SentenceSentiment, SentimentResult, TextChunk } from './wink/types.ts'
+export { collectChat } from './inference.ts'
+export type {
+  ChatMessage, ChatRequest, ChatEvent, Usage, FinishReason, EmbeddingsRequest, EmbeddingsResult,
+  HealthStatus, ProviderHealth, InferenceCallOptions, ProviderKind, InferenceProvider
+} from './inference.ts'

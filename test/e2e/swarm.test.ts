@@ -29,6 +29,21 @@ describe('local swarm through the CLI', () => {
     const table = await agora(['peers', 'list', '--data-dir', b.dataDir])
     assert.ok(table.includes(a.peerId), 'the table shows a')
 
+    // offers and models: both nodes advertise the embedded engine from their first start
+    const offers = await waitFor('both offers on b', async () => {
+      const list = JSON.parse(await agora(['offers', 'list', '--data-dir', b.dataDir, '--json'])) as Array<Record<string, unknown>>
+      return list.length === 2 ? list : undefined
+    }, { timeoutMs: 15_000, intervalMs: 250 })
+    for (const offer of offers) for (const key of ['id', 'node', 'models', 'taskTypes', 'capacity', 'prices', 'expiresAt']) assert.ok(key in offer, key)
+    const models = JSON.parse(await agora(['models', 'list', '--data-dir', b.dataDir, '--json'])) as Array<{ name: string, nodes: number }>
+    assert.equal(models.find(m => m.name === 'agora/wink-embed-100d')?.nodes, 2)
+
+    // trust and ban through the CLI
+    const trusted = JSON.parse(await agora(['peers', 'trust', a.peerId, '--data-dir', b.dataDir, '--json'])) as { trusted: boolean }
+    assert.equal(trusted.trusted, true)
+    const sorted = JSON.parse(await agora(['peers', 'list', '--sort', 'reputation', '--data-dir', b.dataDir, '--json'])) as Array<{ peerId: string, reputation: number }>
+    assert.ok(sorted.every((p, i) => i === 0 || (sorted[i - 1]?.reputation ?? 1) >= p.reputation))
+
     await agora(['stop', '--data-dir', b.dataDir])
     assert.equal(isAlive(b.pid), false, 'b exited')
     const gone = await runAgora(['status', '--data-dir', b.dataDir])
