@@ -12,6 +12,8 @@ export interface StartFlags {
   psk?: string
   dhtFilter?: 'public' | 'private' | 'all'
   logLevel?: AgoraConfig['log']['level']
+  trustMode?: AgoraConfig['access']['trustMode']
+  discovery?: boolean
 }
 
 /** The real flag names, so `config show --sources` and errors name the flag the user typed. */
@@ -24,7 +26,9 @@ export const START_FLAG_NAMES: Record<string, string> = {
   'network.mdns': '--no-mdns',
   'network.psk': '--psk',
   'network.dht.addressFilter': '--dht-filter',
-  'log.level': '--log-level'
+  'log.level': '--log-level',
+  'access.trustMode': '--trust-mode',
+  'providers.discovery': '--no-discovery'
 }
 
 export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig> {
@@ -48,5 +52,7 @@ export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig>
   if (Object.keys(api).length > 0) config.api = api
   if (Object.keys(network).length > 0) config.network = network
   if (flags.logLevel !== undefined) config.log = { level: flags.logLevel }
+  if (flags.trustMode !== undefined) config.access = { trustMode: flags.trustMode }
+  if (flags.discovery === false) config.providers = { discovery: false }
   return config
 }

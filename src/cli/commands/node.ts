@@ -16,6 +16,8 @@ export function registerNodeCommands (program: Command): void {
     .option('--bootstrap <multiaddr...>', 'peers to dial at start (full multiaddrs with /p2p/<peerId>)')
     .option('--no-mdns', 'do not look for peers on the local network')
     .option('--psk <file>', 'swarm key file: join a private network')
+    .addOption(new Option('--trust-mode <mode>', 'who may use this node\'s compute').choices(['private', 'friends', 'public']))
+    .option('--no-discovery', 'do not probe local ports for Ollama, LM Studio or llama.cpp')
     .addOption(new Option('--dht-filter <which>', 'addresses the DHT keeps').choices(['public', 'private', 'all']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (flags: StartFlags & { detach?: boolean }, cmd: Command) => {

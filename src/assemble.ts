@@ -1,0 +1,120 @@
+/**
+ * Builds every component of a node once, in dependency order, and lists the
+ * services in the order they start (they stop in reverse). Nothing listens
+ * here; `node.ts` runs the lifecycle.
+ *
+ *   identity → logger/metrics → store → envelopes → peer book (gater, gossip scores)
+ *   → libp2p (not listening) → reqresp, gossip → capability registry + wink provider
+ *   → peer manager, peer guard, info → offer service
+ */
+import { join } from 'node:path'
+import type { AgoraComponents } from './components.ts'
+import type { AgoraConfig } from './config/index.ts'
+import { AgoraEvents } from './events.ts'
+import { loadOrCreateIdentity, EnvelopeVerifier } from './identity/index.ts'
+import { createLogger, type LoggerInit } from './observability/logger.ts'
+import { createRegistry } from './observability/metrics.ts'
+import { registerNodeMetrics } from './observability/node-metrics.ts'
+import { VERSION } from './version.ts'
+import { createAgoraLibp2p, startAgoraLibp2p, Gossip, PeerManager } from './p2p/index.ts'
+import { ReqResp, InfoService } from './protocols/index.ts'
+import { openStore, type Store } from './store/index.ts'
+import { PeerBook, PeerGuard } from './peers/index.ts'
+import { OfferService } from './offers/index.ts'
+import { CapabilityRegistry, createWinkProvider, winkCacheDir } from './providers/index.ts'
+import { DATA_DIR_FILES } from './daemon/data-dir.ts'
+
+export interface AssembleInit {
+  dataDir: string
+  config: AgoraConfig
+  /** Log destination and level; the level defaults to config.log.level. */
+  logger?: LoggerInit
+  /** Collect process metrics (off in multi-node tests: one process, many nodes). */
+  processMetrics?: boolean
+}
+
+/** Something the node starts and stops; `node.ts` runs them in list order and stops them in reverse. */
+export interface Service {
+  name: string
+  start(): Promise<void> | void
+  stop(): Promise<void> | void
+}
+
+export interface Assembly {
+  components: AgoraComponents
+  /** In start order. */
+  services: Service[]
+  peerManager: PeerManager
+  info: InfoService
+  startedAt: number
+}
+
+export async function assemble (init: AssembleInit): Promise<Assembly> {
+  const { dataDir, config } = init
+  let store: Store | undefined
+  try {
+    const identity = await loadOrCreateIdentity(dataDir)
+    const logger = createLogger({ level: config.log.level, ...init.logger, node: identity.peerIdString.slice(-6) })
+    const metrics = createRegistry({ defaultMetrics: init.processMetrics ?? true })
+    const events = new AgoraEvents()
+    store = openStore(join(dataDir, DATA_DIR_FILES.store))
+    const envelopes = new EnvelopeVerifier({ replay: store.replay }, { selfPeerId: identity.peerIdString, ...config.envelope })
+    // the peer book exists before libp2p: its gater refuses banned peers and its scores feed gossipsub
+    const peerBook = new PeerBook({ peers: store.peers, events, logger, metrics }, config.reputation)
+    const libp2p = await createAgoraLibp2p({
+      privateKey: identity.privateKey,
+      logger,
+      metrics,
+      connectionGater: peerBook.connectionGater(),
+      appSpecificScore: peerBook.appSpecificScore
+    }, config.network, { dataDir, start: false })
+    const startedAt = Date.now()
+    registerNodeMetrics(metrics, {
+      peerId: identity.peerIdString,
+      version: VERSION,
+      startedAt,
+      connectedPeers: () => libp2p.getPeers().length,
+      knownPeers: () => peerBook.count(),
+      envelopeStats: () => envelopes.stats()
+    })
+    const reqresp = new ReqResp({ libp2p, logger, metrics }, {
+      maxStreamsPerProtocol: config.network.connections.maxStreamsPerProtocol,
+      timeouts: { dialMs: config.network.connections.dialTimeoutMs }
+    })
+    const gossip = new Gossip({ libp2p, logger, metrics }, { publishPerSecond: config.network.gossip.publishPerSecond })
+    // providers register what this node serves; the engine loads on first use, never here
+    const capabilities = new CapabilityRegistry()
+    const wink = createWinkProvider({ logger, metrics }, { ...config.providers.wink, cacheDir: winkCacheDir(dataDir, config.providers.wink.cacheDir) })
+    capabilities.register(wink)
+    const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger, metrics, pingObserver: peerBook }, { ...config.network.peers, dialTimeoutMs: config.network.connections.dialTimeoutMs })
+    const peerGuard = new PeerGuard({ libp2p, peerBook, events, logger, metrics }, {
+      trustedReconnectMinMs: config.reputation.trustedReconnectMinMs,
+      trustedReconnectMaxMs: config.reputation.trustedReconnectMaxMs,
+      dialTimeoutMs: config.network.connections.dialTimeoutMs
+    })
+    const info = new InfoService({ reqresp, libp2p })
+    const offers = new OfferService({ identity, store, gossip, reqresp, libp2p, registry: capabilities, peerFeedback: peerBook, events, logger, metrics }, {
+      ...config.offers,
+      zone: config.node.zone,
+      trustMode: config.access.trustMode,
+      nodeName: config.node.name,
+      maxSkewMs: config.envelope.maxSkewMs,
+      provideOnDht: config.network.dht.enabled
+    })
+    const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp, capabilities, wink, peerBook, offers }
+    const services: Service[] = [
+      { name: 'libp2p', start: async () => { await startAgoraLibp2p(libp2p) }, stop: async () => { await libp2p.stop() } },
+      { name: 'wink provider', start: () => {}, stop: async () => { await wink.stop() } },
+      { name: 'gossip', start: () => { gossip.start() }, stop: () => { gossip.stop() } },
+      { name: 'reqresp', start: async () => { await reqresp.start() }, stop: async () => { await reqresp.stop() } },
+      { name: 'info', start: async () => { await info.start() }, stop: async () => { await info.stop() } },
+      { name: 'peer manager', start: async () => { await peerManager.start() }, stop: async () => { await peerManager.stop() } },
+      { name: 'peer guard', start: async () => { await peerGuard.start() }, stop: async () => { await peerGuard.stop() } },
+      { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } }
+    ]
+    return { components, services, peerManager, info, startedAt }
+  } catch (err) {
+    store?.close()
+    throw err
+  }
+}
