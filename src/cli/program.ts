@@ -11,7 +11,6 @@ import { registerNodeCommands } from './commands/node.ts'
 import { registerIdentityCommands } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerOffersCommands } from './commands/offers.ts'
-import { registerKeysCommands } from './commands/keys.ts'
 import { registerInferenceCommands } from './commands/inference.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
@@ -36,7 +35,6 @@ export function buildProgram (): Command {
   registerIdentityCommands(program)
   registerPeersCommands(program)
   registerOffersCommands(program)
-  registerKeysCommands(program)
   registerInferenceCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
