@@ -5,7 +5,8 @@
  *
  *   identity → logger/metrics → store → envelopes → peer book (gater, gossip scores)
  *   → libp2p (not listening) → reqresp, gossip → capability registry + wink provider
- *   → peer manager, peer guard, info → offer service
+ *   → peer manager, peer guard, info → offer service → provider manager
+ *   → gateway: access control, metering, /agora/infer/1 server and client, router; API keys
  */
 import { join } from 'node:path'
 import type { AgoraComponents } from './components.ts'
@@ -21,7 +22,9 @@ import { ReqResp, InfoService } from './protocols/index.ts'
 import { openStore, type Store } from './store/index.ts'
 import { PeerBook, PeerGuard } from './peers/index.ts'
 import { OfferService } from './offers/index.ts'
-import { CapabilityRegistry, createWinkProvider, winkCacheDir } from './providers/index.ts'
+import { CapabilityRegistry, ProviderManager, createWinkProvider, winkCacheDir } from './providers/index.ts'
+import { AccessControl, InferenceGateway, InferenceServer, LocalInference, Metering, RemoteInference } from './gateway/index.ts'
+import { ApiKeys } from './api/index.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
 
 export interface AssembleInit {
@@ -85,7 +88,11 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     // providers register what this node serves; the engine loads on first use, never here
     const capabilities = new CapabilityRegistry()
     const wink = createWinkProvider({ logger, metrics }, { ...config.providers.wink, cacheDir: winkCacheDir(dataDir, config.providers.wink.cacheDir) })
-    capabilities.register(wink)
+    const providers = new ProviderManager({ registry: capabilities, store, logger, metrics, builtin: [wink] }, {
+      discovery: config.providers.discovery,
+      discoveryIntervalMs: config.providers.discoveryIntervalMs,
+      modelsTtlMs: config.providers.modelsTtlMs
+    })
     const peerManager = new PeerManager({ libp2p, peers: store.peers, events, logger, metrics, pingObserver: peerBook }, { ...config.network.peers, dialTimeoutMs: config.network.connections.dialTimeoutMs })
     const peerGuard = new PeerGuard({ libp2p, peerBook, events, logger, metrics }, {
       trustedReconnectMinMs: config.reputation.trustedReconnectMinMs,
@@ -101,15 +108,27 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       maxSkewMs: config.envelope.maxSkewMs,
       provideOnDht: config.network.dht.enabled
     })
-    const components: AgoraComponents = { dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp, capabilities, wink, peerBook, offers }
+    // the gateway: one access rule for every protocol that spends our compute, metering of every request
+    const access = new AccessControl({ peerBook, logger, metrics }, { ...config.access, selfPeerId: identity.peerIdString })
+    const metering = new Metering({ db: store.db, metrics, logger })
+    const localInference = new LocalInference({ local: providers, metering, prices: () => offers.local()?.prices })
+    const inferenceServer = new InferenceServer({ reqresp, access, local: localInference, logger, metrics })
+    const remote = new RemoteInference({ reqresp, libp2p, logger, metrics }, config.gateway.timeouts)
+    const gateway = new InferenceGateway({ selfPeerId: identity.peerIdString, local: providers, remote, offers, peerBook, metering, logger, metrics }, config.gateway)
+    const keys = new ApiKeys({ db: store.db })
+    const components: AgoraComponents = {
+      dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
+      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys
+    }
     const services: Service[] = [
       { name: 'libp2p', start: async () => { await startAgoraLibp2p(libp2p) }, stop: async () => { await libp2p.stop() } },
-      { name: 'wink provider', start: () => {}, stop: async () => { await wink.stop() } },
+      { name: 'providers', start: () => { providers.start() }, stop: async () => { await providers.stop(); await wink.stop() } },
       { name: 'gossip', start: () => { gossip.start() }, stop: () => { gossip.stop() } },
       { name: 'reqresp', start: async () => { await reqresp.start() }, stop: async () => { await reqresp.stop() } },
       { name: 'info', start: async () => { await info.start() }, stop: async () => { await info.stop() } },
       { name: 'peer manager', start: async () => { await peerManager.start() }, stop: async () => { await peerManager.stop() } },
       { name: 'peer guard', start: async () => { await peerGuard.start() }, stop: async () => { await peerGuard.stop() } },
+      { name: 'inference server', start: async () => { await inferenceServer.start() }, stop: async () => { await inferenceServer.stop() } },
       { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } }
     ]
     return { components, services, peerManager, info, startedAt }

@@ -10,7 +10,9 @@ import type { NodeIdentity, EnvelopeVerifier } from './identity/index.ts'
 import type { AgoraLogger } from './observability/logger.ts'
 import type { AgoraLibp2p, Gossip } from './p2p/index.ts'
 import type { ReqResp } from './protocols/index.ts'
-import type { CapabilityRegistry, WinkProvider } from './providers/index.ts'
+import type { CapabilityRegistry, ProviderManager, WinkProvider } from './providers/index.ts'
+import type { AccessControl, Gateway, Metering } from './gateway/index.ts'
+import type { ApiKeys } from './api/index.ts'
 import type { PeerBook } from './peers/index.ts'
 import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
@@ -37,4 +39,14 @@ export interface AgoraComponents {
   readonly peerBook: PeerBook
   /** Everyone's signed offers (gossip + anti-entropy) and our own. */
   readonly offers: OfferService
+  /** Inference engines: built-in, discovered on local ports, added by the operator. */
+  readonly providers: ProviderManager
+  /** Who may spend this node's compute (trust mode, per-peer limits, model lists). */
+  readonly access: AccessControl
+  /** Every inference request: who, where, model, tokens, latency, outcome, price. */
+  readonly metering: Metering
+  /** Routes chat and embeddings to local providers or peers, with failover. */
+  readonly gateway: Gateway
+  /** API keys for /v1. */
+  readonly keys: ApiKeys
 }

@@ -75,6 +75,14 @@ export const ERROR_CODES = {
   E702: { status: 413, hint: 'send less: fewer or shorter inputs per call' },
   E703: { status: 499, hint: 'the call was cancelled before it finished' },
   E704: { status: 400, hint: 'fix the call arguments as described' },
+  E705: { status: 502, hint: 'the inference engine sent a malformed answer; check its version and logs, or remove it with `agora providers remove <name>`' },
+  E706: { status: 502, hint: 'the inference engine closed the connection before finishing the answer; it may have crashed or run out of memory: see its logs' },
+  E707: { status: 502, hint: 'the inference engine refused the request; see its HTTP status and message (details.status)' },
+  E708: { status: 503, hint: 'check that the engine is running and listening at that URL (`agora providers test <name>`)' },
+  E709: { status: 400, hint: 'this model only serves embeddings; pick a chat model (see `agora models`)' },
+  E710: { status: 400, hint: 'a provider needs a unique name (letters, digits, . _ -), --kind ollama or openai, an http(s) --url and optionally --api-key-env NAME' },
+  E711: { status: 404, hint: 'see the providers with `agora providers list`' },
+  E712: { status: 404, hint: 'this provider does not serve that model; see `agora models`' },
   // offers
   E800: { status: 400, hint: 'the offer does not match the offer schema; the sender runs an incompatible or broken client' },
   E801: { status: 413, hint: 'an offer may be at most offers.maxOfferBytes; advertise fewer models or tags' },
@@ -86,7 +94,40 @@ export const ERROR_CODES = {
   E807: { status: 429, hint: 'too many offer messages from one node (offers.perOriginPerMinute); announce less often' },
   E808: { status: 403, hint: 'the sending peer is banned; its messages are dropped until the ban ends' },
   E809: { status: 502, hint: 'the peer sent a malformed anti-entropy page; it was dropped and the sync round ended' },
-  E810: { status: 409, hint: 'no provider serves a model or task type; start one (see `agora doctor`) and retry' }
+  E810: { status: 409, hint: 'no provider serves a model or task type; start one (see `agora doctor`) and retry' },
+  // gateway: access control and /agora/infer/1 (E900–E929)
+  E900: { status: 403, hint: 'this node runs in private trust mode: only the node itself may use its compute (access.trustMode, `agora start --trust-mode`)' },
+  E901: { status: 403, hint: 'this node serves only trusted peers (friends mode); ask its operator to `agora peers trust <your peer id>`' },
+  E902: { status: 403, hint: 'this node has banned the calling peer; its requests are refused until the ban ends' },
+  E903: { status: 403, hint: 'this node does not serve that model to peers (access.allowModels / access.denyModels)' },
+  E904: { status: 429, hint: 'too many requests to this node (access.requestsPerMinute); retry after details.retryAfterMs' },
+  E905: { status: 429, hint: 'too many tokens used on this node (access.tokensPerMinute); retry after details.retryAfterMs' },
+  E910: { status: 504, hint: 'the peer could not be reached within gateway.timeouts.dialMs; it may be offline or behind a firewall' },
+  E911: { status: 504, hint: 'the peer produced no first token within gateway.timeouts.firstTokenMs; try another peer' },
+  E912: { status: 504, hint: 'the peer went silent between tokens for longer than gateway.timeouts.idleMs' },
+  E913: { status: 504, hint: 'the remote request took longer than gateway.timeouts.totalMs' },
+  E914: { status: 499, hint: 'the caller cancelled the remote request' },
+  E915: { status: 502, hint: 'the peer answered out of protocol (missing or misplaced done, wrong vector count); it runs a broken or incompatible client' },
+  E916: { status: 413, hint: 'the request exceeds the limits of /agora/infer/1 (messages, characters or inputs); send less' },
+  // gateway: router and metering (E930–E959)
+  E930: { status: 404, hint: 'no local provider or peer serves this model; see `agora models` or GET /v1/models (details.suggestions lists close names)' },
+  E931: { status: 402, hint: 'every candidate costs more than X-Agora-Max-Price; raise it (details.cheapest) or run the model locally' },
+  E932: { status: 503, hint: 'the strategy is local-only (or the target is local) and no local provider can serve the model; start one or allow peers' },
+  E933: { status: 502, hint: 'every candidate failed before answering (details.errors); retry later or pick another model' },
+  E934: { status: 503, hint: 'the candidates are unavailable right now (circuit breaker open or peer banned); retry after gateway.breakerCooldownMs' },
+  E935: { status: 404, hint: 'the target named by X-Agora-Target or model@peer does not serve this model; drop the target or pick an owner from GET /v1/models' },
+  E936: { status: 504, hint: 'the candidate produced no first token within gateway.timeouts.firstTokenMs; it was skipped for the next one' },
+  E937: { status: 504, hint: 'the answer went silent for longer than gateway.timeouts.idleMs' },
+  E938: { status: 504, hint: 'the request took longer than gateway.timeouts.totalMs' },
+  E939: { status: 502, hint: 'the candidate ended its answer without a result; it was treated as a failure' },
+  E940: { status: 499, hint: 'the client cancelled the request' },
+  E941: { status: 400, hint: 'the model cannot do this: use /v1/chat/completions for chat models and /v1/embeddings for embedding models' },
+  // gateway: the OpenAI-compatible API and its keys (E960–E989)
+  E960: { status: 401, hint: 'pass an API key as `Authorization: Bearer agk_…` (create one with `agora keys create <name>`); loopback clients need none while api.allowLocalWithoutKey is true' },
+  E961: { status: 400, hint: 'fix the request as described; /v1 takes OpenAI\'s request format' },
+  E962: { status: 400, hint: 'Agora does not support this option; leave it out' },
+  E963: { status: 409, hint: 'an active API key already has this name; choose another or revoke it first (`agora keys revoke <name>`)' },
+  E964: { status: 502, hint: 'the answer broke off upstream; retry the request' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -78,7 +78,8 @@ export class AgoraNode {
   /** The HTTP server, answering for this node through a narrow control plane. */
   private async buildApi (): Promise<void> {
     const { identity, libp2p, dataDir, config, events, metrics, logger } = this.components
-    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook: this.components.peerBook, offers: this.components.offers }, {
+    const { peerBook, offers, metering, providers, access, gateway, keys } = this.components
+    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook, offers, metering, providers, access }, {
       dataDir,
       name: config.node.name,
       startedAt: this.startedAt,
@@ -86,7 +87,11 @@ export class AgoraNode {
       ready: () => this.state === 'running',
       requestStop: reason => { void this.stop(reason) }
     })
-    this.api = await buildApiServer({ control, events, metrics, logger }, { token: loadOrCreateToken(dataDir), host: config.api.host })
+    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys }, {
+      token: loadOrCreateToken(dataDir),
+      host: config.api.host,
+      allowLocalWithoutKey: config.api.allowLocalWithoutKey
+    })
   }
 
   get apiUrl (): string { return this.apiUrlValue }

@@ -2,8 +2,13 @@
  * What the control API needs from the node: a narrow interface, so the API
  * can be tested against a stub and the node keeps its internals private.
  */
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry } from '../client/schemas.ts'
+import type { RequestRecord } from '../gateway/index.ts'
+import type { z } from 'zod'
+import type { addProviderBody } from '../client/schemas.ts'
 import type { Offer } from '../offers/index.ts'
+
+export type TrustMode = 'private' | 'friends' | 'public'
 
 export interface ControlPlane {
   status(): StatusResponse
@@ -26,6 +31,16 @@ export interface ControlPlane {
   announce(): Promise<Offer>
   /** Every model on the network with how many nodes serve it, best price and latency. */
   models(): ModelEntry[]
+  /** Metered inference requests, newest first. */
+  requests(query: RequestsQuery): RequestRecord[]
+  /** One metered request; E505 when unknown. */
+  request(id: string): RequestRecord
+  providers(): ProviderEntry[]
+  addProvider(spec: z.infer<typeof addProviderBody>): Promise<ProviderEntry>
+  removeProvider(name: string): Promise<boolean>
+  testProvider(name: string): Promise<ProviderEntry>
+  trustMode(): TrustMode
+  setTrustMode(mode: TrustMode): TrustMode
   /** True once every component started, false again when stopping. */
   ready(): boolean
   /** Begin a graceful stop after the current response is sent. */

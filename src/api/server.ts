@@ -15,12 +15,20 @@ import type { ControlPlane } from './control-plane.ts'
 import { registerControlRoutes } from './routes/control.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerEventsRoute } from './routes/events.ts'
+import { registerKeysRoutes } from './routes/keys.ts'
+import { registerOpenAiRoutes, isOpenAiPath, OPENAI_PREFIX } from './routes/openai.ts'
+import type { Gateway } from '../gateway/types.ts'
+import type { ApiKeys } from './keys/index.ts'
 
 export interface ApiComponents {
   control: ControlPlane
   events: AgoraEvents
   metrics: Registry
   logger: AgoraLogger
+  /** The inference gateway: with `keys`, serves the OpenAI-compatible API under /v1. */
+  gateway?: Gateway
+  /** API keys for /v1, managed under /api/v1/keys. */
+  keys?: ApiKeys
 }
 
 export interface ApiInit {
@@ -30,6 +38,8 @@ export interface ApiInit {
   host?: string
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number
+  /** Let loopback clients call /v1 without an API key (api.allowLocalWithoutKey, default true). */
+  allowLocalWithoutKey?: boolean
 }
 
 /** Paths anyone on loopback may read without the token (they hold no secrets). */
@@ -44,11 +54,14 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
   }
   const guardHost = createHostGuard({ extraHosts: init.host === undefined ? [] : [init.host], port: listeningPort })
   const checkToken = createTokenCheck(init.token)
+  const { gateway, keys } = components
+  const openAi = gateway !== undefined && keys !== undefined
 
   app.addHook('onRequest', async request => {
     guardHost(request.headers.host, request.headers.origin)
     const path = request.url.split('?', 1)[0] as string
-    if (!OPEN_PATHS.has(path)) checkToken(presentedToken(request.headers.authorization, request.url))
+    // /v1 checks API keys in its own scope (routes/openai.ts)
+    if (!OPEN_PATHS.has(path) && !(openAi && isOpenAiPath(path))) checkToken(presentedToken(request.headers.authorization, request.url))
   })
 
   app.setErrorHandler((err: FastifyError | AgoraError, request, reply) => {
@@ -67,7 +80,13 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
   await app.register(async scope => {
     registerControlRoutes(scope, components)
     registerEventsRoute(scope, components)
+    if (keys !== undefined) registerKeysRoutes(scope, { keys })
   }, { prefix: API_PREFIX })
+  if (openAi) {
+    await app.register(async scope => {
+      registerOpenAiRoutes(scope, { gateway, keys, logger: components.logger }, { allowLocalWithoutKey: init.allowLocalWithoutKey ?? true, operatorToken: init.token })
+    }, { prefix: OPENAI_PREFIX })
+  }
   return app
 }
 

@@ -11,7 +11,9 @@ import { registerNodeCommands } from './commands/node.ts'
 import { registerIdentityCommands } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerOffersCommands } from './commands/offers.ts'
+import { registerKeysCommands } from './commands/keys.ts'
 import { registerInferenceCommands } from './commands/inference.ts'
+import { registerGatewayCommands } from './commands/gateway.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
@@ -35,7 +37,9 @@ export function buildProgram (): Command {
   registerIdentityCommands(program)
   registerPeersCommands(program)
   registerOffersCommands(program)
+  registerKeysCommands(program)
   registerInferenceCommands(program)
+  registerGatewayCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)

@@ -10,8 +10,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
 import { ROUTES, type Route, type RouteBody, type RouteResponse } from './routes.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from './schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, ProviderEntry } from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
+import type { RequestRecord } from '../gateway/index.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -61,6 +62,17 @@ export class ControlClient {
   withdraw (): Promise<RouteResponse<typeof ROUTES.withdraw>> { return this.call(ROUTES.withdraw) }
   announce (): Promise<Offer> { return this.call(ROUTES.announce) }
   models (): Promise<ModelEntry[]> { return this.call(ROUTES.models) }
+  requests (query: RequestsQuery = {}): Promise<RequestRecord[]> { return this.call(ROUTES.requests, { query }) }
+  request (id: string): Promise<RequestRecord> { return this.call(ROUTES.request, { params: { id } }) }
+  providers (): Promise<ProviderEntry[]> { return this.call(ROUTES.providers) }
+  addProvider (body: RouteBody<typeof ROUTES.addProvider>): Promise<ProviderEntry> { return this.call(ROUTES.addProvider, { body }) }
+  removeProvider (name: string): Promise<{ removed: boolean }> { return this.call(ROUTES.removeProvider, { params: { name } }) }
+  testProvider (name: string): Promise<ProviderEntry> { return this.call(ROUTES.testProvider, { params: { name } }) }
+  access (): Promise<RouteResponse<typeof ROUTES.access>> { return this.call(ROUTES.access) }
+  setTrustMode (trustMode: RouteBody<typeof ROUTES.setAccess>['trustMode']): Promise<RouteResponse<typeof ROUTES.setAccess>> { return this.call(ROUTES.setAccess, { body: { trustMode } }) }
+  keys (): Promise<ApiKeyEntry[]> { return this.call(ROUTES.keys) }
+  createKey (name: string): Promise<CreatedKeyResponse> { return this.call(ROUTES.createKey, { body: { name } }) }
+  revokeKey (idOrName: string): Promise<ApiKeyEntry> { return this.call(ROUTES.revokeKey, { params: { id: idOrName } }) }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
   async raw (path: string): Promise<{ status: number, body: string }> {

@@ -5,6 +5,7 @@
 import type { z } from 'zod'
 import type * as S from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
+import type { RequestRecord } from '../gateway/index.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -34,7 +35,18 @@ export const ROUTES = {
   withdraw: route<z.infer<typeof S.withdrawResponse>>('POST', `${API_PREFIX}/offers/withdraw`),
   announce: route<Offer>('POST', `${API_PREFIX}/offers/announce`),
   models: route<S.ModelEntry[]>('GET', `${API_PREFIX}/models`),
+  requests: route<RequestRecord[]>('GET', `${API_PREFIX}/requests`),
+  request: route<RequestRecord>('GET', `${API_PREFIX}/requests/:id`),
+  providers: route<S.ProviderEntry[]>('GET', `${API_PREFIX}/providers`),
+  addProvider: route<S.ProviderEntry, z.infer<typeof S.addProviderBody>>('POST', `${API_PREFIX}/providers`),
+  removeProvider: route<{ removed: boolean }>('POST', `${API_PREFIX}/providers/:name/remove`),
+  testProvider: route<S.ProviderEntry>('POST', `${API_PREFIX}/providers/:name/test`),
+  access: route<z.infer<typeof S.accessResponse>>('GET', `${API_PREFIX}/access`),
+  setAccess: route<z.infer<typeof S.accessResponse>, z.infer<typeof S.accessBody>>('POST', `${API_PREFIX}/access`),
   identity: route<S.IdentityResponse>('GET', `${API_PREFIX}/identity`),
+  keys: route<S.ApiKeyEntry[]>('GET', `${API_PREFIX}/keys`),
+  createKey: route<S.CreatedKeyResponse, z.infer<typeof S.createKeyBody>>('POST', `${API_PREFIX}/keys`),
+  revokeKey: route<S.ApiKeyEntry>('POST', `${API_PREFIX}/keys/:id/revoke`),
   stop: route<z.infer<typeof S.stopResponse>>('POST', `${API_PREFIX}/node/stop`),
   events: route<never>('GET', `${API_PREFIX}/events`)
 } as const

@@ -102,3 +102,56 @@ export const modelEntry = z.object({
 })
 export type ModelEntry = z.infer<typeof modelEntry>
 export const modelsResponse = z.array(modelEntry)
+
+/** An API key for /v1 as listed (never the secret). */
+export const apiKeyEntry = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** First characters of the key, for recognising it. */
+  prefix: z.string(),
+  createdAt: z.number(),
+  lastUsedAt: z.number().nullable(),
+  revokedAt: z.number().nullable()
+})
+export type ApiKeyEntry = z.infer<typeof apiKeyEntry>
+export const apiKeysResponse = z.array(apiKeyEntry)
+
+export const createKeyBody = z.object({ name: z.string().min(1).max(64).regex(/^[\w.@-]+$/, 'use letters, digits, `.`, `_`, `-` or `@`') }).strict()
+/** The new key: `key` is the secret, shown this once. */
+export const createdKeyResponse = z.object({ id: z.string(), name: z.string(), key: z.string() })
+export type CreatedKeyResponse = z.infer<typeof createdKeyResponse>
+/** A key by id, or an active key by name. */
+export const keyIdParam = z.object({ id: z.string().min(1).max(64) })
+
+/** Filters of GET /api/v1/requests. */
+export const requestsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: z.coerce.number().int().min(0).optional(),
+  model: z.string().min(1).max(256).optional(),
+  outcome: z.enum(['ok', 'error', 'cancelled']).optional(),
+  server: z.string().min(1).max(128).optional()
+}).strict()
+export type RequestsQuery = z.infer<typeof requestsQuery>
+export const requestIdParam = z.object({ id: z.string().min(1).max(128) })
+
+/** A provider the node can run inference on (GET /api/v1/providers). */
+export const providerEntry = z.object({
+  name: z.string(),
+  kind: z.string(),
+  url: z.string().nullable(),
+  source: z.string(),
+  health: z.object({ status: z.string(), lastError: z.string().optional(), checkedAt: z.number() }),
+  models: z.array(z.string())
+})
+export type ProviderEntry = z.infer<typeof providerEntry>
+
+export const addProviderBody = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-", at most 63 characters'),
+  kind: z.enum(['ollama', 'openai']),
+  url: z.url({ protocol: /^https?$/ }),
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as OPENAI_API_KEY').optional()
+}).strict()
+export const providerNameParam = z.object({ name: z.string().min(1).max(63) })
+
+export const accessBody = z.object({ trustMode: z.enum(['private', 'friends', 'public']) }).strict()
+export const accessResponse = z.object({ trustMode: z.enum(['private', 'friends', 'public']) })

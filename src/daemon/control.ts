@@ -7,7 +7,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { AgoraError, messageOf } from '../errors.ts'
 import type { ControlPlane } from '../api/control-plane.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry } from '../client/schemas.ts'
+import type { TrustMode } from '../api/control-plane.ts'
+import type { Metering, RequestRecord } from '../gateway/index.ts'
+import type { AccessControl } from '../gateway/access/index.ts'
+import type { ProviderManager, ProviderInfo } from '../providers/index.ts'
 import type { NodeIdentity } from '../identity/index.ts'
 import type { AgoraLibp2p, PeerManager } from '../p2p/index.ts'
 import type { PeerBook, PeerView } from '../peers/index.ts'
@@ -20,6 +24,9 @@ export interface NodeControlComponents {
   peerManager: PeerManager
   peerBook: PeerBook
   offers: OfferService
+  metering: Pick<Metering, 'list' | 'get'>
+  providers: ProviderManager
+  access: Pick<AccessControl, 'trustMode' | 'setTrustMode'>
 }
 
 export interface NodeControlInit {
@@ -162,6 +169,45 @@ export class NodeControl implements ControlPlane {
     return await this.components.peerManager.ping(id, opts)
   }
 
+  requests (query: RequestsQuery): RequestRecord[] {
+    return this.components.metering.list(query)
+  }
+
+  request (id: string): RequestRecord {
+    const record = this.components.metering.get(id)
+    if (record === undefined) throw new AgoraError('E505', `no request '${id}'`, { hint: 'see `agora requests list`' })
+    return record
+  }
+
+  providers (): ProviderEntry[] {
+    return this.components.providers.list().map(providerEntry)
+  }
+
+  async addProvider (spec: { name: string, kind: 'ollama' | 'openai', url: string, apiKeyEnv?: string | undefined }): Promise<ProviderEntry> {
+    return providerEntry(await this.components.providers.add(spec))
+  }
+
+  async removeProvider (name: string): Promise<boolean> {
+    await this.components.providers.remove(name)
+    return true
+  }
+
+  async testProvider (name: string): Promise<ProviderEntry> {
+    const result = await this.components.providers.test(name)
+    const info = this.components.providers.list().find(p => p.name === name)
+    if (info === undefined) throw new AgoraError('E505', `no provider '${name}'`, { hint: 'see `agora providers list`' })
+    return providerEntry({ ...info, health: result.health, models: result.models })
+  }
+
+  trustMode (): TrustMode {
+    return this.components.access.trustMode()
+  }
+
+  setTrustMode (mode: TrustMode): TrustMode {
+    this.components.access.setTrustMode(mode)
+    return this.components.access.trustMode()
+  }
+
   ready (): boolean { return this.init.ready() }
 
   requestStop (reason: string): void { this.init.requestStop(reason) }
@@ -213,5 +259,16 @@ export function toPeerId (peerId: string): PeerId {
     return peerIdFromString(peerId)
   } catch (err) {
     throw new AgoraError('E220', `'${peerId}' is not a peer id`, { why: messageOf(err) })
+  }
+}
+
+function providerEntry (info: ProviderInfo): ProviderEntry {
+  return {
+    name: info.name,
+    kind: info.kind,
+    url: info.url,
+    source: info.source,
+    health: { status: info.health.status, checkedAt: info.health.checkedAt, ...(info.health.lastError === undefined ? {} : { lastError: info.health.lastError }) },
+    models: info.models.map(m => m.name)
   }
 }

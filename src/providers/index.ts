@@ -1,7 +1,10 @@
 /**
  * The providers room's door: the capability registry (what this node can
- * serve; offers are built from it) and the engines registered in it. First
- * of them, the embedded wink-nlp engine, which needs no download.
+ * serve; offers are built from it), the one inference interface, and the
+ * engines behind it — the embedded wink-nlp engine (no download), Ollama
+ * over its native API and any OpenAI-compatible server — held by the
+ * ProviderManager (built-in, user-added and discovered providers, health,
+ * model lists).
  */
 export { CapabilityRegistry } from './registry.ts'
 export type { Capacity, CapabilitySnapshot, CapabilitySource, ModelCapability, ModelKind } from './registry.ts'
@@ -16,3 +19,13 @@ export type {
   ChatMessage, ChatRequest, ChatEvent, Usage, FinishReason, EmbeddingsRequest, EmbeddingsResult,
   HealthStatus, ProviderHealth, InferenceCallOptions, ProviderKind, InferenceProvider
 } from './inference.ts'
+export { ProviderManager } from './manager.ts'
+export type { ProviderManagerComponents, ProviderManagerInit, ProviderInfo, ProviderSource, ProviderTestResult } from './manager.ts'
+export { HttpProvider, estimateTokens } from './http/base.ts'
+export type { HttpProviderComponents, HttpProviderInit, RefreshOptions } from './http/base.ts'
+export { OllamaProvider } from './ollama/provider.ts'
+export { OpenAICompatibleProvider, openAIBase } from './openai-compatible/provider.ts'
+export { validateSpec } from './specs.ts'
+export type { ProviderSpec, HttpProviderKind } from './specs.ts'
+export { PROVIDER_DEFAULTS, DISCOVERY_PORTS, USER_PROVIDERS_KEY } from './constants.ts'
+export type { DiscoveryTarget } from './constants.ts'

@@ -68,7 +68,7 @@ const started = new Set<string>()
 /** `agora start --detach` on a fresh (or given) data dir, loopback and ephemeral ports. */
 export async function startDaemon (extraArgs: string[] = [], dataDir = tempDir(), env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
   started.add(dataDir)
-  const out = await agora(['start', '--detach', '--data-dir', dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json', ...extraArgs], { env })
+  const out = await agora(['start', '--detach', '--data-dir', dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-discovery', '--json', ...extraArgs], { env })
   const status = JSON.parse(out) as { pid: number, peerId: string, apiUrl: string, addresses: string[] }
   const address = status.addresses.find(a => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws'))
   if (address === undefined) throw new Error(`daemon has no loopback TCP address: ${out}`)

@@ -40,7 +40,8 @@ export function testConfig (overrides: DeepPartial<AgoraConfig> = {}): AgoraConf
       connections: { inboundThresholdPerHost: 1000, maxIncomingPending: 256 }
     },
     // one embeddings cache for the whole test run: the JSON → binary conversion happens at most once
-    providers: { wink: { cacheDir: join(tmpdir(), 'agora-test-models') } }
+    // discovery off: tests never probe the machine's real engine ports
+    providers: { discovery: false, wink: { cacheDir: join(tmpdir(), 'agora-test-models') } }
   }
   return configSchema.parse(mergeDeep(base, overrides as Record<string, unknown>))
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import { AgoraError } from '../../errors.ts'
 import { ROUTES, API_PREFIX } from '../../client/routes.ts'
-import { connectBody, peerIdParam, offersQuery, offerIdParam, banBody } from '../../client/schemas.ts'
+import { connectBody, peerIdParam, offersQuery, offerIdParam, banBody, requestsQuery, requestIdParam, addProviderBody, providerNameParam, accessBody } from '../../client/schemas.ts'
 import type { ApiComponents } from '../server.ts'
 
 /** Route paths relative to the /api/v1 scope. */
@@ -41,6 +41,17 @@ export function registerControlRoutes (app: FastifyInstance, { control }: Pick<A
   app.post(path(ROUTES.withdraw.path), async () => await control.withdraw())
   app.post(path(ROUTES.announce.path), async () => await control.announce())
   app.get(path(ROUTES.models.path), async () => control.models())
+
+  app.get(path(ROUTES.requests.path), async request => control.requests(parse(requestsQuery, request.query, 'query')))
+  app.get(path(ROUTES.request.path), async request => control.request(parse(requestIdParam, request.params, 'path').id))
+
+  app.get(path(ROUTES.providers.path), async () => control.providers())
+  app.post(path(ROUTES.addProvider.path), async request => await control.addProvider(parse(addProviderBody, request.body, 'body')))
+  app.post(path(ROUTES.removeProvider.path), async request => ({ removed: await control.removeProvider(parse(providerNameParam, request.params, 'path').name) }))
+  app.post(path(ROUTES.testProvider.path), async request => await control.testProvider(parse(providerNameParam, request.params, 'path').name))
+
+  app.get(path(ROUTES.access.path), async () => ({ trustMode: control.trustMode() }))
+  app.post(path(ROUTES.setAccess.path), async request => ({ trustMode: control.setTrustMode(parse(accessBody, request.body, 'body').trustMode) }))
 
   app.post(path(ROUTES.stop.path), async (_request, reply) => {
     // answer first, then stop: the caller learns the stop was accepted

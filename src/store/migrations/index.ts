@@ -6,6 +6,8 @@
 import { m001Initial } from './001-initial.ts'
 import { m002Reputation } from './002-reputation.ts'
 import { m003Offers } from './003-offers.ts'
+import { m004Requests } from './004-requests.ts'
+import { m005ApiKeys } from './005-api-keys.ts'
 
 export interface Migration {
   version: number
@@ -16,5 +18,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   m001Initial,
   m002Reputation,
-  m003Offers
+  m003Offers,
+  m004Requests,
+  m005ApiKeys
 ]

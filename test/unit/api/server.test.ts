@@ -23,9 +23,12 @@ const OFFER = {
   zone: '', trustMode: 'friends' as const, policyHash: '', expiresAt: 10, lamport: 1
 }
 
+const PROVIDER = { name: 'wink', kind: 'wink', url: 'embedded', source: 'builtin', health: { status: 'healthy', checkedAt: 1 }, models: ['agora/wink-embed-100d'] }
+
 function stubControl (): ControlPlane & { stops: string[], calls: unknown[] } {
   const stops: string[] = []
   const calls: unknown[] = []
+  let mode: 'private' | 'friends' | 'public' = 'friends'
   return {
     stops,
     calls,
@@ -44,6 +47,14 @@ function stubControl (): ControlPlane & { stops: string[], calls: unknown[] } {
     withdraw: async () => ({ withdrawn: true, offerId: 'offer-1' }),
     announce: async () => OFFER as never,
     models: () => [{ name: 'agora/wink-embed-100d', kind: 'embedding', nodes: 1, bestPrice: 0, bestLatencyMs: 0, servedBy: ['12D3KooWTest'] }],
+    requests: (query: unknown) => { calls.push(['requests', query]); return [] },
+    request: (id: string) => { throw new AgoraError('E505', `no request '${id}'`) },
+    providers: () => [PROVIDER],
+    addProvider: async (spec: unknown) => { calls.push(['addProvider', spec]); return PROVIDER },
+    removeProvider: async () => true,
+    testProvider: async () => PROVIDER,
+    trustMode: () => mode,
+    setTrustMode: (next: 'private' | 'friends' | 'public') => { mode = next; return mode },
     identity: () => ({ peerId: '12D3KooWTest', did: 'did:key:z6MkTest', publicKey: 'AAAA' }),
     connect: async (ma: string) => {
       if (!ma.startsWith('/')) throw new AgoraError('E200', `'${ma}' is not a valid multiaddr`)
@@ -177,6 +188,25 @@ describe('control API', () => {
   test('models list matches the shared shape', async () => {
     const res = await app.inject({ url: '/api/v1/models', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(modelsResponse.parse(res.json())[0]?.nodes, 1)
+  })
+
+  test('providers: add validates the spec and names the field; requests take validated filters; trust mode changes at run time', async () => {
+    const h = { ...auth, host: '127.0.0.1' }
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/providers', headers: h, payload: { name: 'Bad Name', kind: 'ollama', url: 'http://127.0.0.1:11434' } })
+    assert.equal(bad.statusCode, 400)
+    assert.match(bad.json().error.message, /body\.name/)
+    const badUrl = await app.inject({ method: 'POST', url: '/api/v1/providers', headers: h, payload: { name: 'o', kind: 'ollama', url: 'ftp://x' } })
+    assert.equal(badUrl.statusCode, 400)
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/providers', headers: h, payload: { name: 'o', kind: 'ollama', url: 'http://127.0.0.1:11434' } })
+    assert.equal(ok.statusCode, 200)
+    assert.equal((await app.inject({ url: '/api/v1/requests?outcome=ok&limit=5', headers: h })).statusCode, 200)
+    assert.deepEqual(control.calls.at(-1), ['requests', { outcome: 'ok', limit: 5 }])
+    assert.equal((await app.inject({ url: '/api/v1/requests?outcome=maybe', headers: h })).statusCode, 400)
+    assert.equal((await app.inject({ url: '/api/v1/requests/nope', headers: h })).statusCode, 404)
+    const set = await app.inject({ method: 'POST', url: '/api/v1/access', headers: h, payload: { trustMode: 'public' } })
+    assert.deepEqual(set.json(), { trustMode: 'public' })
+    assert.deepEqual((await app.inject({ url: '/api/v1/access', headers: h })).json(), { trustMode: 'public' })
+    assert.equal((await app.inject({ method: 'POST', url: '/api/v1/access', headers: h, payload: { trustMode: 'everyone' } })).statusCode, 400)
   })
 
   test('stop answers first, then asks the node to stop', async () => {

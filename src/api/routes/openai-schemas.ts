@@ -1,0 +1,161 @@
+/**
+ * The OpenAI-compatible API's wire shapes: zod schemas of what /v1 accepts
+ * (the subset Agora routes; unknown fields are ignored as OpenAI clients
+ * send many) and the response objects, typed after OpenAI's. Conversion to
+ * the gateway's requests lives here too, so an unsupported option is
+ * refused in one place with E962 naming it.
+ */
+import { z } from 'zod'
+import { AgoraError } from '../../errors.ts'
+import type { ChatMessage, ChatRequest, FinishReason } from '../../providers/index.ts'
+import type { ModelKind } from '../../providers/index.ts'
+
+const contentPart = z.object({ type: z.string().min(1), text: z.string().optional() })
+
+const chatMessage = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  content: z.union([z.string(), z.array(contentPart)]).nullish(),
+  name: z.string().max(256).optional()
+})
+
+export const chatCompletionBody = z.object({
+  model: z.string().min(1).max(512),
+  messages: z.array(chatMessage).min(1).max(4096),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  seed: z.number().int().nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  tools: z.array(z.unknown()).nullish(),
+  user: z.string().max(256).nullish()
+})
+export type ChatCompletionBody = z.infer<typeof chatCompletionBody>
+
+export const embeddingsBody = z.object({
+  model: z.string().min(1).max(512),
+  input: z.union([z.string(), z.array(z.unknown()).min(1).max(2048)]),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().positive().nullish(),
+  user: z.string().max(256).nullish()
+})
+export type EmbeddingsBody = z.infer<typeof embeddingsBody>
+
+/** Validate a body; a failure is E961 naming the field (also in `details.param`). */
+export function parseBody<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value ?? {})
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  const param = issue === undefined || issue.path.length === 0 ? null : issue.path.map(String).join('.')
+  throw new AgoraError('E961', param === null ? 'invalid request body' : `invalid '${param}'`, { why: issue?.message, details: { param } })
+}
+
+function unsupported (param: string, what: string): AgoraError {
+  return new AgoraError('E962', what, { details: { param } })
+}
+
+/** The gateway's chat request; E962 for options Agora cannot honour. */
+export function toChatRequest (body: ChatCompletionBody): ChatRequest {
+  if (body.n != null && body.n > 1) throw unsupported('n', `n=${body.n} is not supported: one choice per request`)
+  if (body.tools != null && body.tools.length > 0) throw unsupported('tools', 'tools (function calling) are not supported')
+  const messages = body.messages.map((message, i): ChatMessage => ({
+    role: message.role === 'developer' ? 'system' : message.role,
+    content: textOf(message.content, i)
+  }))
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens
+  return {
+    model: body.model,
+    messages,
+    ...(body.temperature == null ? {} : { temperature: body.temperature }),
+    ...(body.top_p == null ? {} : { top_p: body.top_p }),
+    ...(maxTokens == null ? {} : { max_tokens: maxTokens }),
+    ...(body.stop == null ? {} : { stop: body.stop }),
+    ...(body.seed == null ? {} : { seed: body.seed })
+  }
+}
+
+function textOf (content: ChatCompletionBody['messages'][number]['content'], index: number): string {
+  if (content == null) return ''
+  if (typeof content === 'string') return content
+  return content.map((part, j) => {
+    if (part.type !== 'text' || part.text === undefined) throw unsupported(`messages.${index}.content.${j}`, `content parts of type '${part.type}' are not supported: text only`)
+    return part.text
+  }).join('')
+}
+
+/** The texts to embed; token arrays are refused (E962). */
+export function embeddingInputs (input: EmbeddingsBody['input']): string[] {
+  if (typeof input === 'string') return [input]
+  return input.map((item, i) => {
+    if (typeof item === 'string') return item
+    if (typeof item === 'number' || Array.isArray(item)) throw unsupported('input', 'token arrays are not supported as embeddings input: send text')
+    throw new AgoraError('E961', `invalid 'input.${i}'`, { why: 'expected a string', details: { param: `input.${i}` } })
+  })
+}
+
+/** A vector as OpenAI's base64 encoding: little-endian float32. */
+export function float32Base64 (vector: readonly number[]): string {
+  const view = new DataView(new ArrayBuffer(vector.length * 4))
+  vector.forEach((value, i) => { view.setFloat32(i * 4, value, true) })
+  return Buffer.from(view.buffer).toString('base64')
+}
+
+export interface OpenAiUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+}
+
+export interface ChatCompletion {
+  id: string
+  object: 'chat.completion'
+  created: number
+  model: string
+  choices: Array<{ index: number, message: { role: 'assistant', content: string, refusal: null }, finish_reason: FinishReason, logprobs: null }>
+  usage: OpenAiUsage
+}
+
+export interface ChatCompletionChunk {
+  id: string
+  object: 'chat.completion.chunk'
+  created: number
+  model: string
+  choices: Array<{ index: number, delta: { role?: 'assistant', content?: string }, finish_reason: FinishReason | null, logprobs: null }>
+  usage?: OpenAiUsage
+}
+
+export interface EmbeddingsResponse {
+  object: 'list'
+  data: Array<{ object: 'embedding', index: number, embedding: number[] | string }>
+  model: string
+  usage: { prompt_tokens: number, total_tokens: number }
+}
+
+export interface ModelObject {
+  id: string
+  object: 'model'
+  created: number
+  owned_by: string
+  /** Agora's additions: where and at what cost the model runs. */
+  agora: { kind: ModelKind, price: number, latencyMs: number | null, local: boolean }
+}
+
+export interface ModelList {
+  object: 'list'
+  data: ModelObject[]
+}
+
+/** OpenAI's error shape; `code` is Agora's error code. */
+export interface OpenAiErrorBody {
+  error: {
+    message: string
+    type: string
+    param: string | null
+    code: string
+    /** What to do about it (Agora's hint). */
+    hint?: string
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Metering: one row per inference request in the `requests` table
+ * (migration 004) — who asked, who served, model, tokens, latencies,
+ * outcome, attempts and the price owed by the serving offer's prices —
+ * plus the Prometheus counters and histograms. Rows beyond `maxRows` are
+ * pruned, oldest first. Recording never throws into the request path.
+ */
+import { createGatewayRequestMetrics, type GatewayRequestMetrics } from './metrics.ts'
+import { messageOf } from '../../errors.ts'
+import type { AgoraLogger, Logger } from '../../observability/logger.ts'
+import type { Database } from '../../store/index.ts'
+import type { Requester } from '../types.ts'
+import type { Registry } from 'prom-client'
+
+export type RequestOutcome = 'ok' | 'error' | 'cancelled'
+export type RequestOp = 'chat' | 'embeddings'
+
+export interface RequestRecord {
+  /** Request id (the ChatRun / EmbeddingsRun id). */
+  id: string
+  /** Start, ms since the epoch. */
+  ts: number
+  requester: Requester
+  /** 'local', the serving peer id, or 'none' when no candidate was tried. */
+  server: string
+  /** Provider id on the serving node, when known. */
+  provider: string | null
+  model: string
+  op: RequestOp
+  promptTokens: number
+  completionTokens: number
+  /** Time to the first token (chat) or result (embeddings); null when none came. */
+  firstTokenMs: number | null
+  totalMs: number
+  outcome: RequestOutcome
+  errorCode: string | null
+  /** Credits owed to the server (see priceOwed); 0 locally. */
+  price: number
+  /** Candidates tried. */
+  attempts: number
+}
+
+export interface RequestQuery {
+  /** At most this many rows (default 50, at most 1000), newest first. */
+  limit?: number
+  /** Only rows that started before this time (ms), for paging. */
+  before?: number
+  model?: string
+  outcome?: RequestOutcome
+  server?: string
+}
+
+/** Token prices of the serving offer. */
+export interface TokenPrices {
+  perTask: number
+  per1kPromptTokens: number
+  per1kCompletionTokens: number
+}
+
+/** prompt/1000 × per1kPromptTokens + completion/1000 × per1kCompletionTokens + perTask. */
+export function priceOwed (prices: TokenPrices, usage: { promptTokens: number, completionTokens: number }): number {
+  return usage.promptTokens / 1000 * prices.per1kPromptTokens + usage.completionTokens / 1000 * prices.per1kCompletionTokens + prices.perTask
+}
+
+export interface MeteringComponents {
+  db: Database
+  metrics?: Registry | undefined
+  logger?: AgoraLogger | undefined
+}
+
+export interface MeteringInit {
+  /** Rows kept; older ones are pruned (default 100,000). */
+  maxRows?: number
+  /** Prune every this many inserts (default 1,000). */
+  pruneEvery?: number
+}
+
+interface RequestRow {
+  id: string
+  ts: number
+  requester_kind: 'local' | 'peer'
+  requester: string | null
+  server: string
+  provider: string | null
+  model: string
+  op: RequestOp
+  prompt_tokens: number
+  completion_tokens: number
+  first_token_ms: number | null
+  total_ms: number
+  outcome: RequestOutcome
+  error_code: string | null
+  price: number
+  attempts: number
+}
+
+const INSERT = `INSERT OR REPLACE INTO requests (id, ts, requester_kind, requester, server, provider, model, op, prompt_tokens,
+  completion_tokens, first_token_ms, total_ms, outcome, error_code, price, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+export class Metering {
+  private readonly db: Database
+  private readonly metrics: GatewayRequestMetrics | undefined
+  private readonly log: Logger | undefined
+  private readonly maxRows: number
+  private readonly pruneEvery: number
+  private inserts = 0
+
+  constructor (components: MeteringComponents, init: MeteringInit = {}) {
+    this.db = components.db
+    this.metrics = createGatewayRequestMetrics(components.metrics)
+    this.log = components.logger?.forComponent('agora:metering')
+    this.maxRows = init.maxRows ?? 100_000
+    this.pruneEvery = init.pruneEvery ?? 1_000
+  }
+
+  /** Store one request and count it in the metrics. Never throws (a store failure is logged). */
+  record (record: RequestRecord): void {
+    this.count(record)
+    try {
+      const requester = record.requester.kind === 'local' ? record.requester.keyId : record.requester.peerId
+      this.db.prepare(INSERT).run(
+        record.id, Math.round(record.ts), record.requester.kind, requester, record.server, record.provider, record.model, record.op,
+        Math.round(record.promptTokens), Math.round(record.completionTokens), record.firstTokenMs, record.totalMs,
+        record.outcome, record.errorCode, record.price, record.attempts
+      )
+      if (++this.inserts % this.pruneEvery === 0) this.prune()
+    } catch (err) {
+      this.log?.warn({ id: record.id, err: messageOf(err) }, 'cannot store the metering row')
+    }
+  }
+
+  /** Rows, newest first. */
+  list (query: RequestQuery = {}): RequestRecord[] {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    if (query.before !== undefined) { where.push('ts < ?'); args.push(query.before) }
+    if (query.model !== undefined) { where.push('model = ?'); args.push(query.model) }
+    if (query.outcome !== undefined) { where.push('outcome = ?'); args.push(query.outcome) }
+    if (query.server !== undefined) { where.push('server = ?'); args.push(query.server) }
+    const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 50)))
+    const sql = `SELECT * FROM requests ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, rowid DESC LIMIT ${limit}`
+    return (this.db.prepare(sql).all(...args) as unknown as RequestRow[]).map(toRecord)
+  }
+
+  get (id: string): RequestRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as RequestRow | undefined
+    return row === undefined ? undefined : toRecord(row)
+  }
+
+  /** Drop the oldest rows beyond maxRows; returns how many. */
+  prune (): number {
+    const result = this.db.prepare('DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests ORDER BY ts DESC, rowid DESC LIMIT -1 OFFSET ?)').run(this.maxRows)
+    return Number(result.changes)
+  }
+
+  private count (record: RequestRecord): void {
+    const m = this.metrics
+    if (m === undefined) return
+    const route = record.server === 'local' ? 'local' : record.server === 'none' ? 'none' : 'remote'
+    m.requests.inc({ outcome: record.outcome, route })
+    if (record.promptTokens > 0) m.tokens.inc({ direction: 'prompt' }, record.promptTokens)
+    if (record.completionTokens > 0) m.tokens.inc({ direction: 'completion' }, record.completionTokens)
+    if (record.firstTokenMs !== null) m.firstToken.observe({ route }, record.firstTokenMs / 1000)
+    m.duration.observe({ route }, record.totalMs / 1000)
+    m.attempts.observe(record.attempts)
+  }
+}
+
+function toRecord (row: RequestRow): RequestRecord {
+  return {
+    id: row.id,
+    ts: row.ts,
+    requester: row.requester_kind === 'peer' ? { kind: 'peer', peerId: row.requester ?? '' } : { kind: 'local', keyId: row.requester },
+    server: row.server,
+    provider: row.provider,
+    model: row.model,
+    op: row.op,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    firstTokenMs: row.first_token_ms,
+    totalMs: row.total_ms,
+    outcome: row.outcome,
+    errorCode: row.error_code,
+    price: row.price,
+    attempts: row.attempts
+  }
+}

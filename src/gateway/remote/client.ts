@@ -1,0 +1,145 @@
+/**
+ * The calling side of /agora/infer/1: run a chat or an embeddings request
+ * on a peer. Named timeouts, each with its own code: dial (E910), first
+ * token (E911), idle between tokens (E912), total (E913); the caller's
+ * signal cancels (E914). Any of them closes the stream, so the serving
+ * node cancels its provider call. The chat answer is pulled frame by frame
+ * as the consumer asks (a slow consumer slows the remote provider).
+ * A refusal comes back with the code of the rule that refused it
+ * (E900–E905; E904/E905 with `details.retryAfterMs`).
+ */
+import { isAgoraError } from '../../errors.ts'
+import { ENGINE_TIMEOUT_SLACK_MS, REMOTE_TIMEOUT_DEFAULTS, type RemoteTimeouts } from './constants.ts'
+import { Deadlines } from './deadlines.ts'
+import { toWireRequest } from './encode.ts'
+import { createInferClientMetrics, type InferClientMetrics } from './metrics.ts'
+import { createInferProtocol, type InferProtocol } from './protocol.ts'
+import { Session } from './session.ts'
+import type { InferOp, InferRequest } from './schema.ts'
+import type { AgoraLogger, Logger } from '../../observability/logger.ts'
+import type { ReqResp } from '../../protocols/index.ts'
+import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult } from '../../providers/inference.ts'
+import type { Libp2p } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
+
+export interface RemoteInferenceComponents {
+  reqresp: Pick<ReqResp, 'requestStream'>
+  /** Dials the peer first, so that reaching it has its own timeout (E910). */
+  libp2p: Pick<Libp2p, 'dial'>
+  logger: AgoraLogger
+  metrics?: Registry | undefined
+}
+
+export interface RemoteCallOptions {
+  /** Aborting cancels the call here and on the remote (E914, or the reason when it is an AgoraError). */
+  signal?: AbortSignal
+}
+
+export class RemoteInference {
+  private readonly reqresp: RemoteInferenceComponents['reqresp']
+  private readonly libp2p: RemoteInferenceComponents['libp2p']
+  private readonly log: Logger
+  private readonly metrics: InferClientMetrics | undefined
+  private readonly timeouts: RemoteTimeouts
+  private readonly protocol: InferProtocol
+
+  constructor (components: RemoteInferenceComponents, init: Partial<RemoteTimeouts> = {}) {
+    this.reqresp = components.reqresp
+    this.libp2p = components.libp2p
+    this.log = components.logger.forComponent('agora:infer')
+    this.metrics = createInferClientMetrics(components.metrics)
+    this.timeouts = {
+      dialMs: init.dialMs ?? REMOTE_TIMEOUT_DEFAULTS.dialMs,
+      firstTokenMs: init.firstTokenMs ?? REMOTE_TIMEOUT_DEFAULTS.firstTokenMs,
+      idleMs: init.idleMs ?? REMOTE_TIMEOUT_DEFAULTS.idleMs,
+      totalMs: init.totalMs ?? REMOTE_TIMEOUT_DEFAULTS.totalMs
+    }
+    // the engine's own timers (E204) stay behind ours
+    this.protocol = createInferProtocol({
+      dialMs: this.timeouts.dialMs + ENGINE_TIMEOUT_SLACK_MS,
+      firstByteMs: this.timeouts.firstTokenMs + ENGINE_TIMEOUT_SLACK_MS,
+      responseMs: this.timeouts.idleMs + ENGINE_TIMEOUT_SLACK_MS
+    })
+  }
+
+  /** The timeouts in force. */
+  settings (): RemoteTimeouts {
+    return { ...this.timeouts }
+  }
+
+  /**
+   * Stream a chat completion from `peerId`: deltas, then one `done`. Breaking
+   * out of the loop (or aborting the signal) cancels it on the remote.
+   */
+  async * chatStream (peerId: string, request: ChatRequest, options: RemoteCallOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
+    const session = this.open('chat', peerId, toWireRequest('chat', request), options)
+    let outcome = 'abandoned'
+    try {
+      while (true) {
+        const frame = await session.next()
+        if (frame === undefined) throw session.protocolError('the answer ended without a done frame')
+        if (frame.type === 'delta') {
+          yield { type: 'delta', text: frame.text }
+          continue
+        }
+        if (frame.type !== 'done') throw session.protocolError(`a ${frame.type} frame in a chat answer`)
+        // read the end now: a consumer that stops at `done` then leaves a complete stream, not a cancelled one
+        if (await session.next() !== undefined) throw session.protocolError('a frame after done')
+        outcome = 'ok'
+        yield { type: 'done', finishReason: frame.finishReason, usage: frame.usage }
+        return
+      }
+    } catch (err) {
+      outcome = isAgoraError(err) ? err.code : 'error'
+      throw err
+    } finally {
+      await session.close(outcome)
+      this.log.debug({ peerId, model: request.model, outcome }, 'remote chat ended')
+    }
+  }
+
+  /** Embed `request.input` on `peerId`: one vector per input, in order. */
+  async embeddings (peerId: string, request: EmbeddingsRequest, options: RemoteCallOptions = {}): Promise<EmbeddingsResult> {
+    const session = this.open('embeddings', peerId, toWireRequest('embeddings', request), options)
+    const inputs = request.input.length
+    let outcome = 'abandoned'
+    try {
+      const vectors: number[][] = []
+      while (true) {
+        const frame = await session.next()
+        if (frame === undefined) throw session.protocolError('the answer ended without an embeddings frame')
+        if (frame.type === 'vectors') {
+          if (frame.offset !== vectors.length || vectors.length + frame.vectors.length > inputs) {
+            throw session.protocolError(`vectors at offset ${frame.offset} after ${vectors.length} of ${inputs}`)
+          }
+          for (const vector of frame.vectors) vectors.push(vector)
+          continue
+        }
+        if (frame.type !== 'embeddings') throw session.protocolError(`a ${frame.type} frame in an embeddings answer`)
+        if (frame.count !== inputs || vectors.length !== inputs) throw session.protocolError(`${vectors.length} vectors (count ${frame.count}) for ${inputs} inputs`)
+        if (await session.next() !== undefined) throw session.protocolError('a frame after the embeddings frame')
+        outcome = 'ok'
+        return { vectors, usage: { promptTokens: frame.usage.promptTokens } }
+      }
+    } catch (err) {
+      outcome = isAgoraError(err) ? err.code : 'error'
+      throw err
+    } finally {
+      await session.close(outcome)
+      this.log.debug({ peerId, model: request.model, outcome }, 'remote embeddings ended')
+    }
+  }
+
+  private open (op: InferOp, peer: string, request: InferRequest, options: RemoteCallOptions): Session {
+    return new Session({
+      op,
+      peer,
+      request,
+      protocol: this.protocol,
+      deadlines: new Deadlines(this.timeouts, { peer, op }, options.signal),
+      reqresp: this.reqresp,
+      libp2p: this.libp2p,
+      metrics: this.metrics
+    })
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Shaping values for the wire: provider requests to bounded wire requests,
+ * long deltas to several frames, many vectors to several frames.
+ */
+import { AgoraError } from '../../errors.ts'
+import { INFER_MAX_REQUEST_BYTES } from './constants.ts'
+import { inferRequestSchema, type InferRequest } from './schema.ts'
+import type { ChatRequest, EmbeddingsRequest } from '../../providers/inference.ts'
+import type { z } from 'zod'
+
+const encoder = new TextEncoder()
+
+/**
+ * The wire request for a chat or embeddings call (known fields only), or
+ * E916 when it exceeds the protocol's limits.
+ */
+export function toWireRequest (op: 'chat', request: ChatRequest): InferRequest
+export function toWireRequest (op: 'embeddings', request: EmbeddingsRequest): InferRequest
+export function toWireRequest (op: 'chat' | 'embeddings', request: ChatRequest | EmbeddingsRequest): InferRequest {
+  const value = op === 'chat' ? { op, request: pickChat(request as ChatRequest) } : { op, request: { model: request.model, input: (request as EmbeddingsRequest).input } }
+  const parsed = inferRequestSchema.safeParse(value)
+  if (!parsed.success) throw new AgoraError('E916', `the ${op} request does not fit /agora/infer/1`, { why: problemOf(parsed.error) })
+  const bytes = encoder.encode(JSON.stringify(parsed.data)).byteLength
+  if (bytes > INFER_MAX_REQUEST_BYTES) {
+    throw new AgoraError('E916', `the ${op} request does not fit /agora/infer/1`, { why: `${bytes} > ${INFER_MAX_REQUEST_BYTES} bytes` })
+  }
+  return parsed.data
+}
+
+/** The first problem zod found, as `path: message`. */
+export function problemOf (error: z.ZodError): string {
+  const issue = error.issues[0]
+  return issue === undefined ? 'invalid' : `${issue.path.join('.') || '(root)'}: ${issue.message}`
+}
+
+function pickChat (request: ChatRequest): ChatRequest {
+  const out: ChatRequest = { model: request.model, messages: request.messages.map(m => ({ role: m.role, content: m.content })) }
+  if (request.temperature !== undefined) out.temperature = request.temperature
+  if (request.top_p !== undefined) out.top_p = request.top_p
+  if (request.max_tokens !== undefined) out.max_tokens = request.max_tokens
+  if (request.stop !== undefined) out.stop = request.stop
+  if (request.seed !== undefined) out.seed = request.seed
+  return out
+}
+
+/** Cut `text` into pieces of at most `max` UTF-16 units, never between the two halves of a surrogate pair. */
+export function splitText (text: string, max: number): string[] {
+  if (text.length <= max) return [text]
+  const parts: string[] = []
+  let start = 0
+  while (start < text.length) {
+    let end = Math.min(text.length, start + max)
+    const last = text.charCodeAt(end - 1)
+    // a high surrogate at the cut: keep it with its low half
+    if (end < text.length && end - start > 1 && last >= 0xd800 && last <= 0xdbff) end--
+    parts.push(text.slice(start, end))
+    start = end
+  }
+  return parts
+}
+
+export interface VectorChunk {
+  offset: number
+  vectors: number[][]
+}
+
+/**
+ * Group vectors into chunks whose numbers encode to at most `budgetBytes`
+ * of JSON (a whole number of vectors per chunk; a vector larger than the
+ * budget travels alone, and the frame limit then decides).
+ */
+export function chunkVectors (vectors: number[][], budgetBytes: number): VectorChunk[] {
+  const chunks: VectorChunk[] = []
+  let current: VectorChunk = { offset: 0, vectors: [] }
+  let size = 0
+  vectors.forEach((vector, index) => {
+    const bytes = JSON.stringify(vector).length + 1
+    if (current.vectors.length > 0 && size + bytes > budgetBytes) {
+      chunks.push(current)
+      current = { offset: index, vectors: [] }
+      size = 0
+    }
+    current.vectors.push(vector)
+    size += bytes
+  })
+  if (current.vectors.length > 0) chunks.push(current)
+  return chunks
+}

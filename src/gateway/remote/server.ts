@@ -1,0 +1,196 @@
+/**
+ * The serving side of /agora/infer/1: access control first (a refusal goes
+ * back with its code through the engine's ERROR status), then the local
+ * providers' events become frames. The engine pulls the next frame only
+ * when the transport took the previous one, so a slow caller slows the
+ * provider; when the caller goes away the engine's signal aborts, and that
+ * signal is the one the provider call got (the upstream HTTP request or
+ * worker job is cancelled).
+ */
+import { AgoraError, isAgoraError } from '../../errors.ts'
+import { estimateEmbeddingsTokens, estimatePromptTokens } from '../access/estimate.ts'
+import { abortable, raceAbort } from './abortable.ts'
+import { INFER_MAX_DELTA_CHARS, INFER_MAX_DIMENSIONS, INFER_RATE_LIMIT, INFER_STALL_MS, INFER_VECTOR_FRAME_BUDGET } from './constants.ts'
+import { chunkVectors, splitText } from './encode.ts'
+import { createInferServerMetrics, type InferServerMetrics } from './metrics.ts'
+import { createInferProtocol, type InferProtocol } from './protocol.ts'
+import type { AccessControl } from '../access/access-control.ts'
+import type { Requester } from '../types.ts'
+import type { InferFrame, InferOp, InferRequest } from './schema.ts'
+import type { AgoraLogger, Logger } from '../../observability/logger.ts'
+import type { HandlerContext, RateLimit, ReqResp } from '../../protocols/index.ts'
+import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, InferenceCallOptions, Usage } from '../../providers/inference.ts'
+import type { Registry } from 'prom-client'
+
+/** How a served call reaches the local providers: the caller's signal, and who asks (for metering). */
+export interface ServedCallOptions extends InferenceCallOptions {
+  signal: AbortSignal
+  requester: Requester
+}
+
+/** What the server needs from this node's providers (the gateway's LocalInference facade fits). */
+export interface LocalInferenceLike {
+  chatStream(request: ChatRequest, opts: ServedCallOptions): AsyncIterable<ChatEvent>
+  embeddings(request: EmbeddingsRequest, opts: ServedCallOptions): Promise<EmbeddingsResult>
+}
+
+export interface InferenceServerComponents {
+  reqresp: Pick<ReqResp, 'handleStream' | 'unhandle'>
+  access: Pick<AccessControl, 'check' | 'charge'>
+  local: LocalInferenceLike
+  logger: AgoraLogger
+  metrics?: Registry | undefined
+}
+
+export interface InferenceServerInit {
+  /** The longest one frame may wait for a paused reader before the stream is given up. */
+  stallMs?: number
+  /** Per-peer streams per second in the engine (a flood guard under access control's limits). */
+  rateLimit?: RateLimit
+}
+
+export class InferenceServer {
+  private readonly reqresp: InferenceServerComponents['reqresp']
+  private readonly access: InferenceServerComponents['access']
+  private readonly local: LocalInferenceLike
+  private readonly log: Logger
+  private readonly metrics: InferServerMetrics | undefined
+  readonly protocol: InferProtocol
+
+  constructor (components: InferenceServerComponents, init: InferenceServerInit = {}) {
+    this.reqresp = components.reqresp
+    this.access = components.access
+    this.local = components.local
+    this.log = components.logger.forComponent('agora:infer')
+    this.metrics = createInferServerMetrics(components.metrics)
+    this.protocol = createInferProtocol({ responseMs: init.stallMs ?? INFER_STALL_MS }, init.rateLimit ?? INFER_RATE_LIMIT)
+  }
+
+  async start (): Promise<void> {
+    await this.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context))
+  }
+
+  async stop (): Promise<void> {
+    await this.reqresp.unhandle(this.protocol.id)
+  }
+
+  /** One request: the frames of its answer (dispatch on the op). */
+  private serve (request: InferRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
+    switch (request.op) {
+      case 'chat': return this.serveChat(request.request, context)
+      case 'embeddings': return this.serveEmbeddings(request.request, context)
+    }
+  }
+
+  private async * serveChat (request: ChatRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
+    const { peerId, signal } = context
+    const prompt = estimatePromptTokens(request)
+    this.admit('chat', peerId, request.model, prompt + (request.max_tokens ?? 0))
+    const outcome = new Outcome('chat', peerId, request.model, signal)
+    let usage: Usage | undefined
+    let deltas = 0
+    try {
+      for await (const event of abortable(this.local.chatStream(request, { signal, requester: { kind: 'peer', peerId } }), signal)) {
+        if (event.type === 'delta') {
+          if (event.text.length === 0) continue
+          deltas++
+          for (const text of splitText(event.text, INFER_MAX_DELTA_CHARS)) yield { type: 'delta', text }
+          continue
+        }
+        usage = event.usage
+        yield { type: 'done', finishReason: event.finishReason, usage: event.usage }
+        outcome.ok()
+        return
+      }
+      throw new AgoraError('E915', 'the provider ended the chat stream without a done event')
+    } catch (err) {
+      throw outcome.failed(err)
+    } finally {
+      // what was produced is paid for, even when the caller left half-way (about one token per delta)
+      this.access.charge(peerId, usage === undefined ? prompt + deltas : usage.promptTokens + usage.completionTokens)
+      this.finish(outcome)
+    }
+  }
+
+  private async * serveEmbeddings (request: EmbeddingsRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
+    const { peerId, signal } = context
+    const estimated = estimateEmbeddingsTokens(request)
+    this.admit('embeddings', peerId, request.model, estimated)
+    const outcome = new Outcome('embeddings', peerId, request.model, signal)
+    let tokens = estimated
+    try {
+      const result = await raceAbort(this.local.embeddings(request, { signal, requester: { kind: 'peer', peerId } }), signal)
+      checkVectors(result, request.input.length)
+      tokens = result.usage.promptTokens
+      for (const chunk of chunkVectors(result.vectors, INFER_VECTOR_FRAME_BUDGET)) yield { type: 'vectors', offset: chunk.offset, vectors: chunk.vectors }
+      yield { type: 'embeddings', count: result.vectors.length, usage: { promptTokens: result.usage.promptTokens } }
+      outcome.ok()
+    } catch (err) {
+      throw outcome.failed(err)
+    } finally {
+      this.access.charge(peerId, tokens)
+      this.finish(outcome)
+    }
+  }
+
+  /** Access control; a refusal is thrown to the engine, which sends it with its code. */
+  private admit (op: InferOp, peerId: string, model: string, estimatedTokens: number): void {
+    try {
+      this.access.check(peerId, { model, estimatedTokens })
+    } catch (err) {
+      const code = isAgoraError(err) ? err.code : 'E599'
+      this.metrics?.served.inc({ op, outcome: code })
+      throw err
+    }
+  }
+
+  private finish (outcome: Outcome): void {
+    const result = outcome.result()
+    this.metrics?.served.inc({ op: outcome.op, outcome: result })
+    this.log.debug({ peerId: outcome.peerId, op: outcome.op, model: outcome.model, outcome: result }, 'inference request served')
+  }
+}
+
+/** How one served request ended: ok, cancelled by the caller, or an error code. */
+class Outcome {
+  readonly op: InferOp
+  readonly peerId: string
+  readonly model: string
+  private readonly signal: AbortSignal
+  private value: string | undefined
+
+  constructor (op: InferOp, peerId: string, model: string, signal: AbortSignal) {
+    this.op = op
+    this.peerId = peerId
+    this.model = model
+    this.signal = signal
+  }
+
+  ok (): void {
+    this.value = 'ok'
+  }
+
+  /** Record the failure; returns what to throw (the caller's cancellation stays as it is). */
+  failed (err: unknown): unknown {
+    this.value = this.signal.aborted ? 'cancelled' : isAgoraError(err) ? err.code : 'error'
+    return err
+  }
+
+  /** Left without ok or failure: the engine stopped pulling (the caller went away). */
+  result (): string {
+    return this.value ?? 'cancelled'
+  }
+}
+
+/** One finite vector per input, each within the protocol's dimensions. */
+function checkVectors (result: EmbeddingsResult, inputs: number): void {
+  if (result.vectors.length !== inputs) {
+    throw new AgoraError('E915', 'the provider returned the wrong number of vectors', { why: `${result.vectors.length} vectors for ${inputs} inputs` })
+  }
+  for (const vector of result.vectors) {
+    if (vector.length === 0 || vector.length > INFER_MAX_DIMENSIONS) {
+      throw new AgoraError('E915', 'the provider returned a vector the protocol cannot carry', { why: `${vector.length} dimensions (1 to ${INFER_MAX_DIMENSIONS})` })
+    }
+    if (!vector.every(Number.isFinite)) throw new AgoraError('E915', 'the provider returned a vector with a non-finite number')
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The inference gateway's router: resolve a model to candidates (local
+ * providers, then peers whose offer lists it; candidates.ts), rank them by
+ * strategy and score (scoring.ts), then try them in order. A candidate that
+ * fails before its first event is given up — breaker and peer book told,
+ * backoff with jitter — and the next one tried, up to `attempts`; once the
+ * first event is in hand the run belongs to that candidate and a later error
+ * reaches the client (a token already did). Every request ends in one
+ * metering row, whatever its outcome.
+ *
+ * Timeouts: the gateway enforces firstTokenMs and idleMs on local providers;
+ * the remote client enforces its own on peers and the gateway keeps a
+ * backstop at dialMs + the same timeout. totalMs bounds the whole request.
+ */
+import { randomUUID } from 'node:crypto'
+import { AgoraError } from '../errors.ts'
+import { offerPrice } from '../offers/index.ts'
+import { backoffDelay } from '../peers/index.ts'
+import { CircuitBreakers, type BreakerSnapshot, type BreakerTransition } from './breaker.ts'
+import { findCandidates, parseModelRef, type Candidate, type Operation } from './candidates.ts'
+import { blameOf, codeOf, describe, reasonOf, sleep, withTimeout } from './deadline.ts'
+import { priceOwed } from './metering/metering.ts'
+import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts'
+import { GATEWAY_DEFAULTS, type GatewayComponents, type GatewayInit, type ScoreWeights } from './router-options.ts'
+import { CandidateStats, loadKey, rankCandidates, type ScoreInput } from './scoring.ts'
+import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, Requester, RoutingStrategy } from './types.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, Usage } from '../providers/index.ts'
+
+/** One request in flight: its id, clock, attempts and the signal that ends it (client gone or totalMs). */
+interface Scope {
+  id: string
+  op: Operation
+  model: string
+  requester: Requester
+  ts: number
+  t0: number
+  signal: AbortSignal
+  attempts: number
+  last: Candidate | undefined
+  dispose: () => void
+}
+
+/** A candidate that produced its first event (chat) or its result (embeddings). */
+interface Started<T> {
+  candidate: Candidate
+  value: T
+  attempt: AbortController
+  signal: AbortSignal
+  firstTokenMs: number
+}
+
+interface ChatStart {
+  iterator: AsyncIterator<ChatEvent>
+  first: ChatEvent
+}
+
+interface Settlement {
+  candidate?: Candidate | undefined
+  usage?: Usage
+  firstTokenMs?: number
+  err?: unknown
+  cancelled?: boolean
+}
+
+export class InferenceGateway implements Gateway {
+  private readonly c: GatewayComponents
+  private readonly log: Logger
+  private readonly metrics: RouterMetrics | undefined
+  private readonly breakers: CircuitBreakers
+  private readonly stats = new CandidateStats()
+  private readonly strategy: RoutingStrategy
+  private readonly attempts: number
+  private readonly backoffMs: number
+  private readonly timeouts: { dialMs: number, firstTokenMs: number, idleMs: number, totalMs: number }
+  private readonly weights: ScoreWeights
+  private readonly random: () => number
+  private readonly now: () => number
+
+  constructor (components: GatewayComponents, init: GatewayInit = {}) {
+    this.c = components
+    this.log = components.logger.forComponent('agora:gateway')
+    this.metrics = createRouterMetrics(components.metrics)
+    this.now = init.now ?? Date.now
+    this.random = init.random ?? Math.random
+    this.strategy = init.strategy ?? GATEWAY_DEFAULTS.strategy
+    this.attempts = Math.max(1, init.attempts ?? GATEWAY_DEFAULTS.attempts)
+    this.backoffMs = init.backoffMs ?? GATEWAY_DEFAULTS.backoffMs
+    this.timeouts = { ...GATEWAY_DEFAULTS.timeouts, ...init.timeouts }
+    this.weights = { ...GATEWAY_DEFAULTS.weights, ...init.weights }
+    this.breakers = new CircuitBreakers({
+      failures: init.breakerFailures ?? GATEWAY_DEFAULTS.breakerFailures,
+      cooldownMs: init.breakerCooldownMs ?? GATEWAY_DEFAULTS.breakerCooldownMs,
+      now: this.now
+    })
+  }
+
+  /** Local providers' models (owned by us, free, latency 0), then every model in a peer's offer (banned peers left out). */
+  models (): GatewayModel[] {
+    const self = this.c.selfPeerId
+    const out = new Map<string, GatewayModel>()
+    for (const provider of this.c.local.providers()) {
+      for (const m of provider.models()) {
+        const key = `${m.name}\0${self}`
+        if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, price: 0, latencyMs: 0, local: true })
+      }
+    }
+    for (const offer of this.c.offers.list()) {
+      if (offer.node === self) continue
+      const view = this.c.peerBook.view(offer.node)
+      if (view?.banned === true) continue
+      for (const m of offer.models) {
+        const key = `${m.name}\0${offer.node}`
+        if (out.has(key)) continue
+        out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
+      }
+    }
+    return [...out.values()].sort((a, b) => a.id.localeCompare(b.id) || Number(b.local) - Number(a.local) || a.ownedBy.localeCompare(b.ownedBy))
+  }
+
+  async chat (request: ChatRequest, ctx: RequestContext): Promise<ChatRun> {
+    const ref = parseModelRef(request.model)
+    const scope = this.open('chat', ref.model, ctx)
+    const upstream: ChatRequest = { ...request, model: ref.model }
+    let started: Started<ChatStart>
+    try {
+      const candidates = this.rank(scope, ctx, ref.target)
+      started = await this.attemptAll(scope, candidates, async (candidate, signal) => await this.startChat(candidate, upstream, signal))
+    } catch (err) {
+      this.settle(scope, { err })
+      scope.dispose()
+      throw err
+    }
+    const { candidate } = started
+    return { id: scope.id, server: candidate.server, provider: candidate.providerId, attempts: scope.attempts, events: this.follow(scope, started) }
+  }
+
+  async embeddings (request: EmbeddingsRequest, ctx: RequestContext): Promise<EmbeddingsRun> {
+    const ref = parseModelRef(request.model)
+    const scope = this.open('embeddings', ref.model, ctx)
+    const upstream: EmbeddingsRequest = { ...request, model: ref.model }
+    try {
+      const candidates = this.rank(scope, ctx, ref.target)
+      const started = await this.attemptAll(scope, candidates, async (candidate, signal) => await this.callEmbeddings(candidate, upstream, signal))
+      const { candidate, value } = started
+      this.stats.end(loadKey(candidate))
+      this.succeeded(candidate)
+      this.settle(scope, { candidate, usage: { promptTokens: value.usage.promptTokens, completionTokens: 0 }, firstTokenMs: started.firstTokenMs })
+      return { id: scope.id, server: candidate.server, provider: candidate.providerId, attempts: scope.attempts, vectors: value.vectors, usage: value.usage }
+    } catch (err) {
+      this.settle(scope, { err })
+      throw err
+    } finally {
+      scope.dispose()
+    }
+  }
+
+  /** Circuit breakers that are not closed, or counting failures (diagnostics). */
+  breakerStates (): BreakerSnapshot[] {
+    return this.breakers.snapshot()
+  }
+
+  private open (op: Operation, model: string, ctx: RequestContext): Scope {
+    const controller = new AbortController()
+    const onAbort = (): void => { controller.abort(new AgoraError('E940', 'the client cancelled the request')) }
+    if (ctx.signal.aborted) onAbort()
+    else ctx.signal.addEventListener('abort', onAbort, { once: true })
+    const totalMs = this.timeouts.totalMs
+    const timer = setTimeout(() => {
+      controller.abort(new AgoraError('E938', `the request took longer than ${totalMs} ms`, { details: { totalMs } }))
+    }, totalMs)
+    timer.unref()
+    return {
+      id: randomUUID(),
+      op,
+      model,
+      requester: ctx.requester,
+      ts: this.now(),
+      t0: performance.now(),
+      signal: controller.signal,
+      attempts: 0,
+      last: undefined,
+      dispose: () => {
+        clearTimeout(timer)
+        ctx.signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+
+  private rank (scope: Scope, ctx: RequestContext, modelTarget: string | undefined): Candidate[] {
+    const strategy = ctx.strategy ?? this.strategy
+    const found = findCandidates({ ...this.c, breakers: this.breakers }, {
+      model: scope.model,
+      op: scope.op,
+      strategy,
+      target: modelTarget ?? ctx.target,
+      maxPrice: ctx.maxPrice
+    })
+    return rankCandidates(found, strategy, c => this.scoreInput(c), { weights: this.weights, random: this.random })
+  }
+
+  private scoreInput (c: Candidate): ScoreInput {
+    const measured = this.stats.latencyOf(c.key)
+    if (c.route === 'local') return { latencyMs: measured ?? 0, inFlight: this.stats.inFlight(loadKey(c)), reputation: 1, price: c.price }
+    return {
+      latencyMs: measured ?? this.c.peerBook.view(c.server)?.latencyMs ?? null,
+      inFlight: this.stats.inFlight(loadKey(c)),
+      reputation: this.c.peerBook.reputation(c.server),
+      price: c.price
+    }
+  }
+
+  /** Try candidates in order until one produces its first event; E933 with every error when none does. */
+  private async attemptAll<T> (scope: Scope, candidates: Candidate[], start: (c: Candidate, signal: AbortSignal) => Promise<T>): Promise<Started<T>> {
+    const errors: Array<{ server: string, provider: string, code: string, message: string }> = []
+    for (const candidate of candidates) {
+      if (scope.attempts >= this.attempts) break
+      if (scope.signal.aborted) throw reasonOf(scope.signal)
+      if (scope.attempts > 0) {
+        await sleep(backoffDelay(scope.attempts - 1, this.backoffMs, GATEWAY_DEFAULTS.maxBackoffMs, this.random(), GATEWAY_DEFAULTS.backoffJitter), scope.signal)
+      }
+      // the breaker may have opened (or its probe been taken) since the candidates were listed
+      if (!this.breakers.acquire(candidate.key)) {
+        errors.push({ server: candidate.server, provider: candidate.providerId, code: 'E934', message: 'circuit breaker open' })
+        continue
+      }
+      scope.attempts++
+      scope.last = candidate
+      const attempt = new AbortController()
+      const signal = AbortSignal.any([scope.signal, attempt.signal])
+      const t0 = performance.now()
+      this.stats.begin(loadKey(candidate))
+      try {
+        const value = await start(candidate, signal)
+        const firstTokenMs = performance.now() - t0
+        this.stats.observeLatency(candidate.key, firstTokenMs)
+        return { candidate, value, attempt, signal, firstTokenMs }
+      } catch (err) {
+        this.stats.end(loadKey(candidate))
+        attempt.abort(err)
+        if (scope.signal.aborted) {
+          this.breakers.release(candidate.key)
+          throw reasonOf(scope.signal)
+        }
+        this.failed(candidate, err)
+        this.metrics?.failovers.inc({ code: codeOf(err) })
+        const described = describe(err)
+        errors.push({ server: candidate.server, provider: candidate.providerId, ...described })
+        this.log.debug({ id: scope.id, model: scope.model, server: candidate.server, provider: candidate.providerId, attempt: scope.attempts, err: described.message }, 'candidate failed before its first token')
+      }
+    }
+    if (scope.attempts === 0) {
+      throw new AgoraError('E934', `no candidate for model '${scope.model}' is available now`, { why: 'circuit breaker open', details: { model: scope.model, errors } })
+    }
+    const last = errors.at(-1)
+    throw new AgoraError('E933', `every candidate for model '${scope.model}' failed`, {
+      why: `${scope.attempts} tried${last === undefined ? '' : `; last: [${last.code}] ${last.message}`}`,
+      details: { model: scope.model, attempts: scope.attempts, errors }
+    })
+  }
+
+  private async startChat (candidate: Candidate, request: ChatRequest, signal: AbortSignal): Promise<ChatStart> {
+    const iterable = candidate.route === 'local'
+      ? candidate.provider.chatStream(request, { signal })
+      : this.c.remote.chatStream(candidate.server, request, { signal })
+    const iterator = iterable[Symbol.asyncIterator]()
+    try {
+      const first = await withTimeout(iterator.next(), this.timeoutFor(candidate, 'firstTokenMs'), signal,
+        () => new AgoraError('E936', `no first token from ${candidate.server}/${candidate.providerId}`, { why: `waited ${this.timeoutFor(candidate, 'firstTokenMs')} ms` }))
+      if (first.done === true) throw new AgoraError('E939', `${candidate.server}/${candidate.providerId} ended the answer before its first event`)
+      return { iterator, first: first.value }
+    } catch (err) {
+      closeQuietly(iterator)
+      throw err
+    }
+  }
+
+  private async callEmbeddings (candidate: Candidate, request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult> {
+    const ms = this.timeoutFor(candidate, 'firstTokenMs')
+    const call = candidate.route === 'local'
+      ? candidate.provider.embeddings(request, { signal })
+      : this.c.remote.embeddings(candidate.server, request, { signal })
+    const result = await withTimeout(call, ms, signal, () => new AgoraError('E936', `no embeddings from ${candidate.server}/${candidate.providerId}`, { why: `waited ${ms} ms` }))
+    if (result.vectors.length !== request.input.length) {
+      throw new AgoraError('E939', `${candidate.server}/${candidate.providerId} answered ${result.vectors.length} vectors for ${request.input.length} inputs`)
+    }
+    return result
+  }
+
+  /** The chosen candidate's answer: its first event, then the rest, with the idle timeout; settles the request once. */
+  private async * follow (scope: Scope, s: Started<ChatStart>): AsyncGenerator<ChatEvent, void, undefined> {
+    const { candidate, signal } = s
+    const { iterator } = s.value
+    const idleMs = this.timeoutFor(candidate, 'idleMs')
+    let settled = false
+    let event = s.value.first
+    try {
+      while (true) {
+        if (event.type === 'done') {
+          // settle before handing over `done`: a consumer may stop right after it
+          settled = true
+          this.succeeded(candidate)
+          this.settle(scope, { candidate, usage: event.usage, firstTokenMs: s.firstTokenMs })
+          yield event
+          return
+        }
+        yield event
+        const next = await withTimeout(iterator.next(), idleMs, signal,
+          () => new AgoraError('E937', `${candidate.server}/${candidate.providerId} went silent`, { why: `no event for ${idleMs} ms` }))
+        if (next.done === true) throw new AgoraError('E939', `${candidate.server}/${candidate.providerId} ended the answer without a done event`)
+        event = next.value
+      }
+    } catch (err) {
+      if (!settled) {
+        settled = true
+        if (scope.signal.aborted) this.breakers.release(candidate.key)
+        else this.failed(candidate, err)
+        this.settle(scope, { candidate, err, firstTokenMs: s.firstTokenMs })
+        s.attempt.abort(err)
+      }
+      throw err
+    } finally {
+      if (!settled) {
+        // the consumer stopped reading before the end
+        this.breakers.release(candidate.key)
+        this.settle(scope, { candidate, cancelled: true, firstTokenMs: s.firstTokenMs })
+        s.attempt.abort(new AgoraError('E940', 'the client stopped reading the answer'))
+      }
+      this.stats.end(loadKey(candidate))
+      closeQuietly(iterator)
+      scope.dispose()
+    }
+  }
+
+  private timeoutFor (candidate: Candidate, name: 'firstTokenMs' | 'idleMs'): number {
+    return this.timeouts[name] + (candidate.route === 'remote' ? this.timeouts.dialMs : 0)
+  }
+
+  private succeeded (candidate: Candidate): void {
+    this.transition(candidate, this.breakers.success(candidate.key))
+    if (candidate.route === 'remote') this.c.peerBook.record(candidate.server, 'success')
+  }
+
+  private failed (candidate: Candidate, err: unknown): void {
+    this.transition(candidate, this.breakers.failure(candidate.key))
+    if (candidate.route !== 'remote') return
+    const blame = blameOf(err)
+    if (blame !== null) this.c.peerBook.record(candidate.server, blame)
+  }
+
+  private transition (candidate: Candidate, transition: BreakerTransition): void {
+    if (transition === null) return
+    this.metrics?.breaker.inc({ transition })
+    this.log.info({ key: candidate.key, transition }, `circuit breaker ${transition}`)
+  }
+
+  /** The request's one metering row. */
+  private settle (scope: Scope, s: Settlement): void {
+    const code = s.err !== undefined ? codeOf(s.err) : s.cancelled === true ? 'E940' : null
+    const outcome = code === null ? 'ok' : code === 'E940' ? 'cancelled' : 'error'
+    const usage = s.usage ?? { promptTokens: 0, completionTokens: 0 }
+    const candidate = s.candidate ?? scope.last
+    this.c.metering.record({
+      id: scope.id,
+      ts: scope.ts,
+      requester: scope.requester,
+      server: candidate?.server ?? 'none',
+      provider: candidate?.providerId ?? null,
+      model: scope.model,
+      op: scope.op,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      firstTokenMs: s.firstTokenMs ?? null,
+      totalMs: performance.now() - scope.t0,
+      outcome,
+      errorCode: code,
+      price: outcome === 'ok' && candidate !== undefined ? priceOwed(candidate.prices, usage) : 0,
+      attempts: scope.attempts
+    })
+  }
+}
+
+function closeQuietly (iterator: AsyncIterator<ChatEvent>): void {
+  try {
+    iterator.return?.()?.catch(() => {})
+  } catch {
+    // a broken iterator: nothing left to release
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * One HTTP call to an inference engine, with the error rules every adapter
+ * shares: the caller's abort cancels the request and surfaces as E703 (or
+ * the AgoraError the caller aborted with, e.g. a gateway timeout); our own
+ * time limit or a refused connection is E708; a non-2xx answer is E707 with
+ * the engine's status and message; a body that breaks off is E706; a body
+ * that does not parse is E705. Bodies are read with size caps, so an engine
+ * cannot grow our memory without bound.
+ */
+import { AgoraError, messageOf } from '../../errors.ts'
+import { PROVIDER_DEFAULTS } from '../constants.ts'
+import type { z } from 'zod'
+
+export type FetchLike = typeof fetch
+
+export interface UpstreamCallInit {
+  /** Provider id, for messages. */
+  provider: string
+  fetch: FetchLike
+  /** The caller's signal. */
+  signal?: AbortSignal | undefined
+  /** The provider's own signal, aborted when it is stopped or removed. */
+  stopped?: AbortSignal | undefined
+  /** Past this, the call fails with E708 (no limit when omitted: the caller's signal decides). */
+  timeoutMs?: number | undefined
+}
+
+export type Phase = 'connect' | 'body'
+
+export class UpstreamCall {
+  readonly provider: string
+  /** Aborted by the caller, the provider's stop, the time limit, or `dispose()`. */
+  readonly signal: AbortSignal
+  private readonly fetchFn: FetchLike
+  private readonly caller: AbortSignal | undefined
+  private readonly stopped: AbortSignal | undefined
+  private readonly timeout: AbortSignal | undefined
+  private readonly timeoutMs: number | undefined
+  private readonly own = new AbortController()
+
+  constructor (init: UpstreamCallInit) {
+    this.provider = init.provider
+    this.fetchFn = init.fetch
+    this.caller = init.signal
+    this.stopped = init.stopped
+    this.timeoutMs = init.timeoutMs
+    this.timeout = init.timeoutMs === undefined ? undefined : AbortSignal.timeout(init.timeoutMs)
+    const signals = [this.own.signal, this.caller, this.stopped, this.timeout].filter((s): s is AbortSignal => s !== undefined)
+    this.signal = AbortSignal.any(signals)
+  }
+
+  /** Sends the request; resolves once a 2xx status and the headers are in. */
+  async open (method: 'GET' | 'POST', url: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+    if (this.signal.aborted) throw this.fail(this.signal.reason, 'connect')
+    let response: Response
+    try {
+      response = await this.fetchFn(url, {
+        method,
+        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: this.signal
+      })
+    } catch (err) {
+      throw this.fail(err, 'connect')
+    }
+    if (!response.ok) throw await this.httpError(response, url)
+    return response
+  }
+
+  /** Reads a whole JSON body (at most `maxBytes`) and checks it against `schema`. */
+  async json<S extends z.ZodType> (response: Response, schema: S, maxBytes: number = PROVIDER_DEFAULTS.maxBodyBytes): Promise<z.infer<S>> {
+    let text: string
+    try {
+      text = await readText(response, maxBytes, this.provider)
+    } catch (err) {
+      throw this.fail(err, 'body')
+    }
+    return this.parse(text, schema)
+  }
+
+  /** Parses one JSON document (a body, an NDJSON line or an SSE data field) against `schema`; E705 when it does not fit. */
+  parse<S extends z.ZodType> (text: string, schema: S): z.infer<S> {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      throw malformed(this.provider, `not JSON: ${preview(text)}`)
+    }
+    const parsed = schema.safeParse(value)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw malformed(this.provider, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'unexpected shape'} in ${preview(text)}`)
+    }
+    return parsed.data
+  }
+
+  /** The AgoraError for anything thrown while calling the engine. */
+  fail (err: unknown, phase: Phase): AgoraError {
+    if (err instanceof AgoraError) return err
+    if (this.caller?.aborted === true) return cancelled(this.caller)
+    if (this.stopped?.aborted === true) {
+      return new AgoraError('E700', `provider '${this.provider}' was stopped`, { why: 'the provider was removed or the node is stopping', cause: err })
+    }
+    if (this.timeout?.aborted === true) {
+      return new AgoraError('E708', `provider '${this.provider}' did not answer in time`, { why: `no answer within ${this.timeoutMs ?? 0} ms` })
+    }
+    if (phase === 'connect') {
+      return new AgoraError('E708', `provider '${this.provider}' is unreachable`, { why: describe(err), cause: err })
+    }
+    return closedMidStream(this.provider, describe(err), err)
+  }
+
+  /** Aborts the request if it is still open (an iterator left early, or finished). */
+  dispose (): void {
+    this.own.abort()
+  }
+
+  private async httpError (response: Response, url: string): Promise<AgoraError> {
+    let text = ''
+    try {
+      text = await readText(response, PROVIDER_DEFAULTS.maxErrorBodyBytes, this.provider)
+    } catch {
+      // the status says enough
+    }
+    const message = errorMessage(text) ?? response.statusText
+    return new AgoraError('E707', `provider '${this.provider}' answered HTTP ${response.status}`, {
+      why: `${new URL(url).pathname}: ${message}`,
+      details: { provider: this.provider, status: response.status }
+    })
+  }
+}
+
+/** The error for a call its caller aborted: the caller's own AgoraError reason, else E703. */
+export function cancelled (signal: AbortSignal): AgoraError {
+  if (signal.reason instanceof AgoraError) return signal.reason
+  return new AgoraError('E703', 'inference call cancelled', { why: 'cancelled by the caller', cause: signal.reason })
+}
+
+export function malformed (provider: string, why: string): AgoraError {
+  return new AgoraError('E705', `provider '${provider}' sent a malformed answer`, { why })
+}
+
+export function closedMidStream (provider: string, why: string, cause?: unknown): AgoraError {
+  return new AgoraError('E706', `provider '${provider}' closed the answer before it finished`, { why, cause })
+}
+
+/** Whole body as text, failing with E705 past `maxBytes`. */
+async function readText (response: Response, maxBytes: number, provider: string): Promise<string> {
+  if (response.body === null) return ''
+  const chunks: Uint8Array[] = []
+  let bytes = 0
+  for await (const chunk of response.body) {
+    bytes += chunk.byteLength
+    if (bytes > maxBytes) throw malformed(provider, `the body is larger than ${maxBytes} bytes`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Lines of an NDJSON body, decoded incrementally (blank lines skipped); a
+ * line longer than `maxBytes` characters fails with E705.
+ */
+export async function * ndjsonLines (body: ReadableStream<Uint8Array>, provider: string, maxBytes: number = PROVIDER_DEFAULTS.maxLineBytes): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true })
+    let start = 0
+    let newline = buffered.indexOf('\n', start)
+    while (newline >= 0) {
+      const line = buffered.slice(start, newline).trim()
+      if (line !== '') yield line
+      start = newline + 1
+      newline = buffered.indexOf('\n', start)
+    }
+    buffered = buffered.slice(start)
+    if (buffered.length > maxBytes) throw malformed(provider, `a line longer than ${maxBytes} characters`)
+  }
+  const last = (buffered + decoder.decode()).trim()
+  if (last !== '') yield last
+}
+
+/** The engine's own error message in an error body: Ollama `{error}`, OpenAI `{error: {message}}`, or the text. */
+function errorMessage (text: string): string | undefined {
+  const trimmed = text.trim()
+  if (trimmed === '') return undefined
+  try {
+    const body = JSON.parse(trimmed) as unknown
+    if (typeof body === 'object' && body !== null) {
+      const { error, message } = body as { error?: unknown, message?: unknown }
+      if (typeof error === 'string') return error
+      if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message
+      if (typeof message === 'string') return message
+    }
+  } catch {
+    // not JSON: quote the text
+  }
+  return preview(trimmed)
+}
+
+/** `fetch failed: connect ECONNREFUSED 127.0.0.1:1` from undici's error and its cause. */
+function describe (err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined
+  return cause === undefined ? messageOf(err) : `${messageOf(err)}: ${messageOf(cause)}`
+}
+
+function preview (text: string): string {
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)
+}

@@ -1,0 +1,95 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Metering, priceOwed, type RequestRecord } from '../../../src/gateway/index.ts'
+import { createRegistry } from '../../../src/observability/metrics.ts'
+import { Database } from '../../../src/store/index.ts'
+
+function row (over: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    id: 'r1',
+    ts: 1_000,
+    requester: { kind: 'local', keyId: 'key-1' },
+    server: 'local',
+    provider: 'ollama',
+    model: 'llama3.2:3b',
+    op: 'chat',
+    promptTokens: 10,
+    completionTokens: 20,
+    firstTokenMs: 12.5,
+    totalMs: 40,
+    outcome: 'ok',
+    errorCode: null,
+    price: 0,
+    attempts: 1,
+    ...over
+  }
+}
+
+describe('Metering', () => {
+  test('migration 004 creates the requests table; a row round-trips', () => {
+    const db = new Database({ path: ':memory:' })
+    assert.ok(db.schemaVersion >= 4)
+    const metering = new Metering({ db })
+    const peerRow = row({ id: 'r2', requester: { kind: 'peer', peerId: '12D3KooWpeer' }, server: '12D3KooWserver', price: 0.25, outcome: 'error', errorCode: 'E933', firstTokenMs: null, attempts: 3 })
+    metering.record(row())
+    metering.record(peerRow)
+    assert.deepEqual(metering.get('r1'), row())
+    assert.deepEqual(metering.get('r2'), peerRow)
+    assert.equal(metering.get('nope'), undefined)
+    db.close()
+  })
+
+  test('list: newest first, filters, paging with before, limit', () => {
+    const db = new Database({ path: ':memory:' })
+    const metering = new Metering({ db })
+    for (let i = 0; i < 10; i++) {
+      metering.record(row({ id: `r${i}`, ts: 1_000 + i, model: i % 2 === 0 ? 'even' : 'odd', outcome: i === 3 ? 'cancelled' : 'ok' }))
+    }
+    assert.deepEqual(metering.list({ limit: 3 }).map(r => r.id), ['r9', 'r8', 'r7'])
+    assert.deepEqual(metering.list({ limit: 3, before: 1_007 }).map(r => r.id), ['r6', 'r5', 'r4'])
+    assert.deepEqual(metering.list({ model: 'even' }).map(r => r.id), ['r8', 'r6', 'r4', 'r2', 'r0'])
+    assert.deepEqual(metering.list({ outcome: 'cancelled' }).map(r => r.id), ['r3'])
+    assert.equal(metering.list({ server: 'elsewhere' }).length, 0)
+    db.close()
+  })
+
+  test('rows beyond maxRows are pruned, oldest first', () => {
+    const db = new Database({ path: ':memory:' })
+    const metering = new Metering({ db }, { maxRows: 5, pruneEvery: 4 })
+    for (let i = 0; i < 8; i++) metering.record(row({ id: `r${i}`, ts: i }))
+    // pruned at the 4th and 8th insert
+    assert.deepEqual(metering.list().map(r => r.id), ['r7', 'r6', 'r5', 'r4', 'r3'])
+    db.close()
+  })
+
+  test('price owed by the serving offer\'s prices', () => {
+    assert.equal(priceOwed({ perTask: 0.5, per1kPromptTokens: 1, per1kCompletionTokens: 4 }, { promptTokens: 2000, completionTokens: 500 }), 0.5 + 2 + 2)
+    assert.equal(priceOwed({ perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 }, { promptTokens: 2000, completionTokens: 500 }), 0)
+  })
+
+  test('Prometheus counters and histograms', async () => {
+    const db = new Database({ path: ':memory:' })
+    const registry = createRegistry({ defaultMetrics: false })
+    const metering = new Metering({ db, metrics: registry })
+    metering.record(row({ id: 'a' }))
+    metering.record(row({ id: 'b', server: '12D3KooWserver', outcome: 'error', errorCode: 'E933', promptTokens: 0, completionTokens: 0, firstTokenMs: null, attempts: 3 }))
+    const text = await registry.metrics()
+    assert.match(text, /agora_gateway_requests_total\{outcome="ok",route="local"\} 1/)
+    assert.match(text, /agora_gateway_requests_total\{outcome="error",route="remote"\} 1/)
+    assert.match(text, /agora_gateway_tokens_total\{direction="prompt"\} 10/)
+    assert.match(text, /agora_gateway_tokens_total\{direction="completion"\} 20/)
+    assert.match(text, /agora_gateway_first_token_seconds_count\{route="local"\} 1/)
+    assert.match(text, /agora_gateway_request_seconds_count\{route="remote"\} 1/)
+    assert.match(text, /agora_gateway_attempts_sum 4/)
+    // a second metering on the same registry shares the metrics
+    assert.doesNotThrow(() => new Metering({ db, metrics: registry }))
+    db.close()
+  })
+
+  test('a store failure is logged, never thrown', () => {
+    const db = new Database({ path: ':memory:' })
+    const metering = new Metering({ db })
+    db.close()
+    assert.doesNotThrow(() => { metering.record(row()) })
+  })
+})

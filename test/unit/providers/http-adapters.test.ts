@@ -1,0 +1,246 @@
+/**
+ * The Ollama and OpenAI-compatible adapters against real HTTP fakes of the
+ * two wire formats: the same behaviours, one table of both.
+ */
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { AgoraError, isAgoraError } from '../../../src/errors.ts'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { collectChat, OllamaProvider, OpenAICompatibleProvider, type ChatEvent, type HttpProvider, type HttpProviderInit } from '../../../src/providers/index.ts'
+import { DEFAULT_BEHAVIOUR, fakeVector, type FakeEngine } from '../../fixtures/fake-engine.ts'
+import { startFakeOllama } from '../../fixtures/fake-ollama.ts'
+import { startFakeOpenAI } from '../../fixtures/fake-openai.ts'
+import { waitFor } from '../../harness/wait.ts'
+
+interface Flavour {
+  name: string
+  start: typeof startFakeOllama
+  create: (init: HttpProviderInit) => HttpProvider
+}
+
+const flavours: Flavour[] = [
+  { name: 'ollama', start: startFakeOllama, create: init => new OllamaProvider({ logger: silentLogger() }, init) },
+  { name: 'openai-compatible', start: startFakeOpenAI, create: init => new OpenAICompatibleProvider({ logger: silentLogger() }, init) }
+]
+
+const chat = { model: 'fake-chat', messages: [{ role: 'user' as const, content: 'say hello to the world' }] }
+
+async function drain (events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
+  const seen: ChatEvent[] = []
+  for await (const event of events) seen.push(event)
+  return seen
+}
+
+function code (expected: string, check?: (err: AgoraError) => void): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof AgoraError, `expected an AgoraError, got ${String(err)}`)
+    assert.equal(err.code, expected, err.format())
+    check?.(err)
+    return true
+  }
+}
+
+for (const flavour of flavours) {
+  describe(`${flavour.name} adapter`, () => {
+    let fake: FakeEngine
+    let provider: HttpProvider
+
+    before(async () => {
+      fake = await flavour.start()
+      provider = flavour.create({ id: 'under-test', url: fake.url })
+    })
+    after(async () => {
+      await provider.stop()
+      await fake.close()
+    })
+    const reset = (): void => { fake.setBehaviour({ ...DEFAULT_BEHAVIOUR, models: [...DEFAULT_BEHAVIOUR.models] }) }
+
+    test('health and the model list (kind, context length), cached with a TTL', async () => {
+      reset()
+      assert.equal(provider.health().status, 'unhealthy', 'not checked yet')
+      assert.deepEqual(provider.models(), [])
+      assert.equal((await provider.checkHealth()).status, 'healthy')
+      const models = await provider.refreshModels()
+      assert.deepEqual(models, [
+        { name: 'fake-chat', provider: 'under-test', kind: 'chat', contextLength: 4096 },
+        { name: 'fake-embed', provider: 'under-test', kind: 'embedding', contextLength: 512 }
+      ])
+      assert.deepEqual(provider.models(), models)
+      assert.deepEqual(provider.capacity(), { slotsTotal: 4, slotsIdle: 4 })
+      fake.setBehaviour({ models: [{ name: 'other' }] })
+      assert.deepEqual(await provider.refreshModels(), models, 'served from the cache within the TTL')
+      assert.deepEqual((await provider.refreshModels({ force: true })).map(m => m.name), ['other'])
+      reset()
+      await provider.refreshModels({ force: true })
+    })
+
+    test('chat streams the deltas, then one done with the usage', async () => {
+      reset()
+      const events = await drain(provider.chatStream(chat))
+      assert.deepEqual(events, [
+        ...DEFAULT_BEHAVIOUR.reply.map(text => ({ type: 'delta', text })),
+        { type: 'done', finishReason: 'stop', usage: { promptTokens: 5, completionTokens: 4 } }
+      ])
+      fake.setBehaviour({ finishReason: 'length', reply: ['a', 'b'] })
+      assert.deepEqual(await collectChat(provider.chatStream({ ...chat, max_tokens: 2, temperature: 0.2, stop: 'x' })), { content: 'ab', finishReason: 'length', usage: { promptTokens: 5, completionTokens: 2 } })
+      const sent = fake.stats.lastBody as Record<string, unknown>
+      if (flavour.name === 'ollama') assert.deepEqual(sent.options, { temperature: 0.2, num_predict: 2, stop: ['x'] })
+      else assert.deepEqual([sent.max_tokens, sent.temperature, sent.stop, sent.stream, sent.stream_options], [2, 0.2, 'x', true, { include_usage: true }])
+    })
+
+    test('embeddings: one vector per input, in order, with the usage', async () => {
+      reset()
+      const result = await provider.embeddings({ model: 'fake-embed', input: ['one two', 'three'] })
+      assert.deepEqual(result.vectors, [fakeVector('one two', 4), fakeVector('three', 4)])
+      assert.deepEqual(result.usage, { promptTokens: 3 })
+    })
+
+    test('a garbage line mid-stream fails with E705 after the first delta, and degrades the provider', async () => {
+      reset()
+      await provider.checkHealth()
+      fake.setBehaviour({ garbage: true })
+      const seen: ChatEvent[] = []
+      await assert.rejects(async () => { for await (const e of provider.chatStream(chat)) seen.push(e) }, code('E705'))
+      assert.deepEqual(seen, [{ type: 'delta', text: 'Hello' }])
+      assert.equal(provider.health().status, 'degraded')
+      assert.match(provider.health().lastError ?? '', /E705/)
+      reset()
+      await collectChat(provider.chatStream(chat))
+      assert.equal(provider.health().status, 'healthy', 'a good answer heals')
+    })
+
+    test('a connection closed mid-stream fails with E706', async () => {
+      reset()
+      fake.setBehaviour({ closeMidStream: true, misbehaveAfter: 2 })
+      const seen: ChatEvent[] = []
+      await assert.rejects(async () => { for await (const e of provider.chatStream(chat)) seen.push(e) }, code('E706'))
+      assert.equal(seen.length, 2)
+    })
+
+    test('aborting while waiting for the first token cancels the upstream request (E703)', async () => {
+      reset()
+      fake.setBehaviour({ neverFirstToken: true })
+      const before = fake.stats.aborted
+      const controller = new AbortController()
+      const pending = collectChat(provider.chatStream(chat, { signal: controller.signal }))
+      await waitFor('the request to reach the fake', () => fake.stats.byRoute[flavour.name === 'ollama' ? 'POST /api/chat' : 'POST /v1/chat/completions'])
+      setTimeout(() => controller.abort(), 20)
+      await assert.rejects(pending, code('E703'))
+      await waitFor('the fake to see the client go away', () => fake.stats.aborted === before + 1)
+      assert.equal(provider.capacity().slotsIdle, 4, 'the slot is free again')
+    })
+
+    test('an abort with an AgoraError reason surfaces that error; leaving the loop early aborts upstream', async () => {
+      reset()
+      fake.setBehaviour({ tokenDelayMs: 30, reply: ['a', 'b', 'c', 'd', 'e', 'f'] })
+      const timeout = new AgoraError('E936', 'no first token')
+      await assert.rejects(collectChat(provider.chatStream(chat, { signal: AbortSignal.abort(timeout) })), err => err === timeout)
+      const before = fake.stats.aborted
+      for await (const event of provider.chatStream(chat)) {
+        assert.deepEqual(event, { type: 'delta', text: 'a' })
+        break
+      }
+      await waitFor('the fake to see the client go away', () => fake.stats.aborted === before + 1)
+    })
+
+    test('HTTP errors: 500 is E707 with the status and degrades; 404 (unknown model) is E707 and does not', async () => {
+      reset()
+      await provider.checkHealth()
+      await assert.rejects(collectChat(provider.chatStream({ ...chat, model: 'nope' })), code('E707', err => {
+        assert.equal(err.details?.status, 404)
+        assert.match(err.why ?? '', /not (found|exist)/)
+      }))
+      assert.equal(provider.health().status, 'healthy')
+      fake.setBehaviour({ httpError: 500 })
+      await assert.rejects(provider.embeddings({ model: 'fake-embed', input: ['x'] }), code('E707', err => {
+        assert.equal(err.details?.status, 500)
+        assert.match(err.why ?? '', /fake failure 500/)
+      }))
+      assert.equal(provider.health().status, 'degraded')
+    })
+  })
+}
+
+describe('adapters: unreachable engines and OpenAI specifics', () => {
+  test('an unreachable engine: E708 on calls; the health check says unhealthy with the error; no models advertised', async () => {
+    const fake = await startFakeOllama()
+    const url = fake.url
+    await fake.close()
+    for (const flavour of flavours) {
+      const provider = flavour.create({ id: 'gone', url, probeTimeoutMs: 2000 })
+      await assert.rejects(collectChat(provider.chatStream(chat)), code('E708', err => assert.match(err.why ?? '', /ECONNREFUSED/)))
+      await assert.rejects(provider.embeddings({ model: 'm', input: ['x'] }), code('E708'))
+      const health = await provider.checkHealth()
+      assert.equal(health.status, 'unhealthy')
+      assert.match(health.lastError ?? '', /E708/)
+      assert.deepEqual(provider.models(), [])
+      assert.deepEqual(provider.capacity(), { slotsTotal: 0, slotsIdle: 0 })
+      await assert.rejects(provider.refreshModels(), code('E708'))
+      await provider.stop()
+    }
+  })
+
+  test('a health check past its time limit is E708-unhealthy, never a hang', async () => {
+    const fake = await startFakeOpenAI()
+    try {
+      const hangingFetch: typeof fetch = async (_url, init) => await new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+      })
+      const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'slow', url: fake.url, probeTimeoutMs: 50, fetch: hangingFetch })
+      const health = await provider.checkHealth()
+      assert.equal(health.status, 'unhealthy')
+      assert.match(health.lastError ?? '', /within 50 ms/)
+    } finally {
+      await fake.close()
+    }
+  })
+
+  test('no usage from the server: tokens are estimated (~4 characters each)', async () => {
+    const fake = await startFakeOpenAI({ usage: false, reply: ['12345678'] })
+    const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'lm', url: fake.url })
+    try {
+      const answer = await collectChat(provider.chatStream(chat))
+      assert.deepEqual(answer.usage, { promptTokens: Math.ceil('say hello to the world'.length / 4), completionTokens: 2 })
+    } finally {
+      await provider.stop()
+      await fake.close()
+    }
+  })
+
+  test('the bearer key is read from the named environment variable; a missing one degrades with a clear error', async () => {
+    const fake = await startFakeOpenAI({ apiKey: 'sk-secret' })
+    const env: Record<string, string | undefined> = {}
+    const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'vllm', url: `${fake.url}/v1/`, apiKeyEnv: 'VLLM_KEY', env })
+    try {
+      assert.equal(provider.base, `${fake.url}/v1`)
+      const health = await provider.checkHealth()
+      assert.equal(health.status, 'unhealthy')
+      assert.match(health.lastError ?? '', /HTTP 401.*Incorrect API key/)
+      env.VLLM_KEY = 'sk-secret'
+      assert.equal((await provider.checkHealth()).status, 'healthy')
+      assert.equal(fake.stats.lastHeaders.authorization, 'Bearer sk-secret')
+      assert.equal((await collectChat(provider.chatStream(chat))).content, 'Hello, world!')
+      fake.setBehaviour({ apiKey: undefined })
+      delete env.VLLM_KEY
+      const degraded = await provider.checkHealth()
+      assert.equal(degraded.status, 'degraded')
+      assert.match(degraded.lastError ?? '', /VLLM_KEY is not set/)
+    } finally {
+      await provider.stop()
+      await fake.close()
+    }
+  })
+
+  test('a stopped provider fails calls in flight with E700', async () => {
+    const fake = await startFakeOllama({ neverFirstToken: true })
+    const provider = new OllamaProvider({ logger: silentLogger() }, { id: 'o', url: fake.url })
+    try {
+      const pending = collectChat(provider.chatStream(chat))
+      await waitFor('the request to reach the fake', () => fake.stats.byRoute['POST /api/chat'])
+      await provider.stop()
+      await assert.rejects(pending, err => isAgoraError(err, 'E700'))
+    } finally {
+      await fake.close()
+    }
+  })
+})
