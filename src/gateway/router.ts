@@ -23,6 +23,7 @@ import { priceOwed } from './metering/metering.ts'
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts'
 import { GATEWAY_DEFAULTS, type GatewayComponents, type GatewayInit, type ScoreWeights } from './router-options.ts'
 import { CandidateStats, loadKey, rankCandidates, type ScoreInput } from './scoring.ts'
+import { withRetryAfter } from './remote/session.ts'
 import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, Requester, RoutingStrategy } from './types.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, Usage } from '../providers/index.ts'
@@ -213,6 +214,7 @@ export class InferenceGateway implements Gateway {
   /** Try candidates in order until one produces its first event; E933 with every error when none does. */
   private async attemptAll<T> (scope: Scope, candidates: Candidate[], start: (c: Candidate, signal: AbortSignal) => Promise<T>): Promise<Started<T>> {
     const errors: Array<{ server: string, provider: string, code: string, message: string }> = []
+    const rateLimited: AgoraError[] = []
     for (const candidate of candidates) {
       if (scope.attempts >= this.attempts) break
       if (scope.signal.aborted) throw reasonOf(scope.signal)
@@ -245,6 +247,7 @@ export class InferenceGateway implements Gateway {
         this.failed(candidate, err)
         this.metrics?.failovers.inc({ code: codeOf(err) })
         const described = describe(err)
+        if (err instanceof AgoraError && (err.code === 'E904' || err.code === 'E905')) rateLimited.push(withRetryAfter(err))
         errors.push({ server: candidate.server, provider: candidate.providerId, ...described })
         this.log.debug({ id: scope.id, model: scope.model, server: candidate.server, provider: candidate.providerId, attempt: scope.attempts, err: described.message }, 'candidate failed before its first token')
       }
@@ -252,6 +255,9 @@ export class InferenceGateway implements Gateway {
     if (scope.attempts === 0) {
       throw new AgoraError('E934', `no candidate for model '${scope.model}' is available now`, { why: 'circuit breaker open', details: { model: scope.model, errors } })
     }
+    // every candidate said "slow down": that is the answer (429 with the earliest retry), not a failure
+    const soonest = rateLimited.length === errors.length ? rateLimited.sort((x, y) => retryAfter(x) - retryAfter(y))[0] : undefined
+    if (soonest !== undefined) throw soonest
     const last = errors.at(-1)
     throw new AgoraError('E933', `every candidate for model '${scope.model}' failed`, {
       why: `${scope.attempts} tried${last === undefined ? '' : `; last: [${last.code}] ${last.message}`}`,
@@ -386,4 +392,9 @@ function closeQuietly (iterator: AsyncIterator<ChatEvent>): void {
   } catch {
     // a broken iterator: nothing left to release
   }
+}
+
+function retryAfter (err: AgoraError): number {
+  const ms = err.details?.retryAfterMs
+  return typeof ms === 'number' ? ms : Number.POSITIVE_INFINITY
 }

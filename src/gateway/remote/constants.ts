@@ -37,10 +37,11 @@ export const INFER_MAX_RESPONSE_BYTES = 512 * 1024
 export const INFER_VECTOR_FRAME_BUDGET = 448 * 1024
 
 /**
- * Per-peer inbound streams per second, in the engine (E206): a flood guard
- * only. The policy (requests and tokens per minute) is access control's.
+ * Per-peer inbound streams per second, in the engine (E206): a flood guard only,
+ * sized above what one busy gateway sends (hundreds of requests a second). The
+ * policy (requests and tokens per minute) is access control's.
  */
-export const INFER_RATE_LIMIT = { perSecond: 50, burst: 200 }
+export const INFER_RATE_LIMIT = { perSecond: 1000, burst: 2000 }
 
 /** Serving side: the longest one frame may wait for a paused reader before the stream is given up. */
 export const INFER_STALL_MS = 60_000

@@ -23,7 +23,7 @@ export function peer (letter: string): string {
  * How a fake server behaves: answer, fail before the first token, hang until
  * aborted (first-token timeout), or fail after one token.
  */
-export type Behaviour = 'answer' | 'fail' | 'hang' | 'fail-mid' | 'stall-mid'
+export type Behaviour = 'answer' | 'fail' | 'hang' | 'fail-mid' | 'stall-mid' | 'rate-limited'
 
 export const ANSWER = ['Hello', ', ', 'world']
 export const USAGE = { promptTokens: 12, completionTokens: 3 }
@@ -41,6 +41,7 @@ async function waitForAbort (signal: AbortSignal | undefined): Promise<never> {
 export async function * script (behaviour: Behaviour, signal: AbortSignal | undefined, label: string): AsyncGenerator<ChatEvent> {
   await Promise.resolve()
   if (behaviour === 'fail') throw new AgoraError('E700', `${label} is broken`)
+  if (behaviour === 'rate-limited') throw new AgoraError('E904', `too many requests at ${label}`, { details: { retryAfterMs: label.length * 100 } })
   if (behaviour === 'hang') await waitForAbort(signal)
   yield { type: 'delta', text: ANSWER[0] as string }
   if (behaviour === 'fail-mid') throw new AgoraError('E700', `${label} broke mid-answer`)

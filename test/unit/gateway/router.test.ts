@@ -161,6 +161,19 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     assert.ok(Math.abs(row.price - (0.012 + 0.006 + 0.25)) < 1e-9)
   })
 
+  test('when every candidate is over its rate limit, the answer is that limit (429) with the soonest retry, not E933', async () => {
+    const s = setup([], [offer({ node: PEER_A, models: [{ name: MODEL }] }), offer({ node: PEER_B, models: [{ name: MODEL }] })], { backoffMs: 0 })
+    s.remote.behaviour.set(PEER_A, 'rate-limited')
+    s.remote.behaviour.set(PEER_B, 'rate-limited')
+    await assert.rejects(s.gateway.chat(chat(MODEL), ctx()), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E904'))
+      assert.equal(err.details?.retryAfterMs, Math.min(PEER_A.length, PEER_B.length) * 100)
+      return true
+    })
+    s.remote.behaviour.set(PEER_B, 'fail')
+    await assert.rejects(s.gateway.chat(chat(MODEL), ctx()), (err: unknown) => isAgoraError(err, 'E933'))
+  })
+
   test('a peer that never sends a first token times out (E936) and the next one answers', async () => {
     const s = setup([], [offer({ node: PEER_A, models: [{ name: MODEL }] }), offer({ node: PEER_B, models: [{ name: MODEL }] })], {
       timeouts: { firstTokenMs: 50, dialMs: 0 }
