@@ -205,6 +205,7 @@ export class NodeControl implements ControlPlane {
 
   setTrustMode (mode: TrustMode): TrustMode {
     this.components.access.setTrustMode(mode)
+    this.components.offers.setTrustMode(mode)
     return this.components.access.trustMode()
   }
 

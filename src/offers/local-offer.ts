@@ -37,7 +37,7 @@ export class LocalOfferState {
   private lamportValue: number
   private readonly identity: LocalOfferComponents['identity']
   private readonly kv: LocalOfferComponents['kv']
-  private readonly init: LocalOfferStateInit
+  private init: LocalOfferStateInit
 
   constructor (components: LocalOfferComponents, init: LocalOfferStateInit) {
     this.identity = components.identity
@@ -50,6 +50,11 @@ export class LocalOfferState {
     this.lamportValue = typeof lamport === 'number' && Number.isSafeInteger(lamport) && lamport > 0 ? lamport : 0
     if (!id.success) this.persist()
   }
+  /** The trust mode advertised from the next announcement on (access control changed at run time). */
+  setTrustMode (trustMode: LocalOfferStateInit['trustMode']): void {
+    this.init = { ...this.init, trustMode }
+  }
+
 
   /** The last Lamport used (0 before the first). */
   get lamport (): number {

@@ -152,6 +152,12 @@ export class OfferService {
     return await this.announcer.announce()
   }
 
+  /** Advertise another trust mode (access control changed at run time): re-announced at once. */
+  setTrustMode (trustMode: Offer['trustMode']): void {
+    this.state.setTrustMode(trustMode)
+    this.announcer.schedule()
+  }
+
   /** Publish a WITHDRAW tombstone; nothing is announced again until `announce()` or a restart. */
   async withdraw (): Promise<WithdrawResult> {
     this.assertRunning()

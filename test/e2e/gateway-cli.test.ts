@@ -8,6 +8,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { agora, killDaemons, runAgora, startDaemon } from '../harness/cli.ts'
 import { startFakeOllama, type FakeEngine } from '../fixtures/fake-ollama.ts'
+import { waitFor } from '../harness/wait.ts'
 
 let engine: FakeEngine | undefined
 after(async () => {
@@ -47,6 +48,8 @@ test('providers add → chat → embed → requests list → access set, through
 
   assert.deepEqual(JSON.parse(await agora(['access', 'set', 'public', ...dir, '--json'])), { trustMode: 'public' })
   assert.deepEqual(JSON.parse(await agora(['access', 'show', ...dir, '--json'])), { trustMode: 'public' })
+  // the offer advertises the new mode too
+  await waitFor('the offer to say public', async () => (JSON.parse(await agora(['offers', 'local', ...dir, '--json'])) as { trustMode: string }).trustMode === 'public', { timeoutMs: 10_000, intervalMs: 200 })
   await agora(['providers', 'remove', 'local-ollama', ...dir])
   const after = JSON.parse(await agora(['providers', 'list', ...dir, '--json'])) as Array<{ name: string }>
   assert.deepEqual(after.map(p => p.name), ['wink'])
