@@ -1,17 +1,13 @@
 /** The router's own metrics (the request counters and histograms live in metering/metrics.ts). */
-import { Counter, type Registry } from 'prom-client'
+import type { Counter} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter } from '../observability/metrics.ts'
 
 export interface RouterMetrics {
   /** Candidates given up before their first token, by error code. */
   failovers: Counter<'code'>
   /** Circuit-breaker transitions (opened, reopened, closed). */
   breaker: Counter<'transition'>
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
 }
 
 export function createRouterMetrics (registry: Registry | undefined): RouterMetrics | undefined {

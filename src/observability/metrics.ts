@@ -4,7 +4,7 @@
  * metrics join it through @libp2p/prometheus-metrics. Names end in
  * `_total` / `_seconds` / `_bytes`.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export type { Registry }
 
@@ -17,4 +17,27 @@ export function createRegistry (init: MetricsInit = {}): Registry {
   const registry = new Registry()
   if (init.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'agora_process_' })
   return registry
+}
+
+/**
+ * Get-or-create helpers for the typed metrics files: a registry can outlive
+ * one component (a restart in the same process, two services sharing a
+ * metric), and prom-client refuses to register a name twice.
+ */
+export function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
+  const existing = registry.getSingleMetric(name)
+  if (existing instanceof Counter) return existing as Counter<L>
+  return new Counter({ name, help, labelNames, registers: [registry] })
+}
+
+export function histogram<L extends string> (registry: Registry, name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
+  const existing = registry.getSingleMetric(name)
+  if (existing instanceof Histogram) return existing as Histogram<L>
+  return new Histogram({ name, help, labelNames, buckets, registers: [registry] })
+}
+
+export function gauge<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Gauge<L> {
+  const existing = registry.getSingleMetric(name)
+  if (existing instanceof Gauge) return existing as Gauge<L>
+  return new Gauge({ name, help, labelNames, registers: [registry] })
 }

@@ -2,7 +2,9 @@
  * The offers room's metrics, on the node's registry. A registry that already
  * holds a metric (a second offer service on the same registry) shares it.
  */
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Counter, Gauge} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter, gauge } from '../observability/metrics.ts'
 
 export interface OfferMetrics {
   /** Offers and withdrawals refused, by reason (see validator.ts). */
@@ -19,18 +21,6 @@ export interface OfferMetrics {
   syncPulled: Counter
   /** Offers that expired or were evicted from the table. */
   expired: Counter
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
-}
-
-function gauge<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Gauge<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Gauge) return existing as Gauge<L>
-  return new Gauge({ name, help, labelNames, registers: [registry] })
 }
 
 export function createOfferMetrics (registry: Registry | undefined): OfferMetrics | undefined {

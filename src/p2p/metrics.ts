@@ -2,7 +2,9 @@
  * The p2p room's metrics, on the node's registry. A registry that already
  * holds a metric (a second Gossip on the same registry) shares it.
  */
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Counter} from 'prom-client';
+import { Gauge, type Registry } from 'prom-client'
+import { counter } from '../observability/metrics.ts'
 
 export interface GossipMetrics {
   published: Counter<'topic'>
@@ -13,12 +15,6 @@ export interface GossipMetrics {
 export interface PeerMetrics {
   connected: Gauge
   dials: Counter<'outcome'>
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
 }
 
 function gauge (registry: Registry, name: string, help: string): Gauge {

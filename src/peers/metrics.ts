@@ -2,7 +2,9 @@
  * The peers room's metrics, on the node's registry. A registry that already
  * holds a metric (a second peer book on the same registry) shares it.
  */
-import { Counter, type Registry } from 'prom-client'
+import type { Counter} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter } from '../observability/metrics.ts'
 
 export interface PeerBookMetrics {
   observations: Counter<'outcome'>
@@ -13,12 +15,6 @@ export interface PeerBookMetrics {
 export interface PeerGuardMetrics {
   reconnects: Counter<'outcome'>
   hangUps: Counter
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
 }
 
 export function createPeerBookMetrics (registry: Registry | undefined): PeerBookMetrics | undefined {

@@ -2,7 +2,9 @@
  * Access-control metrics, on the node's registry. A registry that already
  * holds a metric (two nodes on one registry in tests) shares it.
  */
-import { Counter, type Registry } from 'prom-client'
+import type { Counter} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter } from '../../observability/metrics.ts'
 
 export interface AccessMetrics {
   /** Requests refused, by the code of the rule that refused them (E900–E905). */
@@ -10,12 +12,6 @@ export interface AccessMetrics {
   admitted: Counter
   /** Tokens charged to peers after their requests. */
   charged: Counter
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
 }
 
 export function createAccessMetrics (registry: Registry | undefined): AccessMetrics | undefined {

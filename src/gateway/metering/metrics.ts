@@ -2,7 +2,9 @@
  * The gateway's request metrics, on the node's registry (recorded with each
  * metering row). A registry that already holds a metric shares it.
  */
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Counter, Histogram} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter, histogram } from '../../observability/metrics.ts'
 
 export interface GatewayRequestMetrics {
   /** Requests by outcome (ok, error, cancelled) and route (local, remote, none). */
@@ -15,18 +17,6 @@ export interface GatewayRequestMetrics {
   duration: Histogram<'route'>
   /** Candidates tried per request. */
   attempts: Histogram
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
-}
-
-function histogram<L extends string> (registry: Registry, name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Histogram) return existing as Histogram<L>
-  return new Histogram({ name, help, labelNames, buckets, registers: [registry] })
 }
 
 export function createGatewayRequestMetrics (registry: Registry | undefined): GatewayRequestMetrics | undefined {

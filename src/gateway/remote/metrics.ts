@@ -2,7 +2,9 @@
  * /agora/infer/1 metrics, on the node's registry. A registry that already
  * holds a metric (two nodes on one registry in tests) shares it.
  */
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Counter} from 'prom-client';
+import { Histogram, type Registry } from 'prom-client'
+import { counter } from '../../observability/metrics.ts'
 
 export interface InferServerMetrics {
   /** Requests served to peers, by op and outcome (`ok`, `cancelled` or the error code). */
@@ -14,12 +16,6 @@ export interface InferClientMetrics {
   requests: Counter<'op' | 'outcome'>
   /** From the call to the first frame (dial included). */
   firstFrame: Histogram
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
 }
 
 export function createInferServerMetrics (registry: Registry | undefined): InferServerMetrics | undefined {

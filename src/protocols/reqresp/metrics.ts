@@ -2,7 +2,9 @@
  * Request/response metrics. A registry that already holds a metric (two
  * engines on one registry) shares it rather than failing.
  */
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Counter, Histogram} from 'prom-client';
+import { type Registry } from 'prom-client'
+import { counter, histogram } from '../../observability/metrics.ts'
 
 export type BadFrameReason = 'oversized' | 'decode' | 'schema' | 'status' | 'empty'
 export type Direction = 'inbound' | 'outbound'
@@ -15,18 +17,6 @@ export interface ReqRespMetrics {
   /** Inbound requests refused by the per-peer rate limit. */
   rateLimited: Counter<'protocol'>
   duration: Histogram<'protocol' | 'direction'>
-}
-
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Counter) return existing as Counter<L>
-  return new Counter({ name, help, labelNames, registers: [registry] })
-}
-
-function histogram<L extends string> (registry: Registry, name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
-  const existing = registry.getSingleMetric(name)
-  if (existing instanceof Histogram) return existing as Histogram<L>
-  return new Histogram({ name, help, labelNames, buckets, registers: [registry] })
 }
 
 export function createReqRespMetrics (registry: Registry | undefined): ReqRespMetrics | undefined {
