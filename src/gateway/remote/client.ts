@@ -24,8 +24,8 @@ import type { Registry } from 'prom-client'
 
 export interface RemoteInferenceComponents {
   reqresp: Pick<ReqResp, 'requestStream'>
-  /** Dials the peer first, so that reaching it has its own timeout (E910). */
-  libp2p: Pick<Libp2p, 'dial'>
+  /** Dials the peer first (unless `getConnections` shows an open connection), so that reaching it has its own timeout (E910). */
+  libp2p: Pick<Libp2p, 'dial'> & Partial<Pick<Libp2p, 'getConnections'>>
   logger: AgoraLogger
   metrics?: Registry | undefined
 }

@@ -22,7 +22,8 @@ export interface SessionInit {
   protocol: InferProtocol
   deadlines: Deadlines
   reqresp: Pick<ReqResp, 'requestStream'>
-  libp2p: Pick<Libp2p, 'dial'>
+  /** `getConnections`, when given, skips the dial while a connection to the peer is open. */
+  libp2p: Pick<Libp2p, 'dial'> & Partial<Pick<Libp2p, 'getConnections'>>
   metrics: InferClientMetrics | undefined
 }
 
@@ -84,6 +85,8 @@ export class Session {
     } catch (err) {
       throw new AgoraError('E220', `not a peer id: ${peer}`, { why: messageOf(err) })
     }
+    // already connected: the stream opens on that connection, there is nothing to dial
+    if (this.init.libp2p.getConnections?.(target).some(c => c.status === 'open') === true) return
     deadlines.arm('dial')
     try {
       await raceAbort(this.init.libp2p.dial(target, { signal: deadlines.signal }), deadlines.signal)

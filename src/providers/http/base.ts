@@ -175,7 +175,7 @@ export abstract class HttpProvider implements InferenceProvider {
       this.noteFailure(error)
       throw error
     } finally {
-      call.dispose()
+      call.dispose(outcome === 'ok')
       this.inflight--
       // left early by the consumer (break / return): the upstream request is aborted above
       this.metrics?.requests.inc({ provider: this.id, op: 'chat', outcome: outcome ?? 'cancelled' })
@@ -201,7 +201,7 @@ export abstract class HttpProvider implements InferenceProvider {
       this.noteFailure(error)
       throw error
     } finally {
-      call.dispose()
+      call.dispose(outcome === 'ok')
       this.inflight--
       this.metrics?.requests.inc({ provider: this.id, op: 'embeddings', outcome })
     }

@@ -29,14 +29,17 @@ export type Phase = 'connect' | 'body'
 
 export class UpstreamCall {
   readonly provider: string
-  /** Aborted by the caller, the provider's stop, the time limit, or `dispose()`. */
+  /** Aborted by the caller, the provider's stop, the time limit, or `dispose()` of an unfinished call. */
   readonly signal: AbortSignal
   private readonly fetchFn: FetchLike
   private readonly caller: AbortSignal | undefined
   private readonly stopped: AbortSignal | undefined
-  private readonly timeout: AbortSignal | undefined
   private readonly timeoutMs: number | undefined
   private readonly own = new AbortController()
+  private timer: NodeJS.Timeout | undefined
+  private timedOut = false
+  // one listener forwards the caller's or the provider's abort to our single signal (no AbortSignal.any per call)
+  private readonly forward = (event: Event): void => { this.abortWith((event.target as AbortSignal).reason) }
 
   constructor (init: UpstreamCallInit) {
     this.provider = init.provider
@@ -44,9 +47,18 @@ export class UpstreamCall {
     this.caller = init.signal
     this.stopped = init.stopped
     this.timeoutMs = init.timeoutMs
-    this.timeout = init.timeoutMs === undefined ? undefined : AbortSignal.timeout(init.timeoutMs)
-    const signals = [this.own.signal, this.caller, this.stopped, this.timeout].filter((s): s is AbortSignal => s !== undefined)
-    this.signal = AbortSignal.any(signals)
+    this.signal = this.own.signal
+    for (const source of [this.caller, this.stopped]) {
+      if (source === undefined) continue
+      if (source.aborted) this.abortWith(source.reason)
+      else source.addEventListener('abort', this.forward, { once: true })
+    }
+    if (init.timeoutMs !== undefined && !this.signal.aborted) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true
+        this.abortWith(new DOMException('The operation timed out.', 'TimeoutError'))
+      }, init.timeoutMs)
+    }
   }
 
   /** Sends the request; resolves once a 2xx status and the headers are in. */
@@ -101,7 +113,7 @@ export class UpstreamCall {
     if (this.stopped?.aborted === true) {
       return new AgoraError('E700', `provider '${this.provider}' was stopped`, { why: 'the provider was removed or the node is stopping', cause: err })
     }
-    if (this.timeout?.aborted === true) {
+    if (this.timedOut) {
       return new AgoraError('E708', `provider '${this.provider}' did not answer in time`, { why: `no answer within ${this.timeoutMs ?? 0} ms` })
     }
     if (phase === 'connect') {
@@ -110,9 +122,27 @@ export class UpstreamCall {
     return closedMidStream(this.provider, describe(err), err)
   }
 
-  /** Aborts the request if it is still open (an iterator left early, or finished). */
-  dispose (): void {
-    this.own.abort()
+  /**
+   * Ends the call: stops listening and the time limit, and aborts the
+   * request unless it `completed` (an answer read to its end has nothing
+   * left to cancel).
+   */
+  dispose (completed = false): void {
+    this.release()
+    if (!completed) this.own.abort()
+  }
+
+  private abortWith (reason: unknown): void {
+    if (this.signal.aborted) return
+    this.release()
+    this.own.abort(reason)
+  }
+
+  private release (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.caller?.removeEventListener('abort', this.forward)
+    this.stopped?.removeEventListener('abort', this.forward)
   }
 
   private async httpError (response: Response, url: string): Promise<AgoraError> {
