@@ -11,6 +11,7 @@ import { defaultConfig } from '../../src/config/schema.ts'
 import { createAgoraLibp2p, type AgoraLibp2p, type Libp2pDatastore, type NetworkConfig } from '../../src/p2p/index.ts'
 import type { IdentifyResult, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { waitFor as waitUntil } from './wait.ts'
 
 export interface NetworkOverrides extends Partial<Omit<NetworkConfig, 'dht' | 'connections' | 'gossip' | 'peers'>> {
   dht?: Partial<NetworkConfig['dht']>
@@ -110,15 +111,9 @@ export interface WaitForOptions {
   what?: string
 }
 
-/** Poll `condition` until it is true; throws after `timeoutMs` (default 5 s). */
+/** Poll `condition` until it is true; throws after `timeoutMs` (default 5 s). The condition-first form of wait.ts's waitFor. */
 export async function waitFor (condition: () => boolean | Promise<boolean>, options: WaitForOptions = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000)
-  const interval = options.intervalMs ?? 20
-  while (true) {
-    if (await condition()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs ?? 5000} ms waiting for ${options.what ?? 'a condition'}`)
-    await new Promise(resolve => setTimeout(resolve, interval))
-  }
+  await waitUntil(options.what ?? 'a condition', condition, { timeoutMs: options.timeoutMs ?? 5000, intervalMs: options.intervalMs ?? 20 })
 }
 
 /** Dial `to` from `from` and wait until each side has identified the other (no-op when already connected). */
@@ -132,7 +127,7 @@ export async function connectNodes (from: TestNode, to: TestNode, options: { tim
 }
 
 /** Resolve when `node` has identified `remote` (peer:identify), or reject after `timeoutMs`. */
-export async function identifiedBy (node: TestNode, remote: string, timeoutMs = 5000): Promise<void> {
+export async function identifiedBy (node: { peerId: string, libp2p: Pick<TestNode['libp2p'], 'addEventListener' | 'removeEventListener'> }, remote: string, timeoutMs = 5000): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       node.libp2p.removeEventListener('peer:identify', onIdentify)

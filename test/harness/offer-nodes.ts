@@ -22,8 +22,9 @@ import { defaultConfig } from '../../src/config/schema.ts'
 import { testNetworkConfig, type NetworkOverrides } from './libp2p-nodes.ts'
 import { tempDir } from './temp.ts'
 import { waitFor } from './wait.ts'
-import type { ConnectionGater, IdentifyResult, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { identifiedBy } from './libp2p-nodes.ts'
 
 /** A capability source whose models, task types and capacity a test changes (then calls `changed()`). */
 export class TestSource implements CapabilitySource {
@@ -266,18 +267,3 @@ export function tableOf (node: OfferNode): string[] {
   return node.offers.list().map(o => `${o.node}@${o.lamport}`).sort()
 }
 
-async function identifiedBy (node: OfferNode, remote: string, timeoutMs: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      node.libp2p.removeEventListener('peer:identify', onIdentify)
-      reject(new Error(`${node.peerId} did not identify ${remote} within ${timeoutMs} ms`))
-    }, timeoutMs)
-    const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
-      if (event.detail.peerId.toString() !== remote) return
-      clearTimeout(timer)
-      node.libp2p.removeEventListener('peer:identify', onIdentify)
-      resolve()
-    }
-    node.libp2p.addEventListener('peer:identify', onIdentify)
-  })
-}
