@@ -24,6 +24,7 @@ import { WinkEngine, WINK_DIMENSIONS } from '../src/providers/index.ts'
 import { EmbeddingTable } from '../src/providers/wink/embedding-table.ts'
 import { readTableFile } from '../src/providers/wink/table-file.ts'
 import { silentLogger } from '../src/observability/logger.ts'
+import { cosine } from '../test/harness/checks.ts'
 
 const COLD_RUNS = 5
 const ROUNDS = 5
@@ -63,18 +64,6 @@ function sentences (count: number): string[] {
   let seed = 7
   const next = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
   return Array.from({ length: count }, () => Array.from({ length: 20 }, () => vocabulary[Math.floor(next() * vocabulary.length)]).join(' ') + '.')
-}
-
-function cosine (a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number)
-    na += (a[i] as number) ** 2
-    nb += (b[i] as number) ** 2
-  }
-  return dot / Math.sqrt(na * nb)
 }
 
 /** Worst cosine between the cached int8 vectors and the package's first `count` float vectors. */

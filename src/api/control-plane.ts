@@ -2,10 +2,8 @@
  * What the control API needs from the node: a narrow interface, so the API
  * can be tested against a stub and the node keeps its internals private.
  */
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
 import type { RequestRecord } from '../gateway/index.ts'
-import type { z } from 'zod'
-import type { addProviderBody } from '../client/schemas.ts'
 import type { Offer } from '../offers/index.ts'
 
 export type TrustMode = 'private' | 'friends' | 'public'
@@ -36,7 +34,7 @@ export interface ControlPlane {
   /** One metered request; E505 when unknown. */
   request(id: string): RequestRecord
   providers(): ProviderEntry[]
-  addProvider(spec: z.infer<typeof addProviderBody>): Promise<ProviderEntry>
+  addProvider(spec: AddProviderSpec): Promise<ProviderEntry>
   removeProvider(name: string): Promise<boolean>
   testProvider(name: string): Promise<ProviderEntry>
   trustMode(): TrustMode

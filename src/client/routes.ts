@@ -38,7 +38,7 @@ export const ROUTES = {
   requests: route<RequestRecord[]>('GET', `${API_PREFIX}/requests`),
   request: route<RequestRecord>('GET', `${API_PREFIX}/requests/:id`),
   providers: route<S.ProviderEntry[]>('GET', `${API_PREFIX}/providers`),
-  addProvider: route<S.ProviderEntry, z.infer<typeof S.addProviderBody>>('POST', `${API_PREFIX}/providers`),
+  addProvider: route<S.ProviderEntry, S.AddProviderSpec>('POST', `${API_PREFIX}/providers`),
   removeProvider: route<{ removed: boolean }>('POST', `${API_PREFIX}/providers/:name/remove`),
   testProvider: route<S.ProviderEntry>('POST', `${API_PREFIX}/providers/:name/test`),
   access: route<z.infer<typeof S.accessResponse>>('GET', `${API_PREFIX}/access`),

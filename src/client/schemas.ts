@@ -151,6 +151,7 @@ export const addProviderBody = z.object({
   url: z.url({ protocol: /^https?$/ }),
   apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as OPENAI_API_KEY').optional()
 }).strict()
+export type AddProviderSpec = z.infer<typeof addProviderBody>
 export const providerNameParam = z.object({ name: z.string().min(1).max(63) })
 
 export const accessBody = z.object({ trustMode: z.enum(['private', 'friends', 'public']) }).strict()

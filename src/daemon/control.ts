@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { AgoraError, messageOf } from '../errors.ts'
 import type { ControlPlane } from '../api/control-plane.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry } from '../client/schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
 import type { TrustMode } from '../api/control-plane.ts'
 import type { Metering, RequestRecord } from '../gateway/index.ts'
 import type { AccessControl } from '../gateway/access/index.ts'
@@ -183,7 +183,7 @@ export class NodeControl implements ControlPlane {
     return this.components.providers.list().map(providerEntry)
   }
 
-  async addProvider (spec: { name: string, kind: 'ollama' | 'openai', url: string, apiKeyEnv?: string | undefined }): Promise<ProviderEntry> {
+  async addProvider (spec: AddProviderSpec): Promise<ProviderEntry> {
     return providerEntry(await this.components.providers.add(spec))
   }
 

@@ -9,16 +9,10 @@
 import { parseEnvelope } from '../identity/index.ts'
 import { offerSchema, withdrawSchema } from './schema.ts'
 import type { Database } from '../store/index.ts'
-import type { EntryKind, OfferEntry, TableSink } from './table.ts'
+import type { OfferEntry, TableSink } from './table.ts'
 
-export interface StoredOffer {
-  origin: string
-  offerId: string
-  lamport: number
-  kind: EntryKind
-  expiresAt: number
-  raw: string
-}
+/** What the store keeps of a table entry: everything but the parsed offer (re-read from `raw`). */
+export type StoredOffer = Omit<OfferEntry, 'offer'>
 
 export interface OffersRepositoryInit {
   /** Gather changes this long before writing them (0: on the next tick). */

@@ -11,30 +11,16 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { isAgoraError } from '../../src/errors.ts'
 import { AccessControl } from '../../src/gateway/access/index.ts'
 import { INFER_PROTOCOL_ID, InferenceServer, RemoteInference, type RemoteTimeouts } from '../../src/gateway/remote/index.ts'
 import { ReqResp } from '../../src/protocols/index.ts'
-import { collectChat, type ChatEvent } from '../../src/providers/inference.ts'
+import { collectChat } from '../../src/providers/inference.ts'
 import { FakeLocalInference, vectorFor } from '../harness/fake-local-inference.ts'
 import { connectNodes, createTestNodes, waitFor, type TestNode, type TestNodes } from '../harness/libp2p-nodes.ts'
 import type { Registry } from 'prom-client'
+import { isCode, drain } from '../harness/checks.ts'
 
 const TIMEOUTS: RemoteTimeouts = { dialMs: 2000, firstTokenMs: 3000, idleMs: 3000, totalMs: 30_000 }
-
-function isCode (code: string): (err: unknown) => boolean {
-  return (err: unknown) => {
-    assert.ok(isAgoraError(err), String(err))
-    assert.equal(err.code, code, err.format())
-    return true
-  }
-}
-
-async function drain (events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
-  const out: ChatEvent[] = []
-  for await (const event of events) out.push(event)
-  return out
-}
 
 async function metric (registry: Registry | undefined, name: string, labels: Record<string, string>): Promise<number> {
   const values = (await registry?.getSingleMetric(name)?.get())?.values ?? []

@@ -11,17 +11,12 @@ import OpenAI from 'openai'
 import type { AgoraNode } from '../../src/node.ts'
 import { TestSwarm, firstAddress, waitForPeers } from '../harness/nodes.ts'
 import { waitFor } from '../harness/wait.ts'
+import { cosine } from '../harness/checks.ts'
 import { startFakeOllama, type FakeEngine } from '../fixtures/fake-ollama.ts'
 import { startFakeOpenAI } from '../fixtures/fake-openai.ts'
 
 const MODEL = 'llama-test'
 const REPLY = ['The', ' answer', ' is', ' 42', '.']
-
-function cosine (a: number[], b: number[]): number {
-  let dot = 0
-  for (let i = 0; i < a.length; i++) dot += (a[i] as number) * (b[i] as number)
-  return dot
-}
 
 describe('gateway: OpenAI API on A, models on B and C', () => {
   const swarm = new TestSwarm()
@@ -95,7 +90,7 @@ describe('gateway: OpenAI API on A, models on B and C', () => {
     assert.deepEqual(again.data.map(d => d.embedding), vectors)
     for (const v of vectors) {
       assert.equal(v.length, 100)
-      assert.ok(Math.abs(Math.sqrt(cosine(v, v)) - 1) < 1e-4)
+      assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-4)
     }
     assert.ok(cosine(vectors[0] as number[], vectors[1] as number[]) > cosine(vectors[0] as number[], vectors[2] as number[]))
   })

@@ -13,20 +13,9 @@ import { WinkEngine, WINK_DIMENSIONS } from '../../src/providers/index.ts'
 import { EmbeddingTable } from '../../src/providers/wink/embedding-table.ts'
 import { readTableFile } from '../../src/providers/wink/table-file.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
+import { cosine } from '../harness/checks.ts'
 
 const CACHE_DIR = join(tmpdir(), 'agora-test-models')
-
-function cosine (a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number)
-    na += (a[i] as number) ** 2
-    nb += (b[i] as number) ** 2
-  }
-  return dot / Math.sqrt(na * nb)
-}
 
 /** The first word vectors of the package JSON, parsed from its first 5 MB only. */
 function originalHeadVectors (): Map<string, number[]> {

@@ -10,36 +10,22 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { isAgoraError } from '../../../src/errors.ts'
 import { AccessControl } from '../../../src/gateway/access/index.ts'
 import { InferenceServer, RemoteInference, type LocalInferenceLike, type RemoteTimeouts } from '../../../src/gateway/remote/index.ts'
 import type { LocalInference, RemoteInferenceLike } from '../../../src/gateway/index.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { ReqResp } from '../../../src/protocols/index.ts'
-import { collectChat, type ChatEvent } from '../../../src/providers/inference.ts'
+import { collectChat } from '../../../src/providers/inference.ts'
 import { FakeLocalInference, vectorFor } from '../../harness/fake-local-inference.ts'
 import { waitFor } from '../../harness/wait.ts'
 import type { Connection, StreamHandler } from '@libp2p/interface'
+import { isCode, drain } from '../../harness/checks.ts'
 
 // the gateway's facades fit the narrow interfaces both ways (checked by tsc)
 export const localFits = (local: LocalInference): LocalInferenceLike => local
 export const remoteFits = (remote: RemoteInference): RemoteInferenceLike => remote
 
 const TINY: RemoteTimeouts = { dialMs: 150, firstTokenMs: 200, idleMs: 200, totalMs: 3000 }
-
-function isCode (code: string): (err: unknown) => boolean {
-  return (err: unknown) => {
-    assert.ok(isAgoraError(err), String(err))
-    assert.equal(err.code, code, err.format())
-    return true
-  }
-}
-
-async function drain (events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
-  const out: ChatEvent[] = []
-  for await (const event of events) out.push(event)
-  return out
-}
 
 describe('gateway: /agora/infer/1 over in-memory streams', () => {
   const trusted = new Set<string>()

@@ -11,6 +11,7 @@ import { DEFAULT_BEHAVIOUR, fakeVector, type FakeEngine } from '../../fixtures/f
 import { startFakeOllama } from '../../fixtures/fake-ollama.ts'
 import { startFakeOpenAI } from '../../fixtures/fake-openai.ts'
 import { waitFor } from '../../harness/wait.ts'
+import { drain } from '../../harness/checks.ts'
 
 interface Flavour {
   name: string
@@ -24,12 +25,6 @@ const flavours: Flavour[] = [
 ]
 
 const chat = { model: 'fake-chat', messages: [{ role: 'user' as const, content: 'say hello to the world' }] }
-
-async function drain (events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
-  const seen: ChatEvent[] = []
-  for await (const event of events) seen.push(event)
-  return seen
-}
 
 function code (expected: string, check?: (err: AgoraError) => void): (err: unknown) => boolean {
   return (err: unknown) => {

@@ -54,14 +54,4 @@ export function writeEmbeddingsFixture (dir: string, extraWords = 300): Fixture 
   return { path, words, vectors }
 }
 
-export function cosine (a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number)
-    na += (a[i] as number) ** 2
-    nb += (b[i] as number) ** 2
-  }
-  return dot / Math.sqrt(na * nb)
-}
+export { cosine } from '../../harness/checks.ts'
