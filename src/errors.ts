@@ -7,6 +7,7 @@
  *   E3xx configuration            E4xx store
  *   E5xx control API              E6xx CLI and process
  *   E7xx providers                E8xx offers
+ *   E9xx inference gateway        E10xx jobs
  * Codes never change meaning once published; add new ones instead.
  */
 
@@ -127,7 +128,28 @@ export const ERROR_CODES = {
   E961: { status: 400, hint: 'fix the request as described; /v1 takes OpenAI\'s request format' },
   E962: { status: 400, hint: 'Agora does not support this option; leave it out' },
   E963: { status: 409, hint: 'an active API key already has this name; choose another or revoke it first (`agora keys revoke <name>`)' },
-  E964: { status: 502, hint: 'the answer broke off upstream; retry the request' }
+  E964: { status: 502, hint: 'the answer broke off upstream; retry the request' },
+  // jobs: E1000–E1019 submission and planning, E1020–E1039 routing, E1040–E1059 dispatch and workers,
+  // E1060–E1079 coordinator and store, E1080–E1099 API and CLI
+  E1000: { status: 400, hint: 'run `agora jobs types` to list the job types this node knows' },
+  E1001: { status: 400, hint: 'fix the named parameter; `agora jobs types` shows each type\'s parameters' },
+  E1002: { status: 413, hint: 'pass the input as a file (`agora jobs submit --file F`), which is uploaded in chunks' },
+  E1003: { status: 400, hint: 'the subtasks must form a DAG: remove the dependency cycle' },
+  E1004: { status: 400, hint: 'give the job an input: --text, --file, or items' },
+  E1020: { status: 422, hint: 'no offer can run this: see what is missing below, connect to peers that serve it, or relax the constraints' },
+  E1021: { status: 422, hint: 'raise --max-price or the budget, or wait for cheaper offers' },
+  E1040: { status: 503, hint: 'the worker refused the subtask (busy or not allowed); the coordinator tries another worker' },
+  E1041: { status: 504, hint: 'the worker did not accept or refuse in time; it may be overloaded or gone' },
+  E1042: { status: 504, hint: 'the worker accepted but reported nothing in time' },
+  E1043: { status: 504, hint: 'the subtask took longer than jobs.timeouts.totalMs' },
+  E1044: { status: 502, hint: 'the subtask failed on the worker; see why' },
+  E1045: { status: 502, hint: 'the worker sent a malformed result or receipt; it was rejected and counted against it' },
+  E1060: { status: 404, hint: 'list jobs with `agora jobs list`' },
+  E1061: { status: 409, hint: 'the job has no result yet; wait with `agora jobs watch <id>`' },
+  E1062: { status: 400, hint: 'upload the file again from the start' },
+  E1063: { status: 504, hint: 'the deadline passed before every subtask finished; partial results are kept (`agora jobs result <id>`)' },
+  E1064: { status: 409, hint: 'the job is finished already' },
+  E1065: { status: 502, hint: 'a subtask failed on every worker tried; see its last error with `agora jobs show <id>`' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

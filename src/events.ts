@@ -25,10 +25,23 @@ export interface AgoraEventMap {
   'offer:withdrawn': OfferEvent
   /** An offer passed its expiry without being re-announced. */
   'offer:expired': OfferEvent
+  'job:submitted': JobEvent
+  'job:progress': JobEvent & { total: number, committed: number, running: number, failed: number }
+  'job:completed': JobEvent
+  'job:failed': JobEvent & { code: string, message: string }
+  'job:cancelled': JobEvent
+  /** Offered to a worker (attempt counts from 1). */
+  'subtask:assigned': SubtaskEvent & { worker: string, attempt: number }
+  'subtask:committed': SubtaskEvent & { worker: string, attempt: number }
+  /** An attempt failed (refused, failed, timed out, bad result); the subtask goes to another candidate. */
+  'subtask:retrying': SubtaskEvent & { worker: string, attempt: number, code: string }
+  'subtask:failed': SubtaskEvent & { code: string, message: string }
 }
 
 /** Payload of the offer:* events. */
 export interface OfferEvent { offerId: string, node: string, lamport: number }
+export interface JobEvent { jobId: string, type: string, state: string }
+export interface SubtaskEvent { jobId: string, subtaskId: string, type: string }
 
 export type AgoraEventName = keyof AgoraEventMap
 
@@ -36,7 +49,9 @@ export type AgoraEventName = keyof AgoraEventMap
 export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'node:started', 'node:stopping', 'peer:connected', 'peer:disconnected', 'peer:latency',
   'peer:reputation', 'peer:banned', 'peer:unbanned', 'peer:trusted', 'peer:untrusted',
-  'offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'
+  'offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired',
+  'job:submitted', 'job:progress', 'job:completed', 'job:failed', 'job:cancelled',
+  'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:failed'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

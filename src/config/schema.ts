@@ -134,6 +134,25 @@ export const providersSchema = z.object({
   wink: winkSchema.default(winkSchema.parse({}))
 }).strict().describe('Inference providers: the engines this node serves from')
 
+export const jobsTimeoutsSchema = z.object({
+  acceptMs: z.number().int().min(100).default(5000).describe('A worker must accept or refuse an offered subtask within this long (else the next candidate gets it)'),
+  firstProgressMs: z.number().int().min(100).default(30_000).describe('An accepted subtask must report progress or finish within this long'),
+  totalMs: z.number().int().min(1000).default(10 * 60_000).describe('Give up one attempt of a subtask after this long')
+}).strict().describe('Named timeouts of a dispatched subtask, each with its own error code')
+
+export const jobsSchema = z.object({
+  slots: z.number().int().min(0).max(1024).default(4).describe('Subtasks this node runs at once for the network (0: run none; offer capacity)'),
+  maxCpuLoad: z.number().min(0).default(0.9).describe('Refuse subtasks while the 1-minute load average per core is above this (0: no limit)'),
+  minFreeMemoryMb: z.number().int().min(0).default(256).describe('Refuse subtasks while free memory is below this many MiB (0: no limit)'),
+  concurrency: z.number().int().min(1).max(4096).default(64).describe('Subtasks of one job this node dispatches at once (independent subtasks run in parallel up to this)'),
+  maxAttempts: z.number().int().min(1).max(20).default(4).describe('Attempts per subtask (each on another candidate when possible) before the subtask fails for good'),
+  maxInlineInputBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Largest input a job may carry inline; larger inputs are uploaded as a file (agora jobs submit --file)'),
+  maxUploadBytes: z.number().int().min(1024).default(256 * 1024 * 1024).describe('Largest file one job input upload may be'),
+  exploration: z.number().min(0).max(1).default(0.3).describe('Weight of the Thompson-sampling draw against the deterministic score when choosing a worker (0: always the best score)'),
+  debugTasks: z.boolean().default(false).describe('Run and advertise the debug.noop and debug.sleep task types (tests and benchmarks)'),
+  timeouts: jobsTimeoutsSchema.default(jobsTimeoutsSchema.parse({}))
+}).strict().describe('Jobs: running subtasks for the network (worker side) and splitting, routing and aggregating our own jobs (coordinator side)')
+
 export const configSchema = z.object({
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
@@ -144,7 +163,8 @@ export const configSchema = z.object({
   offers: offersSchema.default(offersSchema.parse({})),
   access: accessSchema.default(accessSchema.parse({})),
   providers: providersSchema.default(providersSchema.parse({})),
-  gateway: gatewaySchema.default(gatewaySchema.parse({}))
+  gateway: gatewaySchema.default(gatewaySchema.parse({})),
+  jobs: jobsSchema.default(jobsSchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

@@ -67,7 +67,7 @@ export async function waitForExit (pid: number, timeoutMs: number): Promise<void
 /** The error the child printed before dying, as an AgoraError of the same code. */
 function errorFromLog (logFile: string, from: number, pid: number): AgoraError {
   const text = readFileSync(logFile, 'utf8').slice(from)
-  const match = /Error \[(E\d{3})\]: ([^\n]*)/.exec(text)
+  const match = /Error \[(E\d{3,4})\]: ([^\n]*)/.exec(text)
   if (match !== null && isErrorCode(match[1] as string)) {
     const [what, ...rest] = (match[2] as string).split(' — ')
     return new AgoraError(match[1] as 'E600', what ?? '', { why: rest.slice(0, -1).join(' — ') || undefined, hint: rest.at(-1) })

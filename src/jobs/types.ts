@@ -1,0 +1,116 @@
+/**
+ * The shapes every part of the jobs room shares: what a user submits (one
+ * zod schema, used by the API and the CLI), a job and its subtasks as the
+ * store keeps them, and the lifecycle states (DESIGN.md part 4).
+ */
+import { z } from 'zod'
+import type { ErrorBody } from '../errors.ts'
+
+/** submitted → planned → running → aggregating → completed | failed | cancelled */
+export const JOB_STATES = ['submitted', 'planned', 'running', 'aggregating', 'completed', 'failed', 'cancelled'] as const
+export type JobState = typeof JOB_STATES[number]
+export const FINISHED_JOB_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled']
+
+/**
+ * pending → assigned (offered to a worker) → running (accepted) → committed
+ * (result accepted); on refusal, failure or timeout back to pending for the
+ * next candidate, until attempts run out → failed. Verification and the
+ * market add verified and settled after committed.
+ */
+export const SUBTASK_STATES = ['pending', 'assigned', 'running', 'committed', 'failed', 'cancelled'] as const
+export type SubtaskState = typeof SUBTASK_STATES[number]
+
+export const jobConstraintsSchema = z.object({
+  /** Only workers whose offer lists every one of these models. */
+  models: z.array(z.string().min(1).max(256)).max(16).optional(),
+  /** Only workers whose offer has every one of these tags. */
+  tags: z.array(z.string().min(1).max(64)).max(16).optional(),
+  /** Only workers in this zone. */
+  zone: z.string().min(1).max(64).optional(),
+  /** Highest price per subtask (credits) a worker may ask. */
+  maxPricePerSubtask: z.number().finite().min(0).optional(),
+  /** Credits the whole job may spend. */
+  budget: z.number().finite().min(0).optional(),
+  /** Epoch milliseconds after which the job fails (partial results kept). */
+  deadline: z.number().int().positive().optional(),
+  /** Workers per subtask (stored now; the verification issue uses it). */
+  redundancy: z.number().int().min(1).max(16).default(1)
+}).strict()
+export type JobConstraints = z.infer<typeof jobConstraintsSchema>
+
+/** A job's input: inline text, inline items (batch.chat prompts, …), or an uploaded blob by its sha256. */
+export const jobInputSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), text: z.string() }).strict(),
+  z.object({ kind: z.literal('items'), items: z.array(z.unknown()).max(100_000) }).strict(),
+  z.object({ kind: z.literal('blob'), hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex'), size: z.number().int().nonnegative() }).strict()
+])
+export type JobInput = z.infer<typeof jobInputSchema>
+
+/** What a user submits (POST /api/v1/jobs). */
+export const jobSpecSchema = z.object({
+  /** A job type: a task type (text.embed, …) or a built-in plan (summarize). */
+  type: z.string().min(1).max(64),
+  input: jobInputSchema,
+  params: z.record(z.string(), z.unknown()).default({}),
+  constraints: jobConstraintsSchema.default({ redundancy: 1 })
+}).strict()
+export type JobSpec = z.infer<typeof jobSpecSchema>
+export type JobSpecInput = z.input<typeof jobSpecSchema>
+
+export interface JobProgress {
+  total: number
+  committed: number
+  running: number
+  failed: number
+}
+
+export interface Job {
+  id: string
+  type: string
+  params: Record<string, unknown>
+  constraints: JobConstraints
+  /** The input as submitted (a blob input stays a reference). */
+  input: JobInput
+  state: JobState
+  progress: JobProgress
+  /** Credits owed to workers so far (offer prices of committed subtasks). */
+  spent: number
+  createdAt: number
+  updatedAt: number
+  finishedAt: number | null
+  /** Why the job failed or was cancelled. */
+  error: ErrorBody | null
+  /** True once the aggregated result is stored (GET /api/v1/jobs/:id/result). */
+  hasResult: boolean
+}
+
+export interface Subtask {
+  jobId: string
+  /** Unique within the job, e.g. `embed-0007`, `reduce-1-0`. */
+  id: string
+  /** The task type an executor runs. */
+  type: string
+  params: Record<string, unknown>
+  /** Ids of subtasks whose results this one needs. */
+  deps: string[]
+  state: SubtaskState
+  /** Attempts started so far. */
+  attempts: number
+  /** Peer id of the worker of the current or committed attempt. */
+  worker: string | null
+  /** Workers that refused, failed or timed out on it (not offered again unless nobody else can). */
+  excluded: string[]
+  /** Credits the committed attempt costs. */
+  price: number | null
+  /** Last error (of the final failure, or of the previous attempt while retrying). */
+  error: ErrorBody | null
+  createdAt: number
+  assignedAt: number | null
+  startedAt: number | null
+  finishedAt: number | null
+  /** sha256 (hex) of the committed result's canonical JSON. */
+  resultHash: string | null
+}
+
+/** One attempt's outcome as the coordinator records it against a worker. */
+export type AttemptOutcome = 'success' | 'refused' | 'failure' | 'timeout' | 'invalid'
