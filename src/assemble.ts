@@ -7,6 +7,7 @@
  *   → libp2p (not listening) → reqresp, gossip → capability registry + wink provider
  *   → peer manager, peer guard, info → offer service → provider manager
  *   → gateway: access control, metering, /agora/infer/1 server and client, router; API keys
+ *   → jobs: worker (resources, capability source, /agora/task/1), router, dispatcher, blobs, coordinator
  */
 import { join } from 'node:path'
 import type { AgoraComponents } from './components.ts'
@@ -25,6 +26,7 @@ import { OfferService } from './offers/index.ts'
 import { CapabilityRegistry, ProviderManager, createWinkProvider, winkCacheDir } from './providers/index.ts'
 import { AccessControl, InferenceGateway, InferenceServer, LocalInference, Metering, RemoteInference } from './gateway/index.ts'
 import { ApiKeys } from './api/index.ts'
+import { assembleJobs } from './jobs/index.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
 
 export interface AssembleInit {
@@ -116,11 +118,14 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     const remote = new RemoteInference({ reqresp, libp2p, logger, metrics }, config.gateway.timeouts)
     const gateway = new InferenceGateway({ selfPeerId: identity.peerIdString, local: providers, remote, offers, peerBook, metering, logger, metrics }, config.gateway)
     const keys = new ApiKeys({ db: store.db })
+    const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
-      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys
+      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, jobs: jobs.api
     }
     const services: Service[] = [
+      // first up, last down: metering batches its rows and writes what is pending just before the store closes
+      { name: 'metering', start: () => {}, stop: () => { metering.stop() } },
       { name: 'libp2p', start: async () => { await startAgoraLibp2p(libp2p) }, stop: async () => { await libp2p.stop() } },
       { name: 'providers', start: () => { providers.start() }, stop: async () => { await providers.stop(); await wink.stop() } },
       { name: 'gossip', start: () => { gossip.start() }, stop: () => { gossip.stop() } },
@@ -129,7 +134,11 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       { name: 'peer manager', start: async () => { await peerManager.start() }, stop: async () => { await peerManager.stop() } },
       { name: 'peer guard', start: async () => { await peerGuard.start() }, stop: async () => { await peerGuard.stop() } },
       { name: 'inference server', start: async () => { await inferenceServer.start() }, stop: async () => { await inferenceServer.stop() } },
-      { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } }
+      // the jobs worker registers its task types and slots before the first offer goes out;
+      // the coordinator resumes unfinished jobs once offers flow
+      jobs.worker,
+      { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } },
+      jobs.coordinator
     ]
     return { components, services, peerManager, info, startedAt }
   } catch (err) {

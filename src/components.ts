@@ -13,6 +13,7 @@ import type { ReqResp } from './protocols/index.ts'
 import type { CapabilityRegistry, ProviderManager, WinkProvider } from './providers/index.ts'
 import type { AccessControl, Gateway, Metering } from './gateway/index.ts'
 import type { ApiKeys } from './api/index.ts'
+import type { JobCoordinator } from './jobs/index.ts'
 import type { PeerBook } from './peers/index.ts'
 import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
@@ -49,4 +50,6 @@ export interface AgoraComponents {
   readonly gateway: Gateway
   /** API keys for /v1. */
   readonly keys: ApiKeys
+  /** Our jobs: submit, plan, route, dispatch, aggregate, resume (the coordinator). */
+  readonly jobs: JobCoordinator
 }

@@ -19,6 +19,8 @@ import { registerKeysRoutes } from './routes/keys.ts'
 import { registerOpenAiRoutes, isOpenAiPath, OPENAI_PREFIX } from './routes/openai.ts'
 import type { Gateway } from '../gateway/types.ts'
 import type { ApiKeys } from './keys/index.ts'
+import type { JobsApi } from '../jobs/api-types.ts'
+import { registerJobsRoutes } from './routes/jobs.ts'
 
 export interface ApiComponents {
   control: ControlPlane
@@ -29,6 +31,8 @@ export interface ApiComponents {
   gateway?: Gateway
   /** API keys for /v1, managed under /api/v1/keys. */
   keys?: ApiKeys
+  /** The jobs coordinator: serves /api/v1/jobs and /api/v1/uploads (503 E1080 without it). */
+  jobs?: JobsApi
 }
 
 export interface ApiInit {
@@ -40,6 +44,8 @@ export interface ApiInit {
   bodyLimit?: number
   /** Let loopback clients call /v1 without an API key (api.allowLocalWithoutKey, default true). */
   allowLocalWithoutKey?: boolean
+  /** Largest inline job input (jobs.maxInlineInputBytes). */
+  maxInlineInputBytes?: number
 }
 
 /** Paths anyone on loopback may read without the token (they hold no secrets). */
@@ -81,6 +87,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     registerControlRoutes(scope, components)
     registerEventsRoute(scope, components)
     if (keys !== undefined) registerKeysRoutes(scope, { keys })
+    await registerJobsRoutes(scope, { jobs: components.jobs }, { maxInlineInputBytes: init.maxInlineInputBytes })
   }, { prefix: API_PREFIX })
   if (openAi) {
     await app.register(async scope => {

@@ -14,6 +14,7 @@ import { registerOffersCommands } from './commands/offers.ts'
 import { registerKeysCommands } from './commands/keys.ts'
 import { registerInferenceCommands } from './commands/inference.ts'
 import { registerGatewayCommands } from './commands/gateway.ts'
+import { registerJobsCommands } from './commands/jobs.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
@@ -40,6 +41,7 @@ export function buildProgram (): Command {
   registerKeysCommands(program)
   registerInferenceCommands(program)
   registerGatewayCommands(program)
+  registerJobsCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)

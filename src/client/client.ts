@@ -13,6 +13,10 @@ import { ROUTES, type Route, type RouteBody, type RouteResponse } from './routes
 import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, ProviderEntry } from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
 import type { RequestRecord } from '../gateway/index.ts'
+import type { Job, JobSpecInput } from '../jobs/types.ts'
+import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
+import type { JobDetail, JobsQuery } from './schemas.ts'
+import type { UploadFileOptions } from './upload.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -73,6 +77,23 @@ export class ControlClient {
   keys (): Promise<ApiKeyEntry[]> { return this.call(ROUTES.keys) }
   createKey (name: string): Promise<CreatedKeyResponse> { return this.call(ROUTES.createKey, { body: { name } }) }
   revokeKey (idOrName: string): Promise<ApiKeyEntry> { return this.call(ROUTES.revokeKey, { params: { id: idOrName } }) }
+  jobs (query: JobsQuery = {}): Promise<Job[]> { return this.call(ROUTES.jobs, { query }) }
+  submitJob (spec: JobSpecInput): Promise<Job> { return this.call(ROUTES.submitJob, { body: spec }) }
+  job (id: string): Promise<JobDetail> { return this.call(ROUTES.job, { params: { id } }) }
+  /** The job without its subtasks (for polling). */
+  jobSummary (id: string): Promise<Job> { return this.call(ROUTES.jobSummary, { params: { id }, query: { subtasks: 'false' } }) }
+  jobResult (id: string): Promise<JobResult> { return this.call(ROUTES.jobResult, { params: { id } }) }
+  cancelJob (id: string): Promise<Job> { return this.call(ROUTES.cancelJob, { params: { id } }) }
+  jobTypes (): Promise<JobTypeInfo[]> { return this.call(ROUTES.jobTypes) }
+  beginUpload (size: number): Promise<UploadStatus> { return this.call(ROUTES.beginUpload, { body: { size } }) }
+  appendUpload (uploadId: string, offset: number, chunk: Uint8Array): Promise<UploadStatus> { return this.call(ROUTES.appendUpload, { params: { id: uploadId }, query: { offset }, raw: chunk }) }
+  /** With `sha256`, the node refuses (E1062) content that hashes otherwise. */
+  completeUpload (uploadId: string, sha256?: string): Promise<BlobRef> { return this.call(ROUTES.completeUpload, { params: { id: uploadId }, body: sha256 === undefined ? {} : { sha256 } }) }
+  /** Upload a file in chunks as a blob; its hash is checked end to end (E1062 when it arrives damaged or changes meanwhile). */
+  async uploadFile (path: string, opts: UploadFileOptions = {}): Promise<BlobRef> {
+    const { uploadFile } = await import('./upload.ts') // loaded on first use: most commands never upload
+    return await uploadFile(this, path, opts)
+  }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
   async raw (path: string): Promise<{ status: number, body: string }> {
@@ -80,12 +101,12 @@ export class ControlClient {
   }
 
   /** The server validated the response against its schema; the client trusts its own node. */
-  private async call<Res, Body> (route: Route<Res, Body>, opts: { body?: Body, params?: Record<string, string>, query?: Record<string, string | number | undefined> } = {}): Promise<Res> {
+  private async call<Res, Body> (route: Route<Res, Body>, opts: { body?: Body, raw?: Uint8Array, params?: Record<string, string>, query?: Record<string, string | number | undefined> } = {}): Promise<Res> {
     let path: string = route.path
     for (const [key, value] of Object.entries(opts.params ?? {})) path = path.replace(`:${key}`, encodeURIComponent(value))
     const query = Object.entries(opts.query ?? {}).filter((e): e is [string, string | number] => e[1] !== undefined)
     if (query.length > 0) path += '?' + new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()
-    const { status, body } = await this.send(route.method, path, opts.body)
+    const { status, body } = await this.send(route.method, path, opts.raw ?? opts.body)
     let parsed: unknown
     try {
       parsed = body === '' ? undefined : JSON.parse(body)
@@ -101,10 +122,12 @@ export class ControlClient {
   }
 
   private async send (method: string, path: string, body: unknown): Promise<{ status: number, body: string }> {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
+    // bytes go as they are (upload chunks), anything else as JSON
+    const raw = body instanceof Uint8Array
+    const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body)
     const headers: Record<string, string> = {}
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
-    if (payload !== undefined) headers['content-type'] = 'application/json'
+    if (payload !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json'
     return await new Promise((resolve, reject) => {
       const req = httpRequest(this.url + path, { method, headers, timeout: this.timeoutMs }, res => {
         const chunks: Buffer[] = []

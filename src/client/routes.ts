@@ -6,18 +6,23 @@ import type { z } from 'zod'
 import type * as S from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
 import type { RequestRecord } from '../gateway/index.ts'
+import type { Job, JobSpecInput } from '../jobs/types.ts'
+import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
 
 export const API_PREFIX = '/api/v1'
 
+/** Largest chunk PUT /api/v1/uploads/:id accepts. */
+export const UPLOAD_CHUNK_MAX_BYTES = 4 * 1024 * 1024
+
 export interface Route<Res, Body = undefined> {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PUT'
   path: string
   /** Phantom fields: carry the types only. */
   response?: Res
   body?: Body
 }
 
-const route = <Res, Body = undefined>(method: 'GET' | 'POST', path: string): Route<Res, Body> => ({ method, path })
+const route = <Res, Body = undefined>(method: 'GET' | 'POST' | 'PUT', path: string): Route<Res, Body> => ({ method, path })
 
 export const ROUTES = {
   status: route<S.StatusResponse>('GET', `${API_PREFIX}/status`),
@@ -48,7 +53,19 @@ export const ROUTES = {
   createKey: route<S.CreatedKeyResponse, z.infer<typeof S.createKeyBody>>('POST', `${API_PREFIX}/keys`),
   revokeKey: route<S.ApiKeyEntry>('POST', `${API_PREFIX}/keys/:id/revoke`),
   stop: route<z.infer<typeof S.stopResponse>>('POST', `${API_PREFIX}/node/stop`),
-  events: route<never>('GET', `${API_PREFIX}/events`)
+  events: route<never>('GET', `${API_PREFIX}/events`),
+  jobs: route<Job[]>('GET', `${API_PREFIX}/jobs`),
+  submitJob: route<Job, JobSpecInput>('POST', `${API_PREFIX}/jobs`),
+  jobTypes: route<JobTypeInfo[]>('GET', `${API_PREFIX}/jobs/types`),
+  job: route<S.JobDetail>('GET', `${API_PREFIX}/jobs/:id`),
+  /** The same path with `?subtasks=false`: the job alone (cheap to poll). */
+  jobSummary: route<Job>('GET', `${API_PREFIX}/jobs/:id`),
+  jobResult: route<JobResult>('GET', `${API_PREFIX}/jobs/:id/result`),
+  cancelJob: route<Job>('POST', `${API_PREFIX}/jobs/:id/cancel`),
+  beginUpload: route<UploadStatus, z.infer<typeof S.uploadBody>>('POST', `${API_PREFIX}/uploads`),
+  /** Body: the chunk as application/octet-stream (at most UPLOAD_CHUNK_MAX_BYTES); query `offset`. */
+  appendUpload: route<UploadStatus>('PUT', `${API_PREFIX}/uploads/:id`),
+  completeUpload: route<BlobRef, z.infer<typeof S.completeUploadBody>>('POST', `${API_PREFIX}/uploads/:id/complete`)
 } as const
 
 export type RouteResponse<R> = R extends Route<infer Res, unknown> ? Res : never

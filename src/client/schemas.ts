@@ -5,6 +5,7 @@
  * of start-up, and `agora status` is measured against `node -e 0`).
  */
 import { z } from 'zod'
+import { JOB_STATES, SUBTASK_STATES, jobConstraintsSchema, jobInputSchema, type Job, type Subtask } from '../jobs/types.ts'
 
 export const statusResponse = z.object({
   peerId: z.string(),
@@ -156,3 +157,70 @@ export const providerNameParam = z.object({ name: z.string().min(1).max(63) })
 
 export const accessBody = z.object({ trustMode: z.enum(['private', 'friends', 'public']) }).strict()
 export const accessResponse = z.object({ trustMode: z.enum(['private', 'friends', 'public']) })
+
+// jobs (DESIGN.md part 9): the body of POST /api/v1/jobs is jobSpecSchema (src/jobs/types.ts)
+
+/** Filters of GET /api/v1/jobs; `status` is accepted as another name for `state`. */
+export const jobsQuery = z.object({
+  state: z.enum(JOB_STATES).optional(),
+  status: z.enum(JOB_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional()
+}).strict()
+export type JobsQuery = z.infer<typeof jobsQuery>
+export const jobIdParam = z.object({ id: z.string().min(1).max(128) })
+/** GET /api/v1/jobs/:id?subtasks=false leaves the subtasks out. */
+export const jobQuery = z.object({ subtasks: z.enum(['true', 'false']).optional() }).strict()
+
+export const uploadBody = z.object({ size: z.number().int().nonnegative() }).strict()
+export const uploadIdParam = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, 'an upload id is 32 hex digits') })
+export const uploadChunkQuery = z.object({ offset: z.coerce.number().int().nonnegative() }).strict()
+/** Optional body of POST /api/v1/uploads/:id/complete: the sha256 the client computed, checked against the stored content. */
+export const completeUploadBody = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex').optional() }).strict()
+
+const errorBodyResponse = z.object({ code: z.string(), message: z.string(), why: z.string().optional(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() })
+
+/** A job as the API answers it (the wire shape of `Job`). */
+export const jobResponse = z.object({
+  id: z.string(),
+  type: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  constraints: jobConstraintsSchema,
+  input: jobInputSchema,
+  state: z.enum(JOB_STATES),
+  progress: z.object({ total: z.number(), committed: z.number(), running: z.number(), failed: z.number() }),
+  spent: z.number(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  error: errorBodyResponse.nullable(),
+  hasResult: z.boolean()
+})
+export const jobsResponse = z.array(jobResponse)
+
+/** A subtask as GET /api/v1/jobs/:id lists it (the wire shape of `Subtask`). */
+export const subtaskResponse = z.object({
+  jobId: z.string(),
+  id: z.string(),
+  type: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  deps: z.array(z.string()),
+  state: z.enum(SUBTASK_STATES),
+  attempts: z.number(),
+  worker: z.string().nullable(),
+  excluded: z.array(z.string()),
+  price: z.number().nullable(),
+  error: errorBodyResponse.nullable(),
+  createdAt: z.number(),
+  assignedAt: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  resultHash: z.string().nullable()
+})
+/** GET /api/v1/jobs/:id: the job and every subtask. */
+export const jobDetailResponse = jobResponse.extend({ subtasks: z.array(subtaskResponse) })
+export type JobDetail = Job & { subtasks: Subtask[] }
+
+export const jobResultResponse = z.object({ jobId: z.string(), state: z.enum(JOB_STATES), partial: z.boolean(), result: z.unknown() })
+export const jobTypesResponse = z.array(z.object({ type: z.string(), description: z.string(), taskTypes: z.array(z.string()), params: z.unknown() }))
+export const uploadStatusResponse = z.object({ uploadId: z.string(), received: z.number() })
+export const blobRefResponse = z.object({ hash: z.string(), size: z.number() })

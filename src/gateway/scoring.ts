@@ -52,6 +52,8 @@ export function rankCandidates (
   inputOf: (c: Candidate) => ScoreInput,
   opts: { weights?: ScoreWeights, latencyScaleMs?: number, random?: () => number } = {}
 ): Candidate[] {
+  // nothing to rank (an explicit target, a model served once): no score inputs to gather
+  if (candidates.length <= 1) return candidates.filter(c => strategy !== 'local-only' || c.route === 'local')
   const inputs = candidates.map(inputOf)
   const prices = inputs.map(i => i.price)
   const ctx: ScoreContext = {

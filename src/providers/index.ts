@@ -12,7 +12,7 @@ export { WinkEngine } from './wink/engine.ts'
 export type { EngineStats, WinkEngineComponents, WinkEngineInit } from './wink/engine.ts'
 export { WinkProvider, createWinkProvider, winkCacheDir } from './wink/provider.ts'
 export type { WinkProviderComponents, WinkProviderInit } from './wink/provider.ts'
-export { WINK_DEFAULTS, WINK_DIMENSIONS, WINK_EMBED_MODEL, WINK_PROVIDER_ID, WINK_TASK_TYPES, EMBEDDINGS_CACHE_FILE } from './wink/constants.ts'
+export { WINK_DEFAULTS, WINK_DIMENSIONS, WINK_EMBED_MODEL, WINK_PROVIDER_ID, EMBEDDINGS_CACHE_FILE } from './wink/constants.ts'
 export type { CallOptions, ChunkOptions, EmbedResult, Entity, SentenceSentiment, SentimentResult, TextChunk } from './wink/types.ts'
 export { collectChat } from './inference.ts'
 export type {

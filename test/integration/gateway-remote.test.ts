@@ -170,6 +170,23 @@ describe('gateway: /agora/infer/1 between real nodes', () => {
     assert.equal(answer.content, 'still here')
   })
 
+  test('warm streams: calls in a row share one stream; after the connection drops the next call opens a new one', async () => {
+    const streams = async (source: string): Promise<number> => await metric(caller.registry, 'agora_reqresp_outbound_streams_total', { protocol: INFER_PROTOCOL_ID, source })
+    await collectChat(remote.chatStream(server.peerId, chat('echo', 'warm up')))
+    const opened = await streams('new')
+    const reused = await streams('reused')
+    for (let i = 0; i < 5; i++) assert.equal((await collectChat(remote.chatStream(server.peerId, chat('echo', `call ${i}`)))).content, `call ${i}`)
+    await remote.embeddings(server.peerId, { model: 'embed', input: ['x'] })
+    assert.equal(await streams('new'), opened)
+    assert.equal(await streams('reused'), reused + 6)
+    assert.equal((engines[1] as ReqResp).idleStreams(INFER_PROTOCOL_ID, server.peerId), 1)
+    // the server hangs up: the idle stream goes with the connection, and the next call dials again
+    await server.libp2p.hangUp(caller.libp2p.peerId)
+    await waitFor(() => (engines[1] as ReqResp).idleStreams(INFER_PROTOCOL_ID, server.peerId) === 0, { what: 'the idle stream to leave the pool' })
+    assert.equal((await collectChat(remote.chatStream(server.peerId, chat('echo', 'again')))).content, 'again')
+    assert.equal(await streams('new'), opened + 1)
+  })
+
   test('a peer that accepts TCP but never completes the handshake → E910 (dial)', async () => {
     const sockets = new Set<Socket>()
     const silent: Server = createServer(socket => { sockets.add(socket) })

@@ -60,6 +60,22 @@ const bulk = defineStreamingProtocol({
   timeouts: { firstByteMs: 2000, responseMs: 5000 }
 })
 
+const warm = defineProtocol({
+  id: '/agora/test-warm/1',
+  request: z.object({ n: z.number() }),
+  response: z.object({ n: z.number() }),
+  maxRequestBytes: 64,
+  maxResponseBytes: 64,
+  reuseStreams: { maxIdlePerPeer: 2, idleMs: 5000 }
+})
+
+const warmCount = defineStreamingProtocol({ ...count, id: '/agora/test-warm-count/1', reuseStreams: true })
+
+async function streamsBy (registry: Registry | undefined, protocol: string, source: string): Promise<number> {
+  const values = (await registry?.getSingleMetric('agora_reqresp_outbound_streams_total')?.get())?.values ?? []
+  return values.find(v => v.labels.protocol === protocol && v.labels.source === source)?.value ?? 0
+}
+
 async function badFrames (registry: Registry | undefined, protocol: string, reason: string): Promise<number> {
   const metric = registry?.getSingleMetric('agora_reqresp_bad_frames_total')
   if (metric === undefined) return 0
@@ -115,6 +131,10 @@ describe('protocols: request/response engine between two real nodes', () => {
       } finally {
         if (signal.aborted) cancelled.push('count')
       }
+    })
+    await serverRpc.handle(warm, async request => ({ n: request.n }))
+    await serverRpc.handleStream(warmCount, async function * (request) {
+      for (let i = 0; i < request.to; i++) yield { i }
     })
     await serverRpc.handleStream(bulk, async function * (request) {
       for (let i = 0; i < request.frames; i++) {
@@ -240,5 +260,25 @@ describe('protocols: request/response engine between two real nodes', () => {
     const unknown = defineProtocol({ ...echo, id: '/agora/test-unknown/1' })
     await assert.rejects(clientRpc.request(server.peerId, unknown, { text: 'x' }), (err: unknown) => isAgoraError(err, 'E207'))
     await assert.rejects(clientRpc.request('/ip4/127.0.0.1/tcp/1', echo, { text: 'x' }), (err: unknown) => isAgoraError(err, 'E202'))
+  })
+
+  test('reused streams: one stream carries requests in a row; a restarted server is asked again on a new stream', async () => {
+    for (let n = 0; n < 20; n++) assert.deepEqual(await clientRpc.request(server.peerId, warm, { n }), { n })
+    for (let n = 0; n < 5; n++) {
+      const received: number[] = []
+      for await (const frame of clientRpc.requestStream(server.peerId, warmCount, { to: 50 })) received.push(frame.i)
+      assert.equal(received.length, 50)
+    }
+    assert.equal(await streamsBy(client.registry, warm.id, 'new'), 1)
+    assert.equal(await streamsBy(client.registry, warm.id, 'reused'), 19)
+    assert.equal(await streamsBy(client.registry, warmCount.id, 'new'), 1)
+    assert.equal(await streamsBy(client.registry, warmCount.id, 'reused'), 4)
+    // the serving engine restarts: its idle streams are reset, the caller notices or finds out on use
+    await serverRpc.stop()
+    await serverRpc.start()
+    assert.deepEqual(await clientRpc.request(server.peerId, warm, { n: 99 }), { n: 99 })
+    assert.equal(await streamsBy(client.registry, warm.id, 'new'), 2)
+    assert.deepEqual(await clientRpc.request(server.peerId, warm, { n: 100 }), { n: 100 })
+    assert.equal(await streamsBy(client.registry, warm.id, 'new'), 2)
   })
 })

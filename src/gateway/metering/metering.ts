@@ -4,6 +4,11 @@
  * outcome, attempts and the price owed by the serving offer's prices —
  * plus the Prometheus counters and histograms. Rows beyond `maxRows` are
  * pruned, oldest first. Recording never throws into the request path.
+ *
+ * Rows are written in batches, one transaction every `flushMs` (a commit
+ * per request cost ~50 µs here, a row in a batch ~15 µs): a row reaches
+ * the store at most `flushMs` after its request ended, and every read
+ * (list, get) writes what is pending first. `stop()` writes the rest.
  */
 import { createGatewayRequestMetrics, type GatewayRequestMetrics } from './metrics.ts'
 import { messageOf } from '../../errors.ts'
@@ -73,7 +78,12 @@ export interface MeteringInit {
   maxRows?: number
   /** Prune every this many inserts (default 1,000). */
   pruneEvery?: number
+  /** Pending rows are written in one transaction this often, in ms (default 50; 0: each row at once). */
+  flushMs?: number
 }
+
+/** A batch this big is written at once, without waiting for the timer. */
+const MAX_PENDING_ROWS = 500
 
 interface RequestRow {
   id: string
@@ -103,7 +113,10 @@ export class Metering {
   private readonly log: Logger | undefined
   private readonly maxRows: number
   private readonly pruneEvery: number
+  private readonly flushMs: number
   private inserts = 0
+  private pending: RequestRecord[] = []
+  private timer: NodeJS.Timeout | undefined
 
   constructor (components: MeteringComponents, init: MeteringInit = {}) {
     this.db = components.db
@@ -111,22 +124,50 @@ export class Metering {
     this.log = components.logger?.forComponent('agora:metering')
     this.maxRows = init.maxRows ?? 100_000
     this.pruneEvery = init.pruneEvery ?? 1_000
+    this.flushMs = init.flushMs ?? 50
   }
 
-  /** Store one request and count it in the metrics. Never throws (a store failure is logged). */
+  /** Store one request (within flushMs) and count it in the metrics. Never throws (a store failure is logged). */
   record (record: RequestRecord): void {
     this.count(record)
-    try {
-      const requester = record.requester.kind === 'local' ? record.requester.keyId : record.requester.peerId
-      this.db.prepare(INSERT).run(
-        record.id, Math.round(record.ts), record.requester.kind, requester, record.server, record.provider, record.model, record.op,
-        Math.round(record.promptTokens), Math.round(record.completionTokens), record.firstTokenMs, record.totalMs,
-        record.outcome, record.errorCode, record.price, record.attempts
-      )
-      if (++this.inserts % this.pruneEvery === 0) this.prune()
-    } catch (err) {
-      this.log?.warn({ id: record.id, err: messageOf(err) }, 'cannot store the metering row')
+    this.pending.push(record)
+    if (this.flushMs <= 0 || this.pending.length >= MAX_PENDING_ROWS) this.flush()
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => { this.flush() }, this.flushMs)
+      this.timer.unref()
     }
+  }
+
+  /** Write the pending rows now, in one transaction. Never throws (a store failure is logged, and those rows lost). */
+  flush (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.length === 0) return
+    const rows = this.pending
+    this.pending = []
+    const before = this.inserts
+    try {
+      const insert = this.db.prepare(INSERT)
+      this.db.transaction(() => {
+        for (const record of rows) {
+          const requester = record.requester.kind === 'local' ? record.requester.keyId : record.requester.peerId
+          insert.run(
+            record.id, Math.round(record.ts), record.requester.kind, requester, record.server, record.provider, record.model, record.op,
+            Math.round(record.promptTokens), Math.round(record.completionTokens), record.firstTokenMs, record.totalMs,
+            record.outcome, record.errorCode, record.price, record.attempts
+          )
+        }
+      })
+      this.inserts += rows.length
+      if (Math.floor(before / this.pruneEvery) !== Math.floor(this.inserts / this.pruneEvery)) this.prune()
+    } catch (err) {
+      this.log?.warn({ rows: rows.length, ids: rows.slice(0, 3).map(r => r.id), err: messageOf(err) }, 'cannot store the metering rows')
+    }
+  }
+
+  /** Write what is pending (the node is stopping; call before the store closes). */
+  stop (): void {
+    this.flush()
   }
 
   /** Rows, newest first. */
@@ -138,17 +179,20 @@ export class Metering {
     if (query.outcome !== undefined) { where.push('outcome = ?'); args.push(query.outcome) }
     if (query.server !== undefined) { where.push('server = ?'); args.push(query.server) }
     const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 50)))
+    this.flush()
     const sql = `SELECT * FROM requests ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, rowid DESC LIMIT ${limit}`
     return (this.db.prepare(sql).all(...args) as unknown as RequestRow[]).map(toRecord)
   }
 
   get (id: string): RequestRecord | undefined {
+    this.flush()
     const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as RequestRow | undefined
     return row === undefined ? undefined : toRecord(row)
   }
 
   /** Drop the oldest rows beyond maxRows; returns how many. */
   prune (): number {
+    this.flush()
     const result = this.db.prepare('DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests ORDER BY ts DESC, rowid DESC LIMIT -1 OFFSET ?)').run(this.maxRows)
     return Number(result.changes)
   }

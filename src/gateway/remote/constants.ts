@@ -43,6 +43,13 @@ export const INFER_VECTOR_FRAME_BUDGET = 448 * 1024
  */
 export const INFER_RATE_LIMIT = { perSecond: 1000, burst: 2000 }
 
+/**
+ * Warm streams kept for the next request to a peer (a gateway sends many in
+ * a row): up to 32 idle per peer — one per concurrent caller a busy gateway
+ * has — and 512 in all, each closed after 15 s unused (the server waits 30 s).
+ */
+export const INFER_STREAM_REUSE = { maxIdlePerPeer: 32, maxIdle: 512, idleMs: 15_000 }
+
 /** Serving side: the longest one frame may wait for a paused reader before the stream is given up. */
 export const INFER_STALL_MS = 60_000
 

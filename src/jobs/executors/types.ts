@@ -15,6 +15,8 @@ export interface ChatAnswer {
 /** What an executor may use on the worker. Every call honours `signal`. */
 export interface ExecutorContext {
   signal: AbortSignal
+  /** Peer id of the node running it. */
+  workerId: string
   /** Report progress, 0..1 (throttled by the worker before it reaches the wire). */
   progress(fraction: number): void
   /** The embedded NLP engine (chunk, embed, sentiment, entities). */

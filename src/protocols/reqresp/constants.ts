@@ -1,5 +1,5 @@
 /** Defaults of the request/response engine; a protocol definition overrides any of them. */
-import type { ProtocolTimeouts, RateLimit } from './types.ts'
+import type { ProtocolTimeouts, RateLimit, StreamReuse } from './types.ts'
 
 export const DEFAULT_TIMEOUTS: ProtocolTimeouts = {
   /** Dial plus multistream negotiation. */
@@ -17,6 +17,16 @@ export const DEFAULT_RATE_LIMIT: Required<RateLimit> = { perSecond: 20, burst: 4
 
 /** Concurrent streams per connection and protocol (network.connections.maxStreamsPerProtocol). */
 export const DEFAULT_MAX_STREAMS = 64
+
+/** Protocols with `reuseStreams: true`. */
+export const DEFAULT_STREAM_REUSE: StreamReuse = {
+  /** Enough for a gateway's usual concurrency to one peer; more in flight open new streams. */
+  maxIdlePerPeer: 16,
+  /** Across all peers of one protocol. */
+  maxIdle: 256,
+  /** Well under libp2p's stream inactivity timeout (120 s). */
+  idleMs: 15_000
+}
 
 /** Peers tracked by one protocol's rate limiter. */
 export const MAX_RATE_LIMITED_PEERS = 10_000

@@ -1,14 +1,18 @@
 /**
  * The serving side of one stream: check the caller's rate limit, read one
- * bounded request frame, decode and validate it, run the handler, and write
- * the answer frame by frame with backpressure. A bad frame is dropped and
- * counted and the stream reset; nothing a peer sends can stall the node.
+ * bounded request frame, decode and validate the request, run the handler,
+ * and write the answer frame by frame with backpressure. A bad frame is
+ * dropped and counted and the stream reset; nothing a peer sends can stall
+ * the node. For protocols that reuse streams, a stream whose answer ended
+ * cleanly waits (at most `idleMs`) for the caller's next request and serves
+ * it the same way; the caller closing its side ends it.
  */
-import { lpStream } from '@libp2p/utils'
 import { AgoraError } from '../../errors.ts'
 import { STATUS } from './constants.ts'
+import { FrameReader, TruncatedFrameError } from './frame-reader.ts'
+import { FrameWriter } from './frame-writer.ts'
 import { errorFrame, frame, jsonCodec, problemOf } from './frames.ts'
-import { isOversizedError, isStreamGoneError, settle, writeFrame } from './streams.ts'
+import { isOversizedError, isStreamGoneError, settle } from './streams.ts'
 import type { BadFrameReason, ReqRespMetrics } from './metrics.ts'
 import type { HandlerContext, ProtocolDef, ProtocolTimeouts } from './types.ts'
 import type { Logger } from '../../observability/logger.ts'
@@ -26,6 +30,8 @@ export interface InboundInit {
   log: Logger
   /** Aborts when the engine stops. */
   shutdown: AbortSignal
+  /** How long a reused stream waits for its next request; undefined: one request per stream. */
+  idleMs?: number | undefined
 }
 
 class Dropped extends Error {
@@ -36,26 +42,24 @@ class Dropped extends Error {
   }
 }
 
+/** How one request left the stream: ready for another, to be closed, or already aborted. */
+type After = 'next' | 'close' | 'aborted'
+
 export async function serveInbound (stream: Stream, connection: Connection, init: InboundInit): Promise<void> {
-  const { def, timeouts, metrics, log } = init
+  const { def, timeouts, metrics, log, idleMs } = init
   const protocol = def.id
   const peerId = connection.remotePeer.toString()
+  const remoteAddr = connection.remoteAddr.toString()
   const codec = def.codec ?? jsonCodec
-  const started = performance.now()
   const gone = new AbortController()
-  const onClose = (): void => { gone.abort(new AgoraError('E204', `the caller closed the ${protocol} stream`)) }
+  // between requests the reader notices a close by itself: no error object for a clean end
+  let active = false
+  const onClose = (): void => { if (active) gone.abort(new AgoraError('E204', `the caller closed the ${protocol} stream`)) }
   stream.addEventListener('close', onClose)
   const signal = AbortSignal.any([gone.signal, init.shutdown])
-  const lp = lpStream(stream, { maxDataLength: def.maxRequestBytes, maxBufferSize: def.maxRequestBytes + 16 })
-  let outcome = 'ok'
+  const reader = new FrameReader(stream, { maxDataLength: def.maxRequestBytes, maxBufferSize: def.maxRequestBytes + 16 })
+  const writer = new FrameWriter(stream, timeouts.responseMs)
 
-  const write = async (bytes: Uint8Array): Promise<void> => {
-    await writeFrame(stream, bytes, signal, timeouts.responseMs)
-  }
-  const finish = async (): Promise<void> => {
-    await stream.close({ signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)]) })
-    settle(stream)
-  }
   const encode = (value: unknown): Uint8Array => {
     const checked = def.response.safeParse(value)
     if (!checked.success) {
@@ -70,53 +74,100 @@ export async function serveInbound (stream: Stream, connection: Connection, init
   }
 
   try {
-    if (!init.limiter.take(peerId)) {
-      metrics?.rateLimited.inc({ protocol })
-      throw new AgoraError('E206', `too many ${protocol} requests`, { why: 'over the per-peer rate limit' })
+    while (true) {
+      const after = await serveOne()
+      if (after === 'aborted') return
+      if (after === 'close' || idleMs === undefined || !await nextRequest(idleMs)) break
     }
-    const request = await readRequest()
-    const context: HandlerContext = {
-      peerId,
-      remoteAddr: connection.remoteAddr.toString(),
-      signal: def.streaming === true ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)])
-    }
-    const result = init.handler(request, context)
-    if (def.streaming === true) {
-      if (!isAsyncIterable(result)) throw new AgoraError('E599', `the ${protocol} handler must return an async iterable`)
-      // pull the next value only once the previous frame was taken by the transport (backpressure)
-      for await (const value of result) await write(encode(value))
-      await write(frame(STATUS.END))
-    } else {
-      if (isAsyncIterable(result)) throw new AgoraError('E599', `the ${protocol} handler must return a promise`)
-      await write(encode(await result))
-    }
-    await finish()
+    await stream.close({ signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)]) })
+    settle(stream)
   } catch (err) {
-    if (err instanceof Dropped) {
-      outcome = 'E205'
-      metrics?.badFrames.inc({ protocol, reason: err.reason })
-      log.debug({ peerId, protocol, reason: err.reason, why: err.message }, 'bad request frame dropped')
-      stream.abort(new AgoraError('E205', `bad ${protocol} request frame`, { why: err.message }))
-    } else if (gone.signal.aborted || init.shutdown.aborted || isStreamGoneError(err)) {
-      outcome = 'aborted'
-      stream.abort(err instanceof Error ? err : new Error('aborted'))
-    } else {
+    stream.abort(err instanceof Error ? err : new Error('aborted'))
+  } finally {
+    stream.removeEventListener('close', onClose)
+    reader.detach()
+  }
+
+  /** One request, from its frame to the end of its answer. */
+  async function serveOne (): Promise<After> {
+    const started = performance.now()
+    active = true
+    let outcome = 'ok'
+    // the request frame was read whole: after an ERROR answer the stream is still in step
+    let consumed = false
+    // handlers listen on a signal of this request only (a reused stream carries many)
+    const request = new AbortController()
+    const forward = (): void => { request.abort(signal.reason) }
+    if (signal.aborted) forward()
+    else signal.addEventListener('abort', forward, { once: true })
+    try {
+      const allowed = init.limiter.take(peerId)
+      // one request per stream: refuse at once; a reused stream reads the request first, to stay in step
+      if (!allowed && idleMs === undefined) throw rateLimited()
+      const bytes = await readFrame()
+      consumed = true
+      if (!allowed) throw rateLimited()
+      const value = decodeRequest(bytes)
+      const context: HandlerContext = {
+        peerId,
+        remoteAddr,
+        signal: def.streaming === true ? request.signal : AbortSignal.any([request.signal, AbortSignal.timeout(timeouts.responseMs)])
+      }
+      const result = init.handler(value, context)
+      if (def.streaming === true) {
+        if (!isAsyncIterable(result)) throw new AgoraError('E599', `the ${protocol} handler must return an async iterable`)
+        // pull the next value only once the previous frame was taken by the transport (backpressure)
+        for await (const item of result) await writer.write(encode(item), signal)
+        await writer.write(frame(STATUS.END), signal)
+      } else {
+        if (isAsyncIterable(result)) throw new AgoraError('E599', `the ${protocol} handler must return a promise`)
+        await writer.write(encode(await result), signal)
+      }
+      await writer.end(signal)
+      return 'next'
+    } catch (err) {
+      if (err instanceof Dropped) {
+        outcome = 'E205'
+        metrics?.badFrames.inc({ protocol, reason: err.reason })
+        log.debug({ peerId, protocol, reason: err.reason, why: err.message }, 'bad request frame dropped')
+        stream.abort(new AgoraError('E205', `bad ${protocol} request frame`, { why: err.message }))
+        return 'aborted'
+      }
+      if (gone.signal.aborted || init.shutdown.aborted || isStreamGoneError(err)) {
+        outcome = 'aborted'
+        stream.abort(err instanceof Error ? err : new Error('aborted'))
+        return 'aborted'
+      }
       const failure = err instanceof AgoraError ? err : new AgoraError('E207', `the remote failed to handle the ${protocol} request`)
       if (!(err instanceof AgoraError)) log.warn({ err, peerId, protocol }, 'request handler failed')
       outcome = failure.code
-      await sendError(failure)
+      try {
+        await writer.write(errorFrame(failure), signal)
+        await writer.end(signal)
+        return consumed ? 'next' : 'close'
+      } catch {
+        stream.abort(failure)
+        return 'aborted'
+      }
+    } finally {
+      active = false
+      signal.removeEventListener('abort', forward)
+      metrics?.requests.inc({ protocol, direction: 'inbound', outcome })
+      metrics?.duration.observe({ protocol, direction: 'inbound' }, (performance.now() - started) / 1000)
     }
-  } finally {
-    stream.removeEventListener('close', onClose)
-    metrics?.requests.inc({ protocol, direction: 'inbound', outcome })
-    metrics?.duration.observe({ protocol, direction: 'inbound' }, (performance.now() - started) / 1000)
   }
 
-  async function readRequest (): Promise<unknown> {
-    let bytes: Uint8Array
+  function rateLimited (): AgoraError {
+    metrics?.rateLimited.inc({ protocol })
+    return new AgoraError('E206', `too many ${protocol} requests`, { why: 'over the per-peer rate limit' })
+  }
+
+  /** The request frame, whole, within requestMs. */
+  async function readFrame (): Promise<Uint8Array> {
+    let bytes: Uint8Array | undefined
     try {
-      const read = await lp.read({ signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.requestMs)]) })
-      bytes = read.subarray()
+      // usually the whole frame is already here: no timer needed
+      bytes = reader.tryRead() ?? await reader.read(AbortSignal.any([signal, AbortSignal.timeout(timeouts.requestMs)]))
     } catch (err) {
       if (isOversizedError(err)) throw new Dropped('oversized', (err as Error).message)
       if (!signal.aborted && !isStreamGoneError(err)) {
@@ -124,6 +175,11 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       }
       throw err
     }
+    if (bytes === undefined) throw new TruncatedFrameError('the caller closed the stream without a request')
+    return bytes
+  }
+
+  function decodeRequest (bytes: Uint8Array): unknown {
     let value: unknown
     try {
       value = codec.decode(bytes)
@@ -135,12 +191,21 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     return parsed.data
   }
 
-  async function sendError (failure: AgoraError): Promise<void> {
+  /** Wait for the caller's next request: true once it starts to arrive, false when the caller closed its side or idled too long. */
+  async function nextRequest (ms: number): Promise<boolean> {
+    const idle = new AbortController()
+    const timer = setTimeout(() => { idle.abort(new Error('idle')) }, ms)
+    const forward = (): void => { idle.abort(signal.reason) }
+    signal.addEventListener('abort', forward, { once: true })
     try {
-      await write(errorFrame(failure))
-      await finish()
-    } catch {
-      stream.abort(failure)
+      return await reader.waitForData(idle.signal)
+    } catch (err) {
+      // the engine stopping, or a reset: abort (the caller of serveInbound's loop resets the stream)
+      if (signal.aborted || !idle.signal.aborted) throw err
+      return false
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', forward)
     }
   }
 }

@@ -4,8 +4,8 @@ export type { ReqRespComponents, ReqRespInit, RequestTarget } from './reqresp.ts
 export { defineProtocol, defineStreamingProtocol } from './types.ts'
 export type {
   Codec, HandlerContext, ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions,
-  StreamingHandler, StreamingProtocol, UnaryHandler, UnaryProtocol
+  StreamingHandler, StreamingProtocol, StreamReuse, UnaryHandler, UnaryProtocol
 } from './types.ts'
 export { jsonCodec } from './frames.ts'
-export { DEFAULT_TIMEOUTS, DEFAULT_RATE_LIMIT, STATUS } from './constants.ts'
+export { DEFAULT_TIMEOUTS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, STATUS } from './constants.ts'
 export type { BadFrameReason } from './metrics.ts'

@@ -17,6 +17,8 @@ export interface ReqRespMetrics {
   /** Inbound requests refused by the per-peer rate limit. */
   rateLimited: Counter<'protocol'>
   duration: Histogram<'protocol' | 'direction'>
+  /** Streams outbound requests went on: `new`, `reused` (from the pool), `stale` (pooled but found closed: asked again on a new one). */
+  streams: Counter<'protocol' | 'source'>
 }
 
 export function createReqRespMetrics (registry: Registry | undefined): ReqRespMetrics | undefined {
@@ -26,6 +28,7 @@ export function createReqRespMetrics (registry: Registry | undefined): ReqRespMe
     requests: counter(registry, 'agora_reqresp_requests_total', 'Requests served (inbound) and made (outbound), by outcome', ['protocol', 'direction', 'outcome']),
     rateLimited: counter(registry, 'agora_reqresp_rate_limited_total', 'Inbound requests refused by the per-peer rate limit (E206)', ['protocol']),
     duration: histogram(registry, 'agora_reqresp_request_duration_seconds', 'Time from opening the stream to the last frame', ['protocol', 'direction'],
-      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+    streams: counter(registry, 'agora_reqresp_outbound_streams_total', 'Streams outbound requests went on: new, reused from the pool, or stale (pooled but closed, asked again on a new one)', ['protocol', 'source'])
   }
 }

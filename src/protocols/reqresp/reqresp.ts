@@ -8,11 +8,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { AgoraError, messageOf } from '../../errors.ts'
 import { KeyedRateLimiter } from '../../p2p/index.ts'
-import { DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
+import { DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
 import { serveInbound, type AnyHandler } from './inbound.ts'
 import { createReqRespMetrics, type ReqRespMetrics } from './metrics.ts'
 import { exchange } from './outbound.ts'
-import type { ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions, StreamingHandler, StreamingProtocol, UnaryHandler, UnaryProtocol } from './types.ts'
+import { StreamPool } from './pool.ts'
+import type { ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions, StreamingHandler, StreamingProtocol, StreamReuse, UnaryHandler, UnaryProtocol } from './types.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
@@ -49,6 +50,8 @@ export class ReqResp {
   private readonly timeouts: ProtocolTimeouts
   private readonly rateLimit: RateLimit
   private readonly registrations = new Map<string, Registration>()
+  /** Idle outbound streams, per protocol that reuses them. */
+  private readonly pools = new Map<string, StreamPool>()
   private shutdown = new AbortController()
   private started = false
 
@@ -73,6 +76,8 @@ export class ReqResp {
     if (!this.started) return
     this.started = false
     this.shutdown.abort(new AgoraError('E504', 'the request/response engine is stopping'))
+    for (const pool of this.pools.values()) pool.clear()
+    this.pools.clear()
     await Promise.allSettled([...this.registrations.keys()].map(async id => { await this.libp2p.unhandle(id) }))
   }
 
@@ -94,6 +99,11 @@ export class ReqResp {
   /** The protocol ids this engine serves. */
   protocols (): string[] {
     return [...this.registrations.keys()]
+  }
+
+  /** Idle outbound streams kept for `protocol` (to one peer, or to all). */
+  idleStreams (protocol: string, peerId?: string): number {
+    return this.pools.get(protocol)?.size(peerId) ?? 0
   }
 
   /**
@@ -123,8 +133,19 @@ export class ReqResp {
       timeouts: { ...this.timeouts, ...def.timeouts },
       maxStreams: def.maxStreams ?? this.maxStreams,
       metrics: this.metrics,
-      signal: AbortSignal.any(signals)
+      signal: AbortSignal.any(signals),
+      pool: this.poolFor(def)
     })
+  }
+
+  private poolFor (def: ProtocolDef<unknown, unknown>): StreamPool | undefined {
+    if (def.reuseStreams === undefined || def.reuseStreams === false) return undefined
+    let pool = this.pools.get(def.id)
+    if (pool === undefined) {
+      pool = new StreamPool(reuseOf(def) ?? DEFAULT_STREAM_REUSE)
+      this.pools.set(def.id, pool)
+    }
+    return pool
   }
 
   private async add (def: ProtocolDef<unknown, unknown>, handler: AnyHandler): Promise<void> {
@@ -143,6 +164,7 @@ export class ReqResp {
     const { def } = registration
     const maxStreams = def.maxStreams ?? this.maxStreams
     const timeouts = { ...this.timeouts, ...def.timeouts }
+    const reuse = reuseOf(def)
     await this.libp2p.handle(def.id, async (stream, connection) => {
       await serveInbound(stream, connection, {
         def,
@@ -151,10 +173,18 @@ export class ReqResp {
         limiter: registration.limiter,
         metrics: this.metrics,
         log: this.log,
-        shutdown: this.shutdown.signal
+        shutdown: this.shutdown.signal,
+        // the caller, who knows when it will not use the stream again, closes first
+        idleMs: reuse === undefined ? undefined : 2 * reuse.idleMs
       }).catch(err => { this.log.warn({ err: messageOf(err), protocol: def.id }, 'serving a stream failed') })
     }, { maxInboundStreams: maxStreams, maxOutboundStreams: maxStreams })
   }
+}
+
+/** The stream reuse settings of a protocol, or undefined when it uses one stream per request. */
+function reuseOf (def: ProtocolDef<unknown, unknown>): StreamReuse | undefined {
+  if (def.reuseStreams === undefined || def.reuseStreams === false) return undefined
+  return def.reuseStreams === true ? DEFAULT_STREAM_REUSE : { ...DEFAULT_STREAM_REUSE, ...def.reuseStreams }
 }
 
 function parseTarget (target: RequestTarget): PeerId | Multiaddr {

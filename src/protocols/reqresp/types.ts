@@ -34,6 +34,28 @@ export interface RateLimit {
   burst?: number
 }
 
+/**
+ * Keeping streams open between requests (opt-in per protocol). After an
+ * answer ends cleanly — a unary OK or ERROR frame, a streamed END or ERROR —
+ * the caller keeps the stream idle and sends its next request to that peer
+ * on it; the server reads requests in a loop until the caller closes its
+ * side. A stream whose request was abandoned, timed out or broke is never
+ * reused. Old callers (one request, then half-close) and old servers (one
+ * answer, then close) still work with either side.
+ */
+export interface StreamReuse {
+  /** Calling side: idle streams kept per peer. */
+  maxIdlePerPeer: number
+  /** Calling side: idle streams kept in all, across peers (the least recently used goes first). */
+  maxIdle: number
+  /**
+   * Calling side: an idle stream unused this long is closed. Serving side:
+   * how long a stream waits for its next request before it is closed (twice
+   * this, so that the caller, who knows, closes first).
+   */
+  idleMs: number
+}
+
 interface ProtocolDefBase<Req, Res> {
   /** Stream protocol id, e.g. `/agora/info/1`. */
   id: string
@@ -49,6 +71,8 @@ interface ProtocolDefBase<Req, Res> {
   rateLimit?: RateLimit
   /** Concurrent streams per connection in each direction (default: network.connections.maxStreamsPerProtocol). */
   maxStreams?: number
+  /** Reuse streams for later requests to the same peer (`true`: the defaults of DEFAULT_STREAM_REUSE). */
+  reuseStreams?: boolean | Partial<StreamReuse>
 }
 
 /** One request, one response. */
@@ -88,8 +112,17 @@ function check (def: ProtocolDefBase<unknown, unknown>): void {
         ? 'maxRequestBytes must be a positive integer'
         : !(Number.isInteger(def.maxResponseBytes) && def.maxResponseBytes > 0)
             ? 'maxResponseBytes must be a positive integer'
-            : undefined
+            : reuseProblem(def.reuseStreams)
   if (problem !== undefined) throw new AgoraError('E599', `invalid protocol definition ${def.id}`, { why: problem })
+}
+
+function reuseProblem (reuse: ProtocolDefBase<unknown, unknown>['reuseStreams']): string | undefined {
+  if (reuse === undefined || typeof reuse === 'boolean') return undefined
+  const { maxIdlePerPeer, maxIdle, idleMs } = reuse
+  if (maxIdlePerPeer !== undefined && !(Number.isInteger(maxIdlePerPeer) && maxIdlePerPeer >= 0)) return 'reuseStreams.maxIdlePerPeer must be a non-negative integer'
+  if (maxIdle !== undefined && !(Number.isInteger(maxIdle) && maxIdle >= 0)) return 'reuseStreams.maxIdle must be a non-negative integer'
+  if (idleMs !== undefined && !(Number.isFinite(idleMs) && idleMs > 0)) return 'reuseStreams.idleMs must be a positive number'
+  return undefined
 }
 
 /** Declare a unary protocol (checked once, at module load). */

@@ -9,8 +9,6 @@ export const WINK_EMBED_MODEL = 'agora/wink-embed-100d'
 /** Dimensions of every vector the engine returns. */
 export const WINK_DIMENSIONS = 100
 
-/** Job task types the engine can run. */
-export const WINK_TASK_TYPES = ['text.chunk', 'text.embed', 'text.entities', 'text.sentiment'] as const
 
 /** Tags advertised with the offer. */
 export const WINK_TAGS = ['cpu', 'embedded'] as const

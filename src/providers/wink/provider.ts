@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import { AgoraError, isAgoraError } from '../../errors.ts'
-import { WINK_DEFAULTS, WINK_DIMENSIONS, WINK_EMBED_MODEL, WINK_PROVIDER_ID, WINK_TAGS, WINK_TASK_TYPES } from './constants.ts'
+import { WINK_DEFAULTS, WINK_DIMENSIONS, WINK_EMBED_MODEL, WINK_PROVIDER_ID, WINK_TAGS } from './constants.ts'
 import { WinkEngine, type WinkEngineInit } from './engine.ts'
 import type { AgoraLogger } from '../../observability/logger.ts'
 import type { Capacity, ModelCapability } from '../registry.ts'
@@ -52,8 +52,9 @@ export class WinkProvider implements InferenceProvider {
     return [{ name: WINK_EMBED_MODEL, provider: WINK_PROVIDER_ID, kind: 'embedding', contextLength: WINK_DEFAULTS.contextLength }]
   }
 
+  /** None: the jobs worker (src/jobs/worker) advertises the task types it runs on this engine, within its own slots. */
   taskTypes (): string[] {
-    return this.enabled ? [...WINK_TASK_TYPES] : []
+    return []
   }
 
   tags (): string[] {

@@ -8,6 +8,8 @@ import { m002Reputation } from './002-reputation.ts'
 import { m003Offers } from './003-offers.ts'
 import { m004Requests } from './004-requests.ts'
 import { m005ApiKeys } from './005-api-keys.ts'
+import { m006Jobs } from './006-jobs.ts'
+import { m007JobBandit } from './007-job-bandit.ts'
 
 export interface Migration {
   version: number
@@ -20,5 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m002Reputation,
   m003Offers,
   m004Requests,
-  m005ApiKeys
+  m005ApiKeys,
+  m006Jobs,
+  m007JobBandit
 ]

@@ -11,7 +11,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AccessControl } from '../../../src/gateway/access/index.ts'
-import { InferenceServer, RemoteInference, type LocalInferenceLike, type RemoteTimeouts } from '../../../src/gateway/remote/index.ts'
+import { INFER_PROTOCOL_ID, InferenceServer, RemoteInference, type LocalInferenceLike, type RemoteTimeouts } from '../../../src/gateway/remote/index.ts'
 import type { LocalInference, RemoteInferenceLike } from '../../../src/gateway/index.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { ReqResp } from '../../../src/protocols/index.ts'
@@ -37,6 +37,8 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
   let local: FakeLocalInference
   let serverPeer = ''
   let dialHangs = false
+  /** /agora/infer/1 streams the caller opened. */
+  let opened = 0
   const dial = async (_target: unknown, options?: { signal?: AbortSignal }): Promise<Connection> => {
     if (dialHangs) {
       await new Promise((_resolve, reject) => { options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason as Error) }, { once: true }) })
@@ -68,6 +70,7 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
         dialProtocol: async (_target: unknown, protocol: string | string[]) => {
           const handler = handlers.get([protocol].flat()[0] ?? '')
           if (handler === undefined) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
+          opened++
           const [outbound, inbound] = await streamPair()
           void handler(inbound, connection)
           return outbound
@@ -178,6 +181,27 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
     } finally {
       access.setLimits({ requestsPerMinute: 1000 })
     }
+  })
+
+  test('warm streams: calls in a row share one stream; a cancelled call does not hand its stream on', async () => {
+    const chat = { model: 'echo', messages: [{ role: 'user' as const, content: 'a b' }] }
+    await collectChat(remote.chatStream(serverPeer, chat))
+    const before = opened
+    for (let i = 0; i < 5; i++) assert.equal((await collectChat(remote.chatStream(serverPeer, chat))).content, 'a b')
+    await remote.embeddings(serverPeer, { model: 'embed', input: ['x', 'y'] })
+    assert.equal(opened, before, 'every call went on the warm stream')
+    assert.equal(client.idleStreams(INFER_PROTOCOL_ID, serverPeer), 1)
+    const aborted = local.aborted
+    const controller = new AbortController()
+    await assert.rejects((async () => {
+      for await (const event of remote.chatStream(serverPeer, { model: 'drip', messages: [{ role: 'user', content: 'x' }] }, { signal: controller.signal })) {
+        if (event.type === 'delta') controller.abort()
+      }
+    })(), isCode('E914'))
+    await waitFor('the provider to see the cancel', () => local.aborted === aborted + 1)
+    assert.equal(client.idleStreams(INFER_PROTOCOL_ID, serverPeer), 0)
+    assert.equal((await collectChat(remote.chatStream(serverPeer, chat))).content, 'a b')
+    assert.equal(opened, before + 1, 'the cancelled stream was closed, the next call opened a new one')
   })
 
   test('a provider that ends without done → E915 at the caller', async () => {

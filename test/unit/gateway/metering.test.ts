@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Metering, priceOwed, type RequestRecord } from '../../../src/gateway/index.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { Database } from '../../../src/store/index.ts'
+import { waitFor } from '../../harness/wait.ts'
 
 function row (over: Partial<RequestRecord> = {}): RequestRecord {
   return {
@@ -37,6 +38,25 @@ describe('Metering', () => {
     assert.deepEqual(metering.get('r2'), peerRow)
     assert.equal(metering.get('nope'), undefined)
     db.close()
+  })
+
+  test('rows are written in batches: within flushMs, at once before a read, and on stop', async () => {
+    const db = new Database({ path: ':memory:' })
+    const metering = new Metering({ db }, { flushMs: 30 })
+    const stored = (): number => (db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n
+    metering.record(row({ id: 'a' }))
+    metering.record(row({ id: 'b' }))
+    assert.equal(stored(), 0, 'pending until the timer')
+    await waitFor('the batch to be written', () => stored() === 2, { timeoutMs: 2000 })
+    metering.record(row({ id: 'c' }))
+    assert.equal(metering.get('c')?.id, 'c', 'a read writes what is pending first')
+    metering.record(row({ id: 'd' }))
+    metering.stop()
+    assert.equal(stored(), 4)
+    db.close()
+    // the store is gone: the row is lost and logged, never thrown
+    metering.record(row({ id: 'e' }))
+    metering.stop()
   })
 
   test('list: newest first, filters, paging with before, limit', () => {

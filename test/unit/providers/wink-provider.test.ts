@@ -28,13 +28,13 @@ describe('wink provider (capability source)', () => {
     return provider
   }
 
-  test('advertises the embedding model, four task types and tags; the registry snapshot carries them', () => {
+  test('advertises the embedding model and tags (task types belong to the jobs worker); the registry snapshot carries them', () => {
     const registry = new CapabilityRegistry()
     const provider = create({ slots: 3 })
     registry.register(provider)
     const snap = registry.snapshot()
     assert.deepEqual(snap.models, [{ name: WINK_EMBED_MODEL, provider: 'wink', kind: 'embedding', contextLength: 8192 }])
-    assert.deepEqual(snap.taskTypes, ['text.chunk', 'text.embed', 'text.entities', 'text.sentiment'])
+    assert.deepEqual(snap.taskTypes, [])
     assert.deepEqual(snap.tags, ['cpu', 'embedded'])
     assert.deepEqual(snap.capacity, { slotsTotal: 3, slotsIdle: 3 })
     assert.equal(provider.engine.stats().worker, false, 'registering loads nothing')

@@ -1,0 +1,81 @@
+/**
+ * How `agora jobs` shows jobs and subtasks: table columns, the one-job view,
+ * and the error a finished-but-not-completed job turns into. Type-only
+ * imports from the jobs room: the CLI does not load zod.
+ */
+import { AgoraError, errorFromBody } from '../errors.ts'
+import type { Job, JobState, Subtask } from '../jobs/types.ts'
+import type { JobTypeInfo } from '../jobs/api-types.ts'
+import { formatDuration, type Column } from './output.ts'
+
+/** Mirrors FINISHED_JOB_STATES (src/jobs/types.ts), without loading that module's zod. */
+export const FINISHED: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'cancelled'])
+
+/** "…Ab3dEf9x": the end of a peer id, which is the part that differs. */
+export function shortPeer (peerId: string | null): string {
+  if (peerId === null) return '-'
+  return peerId.length > 14 ? `…${peerId.slice(-8)}` : peerId
+}
+
+function span (from: number | null, to: number | null, now: number): string {
+  if (from === null) return '-'
+  const ms = (to ?? now) - from
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : formatDuration(ms)
+}
+
+const progressText = (job: Job): string => `${job.progress.committed}/${job.progress.total}` + (job.progress.failed > 0 ? ` (${job.progress.failed} failed)` : '')
+
+export function jobColumns (now = Date.now()): Column<Job>[] {
+  return [
+    { header: 'job', value: j => j.id },
+    { header: 'type', value: j => j.type },
+    { header: 'state', value: j => j.error === null ? j.state : `${j.state} ${j.error.code}` },
+    { header: 'done', value: progressText },
+    { header: 'spent', value: j => j.spent },
+    { header: 'created', value: j => new Date(j.createdAt).toISOString() },
+    { header: 'duration', value: j => span(j.createdAt, j.finishedAt, now) }
+  ]
+}
+
+export function subtaskColumns (now = Date.now()): Column<Subtask>[] {
+  return [
+    { header: 'subtask', value: s => s.id },
+    { header: 'type', value: s => s.type },
+    { header: 'state', value: s => s.error === null || s.state === 'committed' ? s.state : `${s.state} ${s.error.code}` },
+    { header: 'attempts', value: s => s.attempts },
+    { header: 'worker', value: s => shortPeer(s.worker) },
+    { header: 'duration', value: s => span(s.startedAt ?? s.assignedAt, s.finishedAt, now) }
+  ]
+}
+
+export const TYPE_COLUMNS: Column<JobTypeInfo>[] = [
+  { header: 'type', value: t => t.type },
+  { header: 'description', value: t => t.description },
+  { header: 'task types', value: t => t.taskTypes }
+]
+
+/** Key/value view of one job for humans. */
+export function jobView (job: Job, now = Date.now()): Record<string, unknown> {
+  const constraints = Object.entries(job.constraints)
+    .filter(([key, value]) => value !== undefined && !(key === 'redundancy' && value === 1))
+    .map(([key, value]) => `${key}=${key === 'deadline' ? new Date(value as number).toISOString() : Array.isArray(value) ? value.join(',') : String(value)}`)
+  return {
+    job: job.id,
+    type: job.type,
+    state: job.state,
+    progress: `${job.progress.committed} of ${job.progress.total} subtasks done, ${job.progress.running} running, ${job.progress.failed} failed`,
+    input: job.input.kind === 'blob' ? `file ${job.input.hash.slice(0, 12)}… (${job.input.size} bytes)` : job.input.kind === 'text' ? `text (${job.input.text.length} characters)` : `${job.input.items.length} items`,
+    params: Object.keys(job.params).length === 0 ? '-' : JSON.stringify(job.params),
+    constraints: constraints.length === 0 ? '-' : constraints.join(' '),
+    spent: job.spent,
+    created: new Date(job.createdAt).toISOString(),
+    duration: span(job.createdAt, job.finishedAt, now),
+    error: job.error === null ? '-' : `${job.error.code} ${job.error.message}`
+  }
+}
+
+/** The error a job that ended without completing exits with (its own error when it has one). */
+export function jobFailure (job: Job): AgoraError {
+  if (job.error !== null) return errorFromBody({ ...job.error, message: `job ${job.id} ${job.state}: ${job.error.message}` })
+  return new AgoraError('E1086', `job ${job.id} ${job.state}`, { why: `${job.progress.committed} of ${job.progress.total} subtasks done` })
+}

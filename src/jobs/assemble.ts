@@ -1,0 +1,110 @@
+/**
+ * Builds the jobs room for a node: the worker side (resources, the task
+ * worker, its capability source feeding the offer, the /agora/task/1
+ * server) and the coordinator side (router, dispatcher, blob store,
+ * coordinator). `src/assemble.ts` calls it and places its two services
+ * around the offer service.
+ */
+import { collectChat } from '../providers/inference.ts'
+import { BlobStore } from './blobs/index.ts'
+import { JobCoordinator } from './coordinator/coordinator.ts'
+import { Dispatcher } from './dispatch/index.ts'
+import { executorTable } from './executors/index.ts'
+import { JobRouter } from './router/index.ts'
+import { JobsCapabilitySource, Resources, TaskServer, TaskWorker, type WorkerServices } from './worker/index.ts'
+import type { AgoraConfig } from '../config/index.ts'
+import type { AgoraEvents } from '../events.ts'
+import type { Gateway } from '../gateway/index.ts'
+import type { AccessControl } from '../gateway/access/index.ts'
+import type { NodeIdentity } from '../identity/index.ts'
+import type { AgoraLogger } from '../observability/logger.ts'
+import type { OfferService } from '../offers/index.ts'
+import type { PeerBook } from '../peers/index.ts'
+import type { ReqResp } from '../protocols/index.ts'
+import type { CapabilityRegistry, WinkProvider } from '../providers/index.ts'
+import type { Store } from '../store/index.ts'
+import type { Registry } from 'prom-client'
+
+export interface JobsAssemblyComponents {
+  dataDir: string
+  config: AgoraConfig
+  identity: NodeIdentity
+  logger: AgoraLogger
+  metrics: Registry
+  events: AgoraEvents
+  store: Store
+  reqresp: ReqResp
+  capabilities: CapabilityRegistry
+  wink: WinkProvider
+  gateway: Gateway
+  offers: OfferService
+  peerBook: PeerBook
+  access: AccessControl
+}
+
+export interface JobsService {
+  name: string
+  start(): Promise<void> | void
+  stop(): Promise<void> | void
+}
+
+export interface JobsAssembly {
+  api: JobCoordinator
+  /** Resources, capability source, /agora/task/1 server: start before the offer service. */
+  worker: JobsService
+  /** Blobs, router, coordinator (resumes unfinished jobs): start after the offer service. */
+  coordinator: JobsService
+}
+
+export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
+  const { config, logger, metrics } = c
+  const jobs = config.jobs
+  const executors = executorTable({ debugTasks: jobs.debugTasks })
+  const resources = new Resources({ slots: jobs.slots, maxCpuLoad: jobs.maxCpuLoad, minFreeMemoryMb: jobs.minFreeMemoryMb })
+  const worker = new TaskWorker({ identity: c.identity, access: c.access, executors, resources, services: workerServices(c), logger, metrics }, {
+    pricePerTask: config.offers.prices.perTask,
+    debugTasks: jobs.debugTasks
+  })
+  const capability = new JobsCapabilitySource({ registry: c.capabilities, resources, worker })
+  const server = new TaskServer({ reqresp: c.reqresp, worker, access: c.access, logger })
+  const router = new JobRouter({ offers: c.offers, peerBook: c.peerBook, store: c.store, selfPeerId: c.identity.peerIdString, logger, metrics }, {
+    exploration: jobs.exploration,
+    halfLifeMs: config.reputation.halfLifeMs,
+    offerTtlMs: config.offers.ttlMs
+  })
+  const dispatcher = new Dispatcher({ reqresp: c.reqresp, worker, executors, logger, metrics }, { timeouts: jobs.timeouts })
+  const blobs = new BlobStore({ dataDir: c.dataDir, logger }, { maxUploadBytes: jobs.maxUploadBytes })
+  const coordinator = new JobCoordinator({
+    db: c.store.db,
+    router,
+    dispatcher,
+    blobs,
+    tools: { chunk: async (text, options) => await c.wink.engine.chunk(text, options) },
+    events: c.events,
+    logger,
+    metrics,
+    selfPeerId: c.identity.peerIdString
+  }, jobs)
+  return {
+    api: coordinator,
+    worker: { name: 'jobs worker', start: async () => { worker.start(); capability.start(); await server.start() }, stop: async () => { await server.stop(); await worker.stop(); capability.stop() } },
+    coordinator: { name: 'jobs coordinator', start: async () => { blobs.start(); router.start(); await coordinator.start() }, stop: async () => { await coordinator.stop(); router.stop(); blobs.stop() } }
+  }
+}
+
+/** Executors run on this node's own providers only: a subtask is never forwarded to another peer. */
+function workerServices (c: JobsAssemblyComponents): WorkerServices {
+  const requester = { kind: 'local' as const, keyId: null }
+  return {
+    wink: c.wink.engine,
+    chat: async (request, { signal }) => {
+      const run = await c.gateway.chat(request, { requester, strategy: 'local-only', signal })
+      const answer = await collectChat(run.events)
+      return { text: answer.content, usage: answer.usage }
+    },
+    embed: async (model, texts, { signal }) => {
+      const run = await c.gateway.embeddings({ model, input: texts }, { requester, strategy: 'local-only', signal })
+      return run.vectors
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/** What a running job needs from its coordinator (narrow, so JobRun is testable on its own). */
+import type { AgoraEvents } from '../../events.ts'
+import type { JobsConfig } from '../constants.ts'
+import type { TaskDispatcher } from '../protocol/types.ts'
+import type { JobRouterApi } from '../router/types.ts'
+import type { JobStore } from '../store/job-store.ts'
+import type { CoordinatorMetrics } from './metrics.ts'
+
+export interface CoordinatorContext {
+  store: JobStore
+  router: JobRouterApi
+  dispatcher: TaskDispatcher
+  events: Pick<AgoraEvents, 'emit'>
+  config: Pick<JobsConfig, 'concurrency' | 'maxAttempts' | 'timeouts'>
+  selfPeerId: string
+  metrics?: CoordinatorMetrics | undefined
+  /** A subtask committed: tell watchers (throttled). */
+  progress(jobId: string): void
+}
+
+/** The job's plan, as the scheduler asks it. */
+export interface RunningPlan {
+  jobId: string
+  /** Models a worker must serve to run a subtask of `type` with `params` (the constraints' included). */
+  modelsOf(type: string, params: Record<string, unknown>): string[]
+  /** Input of a subtask planned without one, from its dependencies' results (in `deps` order). */
+  bind(subtaskId: string, deps: Array<{ id: string, type: string, result: unknown }>): unknown
+}

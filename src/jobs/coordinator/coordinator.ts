@@ -1,0 +1,319 @@
+/**
+ * The coordinator: the node's side of its own jobs. Submission checks the
+ * spec, the input size, the params and that some worker can run every task
+ * type within the constraints, then plans and persists the whole DAG in one
+ * transaction before anyone is told "accepted". Each job then runs as a
+ * `JobRun`; at the end its results are aggregated (or, after a failure or a
+ * cancel, aggregated partially and kept). On start, every unfinished job in
+ * the store resumes: attempts that were out are re-dispatched, committed
+ * subtasks are not run again.
+ */
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
+import { executorTable } from '../executors/index.ts'
+import { parseJobParams, planJob, plannerTable } from '../planner/index.ts'
+import { FINISHED_JOB_STATES, jobSpecSchema, type Job, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
+import { JobRun, type RunEnd } from './job-run.ts'
+import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.ts'
+import type { AgoraEvents } from '../../events.ts'
+import type { AgoraLogger, Logger } from '../../observability/logger.ts'
+import type { Database } from '../../store/index.ts'
+import type { BlobRef, JobResult, JobsApi, JobTypeInfo, UploadStatus } from '../api-types.ts'
+import type { JobsConfig } from '../constants.ts'
+import type { AnyExecutor } from '../executors/types.ts'
+import type { AnyPlanner, PlanInput, PlanTools } from '../planner/types.ts'
+import type { TaskDispatcher } from '../protocol/types.ts'
+import type { JobRouterApi } from '../router/types.ts'
+import type { CoordinatorContext, RunningPlan } from './context.ts'
+import { JobStore } from '../store/job-store.ts'
+import type { Registry } from 'prom-client'
+
+/** Uploaded inputs, content-addressed (src/jobs/blobs). */
+export interface JobBlobs {
+  has(hash: string): boolean
+  readText(hash: string): string
+  beginUpload(size: number): UploadStatus
+  append(uploadId: string, offset: number, chunk: Uint8Array): UploadStatus
+  complete(uploadId: string): BlobRef
+}
+
+export interface CoordinatorComponents {
+  db: Database
+  router: JobRouterApi
+  dispatcher: TaskDispatcher
+  blobs: JobBlobs
+  /** Chunking for planners (the local embedded engine). */
+  tools: PlanTools
+  events: Pick<AgoraEvents, 'emit'>
+  logger: AgoraLogger
+  metrics?: Registry | undefined
+  selfPeerId: string
+}
+
+/** How often job:progress may fire per job. */
+const PROGRESS_EVERY_MS = 250
+
+interface Active {
+  run: JobRun
+  done: Promise<void>
+}
+
+export class JobCoordinator implements JobsApi {
+  private readonly c: CoordinatorComponents
+  private readonly config: JobsConfig
+  private readonly log: Logger
+  private readonly store: JobStore
+  private readonly executors: ReadonlyMap<string, AnyExecutor>
+  private readonly metrics: CoordinatorMetrics | undefined
+  private readonly active = new Map<string, Active>()
+  private readonly progressAt = new Map<string, number>()
+  private stopping = false
+
+  constructor (components: CoordinatorComponents, config: JobsConfig) {
+    this.c = components
+    this.config = config
+    this.log = components.logger.forComponent('agora:jobs')
+    this.store = new JobStore(components.db)
+    this.executors = executorTable({ debugTasks: config.debugTasks })
+    this.metrics = createCoordinatorMetrics(components.metrics)
+  }
+
+  /** Resume every unfinished job. */
+  async start (): Promise<void> {
+    this.stopping = false
+    for (const jobId of this.store.unfinished()) {
+      const reset = this.store.resetInterrupted(jobId)
+      this.log.info({ job: jobId, redispatch: reset }, 'resuming a job')
+      this.drive(jobId)
+    }
+  }
+
+  /** Stop running jobs without finishing them: they resume at the next start. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    const pending = [...this.active.values()]
+    for (const { run } of pending) run.cancel(new AgoraError('E504', 'the node is stopping'))
+    await Promise.allSettled(pending.map(async a => { await a.done }))
+    // deferred assignments go to disk before the database closes
+    this.store.flush()
+  }
+
+  async submit (input: JobSpecInput): Promise<Job> {
+    const spec = parseSpec(input)
+    this.checkInlineSize(spec)
+    const { planner, params } = parseJobParams(spec.type, spec.params, { debugTasks: this.config.debugTasks })
+    const models = [...(planner as AnyPlanner).models(params), ...(spec.constraints.models ?? [])]
+    for (const taskType of (planner as AnyPlanner).taskTypes(params)) {
+      // throws E1020 (nobody runs it) or E1021 (too expensive) before anything is stored
+      this.c.router.candidates({ taskType, models, constraints: spec.constraints, remainingBudget: spec.constraints.budget })
+    }
+    const planned = await planJob(spec, this.resolveInput(spec), this.c.tools, { debugTasks: this.config.debugTasks })
+    const id = newJobId()
+    this.store.insert({ id, type: spec.type, input: spec.input, params: spec.params, constraints: spec.constraints, createdAt: Date.now() }, planned.subtasks)
+    this.metrics?.submitted.inc({ type: spec.type })
+    this.c.events.emit('job:submitted', { jobId: id, type: spec.type, state: 'planned' })
+    this.log.info({ job: id, type: spec.type, subtasks: planned.subtasks.length }, 'job submitted')
+    this.drive(id)
+    return this.store.get(id) as Job
+  }
+
+  list (filter: { state?: JobState | undefined, limit?: number | undefined } = {}): Job[] {
+    return this.store.list(filter)
+  }
+
+  get (jobId: string): Job | undefined {
+    return this.store.get(jobId)
+  }
+
+  subtasks (jobId: string): Subtask[] {
+    return this.store.subtasks(jobId)
+  }
+
+  result (jobId: string): JobResult {
+    const job = this.require(jobId)
+    if (!FINISHED_JOB_STATES.includes(job.state)) throw new AgoraError('E1061', `job ${jobId} is ${job.state}`, { why: `${job.progress.committed} of ${job.progress.total} subtasks done` })
+    return { jobId, state: job.state, partial: job.state !== 'completed', result: this.store.result(jobId) ?? null }
+  }
+
+  async cancel (jobId: string): Promise<Job> {
+    const job = this.require(jobId)
+    if (FINISHED_JOB_STATES.includes(job.state)) throw new AgoraError('E1064', `job ${jobId} is ${job.state} already`)
+    const active = this.active.get(jobId)
+    if (active !== undefined) {
+      active.run.cancel(new AgoraError('E1066', `job ${jobId} was cancelled`))
+      await active.done
+    } else {
+      this.finishJob(jobId, { state: 'cancelled', error: new AgoraError('E1066', `job ${jobId} was cancelled`) })
+    }
+    return this.require(jobId)
+  }
+
+  types (): JobTypeInfo[] {
+    return listJobTypes(this.config.debugTasks)
+  }
+
+  beginUpload (size: number): UploadStatus {
+    return this.c.blobs.beginUpload(size)
+  }
+
+  appendUpload (uploadId: string, offset: number, chunk: Uint8Array): UploadStatus {
+    return this.c.blobs.append(uploadId, offset, chunk)
+  }
+
+  completeUpload (uploadId: string): BlobRef {
+    return this.c.blobs.complete(uploadId)
+  }
+
+  /** Run a stored job to its end (in the background; errors are logged and fail the job). */
+  private drive (jobId: string): void {
+    const job = this.store.get(jobId)
+    if (job === undefined || this.active.has(jobId)) return
+    const { planner, params } = parseJobParams(job.type, job.params, { debugTasks: this.config.debugTasks })
+    const plan = this.runningPlan(jobId, planner as AnyPlanner, params, job.constraints.models ?? [])
+    const run = new JobRun(this.context(), plan, job.constraints, this.store.planRows(jobId), job.spent)
+    if (job.state !== 'running') this.store.setState(jobId, 'running', Date.now())
+    this.metrics?.running.inc()
+    const done = (job.state === 'aggregating' ? Promise.resolve<RunEnd>({ state: 'completed' }) : run.run())
+      .then(end => { if (!this.stopping || end.state === 'completed') this.finishJob(jobId, end, planner as AnyPlanner, params) })
+      .catch((err: unknown) => {
+        this.log.error({ job: jobId, err: messageOf(err) }, 'a job run failed')
+        this.finishJob(jobId, { state: 'failed', error: new AgoraError('E1065', `job ${jobId} failed`, { why: messageOf(err) }) }, planner as AnyPlanner, params)
+      })
+      .finally(() => {
+        this.active.delete(jobId)
+        this.progressAt.delete(jobId)
+        this.metrics?.running.dec()
+      })
+    this.active.set(jobId, { run, done })
+  }
+
+  private finishJob (jobId: string, end: RunEnd, planner?: AnyPlanner, params?: unknown): void {
+    const job = this.store.get(jobId)
+    if (job === undefined || FINISHED_JOB_STATES.includes(job.state)) return
+    const now = Date.now()
+    if (end.state === 'completed' && planner !== undefined) {
+      this.store.setState(jobId, 'aggregating', now)
+      try {
+        const result = planner.aggregate(this.store.results(jobId), params, false)
+        this.store.setState(jobId, 'completed', Date.now(), { result })
+      } catch (err) {
+        const error = isAgoraError(err) ? err : new AgoraError('E1065', `aggregating job ${jobId} failed`, { why: messageOf(err) })
+        this.store.setState(jobId, 'failed', Date.now(), { error: error.toJSON() })
+      }
+    } else {
+      const error = end.state === 'completed' ? new AgoraError('E1065', 'no planner to aggregate with') : end.error
+      this.store.cancelOpen(jobId, now)
+      let partial: unknown
+      try {
+        partial = planner?.aggregate(this.store.results(jobId), params, true)
+      } catch (err) {
+        this.log.warn({ job: jobId, err: messageOf(err) }, 'no partial result')
+      }
+      this.store.setState(jobId, end.state === 'completed' ? 'failed' : end.state, now, { error: error.toJSON(), result: partial })
+    }
+    const finished = this.store.get(jobId) as Job
+    this.metrics?.finished.inc({ type: finished.type, state: finished.state })
+    this.emitProgress(finished)
+    const event = { jobId, type: finished.type, state: finished.state }
+    if (finished.state === 'completed') this.c.events.emit('job:completed', event)
+    else if (finished.state === 'cancelled') this.c.events.emit('job:cancelled', event)
+    else this.c.events.emit('job:failed', { ...event, code: finished.error?.code ?? 'E1065', message: finished.error?.message ?? 'failed' })
+    this.log.info({ job: jobId, state: finished.state, code: finished.error?.code }, 'job finished')
+  }
+
+  private context (): CoordinatorContext {
+    return {
+      store: this.store,
+      router: this.c.router,
+      dispatcher: this.c.dispatcher,
+      events: this.c.events,
+      config: this.config,
+      selfPeerId: this.c.selfPeerId,
+      metrics: this.metrics,
+      progress: jobId => {
+        const now = Date.now()
+        if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return
+        this.progressAt.set(jobId, now)
+        const job = this.store.get(jobId)
+        if (job !== undefined) this.emitProgress(job)
+      }
+    }
+  }
+
+  private emitProgress (job: Job): void {
+    this.c.events.emit('job:progress', { jobId: job.id, type: job.type, state: job.state, ...job.progress })
+  }
+
+  private runningPlan (jobId: string, planner: AnyPlanner, params: unknown, constraintModels: string[]): RunningPlan {
+    return {
+      jobId,
+      modelsOf: (type, subtaskParams) => {
+        const executor = this.executors.get(type)
+        const parsed = executor?.params.safeParse(subtaskParams)
+        const needed = parsed?.success === true ? executor?.models?.(parsed.data) ?? [] : []
+        return [...new Set([...needed, ...constraintModels])]
+      },
+      bind: (subtaskId, deps) => {
+        const work = this.store.work(jobId, subtaskId)
+        const subtask = { id: subtaskId, type: deps[0]?.type ?? '', params: work.params, input: null, deps: deps.map(d => d.id) }
+        if (planner.bind === undefined) throw new AgoraError('E1003', `subtask ${subtaskId} has no input and ${planner.type} cannot build one`)
+        return planner.bind(subtask, deps, params)
+      }
+    }
+  }
+
+  private resolveInput (spec: JobSpec): PlanInput {
+    const input = spec.input
+    if (input.kind === 'text') return input
+    if (input.kind === 'items') return input
+    if (!this.c.blobs.has(input.hash)) throw new AgoraError('E1004', `no uploaded input ${input.hash}`, { why: 'the hash names no completed upload on this node', hint: 'upload the file first (agora jobs submit --file F does both)' })
+    return { kind: 'text', text: this.c.blobs.readText(input.hash) }
+  }
+
+  private checkInlineSize (spec: JobSpec): void {
+    const input = spec.input
+    if (input.kind === 'blob') return
+    const bytes = input.kind === 'text' ? Buffer.byteLength(input.text) : Buffer.byteLength(JSON.stringify(input.items))
+    if (bytes > this.config.maxInlineInputBytes) {
+      throw new AgoraError('E1002', `the job input is ${bytes} bytes, over the inline limit of ${this.config.maxInlineInputBytes}`, {
+        why: 'large inputs travel as an uploaded file, not inside the request',
+        hint: 'pass it as a file: `agora jobs submit --type T --file F` (uploaded in chunks), or POST /api/v1/uploads then submit {kind: "blob"}'
+      })
+    }
+  }
+
+  private require (jobId: string): Job {
+    const job = this.store.get(jobId)
+    if (job === undefined) throw new AgoraError('E1060', `no job ${jobId}`)
+    return job
+  }
+}
+
+function parseSpec (input: JobSpecInput): JobSpec {
+  const parsed = jobSpecSchema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  const field = issue?.path.join('.') ?? ''
+  throw new AgoraError('E1001', `invalid job: ${field === '' ? 'the body' : field}`, { why: issue?.message ?? parsed.error.message, details: { field } })
+}
+
+function newJobId (): string {
+  return `job-${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`
+}
+
+function listJobTypes (debugTasks: boolean): JobTypeInfo[] {
+  return [...plannerTable({ debugTasks }).values()].map((planner: AnyPlanner) => {
+    const defaults = planner.params.safeParse({})
+    return { type: planner.type, description: planner.description, taskTypes: attempt(() => planner.taskTypes(defaults.success ? defaults.data : {}), []), params: attempt<unknown>(() => z.toJSONSchema(planner.params, { io: 'input', unrepresentable: 'any' }), {}) }
+  })
+}
+
+/** `fn()`, or `fallback` when it throws (a type listing must not fail on one odd schema). */
+function attempt<T> (fn: () => T, fallback: T): T {
+  try {
+    return fn()
+  } catch {
+    return fallback
+  }
+}

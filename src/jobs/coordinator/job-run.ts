@@ -1,0 +1,335 @@
+/**
+ * Running one job: keep up to `concurrency` ready subtasks (every dependency
+ * committed) out on workers, move each attempt's outcome into the store,
+ * retry elsewhere on refusal, failure or timeout, and when nothing is left
+ * to run, aggregate — or fail with the partial results kept.
+ *
+ * Attempts: a refusal hands the attempt back (it is nobody's fault; the
+ * worker is skipped for a short while); any other failure uses an attempt
+ * up and excludes the worker from that subtask, so the next attempt goes to
+ * the next candidate; after `maxAttempts` the subtask fails for good and so
+ * does the job. A result only commits on its own, still-current attempt.
+ *
+ * Capacity: a worker refusing for lack of slots is sent at most as many of
+ * our attempts as it was running for us when it refused, that number
+ * growing by one every CAPACITY_PROBE_MS (its slots may free up): otherwise
+ * a job whose concurrency exceeds the workers' slots re-offers every ready
+ * subtask each time a slot frees, and spends its time on refusals.
+ */
+import { AgoraError, isAgoraError, messageOf, type ErrorBody } from '../../errors.ts'
+import { DISPATCH_ERROR_CODES, type DispatchResult, type RefusalReason } from '../protocol/types.ts'
+import type { AttemptOutcome, JobConstraints, JobState } from '../types.ts'
+import type { SubtaskPlanRow } from '../store/job-store.ts'
+import type { CoordinatorContext, RunningPlan } from './context.ts'
+import { ReadyQueue } from './ready-queue.ts'
+
+/** How long a refusing worker is skipped (unless it says how long). */
+const REFUSAL_BACKOFF_MS = 250
+/** Longest wait before looking again when nobody can take a ready subtask. */
+const IDLE_RECHECK_MS = 1000
+/** With nothing running, how long the job waits for a candidate to appear (offers expire and come back) before failing. */
+const NO_CANDIDATE_GRACE_MS = 60_000
+/** How often a worker's learnt capacity grows by one attempt (to find slots that freed up). */
+const CAPACITY_PROBE_MS = 250
+
+export type RunEnd = { state: 'completed' } | { state: 'failed' | 'cancelled', error: AgoraError }
+
+export class JobRun {
+  readonly jobId: string
+  private readonly c: CoordinatorContext
+  private readonly plan: RunningPlan
+  private readonly constraints: JobConstraints
+  private readonly rows: Map<string, SubtaskPlanRow>
+  /** Ids still to commit. */
+  private readonly open: Set<string>
+  /** Pending ids whose dependencies are all committed, in plan order (FIFO; retries go to the back). */
+  private readonly ready: ReadyQueue
+  /** Task types in the plan: when all are blocked, nothing else can start. */
+  private readonly types: number
+  /** id → the ids that depend on it. */
+  private readonly dependents = new Map<string, string[]>()
+  private readonly inFlight = new Map<string, AbortController>()
+  /** Worker → epoch ms until which it is skipped (it refused). */
+  private readonly busyUntil = new Map<string, number>()
+  /** Workers whose refusal is being handled right now (so its own attempt ending does not clear it). */
+  private readonly refusedNow = new Set<string>()
+  /** Worker → our attempts out on it (offered, accepted or running), and of those the accepted ones. */
+  private readonly outOn = new Map<string, number>()
+  private readonly acceptedOn = new Map<string, number>()
+  /** Worker → attempts it takes at once, learnt from its last 'slots' refusal, at `at` (see the module comment). */
+  private readonly capacity = new Map<string, { max: number, at: number }>()
+  private readonly stop = new AbortController()
+  private wake: (() => void) | undefined
+  private reserved = 0
+  private routeError: AgoraError | undefined
+  private stalledSince: number | undefined
+  private spent: number
+  private end: RunEnd | undefined
+
+  constructor (context: CoordinatorContext, plan: RunningPlan, constraints: JobConstraints, rows: SubtaskPlanRow[], spent: number) {
+    this.c = context
+    this.jobId = plan.jobId
+    this.plan = plan
+    this.constraints = constraints
+    this.rows = new Map(rows.map(r => [r.id, r]))
+    this.open = new Set(rows.filter(r => r.state !== 'committed').map(r => r.id))
+    for (const row of rows) {
+      for (const dep of row.deps) {
+        const list = this.dependents.get(dep)
+        if (list === undefined) this.dependents.set(dep, [row.id])
+        else list.push(row.id)
+      }
+    }
+    this.ready = new ReadyQueue(rows.filter(r => r.state === 'pending' && this.depsDone(r)).map(r => r.id))
+    this.types = new Set(rows.map(r => r.type)).size
+    this.spent = spent
+  }
+
+  /** Cancel: pending subtasks never start, running ones are aborted on their workers. */
+  cancel (reason: AgoraError): void {
+    this.finish({ state: 'cancelled', error: reason })
+  }
+
+  async run (): Promise<RunEnd> {
+    const deadline = this.constraints.deadline
+    const timer = deadline === undefined
+      ? undefined
+      : setTimeout(() => { this.finish({ state: 'failed', error: new AgoraError('E1063', `job ${this.jobId} missed its deadline`, { why: `the deadline was ${new Date(deadline).toISOString()}` }) }) }, Math.max(0, deadline - Date.now()))
+    try {
+      while (this.end === undefined) {
+        if (this.open.size === 0) return { state: 'completed' }
+        const nextCheck = this.launchReady()
+        if (this.end !== undefined) break
+        await this.sleep(nextCheck)
+      }
+      return this.end
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+      const reason = this.end === undefined || this.end.state === 'completed' ? new AgoraError('E1064', 'the job is finished') : this.end.error
+      for (const controller of this.inFlight.values()) controller.abort(reason)
+    }
+  }
+
+  /** Start what can start; returns how long to wait at most before looking again. */
+  private launchReady (): number {
+    let wait = IDLE_RECHECK_MS
+    const now = Date.now()
+    const blocked = new Set<string>()
+    const deferred: string[] = []
+    while (this.inFlight.size < this.c.config.concurrency && this.ready.size > 0 && blocked.size < this.types) {
+      const id = this.ready.shift() as string
+      const row = this.rows.get(id) as SubtaskPlanRow
+      if (row.state !== 'pending' || this.inFlight.has(id)) continue
+      if (blocked.has(row.type)) {
+        deferred.push(id)
+        continue
+      }
+      const launched = this.launch(row, now)
+      if (this.end !== undefined) return 0
+      if (launched !== true) {
+        // nobody can take this type now: the others of its type wait too
+        blocked.add(row.type)
+        deferred.push(id)
+        wait = Math.min(wait, launched)
+      }
+    }
+    this.ready.unshiftAll(deferred)
+    if (blocked.size === 0 || this.inFlight.size > 0) this.stalledSince = undefined
+    else if (this.stalledSince === undefined) this.stalledSince = now
+    else if (now - this.stalledSince > NO_CANDIDATE_GRACE_MS && this.routeError !== undefined) this.finish({ state: 'failed', error: this.routeError })
+    return wait
+  }
+
+  private depsDone (row: SubtaskPlanRow): boolean {
+    return row.deps.every(dep => this.rows.get(dep)?.state === 'committed')
+  }
+
+  /** Dispatch one attempt; a number means "nobody free, look again in that many ms". */
+  private launch (row: SubtaskPlanRow, now: number): true | number {
+    const work = this.c.store.work(this.jobId, row.id)
+    const busy = [...this.busyUntil].filter(([, until]) => until > now)
+    const full = [...this.capacity.keys()].filter(peer => this.atCapacity(peer, now))
+    const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full])
+    let choice
+    try {
+      choice = this.c.router.choose({
+        taskType: row.type,
+        models: this.plan.modelsOf(row.type, work.params),
+        constraints: this.constraints,
+        remainingBudget: this.constraints.budget === undefined ? undefined : this.constraints.budget - this.spent - this.reserved,
+        exclude
+      })
+    } catch (err) {
+      // Nobody right now (offers expire and come back): wait a while, unless the budget is gone for good
+      this.routeError = isAgoraError(err) ? err : new AgoraError('E1020', `no worker for ${row.type}`, { why: messageOf(err) })
+      if (isAgoraError(err, 'E1021') && this.inFlight.size === 0) this.finish({ state: 'failed', error: err })
+      return IDLE_RECHECK_MS
+    }
+    const worker = choice.candidate.peerId
+    if (exclude.has(worker)) {
+      // only a worker at its capacity is left: an attempt ending there pokes us
+      if (full.includes(worker)) return CAPACITY_PROBE_MS
+      // only an excluded worker is left: wait for a busy one to free up rather than re-offer a failed one early
+      const soonest = Math.min(...busy.map(([, until]) => until))
+      if (Number.isFinite(soonest) && busy.some(([peer]) => peer === worker)) return Math.max(10, soonest - now)
+    }
+    const input = work.input ?? this.plan.bind(row.id, this.c.store.results(this.jobId, row.deps))
+    const attempt = row.attempts + 1
+    row.attempts = attempt
+    row.state = 'assigned'
+    this.c.store.assign(this.jobId, row.id, worker, attempt, now)
+    this.c.events.emit('subtask:assigned', { jobId: this.jobId, subtaskId: row.id, type: row.type, worker, attempt })
+    const controller = new AbortController()
+    this.inFlight.set(row.id, controller)
+    this.reserved += choice.candidate.price
+    this.c.router.begin(worker)
+    add(this.outOn, worker, 1)
+    let accepted = false
+    const startedAt = performance.now()
+    this.c.dispatcher.dispatch(worker, {
+      key: `${this.c.selfPeerId}/${this.jobId}/${row.id}`,
+      jobId: this.jobId,
+      subtaskId: row.id,
+      attempt,
+      type: row.type,
+      params: work.params,
+      input,
+      deadline: this.constraints.deadline,
+      maxPrice: this.constraints.maxPricePerSubtask
+    }, {
+      signal: AbortSignal.any([controller.signal, this.stop.signal]),
+      timeouts: this.c.config.timeouts,
+      onAccepted: () => {
+        if (!accepted) add(this.acceptedOn, worker, 1)
+        accepted = true
+        if (row.state === 'assigned' && row.attempts === attempt) row.state = 'running'
+        this.c.store.running(this.jobId, row.id, attempt, Date.now())
+      }
+    }).then(result => { this.succeeded(row, worker, attempt, result, startedAt) }, (err: unknown) => { this.failed(row, worker, attempt, err) })
+      .finally(() => {
+        // one of ours finished there: a slot is free again, whatever its refusal said
+        if (!this.refusedNow.has(worker)) this.busyUntil.delete(worker)
+        this.refusedNow.delete(worker)
+        this.c.router.end(worker)
+        add(this.outOn, worker, -1)
+        if (accepted) add(this.acceptedOn, worker, -1)
+        this.reserved -= choice.candidate.price
+        if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
+        this.poke()
+      })
+    return true
+  }
+
+  private succeeded (row: SubtaskPlanRow, worker: string, attempt: number, result: DispatchResult, startedAt: number): void {
+    if (this.end !== undefined) return
+    const price = result.receiptPayload.price
+    const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now())
+    if (!committed) {
+      this.c.metrics?.duplicates.inc()
+      return
+    }
+    row.state = 'committed'
+    this.open.delete(row.id)
+    for (const next of this.dependents.get(row.id) ?? []) {
+      const dependent = this.rows.get(next)
+      if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
+    }
+    this.spent += price
+    this.c.router.record(worker, row.type, 'success')
+    this.c.metrics?.attempts.inc({ outcome: 'success' })
+    this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)
+    this.c.events.emit('subtask:committed', { jobId: this.jobId, subtaskId: row.id, type: row.type, worker, attempt })
+    this.c.progress(this.jobId)
+  }
+
+  private failed (row: SubtaskPlanRow, worker: string, attempt: number, err: unknown): void {
+    if (this.end !== undefined || row.attempts !== attempt) return
+    const error = isAgoraError(err) ? err : new AgoraError('E1044', `subtask ${row.id} failed`, { why: messageOf(err), cause: err })
+    const outcome = outcomeOf(error)
+    this.c.router.record(worker, row.type, outcome)
+    this.c.metrics?.attempts.inc({ outcome })
+    if (outcome === 'refused') {
+      const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
+      const now = Date.now()
+      this.busyUntil.set(worker, now + (details?.retryAfterMs ?? REFUSAL_BACKOFF_MS))
+      this.refusedNow.add(worker)
+      if (details?.reason === 'slots') this.learnCapacity(worker, now)
+      this.c.store.release(this.jobId, row.id, attempt)
+      row.attempts = attempt - 1
+      row.state = 'pending'
+      this.ready.push(row.id)
+      return
+    }
+    const forGood = attempt >= this.c.config.maxAttempts
+    this.c.store.retry(this.jobId, row.id, attempt, error.toJSON(), worker, forGood, Date.now())
+    if (!row.excluded.includes(worker)) row.excluded.push(worker)
+    row.state = forGood ? 'failed' : 'pending'
+    if (!forGood) this.ready.push(row.id)
+    if (forGood) {
+      this.c.events.emit('subtask:failed', { jobId: this.jobId, subtaskId: row.id, type: row.type, code: error.code, message: error.what })
+      this.finish({ state: 'failed', error: new AgoraError('E1065', `subtask ${row.id} failed on every worker tried (${attempt} attempts)`, { why: `last: ${error.format()}` }) })
+    } else {
+      this.c.events.emit('subtask:retrying', { jobId: this.jobId, subtaskId: row.id, type: row.type, worker, attempt, code: error.code })
+    }
+  }
+
+  /** Our attempts out on `worker` fill what it takes (as learnt from its refusals). */
+  private atCapacity (worker: string, now: number): boolean {
+    const capacity = this.capacity.get(worker)
+    if (capacity === undefined) return false
+    return (this.outOn.get(worker) ?? 0) >= capacity.max + Math.floor((now - capacity.at) / CAPACITY_PROBE_MS)
+  }
+
+  /** A 'slots' refusal: the worker takes as many of ours as it runs now (at least one, to keep asking). */
+  private learnCapacity (worker: string, now: number): void {
+    this.capacity.set(worker, { max: Math.max(1, this.acceptedOn.get(worker) ?? 0), at: now })
+  }
+
+  private finish (end: RunEnd): void {
+    if (this.end !== undefined) return
+    this.end = end
+    this.stop.abort(end.state === 'completed' ? undefined : end.error)
+    this.poke()
+  }
+
+  private poke (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(() => { this.wake = undefined; resolve() }, ms)
+      this.wake = () => { clearTimeout(timer); resolve() }
+    })
+  }
+}
+
+/** Add `n` to a counter; returns the new value (a counter at 0 is removed). */
+function add (counters: Map<string, number>, key: string, n: number): number {
+  const value = (counters.get(key) ?? 0) + n
+  if (value > 0) counters.set(key, value)
+  else counters.delete(key)
+  return value
+}
+
+export function outcomeOf (error: AgoraError): AttemptOutcome {
+  switch (error.code) {
+    case DISPATCH_ERROR_CODES.refused:
+    case 'E206': return 'refused' // the worker's engine rate-limited us: busy, not broken
+    case DISPATCH_ERROR_CODES.acceptTimeout:
+    case DISPATCH_ERROR_CODES.firstProgressTimeout:
+    case DISPATCH_ERROR_CODES.totalTimeout:
+    case 'E204': return 'timeout'
+    case DISPATCH_ERROR_CODES.malformed:
+    case 'E205': return 'invalid'
+    default: return 'failure'
+  }
+}
+
+export function errorBody (error: AgoraError): ErrorBody {
+  return error.toJSON()
+}
+
+export type { JobState }

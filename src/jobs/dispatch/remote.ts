@@ -1,0 +1,125 @@
+/**
+ * One attempt on a peer over /agora/task/1: offer, then read accepted →
+ * progress* → result (inline, or a reference fetched on a second stream in
+ * chunks), each read under the attempt's deadlines. Frames out of order
+ * are a malformed answer (E1045); a refusal is E1040.
+ */
+import { AgoraError } from '../../errors.ts'
+import { raceAbort } from '../protocol/problem.ts'
+import { sha256Hex } from '../protocol/hash.ts'
+import type { DispatchDeadlines } from './deadlines.ts'
+import type { DispatchMetrics } from './metrics.ts'
+import type { TaskProtocol } from '../protocol/protocol.ts'
+import type { ResultRef, TaskFrame, TaskRequest } from '../protocol/schema.ts'
+import type { DispatchOptions, TaskAssignment } from '../protocol/types.ts'
+import type { ReqResp } from '../../protocols/index.ts'
+
+export interface RawResult {
+  result: unknown
+  receipt: string
+}
+
+export interface RemoteAttemptInit {
+  reqresp: Pick<ReqResp, 'requestStream'>
+  protocol: TaskProtocol
+  worker: string
+  assignment: TaskAssignment
+  deadlines: DispatchDeadlines
+  options: DispatchOptions
+  maxResultBytes: number
+  metrics: DispatchMetrics | undefined
+}
+
+export function malformed (worker: string, key: string, why: string): AgoraError {
+  return new AgoraError('E1045', `${worker} sent a malformed answer for ${key}`, { why, details: { worker, key } })
+}
+
+/** A refusal as the coordinator reads it (E1040, no blame). */
+export function refusal (worker: string, key: string, frame: Extract<TaskFrame, { type: 'refused' }>): AgoraError {
+  return new AgoraError('E1040', `${worker} refused subtask ${key}`, {
+    why: `${frame.reason}: ${frame.message}`,
+    details: { worker, key, reason: frame.reason, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) }
+  })
+}
+
+/** Frames of one request, each awaited under the deadlines; the stream is closed when we leave. */
+async function * frames (init: RemoteAttemptInit, request: TaskRequest): AsyncGenerator<TaskFrame, void, undefined> {
+  const { deadlines } = init
+  const stream = init.reqresp.requestStream(init.worker, init.protocol, request, { signal: deadlines.signal })
+  let finished = false
+  try {
+    while (true) {
+      const next = await raceAbort(stream.next(), deadlines.signal)
+      if (next.done === true) {
+        finished = true
+        return
+      }
+      yield next.value
+    }
+  } finally {
+    // left early (a refusal, a bad frame, a timeout): close the stream, so the worker stops too
+    if (!finished) void stream.return().catch(() => {})
+  }
+}
+
+export async function remoteAttempt (init: RemoteAttemptInit): Promise<RawResult> {
+  const { worker, assignment, deadlines, options } = init
+  const { key } = assignment
+  let accepted = false
+  let answer: Extract<TaskFrame, { type: 'result' }> | undefined
+  let refused: Extract<TaskFrame, { type: 'refused' }> | undefined
+  deadlines.arm('accept')
+  for await (const frame of frames(init, { kind: 'offer', assignment })) {
+    if (answer !== undefined || refused !== undefined) throw malformed(worker, key, `a ${frame.type} frame after the ${answer === undefined ? 'refusal' : 'result'}`)
+    if (frame.type === 'refused') {
+      if (accepted) throw malformed(worker, key, 'a refusal after accepting')
+      // read on to the end of the answer, so that the stream can carry the next request
+      refused = frame
+      continue
+    }
+    if (frame.type === 'chunk') throw malformed(worker, key, 'a chunk frame in answer to an offer')
+    if (frame.type === 'accepted') {
+      if (accepted) throw malformed(worker, key, 'accepted twice')
+      accepted = true
+      options.onAccepted?.()
+    } else if (!accepted) {
+      throw malformed(worker, key, `a ${frame.type} frame before accepting`)
+    } else if (frame.type === 'progress') {
+      options.onProgress?.(frame.fraction)
+    } else {
+      answer = frame
+    }
+    deadlines.arm('progress')
+  }
+  if (refused !== undefined) throw refusal(worker, key, refused)
+  if (answer === undefined) throw malformed(worker, key, accepted ? 'the answer ended without a result' : 'the answer ended without accepting or refusing')
+  if (answer.ref !== undefined) return { result: await fetchResult(init, answer.ref), receipt: answer.receipt }
+  return { result: answer.result, receipt: answer.receipt }
+}
+
+/** Fetch a result by reference: chunks in order, exactly `ref.size` bytes hashing to `ref.hash`, then JSON. */
+async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<unknown> {
+  const { worker, assignment, deadlines } = init
+  const { key } = assignment
+  if (ref.size > init.maxResultBytes) throw malformed(worker, key, `a result of ${ref.size} bytes, the limit is ${init.maxResultBytes}`)
+  const chunks: Buffer[] = []
+  let size = 0
+  deadlines.arm('progress')
+  for await (const frame of frames(init, { kind: 'fetch', key, hash: ref.hash })) {
+    if (frame.type !== 'chunk') throw malformed(worker, key, `a ${frame.type} frame in a fetched result`)
+    const chunk = Buffer.from(frame.data, 'base64')
+    size += chunk.byteLength
+    if (size > ref.size) throw malformed(worker, key, `more than the ${ref.size} bytes announced`)
+    chunks.push(chunk)
+    deadlines.arm('progress')
+  }
+  if (size !== ref.size) throw malformed(worker, key, `${size} bytes fetched, ${ref.size} announced`)
+  const bytes = Buffer.concat(chunks, size)
+  if (sha256Hex(bytes) !== ref.hash) throw malformed(worker, key, 'the fetched result does not match its hash')
+  init.metrics?.fetchedBytes.inc(size)
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown
+  } catch (err) {
+    throw malformed(worker, key, `the fetched result is not JSON: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}

@@ -1,0 +1,12 @@
+/** The worker side of jobs: resources, the task worker, its capability source and the /agora/task/1 server. */
+export { Resources, systemProbes } from './resources.ts'
+export type { ReleaseSlot, ResourceProbes, ResourceRefusal, ResourceSnapshot, ResourcesInit } from './resources.ts'
+export { TaskWorker } from './task-worker.ts'
+export type { TaskWorkerComponents, TaskWorkerInit, WorkerEvent, WorkerResult, WorkerServices } from './task-worker.ts'
+export { ResultCache } from './result-cache.ts'
+export type { CachedResult, ResultCacheInit } from './result-cache.ts'
+export { JobsCapabilitySource, JOBS_SOURCE_ID } from './capability.ts'
+export type { JobsCapabilitySourceComponents, JobsCapabilitySourceInit } from './capability.ts'
+export { TaskServer } from './server.ts'
+export type { TaskServerComponents, TaskServerInit } from './server.ts'
+export { WORKER_DEFAULTS } from './constants.ts'

@@ -1,0 +1,102 @@
+/**
+ * The serving side of /agora/task/1: an offer runs through the TaskWorker
+ * and its events become frames (a result whose canonical JSON is over the
+ * inline limit goes as a reference {hash, size}); a fetch streams a held
+ * result in base64 chunks, to the coordinator it was made for only. The
+ * engine pulls the next frame when the transport took the previous one and
+ * aborts the handler's signal when the caller goes away — that signal is
+ * the one the worker follows, so the executor is aborted too.
+ */
+import { AgoraError } from '../../errors.ts'
+import { TASK_CHUNK_BYTES, TASK_INLINE_RESULT_BYTES, TASK_RATE_LIMIT, TASK_STALL_MS } from '../protocol/constants.ts'
+import { createTaskProtocol, type TaskProtocol } from '../protocol/protocol.ts'
+import type { TaskWorker } from './task-worker.ts'
+import type { TaskFrame, TaskRequest } from '../protocol/schema.ts'
+import type { TaskAssignment } from '../protocol/types.ts'
+import type { AccessControl } from '../../gateway/access/index.ts'
+import type { AgoraLogger, Logger } from '../../observability/logger.ts'
+import type { HandlerContext, RateLimit, ReqResp } from '../../protocols/index.ts'
+
+export interface TaskServerComponents {
+  reqresp: Pick<ReqResp, 'handleStream' | 'unhandle'>
+  worker: Pick<TaskWorker, 'run' | 'fetch'>
+  /** Fetches are refused to peers access control refuses (the same rule as offers). */
+  access: Pick<AccessControl, 'evaluate'>
+  logger: AgoraLogger
+}
+
+export interface TaskServerInit {
+  /** Results over this many bytes (canonical JSON) go by reference. */
+  inlineResultBytes?: number
+  /** Raw bytes per chunk frame of a fetched result. */
+  chunkBytes?: number
+  /** The longest one frame may wait for a paused reader. */
+  stallMs?: number
+  /** Per-peer streams per second in the engine (a flood guard; slots are the real limit). */
+  rateLimit?: RateLimit
+}
+
+export class TaskServer {
+  readonly protocol: TaskProtocol
+  private readonly c: TaskServerComponents
+  private readonly log: Logger
+  private readonly inlineBytes: number
+  private readonly chunkBytes: number
+  private started = false
+
+  constructor (components: TaskServerComponents, init: TaskServerInit = {}) {
+    this.c = components
+    this.log = components.logger.forComponent('agora:jobs:server')
+    this.inlineBytes = init.inlineResultBytes ?? TASK_INLINE_RESULT_BYTES
+    this.chunkBytes = Math.min(init.chunkBytes ?? TASK_CHUNK_BYTES, TASK_CHUNK_BYTES)
+    this.protocol = createTaskProtocol({ responseMs: init.stallMs ?? TASK_STALL_MS }, init.rateLimit ?? TASK_RATE_LIMIT)
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.c.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context))
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.c.reqresp.unhandle(this.protocol.id)
+  }
+
+  private serve (request: TaskRequest, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
+    switch (request.kind) {
+      case 'offer': return this.serveOffer(request.assignment, context)
+      case 'fetch': return this.serveFetch(request.key, request.hash, context)
+    }
+  }
+
+  private async * serveOffer (assignment: TaskAssignment, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
+    for await (const event of this.c.worker.run(context.peerId, assignment, context.signal)) {
+      switch (event.type) {
+        case 'accepted':
+        case 'refused':
+        case 'progress':
+          yield event
+          break
+        case 'result':
+          yield event.bytes > this.inlineBytes
+            ? { type: 'result', ref: { hash: event.hash, size: event.bytes }, receipt: event.receipt }
+            : { type: 'result', result: event.result(), receipt: event.receipt }
+          break
+      }
+    }
+  }
+
+  private async * serveFetch (key: string, hash: string, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
+    const denied = this.c.access.evaluate(context.peerId, {})
+    if (denied !== undefined) throw denied
+    const entry = this.c.worker.fetch(context.peerId, key, hash)
+    const bytes = Buffer.from(entry.json)
+    this.log.debug({ key, bytes: bytes.byteLength, peerId: context.peerId }, 'serving a result by reference')
+    for (let offset = 0; offset < bytes.byteLength; offset += this.chunkBytes) {
+      if (context.signal.aborted) throw context.signal.reason instanceof AgoraError ? context.signal.reason : new AgoraError('E204', 'the caller went away')
+      yield { type: 'chunk', data: bytes.subarray(offset, offset + this.chunkBytes).toString('base64') }
+    }
+  }
+}

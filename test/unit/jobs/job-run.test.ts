@@ -1,0 +1,229 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { AgoraError } from '../../../src/errors.ts'
+import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
+import { JobStore } from '../../../src/jobs/store/job-store.ts'
+import { Database } from '../../../src/store/index.ts'
+import type { CoordinatorContext } from '../../../src/jobs/coordinator/context.ts'
+import type { DispatchResult, TaskAssignment, TaskDispatcher } from '../../../src/jobs/protocol/types.ts'
+import type { JobRouterApi, RouteRequest, WorkerCandidate } from '../../../src/jobs/router/types.ts'
+import type { AttemptOutcome } from '../../../src/jobs/types.ts'
+import type { PlannedSubtask } from '../../../src/jobs/planner/types.ts'
+
+type Behaviour = (assignment: TaskAssignment, signal: AbortSignal) => Promise<unknown>
+
+/** Routes to the first worker not excluded (else the first), like the real router's fallback. */
+class ListRouter implements JobRouterApi {
+  readonly records: Array<{ peer: string, outcome: AttemptOutcome }> = []
+  readonly load = new Map<string, number>()
+  maxLoad = 0
+  readonly workers: string[]
+  constructor (workers: string[]) { this.workers = workers }
+  candidates (_request: RouteRequest): WorkerCandidate[] {
+    return this.workers.map(peerId => ({ peerId, local: false, price: 1, slotsIdle: 1, reputation: 0.5, latencyMs: null, inFlight: 0, score: 0 }))
+  }
+
+  choose (request: RouteRequest): { candidate: WorkerCandidate, explored: boolean } {
+    const all = this.candidates(request)
+    const free = all.filter(c => request.exclude?.has(c.peerId) !== true)
+    if (all.length === 0) throw new AgoraError('E1020', 'no worker')
+    return { candidate: (free[0] ?? all[0]) as WorkerCandidate, explored: false }
+  }
+
+  begin (peer: string): void {
+    this.load.set(peer, (this.load.get(peer) ?? 0) + 1)
+    this.maxLoad = Math.max(this.maxLoad, [...this.load.values()].reduce((a, b) => a + b, 0))
+  }
+
+  end (peer: string): void { this.load.set(peer, (this.load.get(peer) ?? 1) - 1) }
+  record (peer: string, _type: string, outcome: AttemptOutcome): void { this.records.push({ peer, outcome }) }
+}
+
+class FakeDispatcher implements TaskDispatcher {
+  readonly calls: Array<{ worker: string, assignment: TaskAssignment }> = []
+  readonly behaviour: Record<string, Behaviour>
+  constructor (behaviour: Record<string, Behaviour>) { this.behaviour = behaviour }
+  async dispatch (worker: string, assignment: TaskAssignment, options: { signal?: AbortSignal, onAccepted?: () => void } = {}): Promise<DispatchResult> {
+    this.calls.push({ worker, assignment })
+    options.onAccepted?.()
+    const run = this.behaviour[worker] ?? (async a => a.input)
+    const result = await run(assignment, options.signal ?? new AbortController().signal)
+    return {
+      result,
+      resultHash: 'h'.repeat(64),
+      receipt: 'receipt',
+      worker,
+      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: 1, startedAt: 0, finishedAt: 0 }
+    }
+  }
+}
+
+function setup (subtasks: PlannedSubtask[], router: ListRouter, dispatcher: TaskDispatcher, config: Partial<CoordinatorContext['config']> = {}, deadline?: number): { run: JobRun, store: JobStore, db: Database } {
+  const db = new Database({ path: ':memory:' })
+  const store = new JobStore(db)
+  store.insert({ id: 'j1', type: 'debug.noop', input: { kind: 'items', items: [] }, params: {}, constraints: { redundancy: 1, deadline }, createdAt: Date.now() }, subtasks)
+  const context: CoordinatorContext = {
+    store,
+    router,
+    dispatcher,
+    events: { emit: () => true },
+    config: { concurrency: 4, maxAttempts: 3, timeouts: { acceptMs: 1000, firstProgressMs: 1000, totalMs: 5000 }, ...config },
+    selfPeerId: 'me',
+    progress: () => {}
+  }
+  const plan = {
+    jobId: 'j1',
+    modelsOf: () => [],
+    bind: (_id: string, deps: Array<{ result: unknown }>) => ({ joined: deps.map(d => d.result) })
+  }
+  return { run: new JobRun(context, plan, { redundancy: 1, deadline }, store.planRows('j1'), 0), store, db }
+}
+
+const items = (n: number): PlannedSubtask[] => Array.from({ length: n }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
+const never: Behaviour = async (_a, signal) => await new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
+
+describe('JobRun', () => {
+  test('runs every subtask once, within the concurrency limit', async () => {
+    const router = new ListRouter(['w1'])
+    const dispatcher = new FakeDispatcher({})
+    const { run, store, db } = setup(items(20), router, dispatcher, { concurrency: 3 })
+    assert.deepEqual(await run.run(), { state: 'completed' })
+    assert.equal(dispatcher.calls.length, 20)
+    assert.ok(router.maxLoad <= 3 && router.maxLoad >= 2, `max load ${router.maxLoad}`)
+    assert.deepEqual(store.results('j1').map(r => r.result), Array.from({ length: 20 }, (_, i) => i))
+    assert.equal(store.get('j1')?.progress.committed, 20)
+    db.close()
+  })
+
+  test('a failing worker is excluded; the subtask commits elsewhere with one accepted result', async () => {
+    const router = new ListRouter(['bad', 'good'])
+    const dispatcher = new FakeDispatcher({ bad: async () => { throw new AgoraError('E1044', 'boom') } })
+    const { run, store, db } = setup(items(1), router, dispatcher)
+    assert.equal((await run.run()).state, 'completed')
+    const [subtask] = store.subtasks('j1')
+    assert.equal(subtask?.worker, 'good')
+    assert.equal(subtask?.attempts, 2)
+    assert.deepEqual(subtask?.excluded, ['bad'])
+    assert.deepEqual(router.records, [{ peer: 'bad', outcome: 'failure' }, { peer: 'good', outcome: 'success' }])
+    db.close()
+  })
+
+  test('attempts failing in the same tick all get retried (none is dropped while its cleanup is pending)', async () => {
+    const router = new ListRouter(['bad', 'good'])
+    const dispatcher = new FakeDispatcher({ bad: async () => { throw new AgoraError('E202', 'unreachable') } })
+    const { run, store, db } = setup(items(6), router, dispatcher, { concurrency: 6 })
+    const end = await Promise.race([run.run(), new Promise(resolve => setTimeout(() => { resolve('stalled') }, 5000))])
+    assert.deepEqual(end, { state: 'completed' })
+    assert.ok(store.subtasks('j1').every(s => s.state === 'committed' && s.worker === 'good'))
+    db.close()
+  })
+
+  test('a refusal does not use an attempt up and is not recorded as a failure', async () => {
+    let refusals = 0
+    const router = new ListRouter(['busy'])
+    const dispatcher = new FakeDispatcher({
+      busy: async a => {
+        if (refusals++ < 5) throw new AgoraError('E1040', 'refused', { details: { reason: 'slots', retryAfterMs: 5 } })
+        return a.input
+      }
+    })
+    const { run, store, db } = setup(items(1), router, dispatcher, { maxAttempts: 1 })
+    assert.equal((await run.run()).state, 'completed')
+    assert.equal(store.subtasks('j1')[0]?.attempts, 1)
+    assert.deepEqual(router.records.map(r => r.outcome), ['refused', 'refused', 'refused', 'refused', 'refused', 'success'])
+    db.close()
+  })
+
+  test('a worker refusing for lack of slots gets no more of our attempts than it runs (no refusal storm)', async () => {
+    // two slots, eight subtasks out at once: before it learnt, every freed slot drew six offers, five refused
+    let running = 0
+    let refusals = 0
+    const dispatcher: TaskDispatcher = {
+      async dispatch (_worker, assignment, options = {}) {
+        await new Promise(resolve => setImmediate(resolve)) // an answer takes a round trip
+        if (running >= 2) {
+          refusals++
+          throw new AgoraError('E1040', 'refused', { details: { reason: 'slots', retryAfterMs: 1000 } })
+        }
+        running++
+        options.onAccepted?.()
+        await new Promise(resolve => setTimeout(resolve, 5))
+        running--
+        return await new FakeDispatcher({}).dispatch('w', assignment)
+      }
+    }
+    const { run, store, db } = setup(items(40), new ListRouter(['w']), dispatcher, { concurrency: 8 })
+    assert.deepEqual(await run.run(), { state: 'completed' })
+    assert.equal(store.get('j1')?.progress.committed, 40)
+    assert.ok(refusals <= 12, `${refusals} refusals for 40 subtasks`)
+    db.close()
+  })
+
+  test('attempts run out: the subtask and the job fail, committed results are kept', async () => {
+    const router = new ListRouter(['w1', 'w2'])
+    const dispatcher = new FakeDispatcher({
+      w1: async a => { if (a.subtaskId === 's-1') throw new AgoraError('E1044', 'boom'); return a.input },
+      w2: async a => { if (a.subtaskId === 's-1') throw new AgoraError('E1041', 'slow'); return a.input }
+    })
+    const { run, store, db } = setup(items(2), router, dispatcher, { maxAttempts: 2, concurrency: 1 })
+    const end = await run.run()
+    assert.equal(end.state, 'failed')
+    assert.equal(end.state === 'failed' ? end.error.code : '', 'E1065')
+    const [first, second] = store.subtasks('j1')
+    assert.equal(first?.state, 'committed')
+    assert.equal(second?.state, 'failed')
+    assert.equal(second?.error?.code, 'E1041')
+    db.close()
+  })
+
+  test('dependencies: a reduce waits for its inputs and gets their results in order', async () => {
+    const plan: PlannedSubtask[] = [
+      { id: 'a', type: 't', params: {}, input: 'A', deps: [] },
+      { id: 'b', type: 't', params: {}, input: 'B', deps: [] },
+      { id: 'r', type: 't', params: {}, input: null, deps: ['b', 'a'] }
+    ]
+    const dispatcher = new FakeDispatcher({})
+    const { run, store, db } = setup(plan, new ListRouter(['w']), dispatcher)
+    assert.equal((await run.run()).state, 'completed')
+    assert.equal(dispatcher.calls.at(-1)?.assignment.subtaskId, 'r')
+    assert.deepEqual(store.results('j1', ['r'])[0]?.result, { joined: ['B', 'A'] })
+    db.close()
+  })
+
+  test('cancel aborts the attempts out on workers', async () => {
+    const aborted: string[] = []
+    const router = new ListRouter(['w'])
+    const dispatcher = new FakeDispatcher({ w: async (a, signal) => { signal.addEventListener('abort', () => aborted.push(a.subtaskId)); return await never(a, signal) } })
+    const { run, db } = setup(items(3), router, dispatcher)
+    const done = run.run()
+    while (dispatcher.calls.length < 3) await new Promise(resolve => setImmediate(resolve))
+    run.cancel(new AgoraError('E1066', 'cancelled'))
+    const end = await done
+    assert.equal(end.state, 'cancelled')
+    assert.deepEqual(aborted.sort(), ['s-0', 's-1', 's-2'])
+    db.close()
+  })
+
+  test('a deadline fails the job with E1063', async () => {
+    const { run, db } = setup(items(1), new ListRouter(['w']), new FakeDispatcher({ w: never }), {}, Date.now() + 50)
+    const end = await run.run()
+    assert.equal(end.state === 'failed' ? end.error.code : end.state, 'E1063')
+    db.close()
+  })
+
+  test('a late result of a superseded attempt is ignored', () => {
+    const db = new Database({ path: ':memory:' })
+    const store = new JobStore(db)
+    store.insert({ id: 'j', type: 't', input: { kind: 'items', items: [] }, params: {}, constraints: { redundancy: 1 }, createdAt: 1 }, items(1))
+    store.assign('j', 's-0', 'w1', 1, 2)
+    store.retry('j', 's-0', 1, { code: 'E1041', message: 'slow' }, 'w1', false, 3)
+    store.assign('j', 's-0', 'w2', 2, 4)
+    const commit = { result: 'x', resultHash: 'h', price: 1, receipt: 'r' }
+    assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w1', attempt: 1 }, 5), false)
+    assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w2', attempt: 2 }, 6), true)
+    assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w2', attempt: 2 }, 7), false)
+    assert.equal(store.get('j')?.progress.committed, 1)
+    assert.equal(store.get('j')?.spent, 1)
+    db.close()
+  })
+})
