@@ -53,7 +53,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const NOOP_COUNT = Number(process.env.BENCH_NOOP_COUNT ?? 4000)
 const SEQ_COUNT = 300
 const SIZES = [1, 2, 4, 8] as const
-const SLOTS = 4
+const SLOTS = Number(process.env.BENCH_SLOTS ?? 4)
 const PER_SUBTASK = 4
 const DELAY_MS = 50
 /** Subtasks per worker slot in a scaling run (the same waves at every size). */

@@ -9,7 +9,7 @@
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
 import { estimateEmbeddingsTokens, estimatePromptTokens } from '../access/estimate.ts'
-import { abortable, raceAbort } from './abortable.ts'
+import { abortable, raceAbort } from '../../abort.ts'
 import { INFER_MAX_DELTA_CHARS, INFER_MAX_DIMENSIONS, INFER_RATE_LIMIT, INFER_STALL_MS, INFER_VECTOR_FRAME_BUDGET } from './constants.ts'
 import { chunkVectors, splitText } from './encode.ts'
 import { createInferServerMetrics, type InferServerMetrics } from './metrics.ts'

@@ -7,7 +7,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AgoraError, messageOf } from '../../errors.ts'
-import { raceAbort } from './abortable.ts'
+import { raceAbort } from '../../abort.ts'
 import type { Deadlines } from './deadlines.ts'
 import type { InferClientMetrics } from './metrics.ts'
 import type { InferProtocol } from './protocol.ts'

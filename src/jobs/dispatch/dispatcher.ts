@@ -11,7 +11,7 @@
 import { AgoraError, isAgoraError } from '../../errors.ts'
 import { DISPATCH_TIMEOUT_DEFAULTS, ENGINE_TIMEOUT_SLACK_MS, TASK_MAX_RESULT_BYTES } from '../protocol/constants.ts'
 import { createTaskProtocol, type TaskProtocol } from '../protocol/protocol.ts'
-import { raceAbort } from '../protocol/problem.ts'
+import { raceAbort } from '../../abort.ts'
 import { DispatchDeadlines } from './deadlines.ts'
 import { createDispatchMetrics, type DispatchMetrics } from './metrics.ts'
 import { malformed, refusal, remoteAttempt, type RawResult } from './remote.ts'

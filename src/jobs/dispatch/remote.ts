@@ -5,7 +5,7 @@
  * are a malformed answer (E1045); a refusal is E1040.
  */
 import { AgoraError } from '../../errors.ts'
-import { raceAbort } from '../protocol/problem.ts'
+import { raceAbort } from '../../abort.ts'
 import { sha256Hex } from '../protocol/hash.ts'
 import type { DispatchDeadlines } from './deadlines.ts'
 import type { DispatchMetrics } from './metrics.ts'

@@ -6,7 +6,7 @@ export type { TaskProtocol } from './protocol.ts'
 export { resultRefSchema, sha256HexSchema, taskAssignmentSchema, taskFrameSchema, taskReceiptSchema, taskRequestSchema } from './schema.ts'
 export type { ResultRef, TaskFrame, TaskRequest } from './schema.ts'
 export { canonicalJson, resultHash, sha256Hex } from './hash.ts'
-export { problemOf, raceAbort } from './problem.ts'
+export { problemOf } from './problem.ts'
 export { decodeReceipt, signReceipt, verifyReceipt } from './receipt.ts'
 export type { ReceiptExpectation, VerifiedReceipt } from './receipt.ts'
 export {

@@ -16,25 +16,3 @@ export function problemOf (err: unknown): string {
   }
   return clip(messageOf(err))
 }
-
-/** Settle with `promise`, or reject with the signal's reason as soon as it aborts (the work may ignore the signal). */
-export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {})
-    throw signal.reason
-  }
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => {})
-      reject(signal.reason)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(value => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(value)
-    }, (err: unknown) => {
-      signal.removeEventListener('abort', onAbort)
-      reject(err)
-    })
-  })
-}

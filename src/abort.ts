@@ -1,4 +1,4 @@
-/** Waiting that stops when a signal aborts, even if the awaited work ignores the signal. */
+/** Waiting that stops when a signal aborts, even if the awaited work ignores the signal (the gateway and jobs both wait so). */
 
 /** Settle with `promise`, or reject with the signal's reason as soon as it aborts. */
 export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
