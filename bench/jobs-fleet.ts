@@ -69,12 +69,14 @@ export function workerEnv (slots: number): NodeJS.ProcessEnv {
   }
 }
 
-/** Start `n` worker daemons bootstrapped from `bootstrap`, each serving a chat provider on its own upstream. */
-export async function startWorkers (n: number, bootstrap: string, slots: number, upstreams: string[]): Promise<Daemon[]> {
+/** Start `n` worker daemons bootstrapped from `bootstrap`, each serving a chat provider on its own upstream when given. */
+export async function startWorkers (n: number, bootstrap: string, slots: number, upstreams: string[] = []): Promise<Daemon[]> {
   const workers = await Promise.all(Array.from({ length: n }, async () => await startDaemon(['--bootstrap', bootstrap], undefined, workerEnv(slots))))
   await Promise.all(workers.map(async (w, i) => {
+    const url = upstreams[i]
+    if (url === undefined) return
     const token = readFileSync(join(w.dataDir, 'api.token'), 'utf8').trim()
-    await new ControlClient({ url: w.url, token }).addProvider({ name: 'bench', kind: 'openai', url: upstreams[i] as string })
+    await new ControlClient({ url: w.url, token }).addProvider({ name: 'bench', kind: 'openai', url })
   }))
   return workers
 }

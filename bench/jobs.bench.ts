@@ -3,39 +3,40 @@
  * its baseline measured in the same run:
  *
  * 1. No-op subtasks end to end, coordinator + 4 worker processes on
- *    loopback: subtasks/s (bar ≥ 1,000/s). Baselines: the same job on a
- *    node that is its own only worker (in process, no network), and raw
- *    /agora/task/1 offers to the same 4 workers, as many in flight as they
+ *    loopback (16 slots each): subtasks/s of a whole job, submit to
+ *    completion (bar ≥ 1,000/s). Baselines: the same job on a node that is
+ *    its own only worker (in process, no network, as many slots), and raw
+ *    /agora/task/1 offers to the same workers, as many in flight as they
  *    have slots (transport + worker, no coordinator). Dispatch overhead per
- *    subtask: a sequential job (a second coordinator with
- *    jobs.concurrency 1) — time per subtask, commit to commit, p50/p99 —
- *    minus a sequential raw offer's round trip.
- * 2. Scaling on latency-bound subtasks: `batch.chat` on workers whose
- *    upstream answers after 50 ms, with 1, 2, 4 and 8 workers; bar: the
- *    8-worker throughput ≥ 85% of 8 × the 1-worker one (same run).
- *    Choices, so that the 2 cores are not what is measured: 4 slots per
- *    worker and 4 prompts per subtask (a subtask holds a slot ≥ 200 ms), so
- *    8 workers run at most 32 subtasks at once, ~160 subtasks/s and ~640
- *    upstream calls/s in all — about a third of the machine by the CPU
- *    column; the coordinator's concurrency (64) stays above 32 slots.
- *    Throughput is the steady rate between the 10th and the 90th
- *    percentile commit (start-up and tail left out).
+ *    subtask: a sequential job (a second coordinator, jobs.concurrency 1) —
+ *    commit to commit, p50/p99 — minus a sequential raw offer's round trip.
+ * 2. Scaling on latency-bound subtasks: `batch.chat` on 1, 2, 4, 8 workers
+ *    whose upstream answers after 50 ms; bar: 8 workers ≥ 85% of 8 × the
+ *    1-worker throughput (same run). So that the 2 cores are not what is
+ *    measured: 2 slots per worker and 4 prompts per subtask (a subtask
+ *    holds a slot ≥ 200 ms), so 8 workers run at most 16 subtasks at once:
+ *    ≤ 80 subtasks/s and 320 upstream calls/s, under one core in all by
+ *    the cores column (a worker spends ~2 ms of CPU per upstream call in
+ *    the gateway; with 4 slots the 8-worker run took ~1.5 of the 2 cores).
+ *    The coordinator's concurrency (64) stays above the 16 slots.
+ *    Throughput is the steady rate with the first and the last wave of
+ *    subtasks left out (start-up and tail); every size runs 12 waves.
  * 3. Coordinator memory while holding a 10,000-subtask job: heap used and
- *    RSS of this process (the coordinator lives here) after a forced GC,
- *    before the submit and while the job runs (10,000 `debug.sleep`
- *    subtasks of 10 minutes, 16 out on workers, the rest waiting), then
- *    the job is cancelled.
+ *    RSS of this process (the coordinator lives here) after full GCs,
+ *    before the submit, while the job runs (10,000 `debug.sleep` subtasks
+ *    of 10 minutes, 16 out on the workers, the rest waiting) and after it
+ *    is cancelled; "held" = while running − after cancelling.
  *
  * Setup: the coordinator is a node in this process (TestSwarm, jobs.slots
- * 0: it runs nothing itself); the 8 workers are daemons
- * (`agora start --detach`), each with a provider on its own fake upstream
- * (all upstreams in one child process). Worker i serves the models
- * `bench-wK` for K in 1, 2, 4, 8 with i < K: a job constrained to model
- * bench-wK runs on exactly K workers. Every node runs with the DHT off:
- * on an idle 5-node loopback swarm Kad-DHT traffic costs ~0.28 core per
- * node, which on 2 cores would be measured instead of the jobs path. The
- * CPU column says how many cores our processes and everyone else's
- * (other sessions on this machine) used during a measurement.
+ * 0: it runs nothing itself); workers are daemons (`agora start
+ * --detach`): 4 with 16 slots for part 1, then 8 with 2 slots, each with a
+ * provider on its own fake upstream (all upstreams in one child process),
+ * for parts 2 and 3. Worker i serves the models `bench-wK` for K in 1, 2,
+ * 4, 8 with i < K: a job constrained to model bench-wK runs on exactly K
+ * workers. Every node runs with the DHT off: on an idle 5-node loopback
+ * swarm Kad-DHT traffic costs ~0.28 core per node, which on 2 cores would
+ * be measured instead of the jobs path. The cores column says how much CPU
+ * each kind of process, and everyone else on the machine, used.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -53,7 +54,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const NOOP_COUNT = Number(process.env.BENCH_NOOP_COUNT ?? 4000)
 const SEQ_COUNT = 300
 const SIZES = [1, 2, 4, 8] as const
-const SLOTS = Number(process.env.BENCH_SLOTS ?? 4)
+/** Slots of each no-op worker, and of each scaling worker (see the module comment). */
+const NOOP_SLOTS = 16
+const SLOTS = 2
 const PER_SUBTASK = 4
 const DELAY_MS = 50
 /** Subtasks per worker slot in a scaling run (the same waves at every size). */
@@ -63,6 +66,8 @@ const HELD = 10_000
 const OFFER_REANNOUNCE_MS = 5000
 
 setFlagsFromString('--expose-gc')
+// old bytecode flushed by later collections would show as the heap shrinking under the job
+setFlagsFromString('--no-flush-bytecode')
 const gc = runInNewContext('gc') as () => void
 const mib = (bytes: number): number => bytes / 2 ** 20
 
@@ -85,6 +90,14 @@ function nodeConfig (over: Record<string, unknown>): DeepPartial<AgoraConfig> {
   return mergeDeep(JOBS_NODE_CONFIG as unknown as Record<string, unknown>, mergeDeep({ log: { level: 'error' }, network: { dht: { enabled: false } }, offers: { reannounceMs: OFFER_REANNOUNCE_MS } }, over)) as DeepPartial<AgoraConfig>
 }
 
+/** Wait until `node` holds an offer of each worker listing `taskType`. */
+async function waitForTaskType (node: AgoraNode, workers: Daemon[], taskType: string): Promise<void> {
+  await waitFor(`${node.peerId.slice(-6)} to see ${taskType} on ${workers.length} workers`, () => {
+    const offers = node.components.offers.list({ taskType })
+    return workers.every(w => offers.some(o => o.node === w.peerId))
+  }, { timeoutMs: 30_000, intervalMs: 50 })
+}
+
 /** Wait until `node` holds an offer of each worker listing `model`. */
 async function waitForModel (node: AgoraNode, workers: Daemon[], model: string): Promise<void> {
   await waitFor(`${node.peerId.slice(-6)} to see ${model} on ${workers.length} workers`, () => {
@@ -93,8 +106,7 @@ async function waitForModel (node: AgoraNode, workers: Daemon[], model: string):
   }, { timeoutMs: 30_000, intervalMs: 50 })
 }
 
-const noopSpec = (count: number, model?: string): JobSpecInput =>
-  ({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count }, ...(model === undefined ? {} : { constraints: { models: [model] } }) })
+const noopSpec = (count: number): JobSpecInput => ({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count } })
 
 const rows: BenchRow[] = []
 const swarm = new TestSwarm()
@@ -103,21 +115,19 @@ let workers: Daemon[] = []
 try {
   upstreams = await startUpstreams(Array.from({ length: 8 }, (_, i) => modelsOf(i, SIZES)), DELAY_MS)
   const coordinator = await swarm.add({ config: nodeConfig({ jobs: { slots: 0 } }) })
-  workers = await startWorkers(8, firstAddress(coordinator), SLOTS, upstreams.urls)
-  const noopWorkers = workers.slice(0, 4)
-  const sequential = await swarm.add({ config: nodeConfig({ jobs: { slots: 0, concurrency: 1 }, network: { bootstrap: noopWorkers.map(w => w.address) } }) })
-  const alone = await swarm.add({ config: nodeConfig({ jobs: { slots: SLOTS * 4 } }) })
-  await waitForModel(coordinator, workers, 'bench-w8')
-  await waitForModel(sequential, noopWorkers, 'bench-w4')
-  await waitFor('the lone node\'s own offer', () => alone.components.offers.local()?.taskTypes.includes('debug.noop') === true, { timeoutMs: 10_000 })
   const cpu = new CpuMeter(() => workers.map(w => w.pid), () => [upstreams?.pid ?? 0])
 
-  // warm-up: JIT, streams to every worker, the router's view of them
-  await timeJob(coordinator, noopSpec(500, 'bench-w4'))
-  await timeJob(alone, noopSpec(500))
-  await timeJob(sequential, noopSpec(50, 'bench-w4'))
-
   // 1. no-op subtasks end to end, and the baselines, interleaved run by run
+  workers = await startWorkers(4, firstAddress(coordinator), NOOP_SLOTS)
+  const sequential = await swarm.add({ config: nodeConfig({ jobs: { slots: 0, concurrency: 1 }, network: { bootstrap: workers.map(w => w.address) } }) })
+  const alone = await swarm.add({ config: nodeConfig({ jobs: { slots: NOOP_SLOTS * 4 } }) })
+  await waitForTaskType(coordinator, workers, 'debug.noop')
+  await waitForTaskType(sequential, workers, 'debug.noop')
+  await waitFor('the lone node\'s own offer', () => alone.components.offers.local()?.taskTypes.includes('debug.noop') === true, { timeoutMs: 10_000 })
+  // warm-up: JIT, streams to every worker, the router's view of them
+  await timeJob(coordinator, noopSpec(500))
+  await timeJob(alone, noopSpec(500))
+  await timeJob(sequential, noopSpec(50))
   const net: number[] = []
   const local: number[] = []
   const raw: number[] = []
@@ -125,24 +135,32 @@ try {
   const shares: CpuShare[] = []
   for (let r = 0; r < RUNS; r++) {
     cpu.start()
-    const run = await timeJob(coordinator, noopSpec(NOOP_COUNT, 'bench-w4'))
+    const run = await timeJob(coordinator, noopSpec(NOOP_COUNT))
     shares.push(cpu.stop())
     net.push(NOOP_COUNT / (run.ms / 1000))
     loaded.push(...run.attempts)
     local.push(NOOP_COUNT / ((await timeJob(alone, noopSpec(NOOP_COUNT))).ms / 1000))
-    raw.push(await rawThroughput(coordinator, noopWorkers.map(w => w.peerId), NOOP_COUNT, SLOTS * noopWorkers.length))
+    raw.push(await rawThroughput(coordinator, workers.map(w => w.peerId), NOOP_COUNT, NOOP_SLOTS * workers.length))
   }
-  const seq = await timeJob(sequential, noopSpec(SEQ_COUNT, 'bench-w4'))
+  const seq = await timeJob(sequential, noopSpec(SEQ_COUNT))
   const cycles = seq.commits.slice(1).map((t, i) => t - (seq.commits[i] as number))
   const rtts: number[] = []
-  for (let i = 0; i < SEQ_COUNT; i++) rtts.push(await rawOffer(sequential, (noopWorkers[i % 4] as Daemon).peerId))
+  for (let i = 0; i < SEQ_COUNT; i++) rtts.push(await rawOffer(sequential, (workers[i % workers.length] as Daemon).peerId))
   const netRate = median(net)
   const share = shares[Math.floor(shares.length / 2)] as CpuShare
   rows.push({ metric: 'no-op subtasks/s, coordinator + 4 worker processes', value: netRate, unit: 'subtasks/s', target: '>= 1000', pass: netRate >= 1000, detail: `runs ${net.map(v => round(v, 0)).join(', ')} (${NOOP_COUNT} subtasks each); attempt p50 ${round(median(loaded), 1)} / p99 ${round(percentile(loaded, 99), 1)} ms under load; ${cpuText(share)}` })
   rows.push({ metric: 'no-op subtasks/s, the node as its own only worker (in process)', value: median(local), unit: 'subtasks/s', target: 'baseline', pass: true, detail: `network / in process: ${round(netRate / median(local), 2)} x` })
-  rows.push({ metric: `raw /agora/task/1 offers/s, ${SLOTS * 4} in flight to the same workers`, value: median(raw), unit: 'offers/s', target: 'baseline', pass: true, detail: `jobs / raw: ${round(netRate / median(raw), 2)} x` })
+  rows.push({ metric: `raw /agora/task/1 offers/s, ${NOOP_SLOTS * 4} in flight to the same workers`, value: median(raw), unit: 'offers/s', target: 'baseline', pass: true, detail: `jobs / raw: ${round(netRate / median(raw), 2)} x` })
   rows.push({ metric: 'dispatch overhead per subtask, p50 (sequential job − raw round trip)', value: median(cycles) - median(rtts), unit: 'ms', target: 'info', pass: true, detail: `sequential job: p50 ${round(median(cycles))} / p99 ${round(percentile(cycles, 99))} ms per subtask; raw offer: p50 ${round(median(rtts))} / p99 ${round(percentile(rtts, 99))} ms` })
   rows.push({ metric: 'dispatch overhead per subtask, p99 (same, at p99)', value: percentile(cycles, 99) - percentile(rtts, 99), unit: 'ms', target: 'info', pass: true })
+  await swarm.stopNode(sequential)
+  await swarm.stopNode(alone)
+  await stopWorkers()
+
+  // the scaling fleet: 8 workers, each with its own upstream
+  workers = await startWorkers(8, firstAddress(coordinator), SLOTS, upstreams.urls)
+  await waitForModel(coordinator, workers, 'bench-w8')
+  await timeJob(coordinator, { type: 'batch.chat', input: { kind: 'items', items: ['warm-up'] }, params: { model: 'bench-w8' } })
 
   // 2. scaling on latency-bound subtasks
   const rates = new Map<number, number[]>(SIZES.map(k => [k, []]))
@@ -171,14 +189,15 @@ try {
   // 3. coordinator memory while holding a 10,000-subtask job
   const before = await settledMemory()
   const submitStart = performance.now()
-  const held = await coordinator.components.jobs.submit({ type: 'debug.sleep', input: { kind: 'items', items: [] }, params: { count: HELD, ms: 600_000 }, constraints: { models: ['bench-w4'] } })
+  const job = await coordinator.components.jobs.submit({ type: 'debug.sleep', input: { kind: 'items', items: [] }, params: { count: HELD, ms: 600_000 }, constraints: { models: ['bench-w8'] } })
   const submitMs = performance.now() - submitStart
-  await waitFor('the held job to fill the workers', () => (coordinator.components.jobs.get(held.id)?.progress.running ?? 0) >= SLOTS * 4, { timeoutMs: 20_000, intervalMs: 100 })
+  await waitFor('the held job to fill the workers', () => (coordinator.components.jobs.get(job.id)?.progress.running ?? 0) >= SLOTS * 8, { timeoutMs: 20_000, intervalMs: 100 })
   const holding = await settledMemory()
-  await coordinator.components.jobs.cancel(held.id)
+  await coordinator.components.jobs.cancel(job.id)
   const after = await settledMemory()
-  const heap = holding.heapUsed - before.heapUsed
-  rows.push({ metric: `coordinator heap while holding a ${HELD}-subtask job (delta)`, value: mib(heap), unit: 'MiB', target: 'info', pass: true, detail: `${round(heap / HELD, 0)} bytes per subtask; RSS delta ${round(mib(holding.rss - before.rss), 1)} MiB; after cancelling: heap ${round(mib(after.heapUsed - before.heapUsed), 1)} MiB over the start; submit (plan + store) ${round(submitMs, 0)} ms` })
+  const held = holding.heapUsed - after.heapUsed
+  rows.push({ metric: `coordinator heap held by a running ${HELD}-subtask job`, value: mib(held), unit: 'MiB', target: 'info', pass: true, detail: `${round(held / HELD, 0)} bytes per subtask (heap while running − after cancelling); heap over the start: ${round(mib(holding.heapUsed - before.heapUsed), 1)} MiB running, ${round(mib(after.heapUsed - before.heapUsed), 1)} MiB after` })
+  rows.push({ metric: `coordinator RSS while running a ${HELD}-subtask job (delta)`, value: mib(holding.rss - before.rss), unit: 'MiB', target: 'info', pass: true, detail: `RSS ${round(mib(holding.rss), 0)} MiB (native memory, the SQLite page cache included); submit (plan + store) ${round(submitMs, 0)} ms` })
 } finally {
   await swarm.stop()
   await stopWorkers()

@@ -1,7 +1,7 @@
 /**
  * Speaking for this node: builds, signs, applies and gossips its OFFER
- * (at start, every `reannounceMs`, after registry changes — at most once per
- * `gapMs`, so peers' per-origin limits never bite) and its WITHDRAW
+ * (at start, every `reannounceMs`, after registry changes — whichever way,
+ * at most once per `gapMs`, so peers' per-origin limits never bite) and its WITHDRAW
  * (on `withdraw()`, at stop, and when capacity goes). Gossip reaching nobody
  * (E210) is not an error: anti-entropy carries the offer to the next peer,
  * and once a sync round shows we have peers we speak again, because what a
@@ -37,7 +37,7 @@ export interface AnnouncerInit {
   reannounceMs: number
   /** A registry change waits this long for more changes. */
   debounceMs: number
-  /** Announcements are at least this far apart (60 s / offers.perOriginPerMinute). */
+  /** Announcements are at least this far apart (2 × 60 s / offers.perOriginPerMinute). */
   gapMs: number
   now: () => number
 }
@@ -61,7 +61,8 @@ export class Announcer {
   /** Announce now (E810 when there is nothing to offer is only logged) and every reannounceMs. */
   async start (): Promise<void> {
     this.running = true
-    this.timer = setInterval(() => { if (!this.paused) void this.quietly('re-announce') }, this.init.reannounceMs)
+    // the periodic re-announce keeps the gap too: a short reannounceMs must not outrun peers' per-origin limit
+    this.timer = setInterval(() => { if (!this.paused) this.schedule() }, this.init.reannounceMs)
     this.timer.unref()
     await this.quietly('start')
   }

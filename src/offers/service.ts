@@ -84,8 +84,9 @@ export class OfferService {
     }, {
       reannounceMs: init.reannounceMs,
       debounceMs: init.changeDebounceMs ?? OFFER_DEFAULTS.changeDebounceMs,
-      // never announce faster than peers accept from one origin
-      gapMs: Math.ceil(60_000 / Math.max(1, init.perOriginPerMinute)),
+      // at most half the rate peers accept from one origin: timer jitter never trips their limit
+      // (a rate-limited offer counts against its sender)
+      gapMs: Math.ceil(2 * 60_000 / Math.max(1, init.perOriginPerMinute)),
       now: this.now
     })
     this.scheduler = new SyncScheduler({ libp2p: components.libp2p, run: async (peer, signal) => await this.syncWith(peer, { signal }), log: this.log }, {

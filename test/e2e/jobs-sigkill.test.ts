@@ -18,7 +18,7 @@ const env = (slots: number, concurrency = 64): NodeJS.ProcessEnv => ({
   AGORA_JOBS_CONCURRENCY: String(concurrency),
   AGORA_JOBS_MAX_CPU_LOAD: '0',
   AGORA_JOBS_MIN_FREE_MEMORY_MB: '0',
-  AGORA_OFFERS_REANNOUNCE_MS: '1000'
+  AGORA_OFFERS_REANNOUNCE_MS: '5000'
 })
 
 interface SubtaskJson { id: string, state: string, attempts: number, worker: string | null, finishedAt: number | null, resultHash: string | null }

@@ -11,7 +11,7 @@ import type { Job } from '../../src/jobs/types.ts'
 export const JOBS_NODE_CONFIG = {
   access: { trustMode: 'public' },
   jobs: { debugTasks: true, maxCpuLoad: 0, minFreeMemoryMb: 0 },
-  offers: { reannounceMs: 1000 }
+  offers: { reannounceMs: 5000 }
 } as const
 
 /** Wait until `node` holds offers of every peer in `from` listing `taskType`. */

@@ -56,5 +56,7 @@ export const m006Jobs: Migration = {
       PRIMARY KEY (job_id, id)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX subtasks_seq ON subtasks (job_id, seq);
+    -- counting a job's running subtasks (every progress event and API read) without scanning the job
+    CREATE INDEX subtasks_state ON subtasks (job_id, state);
   `
 }
