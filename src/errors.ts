@@ -163,6 +163,7 @@ export const ERROR_CODES = {
   E1064: { status: 409, hint: 'the job is finished already' },
   E1065: { status: 502, hint: 'a subtask failed on every worker tried; see its last error with `agora jobs show <id>`' },
   E1066: { status: 409, hint: 'the job was cancelled; partial results are kept (`agora jobs result <id>`); submit it again to rerun it' },
+  E1067: { status: 500, hint: 'the coordinator itself failed (see the node log); partial results are kept; submit the job again' },
   E1080: { status: 503, hint: 'this node runs no jobs coordinator; start it with a build that has jobs, or use another node' },
   E1081: { status: 413, hint: 'split the input into smaller files, or raise jobs.maxUploadBytes (`agora config set jobs.maxUploadBytes N`)' },
   E1082: { status: 404, hint: 'upload the file first: `agora jobs submit --file F` uploads it and refers to it by hash' },

@@ -87,7 +87,12 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   }, jobs)
   return {
     api: coordinator,
-    worker: { name: 'jobs worker', start: async () => { worker.start(); capability.start(); await server.start() }, stop: async () => { await server.stop(); await worker.stop(); capability.stop() } },
+    // a node with no slots serves nobody: it does not even read their offers (each may be 8 MiB)
+    worker: {
+      name: 'jobs worker',
+      start: async () => { worker.start(); capability.start(); if (jobs.slots > 0) await server.start() },
+      stop: async () => { await server.stop(); await worker.stop(); capability.stop() }
+    },
     coordinator: { name: 'jobs coordinator', start: async () => { blobs.start(); router.start(); await coordinator.start() }, stop: async () => { await coordinator.stop(); router.stop(); blobs.stop() } }
   }
 }

@@ -161,7 +161,7 @@ export class FakeJobs implements JobsApi {
       case 'text': return Math.ceil(input.text.length / this.chunkChars)
       case 'items': return input.items.length
       case 'blob': {
-        if (this.blobs?.has(input.hash) !== true) throw new AgoraError('E1004', `no uploaded input ${input.hash}`)
+        if (this.blobs?.has(input.hash) !== true) throw new AgoraError('E1082', `no uploaded input ${input.hash}`)
         return Math.ceil(this.blobs.readText(input.hash).length / this.chunkChars)
       }
     }

@@ -83,9 +83,15 @@ export class JobCoordinator implements JobsApi {
   async start (): Promise<void> {
     this.stopping = false
     for (const jobId of this.store.unfinished()) {
-      const reset = this.store.resetInterrupted(jobId)
-      this.log.info({ job: jobId, redispatch: reset }, 'resuming a job')
-      this.drive(jobId)
+      try {
+        const reset = this.store.resetInterrupted(jobId)
+        this.log.info({ job: jobId, redispatch: reset }, 'resuming a job')
+        this.drive(jobId)
+      } catch (err) {
+        // one job that cannot resume (its type gone with jobs.debugTasks, a damaged row) must not keep the node down
+        this.log.error({ job: jobId, err: messageOf(err) }, 'cannot resume a job')
+        this.finishJob(jobId, { state: 'failed', error: isAgoraError(err) ? err : new AgoraError('E1067', `job ${jobId} cannot resume`, { why: messageOf(err) }) })
+      }
     }
   }
 
@@ -178,7 +184,7 @@ export class JobCoordinator implements JobsApi {
       .then(end => { if (!this.stopping || end.state === 'completed') this.finishJob(jobId, end, planner as AnyPlanner, params) })
       .catch((err: unknown) => {
         this.log.error({ job: jobId, err: messageOf(err) }, 'a job run failed')
-        this.finishJob(jobId, { state: 'failed', error: new AgoraError('E1065', `job ${jobId} failed`, { why: messageOf(err) }) }, planner as AnyPlanner, params)
+        this.finishJob(jobId, { state: 'failed', error: isAgoraError(err, 'E1067') ? err : new AgoraError('E1067', `job ${jobId} failed in the coordinator`, { why: messageOf(err) }) }, planner as AnyPlanner, params)
       })
       .finally(() => {
         this.active.delete(jobId)
@@ -198,11 +204,11 @@ export class JobCoordinator implements JobsApi {
         const result = planner.aggregate(this.store.results(jobId), params, false)
         this.store.setState(jobId, 'completed', Date.now(), { result })
       } catch (err) {
-        const error = isAgoraError(err) ? err : new AgoraError('E1065', `aggregating job ${jobId} failed`, { why: messageOf(err) })
+        const error = isAgoraError(err) ? err : new AgoraError('E1067', `aggregating job ${jobId} failed`, { why: messageOf(err) })
         this.store.setState(jobId, 'failed', Date.now(), { error: error.toJSON() })
       }
     } else {
-      const error = end.state === 'completed' ? new AgoraError('E1065', 'no planner to aggregate with') : end.error
+      const error = end.state === 'completed' ? new AgoraError('E1067', `job ${jobId} has no planner to aggregate with`) : end.error
       this.store.cancelOpen(jobId, now)
       let partial: unknown
       try {
@@ -257,7 +263,7 @@ export class JobCoordinator implements JobsApi {
       bind: (subtaskId, deps) => {
         const work = this.store.work(jobId, subtaskId)
         const subtask = { id: subtaskId, type: deps[0]?.type ?? '', params: work.params, input: null, deps: deps.map(d => d.id) }
-        if (planner.bind === undefined) throw new AgoraError('E1003', `subtask ${subtaskId} has no input and ${planner.type} cannot build one`)
+        if (planner.bind === undefined) throw new AgoraError('E1008', `subtask ${subtaskId} has no input and ${planner.type} cannot build one`)
         return planner.bind(subtask, deps, params)
       }
     }
@@ -267,7 +273,7 @@ export class JobCoordinator implements JobsApi {
     const input = spec.input
     if (input.kind === 'text') return input
     if (input.kind === 'items') return input
-    if (!this.c.blobs.has(input.hash)) throw new AgoraError('E1004', `no uploaded input ${input.hash}`, { why: 'the hash names no completed upload on this node', hint: 'upload the file first (agora jobs submit --file F does both)' })
+    if (!this.c.blobs.has(input.hash)) throw new AgoraError('E1082', `no uploaded input ${input.hash}`, { why: 'the hash names no completed upload on this node', hint: 'upload the file first (agora jobs submit --file F does both)' })
     return { kind: 'text', text: this.c.blobs.readText(input.hash) }
   }
 

@@ -16,9 +16,9 @@
  * a job whose concurrency exceeds the workers' slots re-offers every ready
  * subtask each time a slot frees, and spends its time on refusals.
  */
-import { AgoraError, isAgoraError, messageOf, type ErrorBody } from '../../errors.ts'
+import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { DISPATCH_ERROR_CODES, type DispatchResult, type RefusalReason } from '../protocol/types.ts'
-import type { AttemptOutcome, JobConstraints, JobState } from '../types.ts'
+import type { AttemptOutcome, JobConstraints } from '../types.ts'
 import type { SubtaskPlanRow } from '../store/job-store.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { ReadyQueue } from './ready-queue.ts'
@@ -31,6 +31,12 @@ const IDLE_RECHECK_MS = 1000
 const NO_CANDIDATE_GRACE_MS = 60_000
 /** How often a worker's learnt capacity grows by one attempt (to find slots that freed up). */
 const CAPACITY_PROBE_MS = 250
+/** Longest timer Node keeps (2^31 − 1 ms, ~24.8 days); a later deadline is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** Refusals that will not change for this job: the worker is not asked again for this task type. */
+const LASTING_REFUSALS: ReadonlySet<string> = new Set(['type', 'access', 'price', 'deadline'])
+/** Errors raised on our side before anything reached the worker (too large, unknown type, bad definition): nobody to blame, no point retrying. */
+const LOCAL_ERRORS: ReadonlySet<string> = new Set(['E111', 'E599', 'E1000'])
 
 export type RunEnd = { state: 'completed' } | { state: 'failed' | 'cancelled', error: AgoraError }
 
@@ -51,8 +57,8 @@ export class JobRun {
   private readonly inFlight = new Map<string, AbortController>()
   /** Worker → epoch ms until which it is skipped (it refused). */
   private readonly busyUntil = new Map<string, number>()
-  /** Workers whose refusal is being handled right now (so its own attempt ending does not clear it). */
-  private readonly refusedNow = new Set<string>()
+  /** `worker task-type` → why it refused for good (LASTING_REFUSALS). */
+  private readonly refusedFor = new Map<string, string>()
   /** Worker → our attempts out on it (offered, accepted or running), and of those the accepted ones. */
   private readonly outOn = new Map<string, number>()
   private readonly acceptedOn = new Map<string, number>()
@@ -91,10 +97,15 @@ export class JobRun {
   }
 
   async run (): Promise<RunEnd> {
+    let timer: NodeJS.Timeout | undefined
     const deadline = this.constraints.deadline
-    const timer = deadline === undefined
-      ? undefined
-      : setTimeout(() => { this.finish({ state: 'failed', error: new AgoraError('E1063', `job ${this.jobId} missed its deadline`, { why: `the deadline was ${new Date(deadline).toISOString()}` }) }) }, Math.max(0, deadline - Date.now()))
+    const armDeadline = (at: number): void => {
+      const left = at - Date.now()
+      timer = left > MAX_TIMER_MS
+        ? setTimeout(() => { armDeadline(at) }, MAX_TIMER_MS)
+        : setTimeout(() => { this.finish({ state: 'failed', error: new AgoraError('E1063', `job ${this.jobId} missed its deadline`, { why: `the deadline was ${new Date(at).toISOString()}` }) }) }, Math.max(0, left))
+    }
+    if (deadline !== undefined) armDeadline(deadline)
     try {
       while (this.end === undefined) {
         if (this.open.size === 0) return { state: 'completed' }
@@ -103,8 +114,12 @@ export class JobRun {
         await this.sleep(nextCheck)
       }
       return this.end
+    } catch (err) {
+      // our own failure (store, bind): end the run first, so aborting the attempts blames no worker
+      this.finish({ state: 'failed', error: internalError(this.jobId, err) })
+      throw err
     } finally {
-      if (timer !== undefined) clearTimeout(timer)
+      clearTimeout(timer)
       const reason = this.end === undefined || this.end.state === 'completed' ? new AgoraError('E1064', 'the job is finished') : this.end.error
       for (const controller of this.inFlight.values()) controller.abort(reason)
     }
@@ -119,8 +134,9 @@ export class JobRun {
     while (this.inFlight.size < this.c.config.concurrency && this.ready.size > 0 && blocked.size < this.types) {
       const id = this.ready.shift() as string
       const row = this.rows.get(id) as SubtaskPlanRow
-      if (row.state !== 'pending' || this.inFlight.has(id)) continue
-      if (blocked.has(row.type)) {
+      if (row.state !== 'pending') continue
+      // its last attempt has not let go yet: next pass
+      if (blocked.has(row.type) || this.inFlight.has(id)) {
         deferred.push(id)
         continue
       }
@@ -149,14 +165,16 @@ export class JobRun {
     const work = this.c.store.work(this.jobId, row.id)
     const busy = [...this.busyUntil].filter(([, until]) => until > now)
     const full = [...this.capacity.keys()].filter(peer => this.atCapacity(peer, now))
-    const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full])
+    const refused = [...this.refusedFor.keys()].filter(k => k.endsWith(` ${row.type}`)).map(k => k.slice(0, k.indexOf(' ')))
+    const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full, ...refused])
+    const remainingBudget = this.constraints.budget === undefined ? undefined : this.constraints.budget - this.spent - this.reserved
     let choice
     try {
       choice = this.c.router.choose({
         taskType: row.type,
         models: this.plan.modelsOf(row.type, work.params),
         constraints: this.constraints,
-        remainingBudget: this.constraints.budget === undefined ? undefined : this.constraints.budget - this.spent - this.reserved,
+        remainingBudget,
         exclude
       })
     } catch (err) {
@@ -166,6 +184,13 @@ export class JobRun {
       return IDLE_RECHECK_MS
     }
     const worker = choice.candidate.peerId
+    if (refused.includes(worker)) {
+      // everyone left refused this task type for good: wait for another candidate, then fail (see launchReady)
+      const reasons = refused.map(peer => `${peer}: ${this.refusedFor.get(`${peer} ${row.type}`) ?? '?'}`).join(', ')
+      this.routeError = new AgoraError('E1020', `every worker able to run ${row.type} refused it`, { why: `refusals: ${reasons}`, hint: 'trust this node on those workers, raise the price, or move the deadline' })
+      return IDLE_RECHECK_MS
+    }
+    this.routeError = undefined
     if (exclude.has(worker)) {
       // only a worker at its capacity is left: an attempt ending there pokes us
       if (full.includes(worker)) return CAPACITY_PROBE_MS
@@ -186,7 +211,7 @@ export class JobRun {
     add(this.outOn, worker, 1)
     let accepted = false
     const startedAt = performance.now()
-    this.c.dispatcher.dispatch(worker, {
+    const dispatched = this.c.dispatcher.dispatch(worker, {
       key: `${this.c.selfPeerId}/${this.jobId}/${row.id}`,
       jobId: this.jobId,
       subtaskId: row.id,
@@ -195,7 +220,8 @@ export class JobRun {
       params: work.params,
       input,
       deadline: this.constraints.deadline,
-      maxPrice: this.constraints.maxPricePerSubtask
+      // never more than the offer said, the job's cap, or what the budget has left (the receipt is checked against it)
+      maxPrice: Math.min(choice.candidate.price, this.constraints.maxPricePerSubtask ?? Infinity, remainingBudget ?? Infinity)
     }, {
       signal: AbortSignal.any([controller.signal, this.stop.signal]),
       timeouts: this.c.config.timeouts,
@@ -205,18 +231,20 @@ export class JobRun {
         if (row.state === 'assigned' && row.attempts === attempt) row.state = 'running'
         this.c.store.running(this.jobId, row.id, attempt, Date.now())
       }
-    }).then(result => { this.succeeded(row, worker, attempt, result, startedAt) }, (err: unknown) => { this.failed(row, worker, attempt, err) })
-      .finally(() => {
-        // one of ours finished there: a slot is free again, whatever its refusal said
-        if (!this.refusedNow.has(worker)) this.busyUntil.delete(worker)
-        this.refusedNow.delete(worker)
-        this.c.router.end(worker)
-        add(this.outOn, worker, -1)
-        if (accepted) add(this.acceptedOn, worker, -1)
-        this.reserved -= choice.candidate.price
-        if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
-        this.poke()
-      })
+    })
+    // the attempt lets go of everything before its outcome is handled: a retry queued by the outcome finds it gone
+    const settle = (): void => {
+      // an accepted attempt ending there frees one of its slots, whatever an earlier refusal said
+      if (accepted) this.busyUntil.delete(worker)
+      this.c.router.end(worker)
+      add(this.outOn, worker, -1)
+      if (accepted) add(this.acceptedOn, worker, -1)
+      this.reserved -= choice.candidate.price
+      if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
+      this.poke()
+    }
+    dispatched.then(result => { settle(); this.succeeded(row, worker, attempt, result, startedAt) }, (err: unknown) => { settle(); this.failed(row, worker, attempt, err) })
+      .catch((err: unknown) => { this.finish({ state: 'failed', error: internalError(this.jobId, err) }) })
     return true
   }
 
@@ -245,6 +273,13 @@ export class JobRun {
   private failed (row: SubtaskPlanRow, worker: string, attempt: number, err: unknown): void {
     if (this.end !== undefined || row.attempts !== attempt) return
     const error = isAgoraError(err) ? err : new AgoraError('E1044', `subtask ${row.id} failed`, { why: messageOf(err), cause: err })
+    if (LOCAL_ERRORS.has(error.code)) {
+      this.c.store.retry(this.jobId, row.id, attempt, error.toJSON(), undefined, true, Date.now())
+      row.state = 'failed'
+      this.c.events.emit('subtask:failed', { jobId: this.jobId, subtaskId: row.id, type: row.type, code: error.code, message: error.what })
+      this.finish({ state: 'failed', error: new AgoraError('E1065', `subtask ${row.id} cannot be sent to any worker`, { why: error.format() }) })
+      return
+    }
     const outcome = outcomeOf(error)
     this.c.router.record(worker, row.type, outcome)
     this.c.metrics?.attempts.inc({ outcome })
@@ -252,8 +287,8 @@ export class JobRun {
       const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
       const now = Date.now()
       this.busyUntil.set(worker, now + (details?.retryAfterMs ?? REFUSAL_BACKOFF_MS))
-      this.refusedNow.add(worker)
       if (details?.reason === 'slots') this.learnCapacity(worker, now)
+      if (details?.reason !== undefined && LASTING_REFUSALS.has(details.reason)) this.refusedFor.set(`${worker} ${row.type}`, details.reason)
       this.c.store.release(this.jobId, row.id, attempt)
       row.attempts = attempt - 1
       row.state = 'pending'
@@ -328,8 +363,7 @@ export function outcomeOf (error: AgoraError): AttemptOutcome {
   }
 }
 
-export function errorBody (error: AgoraError): ErrorBody {
-  return error.toJSON()
+/** A failure of the coordinator itself (store, binding an input), not of any worker. */
+function internalError (jobId: string, err: unknown): AgoraError {
+  return isAgoraError(err, 'E1067') ? err : new AgoraError('E1067', `job ${jobId} failed in the coordinator`, { why: messageOf(err), cause: err })
 }
-
-export type { JobState }

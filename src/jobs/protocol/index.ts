@@ -1,7 +1,7 @@
 /** The jobs wire: the coordinator–worker contract and /agora/task/1 (schemas, protocol definition, result hashes, receipts). */
 export { DISPATCH_ERROR_CODES, REFUSAL_REASONS } from './types.ts'
 export type { DispatchOptions, DispatchResult, DispatchTimeouts, RefusalReason, TaskAssignment, TaskDispatcher, TaskReceipt } from './types.ts'
-export { createTaskProtocol, taskProtocol } from './protocol.ts'
+export { createTaskProtocol } from './protocol.ts'
 export type { TaskProtocol } from './protocol.ts'
 export { resultRefSchema, sha256HexSchema, taskAssignmentSchema, taskFrameSchema, taskReceiptSchema, taskRequestSchema } from './schema.ts'
 export type { ResultRef, TaskFrame, TaskRequest } from './schema.ts'

@@ -7,7 +7,7 @@
  * worker learns that its caller went away.
  */
 import { defineStreamingProtocol, type ProtocolTimeouts, type RateLimit, type StreamingProtocol } from '../../protocols/index.ts'
-import { TASK_MAX_REQUEST_BYTES, TASK_MAX_RESPONSE_BYTES, TASK_PROTOCOL_ID, TASK_RATE_LIMIT, TASK_STALL_MS } from './constants.ts'
+import { TASK_MAX_REQUEST_BYTES, TASK_MAX_RESPONSE_BYTES, TASK_PROTOCOL_ID, TASK_RATE_LIMIT } from './constants.ts'
 import { taskFrameSchema, taskRequestSchema, type TaskFrame, type TaskRequest } from './schema.ts'
 
 export type TaskProtocol = StreamingProtocol<TaskRequest, TaskFrame>
@@ -24,6 +24,3 @@ export function createTaskProtocol (timeouts: Partial<ProtocolTimeouts> = {}, ra
     reuseStreams: true
   })
 }
-
-/** The serving side's definition: a paused reader may hold a frame for TASK_STALL_MS. */
-export const taskProtocol: TaskProtocol = createTaskProtocol({ responseMs: TASK_STALL_MS })

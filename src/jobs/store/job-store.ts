@@ -255,10 +255,14 @@ export class JobStore {
       .run(jobId, subtaskId, attempt)
   }
 
-  /** After a restart: attempts that were out when the coordinator died go back to pending. */
+  /**
+   * After a restart: attempts that were out when the coordinator died go back
+   * to pending and are handed back (a restart is nobody's failure). Their
+   * streams died with the old process, so no result of theirs can arrive.
+   */
   resetInterrupted (jobId: string): number {
     this.flush()
-    const changed = this.db.prepare("UPDATE subtasks SET state = 'pending', started_at = NULL WHERE job_id = ? AND state IN ('assigned', 'running')").run(jobId)
+    const changed = this.db.prepare("UPDATE subtasks SET state = 'pending', started_at = NULL, attempts = max(attempts - 1, 0) WHERE job_id = ? AND state IN ('assigned', 'running')").run(jobId)
     return Number(changed.changes)
   }
 

@@ -10,6 +10,10 @@
  */
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
+
+/** Chunks held before they are copied into one (see `coalesce`). */
+const MAX_BUFFERED_CHUNKS = 1024
+
 export interface FrameReaderInit {
   /** Largest frame body accepted. */
   maxDataLength: number
@@ -134,8 +138,22 @@ export class FrameReader {
     } else if (data.byteLength > 0) {
       this.chunks.push(data)
       this.buffered += data.byteLength
+      // a peer sending tiny frames must not grow the list without bound (object overhead, O(n) shifts)
+      if (this.chunks.length > MAX_BUFFERED_CHUNKS) this.coalesce()
     }
     this.wake?.()
+  }
+
+  /** Copy every buffered chunk into one. */
+  private coalesce (): void {
+    const all = new Uint8Array(this.buffered)
+    let offset = 0
+    for (const chunk of this.chunks) {
+      all.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    this.chunks.length = 0
+    this.chunks.push(all)
   }
 
   private readonly onEnd = (): void => {

@@ -211,6 +211,47 @@ describe('JobRun', () => {
     db.close()
   })
 
+  test('a worker refusing for good (access) is not asked again for that task type; no blame', async () => {
+    const router = new ListRouter(['strict', 'open'])
+    const dispatcher = new FakeDispatcher({ strict: async () => { throw new AgoraError('E1040', 'refused', { details: { reason: 'access' } }) } })
+    const { run, db } = setup(items(5), router, dispatcher, { concurrency: 1 })
+    assert.equal((await run.run()).state, 'completed')
+    assert.equal(dispatcher.calls.filter(c => c.worker === 'strict').length, 1)
+    assert.deepEqual(router.records.filter(r => r.peer === 'strict').map(r => r.outcome), ['refused'])
+    db.close()
+  })
+
+  test('an error raised on our side (request too large) fails the subtask without blaming the worker', async () => {
+    const router = new ListRouter(['w1', 'w2'])
+    const dispatcher = new FakeDispatcher({ w1: async () => { throw new AgoraError('E111', 'too large') } })
+    const { run, store, db } = setup(items(1), router, dispatcher)
+    const end = await run.run()
+    assert.equal(end.state === 'failed' ? end.error.code : end.state, 'E1065')
+    assert.equal(dispatcher.calls.length, 1, 'not retried on another worker')
+    assert.deepEqual(router.records, [], 'nobody blamed')
+    assert.equal(store.subtasks('j1')[0]?.error?.code, 'E111')
+    db.close()
+  })
+
+  test('a deadline beyond the longest timer does not fire early', async () => {
+    const { run, db } = setup(items(3), new ListRouter(['w']), new FakeDispatcher({}), {}, Date.now() + 40 * 24 * 3600_000)
+    assert.deepEqual(await run.run(), { state: 'completed' })
+    db.close()
+  })
+
+  test('a restart hands back the attempts that were out (nobody failed)', () => {
+    const db = new Database({ path: ':memory:' })
+    const store = new JobStore(db)
+    store.insert({ id: 'j', type: 't', input: { kind: 'items', items: [] }, params: {}, constraints: { redundancy: 1 }, createdAt: 1 }, items(2))
+    store.assign('j', 's-0', 'w1', 1, 2)
+    store.running('j', 's-0', 1, 3)
+    assert.equal(store.resetInterrupted('j'), 1)
+    const [first] = store.subtasks('j')
+    assert.equal(first?.state, 'pending')
+    assert.equal(first?.attempts, 0)
+    db.close()
+  })
+
   test('a late result of a superseded attempt is ignored', () => {
     const db = new Database({ path: ':memory:' })
     const store = new JobStore(db)

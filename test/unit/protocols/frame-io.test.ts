@@ -78,6 +78,17 @@ describe('protocols: FrameReader', () => {
     assert.equal(await reader.read(), undefined)
   })
 
+  test('a peer trickling one byte per message: frames come out whole, the chunk list stays bounded', async () => {
+    const s = new ScriptedStream()
+    const reader = new FrameReader(asStream(s), { maxDataLength: 100_000, maxBufferSize: 200_000 })
+    const body = 'abcdefghij'.repeat(5000)
+    for (const byte of [...framed(body), ...framed('next')]) s.deliver(byte)
+    assert.ok((reader as unknown as { chunks: unknown[] }).chunks.length <= 1025, 'tiny chunks were coalesced')
+    assert.equal(text(await reader.read()), body)
+    assert.equal(text(await reader.read()), 'next')
+    assert.equal(reader.bufferedBytes, 0)
+  })
+
   test('a frame announcing more than maxDataLength is refused before its body; so is a too-long prefix', async () => {
     const s = new ScriptedStream()
     const reader = new FrameReader(asStream(s), { maxDataLength: 100, maxBufferSize: 4096 })
