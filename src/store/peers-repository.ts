@@ -71,8 +71,17 @@ function fromRow (row: PeerRow): PeerRecord {
   }
 }
 
+/** Records kept in memory; the least recently read beyond this are dropped. */
+const CACHED_PEERS = 4096
+
+/**
+ * The peers table. Reads go through a small in-memory cache (routing reads
+ * a peer on every request and subtask); every write drops the peer's cached
+ * record, so a read after a write sees the table. Cached records are frozen.
+ */
 export class PeersRepository {
   private readonly db: Database
+  private readonly cache = new Map<string, PeerRecord>()
   constructor (db: Database) { this.db = db }
 
   /** Record that we saw the peer now, at these addresses (merged with known ones, newest first). */
@@ -82,6 +91,7 @@ export class PeersRepository {
     this.db.prepare(`INSERT INTO peers (peer_id, addresses, first_seen, last_seen) VALUES (?, ?, ?, ?)
       ON CONFLICT (peer_id) DO UPDATE SET addresses = excluded.addresses, last_seen = excluded.last_seen`)
       .run(peerId, JSON.stringify(merged), now, now)
+    this.cache.delete(peerId) // get() above cached the old record
   }
 
   /** Fold a ping into the latency EWMA (alpha 0.3: recent pings count most). */
@@ -89,20 +99,24 @@ export class PeersRepository {
     const previous = this.get(peerId)?.latencyMs ?? null
     const next = previous === null ? latencyMs : previous + alpha * (latencyMs - previous)
     this.db.prepare('UPDATE peers SET latency_ms = ?, last_seen = ? WHERE peer_id = ?').run(next, Date.now(), peerId)
+    this.cache.delete(peerId) // get() above cached the old record
     return next
   }
 
   recordOutcome (peerId: string, outcome: PeerOutcome): void {
+    this.cache.delete(peerId)
     this.db.prepare(`UPDATE peers SET ${OUTCOME_COLUMN[outcome]} = ${OUTCOME_COLUMN[outcome]} + 1 WHERE peer_id = ?`).run(peerId)
   }
 
   /** Add the peer with no address if it is not in the book yet (outcomes, trust and bans need a row). */
   ensure (peerId: string, now = Date.now()): void {
+    this.cache.delete(peerId)
     this.db.prepare('INSERT INTO peers (peer_id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer_id) DO NOTHING').run(peerId, now, now)
   }
 
   /** Count one outcome and store the reputation state it led to, in one statement. */
   recordObservation (peerId: string, outcome: PeerOutcome, state: { alpha: number, beta: number, updatedAt: number }): void {
+    this.cache.delete(peerId)
     const column = OUTCOME_COLUMN[outcome]
     this.db.prepare(`UPDATE peers SET ${column} = ${column} + 1, rep_alpha = ?, rep_beta = ?, rep_updated_at = ? WHERE peer_id = ?`)
       .run(state.alpha, state.beta, state.updatedAt, peerId)
@@ -110,10 +124,12 @@ export class PeersRepository {
 
   /** Forget the reputation state: the peer scores as a stranger again (counters are kept). */
   resetReputation (peerId: string): void {
+    this.cache.delete(peerId)
     this.db.prepare('UPDATE peers SET rep_alpha = NULL, rep_beta = NULL, rep_updated_at = NULL WHERE peer_id = ?').run(peerId)
   }
 
   setUptime (peerId: string, state: { ok: number, total: number, updatedAt: number }): void {
+    this.cache.delete(peerId)
     this.db.prepare('UPDATE peers SET uptime_ok = ?, uptime_total = ?, uptime_updated_at = ? WHERE peer_id = ?').run(state.ok, state.total, state.updatedAt, peerId)
   }
 
@@ -123,16 +139,28 @@ export class PeersRepository {
   }
 
   setTrusted (peerId: string, trusted: boolean): void {
+    this.cache.delete(peerId)
     this.db.prepare('UPDATE peers SET trusted = ? WHERE peer_id = ?').run(trusted ? 1 : 0, peerId)
   }
 
   setBan (peerId: string, until: number | null, reason: string | null): void {
+    this.cache.delete(peerId)
     this.db.prepare('UPDATE peers SET banned_until = ?, ban_reason = ? WHERE peer_id = ?').run(until, reason, peerId)
   }
 
   get (peerId: string): PeerRecord | undefined {
+    const cached = this.cache.get(peerId)
+    if (cached !== undefined) {
+      this.cache.delete(peerId)
+      this.cache.set(peerId, cached)
+      return cached
+    }
     const row = this.db.prepare('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as PeerRow | undefined
-    return row === undefined ? undefined : fromRow(row)
+    if (row === undefined) return undefined
+    const record = freeze(fromRow(row))
+    this.cache.set(peerId, record)
+    if (this.cache.size > CACHED_PEERS) this.cache.delete(this.cache.keys().next().value as string)
+    return record
   }
 
   count (): number {
@@ -143,4 +171,11 @@ export class PeersRepository {
   list (limit = 1000): PeerRecord[] {
     return (this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC LIMIT ?').all(limit) as unknown as PeerRow[]).map(fromRow)
   }
+}
+
+function freeze (record: PeerRecord): PeerRecord {
+  Object.freeze(record.addresses)
+  if (record.reputationState !== null) Object.freeze(record.reputationState)
+  if (record.uptimeState !== null) Object.freeze(record.uptimeState)
+  return Object.freeze(record)
 }

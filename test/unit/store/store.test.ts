@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { openStore, Database } from '../../../src/store/index.ts'
+import { openStore, Database, PeersRepository } from '../../../src/store/index.ts'
 import { MIGRATIONS } from '../../../src/store/migrations/index.ts'
 import { isAgoraError } from '../../../src/errors.ts'
 import { tempDir } from '../../harness/temp.ts'
@@ -76,6 +76,24 @@ test('peer book: addresses merge newest first, latency is an EWMA, outcomes coun
   assert.deepEqual([after?.successes, after?.failures, after?.timeouts, after?.trusted, after?.bannedUntil, after?.banReason], [1, 0, 1, true, 5000, 'spam'])
   assert.equal(store.peers.count(), 1)
   store.close()
+})
+
+test('peer records are read through a cache that every write refreshes; cached records are frozen', () => {
+  const db = new Database({ path: ':memory:' })
+  const peers = new PeersRepository(db)
+  peers.seen('p1', ['/ip4/127.0.0.1/tcp/1'], 1)
+  const first = peers.get('p1')
+  assert.equal(peers.get('p1'), first, 'a second read comes from memory')
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first?.addresses))
+  peers.recordObservation('p1', 'success', { alpha: 3, beta: 1, updatedAt: 5 })
+  assert.deepEqual(peers.get('p1')?.reputationState, { alpha: 3, beta: 1, updatedAt: 5 })
+  peers.setTrusted('p1', true)
+  assert.equal(peers.get('p1')?.trusted, true)
+  peers.seen('p1', ['/ip4/127.0.0.1/tcp/2'], 2)
+  assert.deepEqual(peers.get('p1')?.addresses, ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/1'])
+  assert.equal(peers.recordLatency('p1', 10), 10)
+  assert.equal(peers.get('p1')?.latencyMs, 10)
+  db.close()
 })
 
 test('replay guard remembers pairs until they expire', () => {
