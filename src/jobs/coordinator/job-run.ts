@@ -50,8 +50,6 @@ export class JobRun {
   private readonly open: Set<string>
   /** Pending ids whose dependencies are all committed, in plan order (FIFO; retries go to the back). */
   private readonly ready: ReadyQueue
-  /** Task types in the plan: when all are blocked, nothing else can start. */
-  private readonly types: number
   /** id → the ids that depend on it. */
   private readonly dependents = new Map<string, string[]>()
   private readonly inFlight = new Map<string, AbortController>()
@@ -86,8 +84,7 @@ export class JobRun {
         else list.push(row.id)
       }
     }
-    this.ready = new ReadyQueue(rows.filter(r => r.state === 'pending' && this.depsDone(r)).map(r => r.id))
-    this.types = new Set(rows.map(r => r.type)).size
+    this.ready = new ReadyQueue(rows.filter(r => r.state === 'pending' && this.depsDone(r)).map(r => r.id), id => this.rows.get(id)?.type ?? '')
     this.spent = spent
   }
 
@@ -131,7 +128,8 @@ export class JobRun {
     const now = Date.now()
     const blocked = new Set<string>()
     const deferred: string[] = []
-    while (this.inFlight.size < this.c.config.concurrency && this.ready.size > 0 && blocked.size < this.types) {
+    // a scan ends once every task type still queued is blocked: O(launched), not O(queued)
+    while (this.inFlight.size < this.c.config.concurrency && this.ready.size > 0 && this.ready.holdsOtherThan(blocked)) {
       const id = this.ready.shift() as string
       const row = this.rows.get(id) as SubtaskPlanRow
       if (row.state !== 'pending') continue

@@ -252,6 +252,26 @@ describe('JobRun', () => {
     db.close()
   })
 
+  test('a task type nobody can run now does not hold back a ready subtask of another type queued behind it', async () => {
+    class TypedRouter extends ListRouter {
+      override choose (request: RouteRequest): { candidate: WorkerCandidate, explored: boolean } {
+        if (request.taskType === 'blocked') throw new AgoraError('E1020', 'no worker for blocked')
+        return super.choose(request)
+      }
+    }
+    const plan: PlannedSubtask[] = [
+      { id: 'x1', type: 'blocked', params: {}, input: 1, deps: [] },
+      { id: 'x2', type: 'blocked', params: {}, input: 2, deps: [] },
+      { id: 'y1', type: 'free', params: {}, input: 3, deps: [] }
+    ]
+    const dispatcher = new FakeDispatcher({})
+    const { run, store, db } = setup(plan, new TypedRouter(['w']), dispatcher, {}, Date.now() + 300)
+    await run.run()
+    assert.deepEqual(dispatcher.calls.map(c => c.assignment.subtaskId), ['y1'])
+    assert.equal(store.subtasks('j1').find(s => s.id === 'y1')?.state, 'committed')
+    db.close()
+  })
+
   test('a late result of a superseded attempt is ignored', () => {
     const db = new Database({ path: ':memory:' })
     const store = new JobStore(db)

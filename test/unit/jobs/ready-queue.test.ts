@@ -30,3 +30,21 @@ describe('ReadyQueue', () => {
     assert.deepEqual(drain(queue), ['x', 'y', 's-2998', 's-2999', ...ids.slice(3000)])
   })
 })
+
+describe('ReadyQueue by task type', () => {
+  test('knows whether it holds a type outside the blocked ones, as ids come and go', () => {
+    const typeOf = (id: string): string => id.startsWith('m') ? 'map' : 'reduce'
+    const queue = new ReadyQueue(['m1', 'm2', 'r1'], typeOf)
+    const blocked = new Set(['map'])
+    assert.equal(queue.holdsOtherThan(blocked), true)
+    assert.equal(queue.shift(), 'm1')
+    assert.equal(queue.shift(), 'm2')
+    assert.equal(queue.holdsOtherThan(blocked), true, 'r1 is still there')
+    assert.equal(queue.shift(), 'r1')
+    assert.equal(queue.holdsOtherThan(new Set()), false)
+    queue.unshiftAll(['m1', 'm2'])
+    assert.equal(queue.holdsOtherThan(blocked), false, 'only blocked maps left')
+    queue.push('r2')
+    assert.equal(queue.holdsOtherThan(blocked), true)
+  })
+})
