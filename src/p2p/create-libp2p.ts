@@ -110,7 +110,8 @@ export async function startAgoraLibp2p (node: AgoraLibp2p): Promise<void> {
 /** The libp2p options for this config, without creating anything. */
 export function libp2pOptions (components: CreateLibp2pComponents, network: NetworkConfig, init: CreateLibp2pInit = {}): Libp2pOptions<AgoraServices> {
   const listen = [...network.listen]
-  if (network.relay && !listen.some(address => address.endsWith('/p2p-circuit'))) listen.push('/p2p-circuit')
+  // a reservation is opt-in: while none is held, the relay transport walks the DHT for relays without pause
+  if (network.relay && network.relayReservation && !listen.some(address => address.endsWith('/p2p-circuit'))) listen.push('/p2p-circuit')
   checkMultiaddrs('network.listen', network.listen)
   checkMultiaddrs('network.announce', network.announce)
   checkBootstrap(network.bootstrap)

@@ -30,7 +30,9 @@ describe('p2p: libp2p options from the config', () => {
     assert.deepEqual(Object.keys(full.services ?? {}).sort(), ['autonat', 'dcutr', 'identify', 'identifyPush', 'ping', 'pubsub'])
     assert.equal(full.peerDiscovery?.length, 2)
     assert.equal(full.transports?.length, 3, 'tcp, websockets and circuit relay')
-    assert.ok(full.addresses?.listen?.includes('/p2p-circuit'))
+    assert.ok(!(full.addresses?.listen?.includes('/p2p-circuit') ?? false), 'no reservation unless asked: it walks the DHT for relays without pause')
+    const reserving = libp2pOptions({ privateKey, logger: silentLogger(), metrics: undefined }, testNetworkConfig({ relay: true, relayReservation: true, dht: { enabled: false } }))
+    assert.ok(reserving.addresses?.listen?.includes('/p2p-circuit'))
   })
 
   test('bad listen or bootstrap addresses → E200', async () => {
