@@ -184,7 +184,12 @@ export class JobCoordinator implements JobsApi {
       .then(end => { if (!this.stopping || end.state === 'completed') this.finishJob(jobId, end, planner as AnyPlanner, params) })
       .catch((err: unknown) => {
         this.log.error({ job: jobId, err: messageOf(err) }, 'a job run failed')
-        this.finishJob(jobId, { state: 'failed', error: isAgoraError(err, 'E1067') ? err : new AgoraError('E1067', `job ${jobId} failed in the coordinator`, { why: messageOf(err) }) }, planner as AnyPlanner, params)
+        try {
+          this.finishJob(jobId, { state: 'failed', error: isAgoraError(err, 'E1067') ? err : new AgoraError('E1067', `job ${jobId} failed in the coordinator`, { why: messageOf(err) }) }, planner as AnyPlanner, params)
+        } catch (again) {
+          // the store itself is failing: the job stays unfinished and resumes at the next start
+          this.log.error({ job: jobId, err: messageOf(again) }, 'cannot record the job\'s failure')
+        }
       })
       .finally(() => {
         this.active.delete(jobId)
