@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import {
-  askChat, chatMessages, defineExecutor, maxTokensSchema, modelSchema, systemSchema, temperatureSchema, usageSchema
+  askChat, chatMessages, defineExecutor, eachInOrder, maxTokensSchema, modelSchema, systemSchema, temperatureSchema, usageSchema
 } from './common.ts'
 import { EXECUTOR_LIMITS } from './constants.ts'
 import type { ChatMessage } from '../../providers/inference.ts'
@@ -56,13 +56,10 @@ export const batchChatExecutor = defineExecutor({
   output: batchChatOutput,
   models: params => [params.model],
   async run (input, params, context) {
-    const answers: BatchChatOutput['answers'] = []
-    context.progress(0)
-    for (const prompt of input.prompts) {
+    const answers = await eachInOrder(input.prompts, context, async prompt => {
       const answer = await askChat(context, params, promptMessages(prompt, params.system))
-      answers.push({ text: answer.text, usage: { promptTokens: answer.usage.promptTokens, completionTokens: answer.usage.completionTokens } })
-      context.progress(answers.length / input.prompts.length)
-    }
+      return { text: answer.text, usage: { promptTokens: answer.usage.promptTokens, completionTokens: answer.usage.completionTokens } }
+    })
     return { answers }
   }
 })

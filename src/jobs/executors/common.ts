@@ -4,6 +4,7 @@
  * on a subtask's input and params before an executor sees them.
  */
 import { z } from 'zod'
+import { raceAbort } from '../../abort.ts'
 import { AgoraError } from '../../errors.ts'
 import { EXECUTOR_DEFAULTS, EXECUTOR_LIMITS, INPUT_PLACEHOLDER } from './constants.ts'
 import type { ChatMessage, Usage } from '../../providers/inference.ts'
@@ -74,21 +75,26 @@ export function throwIfCancelled (signal: AbortSignal): void {
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts (a later rejection of `promise` is swallowed). */
 export async function untilCancelled<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {})
-    throw cancelledError(signal)
+  try {
+    return await raceAbort(promise, signal)
+  } catch (err) {
+    throw signal.aborted ? cancelledError(signal) : err
   }
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => {})
-      reject(cancelledError(signal))
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      value => { signal.removeEventListener('abort', onAbort); resolve(value) },
-      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(signal.aborted ? cancelledError(signal) : err) }
-    )
-  })
+}
+
+/**
+ * `fn` on each item in order, one at a time: cancellation checked before
+ * each, progress reported after each (0 first, 1 after the last).
+ */
+export async function eachInOrder<T, R> (items: readonly T[], context: Pick<ExecutorContext, 'signal' | 'progress'>, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  context.progress(0)
+  for (const item of items) {
+    throwIfCancelled(context.signal)
+    results.push(await fn(item))
+    context.progress(results.length / items.length)
+  }
+  return results
 }
 
 export interface ChatCall {

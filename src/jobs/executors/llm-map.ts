@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import {
-  addUsage, askChat, chatMessages, defineExecutor, fillTemplate, maxTokensSchema, modelSchema,
+  addUsage, askChat, chatMessages, defineExecutor, eachInOrder, fillTemplate, maxTokensSchema, modelSchema,
   promptTemplateSchema, systemSchema, temperatureSchema, usageSchema, ZERO_USAGE
 } from './common.ts'
 import { EXECUTOR_LIMITS } from './constants.ts'
@@ -40,15 +40,7 @@ export const llmMapExecutor = defineExecutor({
   output: llmMapOutput,
   models: params => [params.model],
   async run (input, params, context) {
-    const outputs: string[] = []
-    let usage = ZERO_USAGE
-    context.progress(0)
-    for (const item of input.items) {
-      const answer = await askChat(context, params, chatMessages(params.system, fillTemplate(params.prompt, item)))
-      outputs.push(answer.text)
-      usage = addUsage(usage, answer.usage)
-      context.progress(outputs.length / input.items.length)
-    }
-    return { outputs, usage }
+    const answers = await eachInOrder(input.items, context, async item => await askChat(context, params, chatMessages(params.system, fillTemplate(params.prompt, item))))
+    return { outputs: answers.map(a => a.text), usage: answers.reduce((sum, a) => addUsage(sum, a.usage), ZERO_USAGE) }
   }
 })

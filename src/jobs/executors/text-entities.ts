@@ -4,7 +4,7 @@
  * the offset inside the chunk).
  */
 import { z } from 'zod'
-import { chunksInputSchema, defineExecutor, throwIfCancelled } from './common.ts'
+import { chunksInputSchema, defineExecutor, eachInOrder } from './common.ts'
 
 const offset = z.number().int().nonnegative()
 
@@ -35,18 +35,14 @@ export const textEntitiesExecutor = defineExecutor({
   output: textEntitiesOutput,
   models: () => [],
   async run (input, _params, context) {
-    const chunks: TextEntitiesOutput['chunks'] = []
-    context.progress(0)
-    for (const chunk of input.chunks) {
-      throwIfCancelled(context.signal)
+    const chunks = await eachInOrder(input.chunks, context, async chunk => {
       const entities = await context.wink.entities(chunk.text, { signal: context.signal })
-      chunks.push({
+      return {
         start: chunk.start,
         end: chunk.end,
         entities: entities.map(e => ({ value: e.value, type: e.type, start: chunk.start + e.start, end: chunk.start + e.end }))
-      })
-      context.progress(chunks.length / input.chunks.length)
-    }
+      }
+    })
     return { chunks }
   }
 })

@@ -4,7 +4,7 @@
  * offset inside the chunk).
  */
 import { z } from 'zod'
-import { chunksInputSchema, defineExecutor, throwIfCancelled } from './common.ts'
+import { chunksInputSchema, defineExecutor, eachInOrder } from './common.ts'
 
 const offset = z.number().int().nonnegative()
 // -1 … 1 as the engine computes it (not bounded here: a rounding slip must not reject a worker's result)
@@ -33,19 +33,15 @@ export const textSentimentExecutor = defineExecutor({
   output: textSentimentOutput,
   models: () => [],
   async run (input, _params, context) {
-    const chunks: ChunkSentiment[] = []
-    context.progress(0)
-    for (const chunk of input.chunks) {
-      throwIfCancelled(context.signal)
+    const chunks = await eachInOrder(input.chunks, context, async (chunk): Promise<ChunkSentiment> => {
       const result = await context.wink.sentiment(chunk.text, { signal: context.signal })
-      chunks.push({
+      return {
         start: chunk.start,
         end: chunk.end,
         score: result.score,
         sentences: result.sentences.map(s => ({ start: chunk.start + s.start, end: chunk.start + s.end, score: s.score }))
-      })
-      context.progress(chunks.length / input.chunks.length)
-    }
+      }
+    })
     return { chunks }
   }
 })
