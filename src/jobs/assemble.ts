@@ -12,6 +12,7 @@ import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
 import { JobRouter } from './router/index.ts'
 import { JobsCapabilitySource, Resources, TaskServer, TaskWorker, type WorkerServices } from './worker/index.ts'
+import type { Service } from '../assemble.ts'
 import type { AgoraConfig } from '../config/index.ts'
 import type { AgoraEvents } from '../events.ts'
 import type { Gateway } from '../gateway/index.ts'
@@ -42,18 +43,12 @@ export interface JobsAssemblyComponents {
   access: AccessControl
 }
 
-export interface JobsService {
-  name: string
-  start(): Promise<void> | void
-  stop(): Promise<void> | void
-}
-
 export interface JobsAssembly {
   api: JobCoordinator
   /** Resources, capability source, /agora/task/1 server: start before the offer service. */
-  worker: JobsService
+  worker: Service
   /** Blobs, router, coordinator (resumes unfinished jobs): start after the offer service. */
-  coordinator: JobsService
+  coordinator: Service
 }
 
 export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
