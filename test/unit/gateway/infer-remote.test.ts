@@ -8,17 +8,16 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { streamPair } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
 import { AccessControl } from '../../../src/gateway/access/index.ts'
 import { INFER_PROTOCOL_ID, InferenceServer, RemoteInference, type LocalInferenceLike, type RemoteTimeouts } from '../../../src/gateway/remote/index.ts'
 import type { LocalInference, RemoteInferenceLike } from '../../../src/gateway/index.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
-import { ReqResp } from '../../../src/protocols/index.ts'
+import type { ReqResp } from '../../../src/protocols/index.ts'
+import { memoryEngines, type MemoryEngines } from '../../harness/memory-engines.ts'
 import { collectChat } from '../../../src/providers/inference.ts'
 import { FakeLocalInference, vectorFor } from '../../harness/fake-local-inference.ts'
 import { waitFor } from '../../harness/wait.ts'
-import type { Connection, StreamHandler } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import { isCode, drain } from '../../harness/checks.ts'
 
 // the gateway's facades fit the narrow interfaces both ways (checked by tsc)
@@ -37,8 +36,7 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
   let local: FakeLocalInference
   let serverPeer = ''
   let dialHangs = false
-  /** /agora/infer/1 streams the caller opened. */
-  let opened = 0
+  let engines: MemoryEngines
   const dial = async (_target: unknown, options?: { signal?: AbortSignal }): Promise<Connection> => {
     if (dialHangs) {
       await new Promise((_resolve, reject) => { options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason as Error) }, { once: true }) })
@@ -53,44 +51,19 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
     const clientPeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     serverPeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     trusted.add(clientPeer.toString())
-    const handlers = new Map<string, StreamHandler>()
-    const connection = { remotePeer: clientPeer, remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1234') } as unknown as Connection
-    server = new ReqResp({
-      libp2p: {
-        handle: async (protocol: string | string[], handler: StreamHandler) => { for (const id of [protocol].flat()) handlers.set(id, handler) },
-        unhandle: async (protocol: string | string[]) => { for (const id of [protocol].flat()) handlers.delete(id) },
-        dialProtocol: async () => { throw new Error('the server does not dial') }
-      },
-      logger: silentLogger()
-    })
-    client = new ReqResp({
-      libp2p: {
-        handle: async () => {},
-        unhandle: async () => {},
-        dialProtocol: async (_target: unknown, protocol: string | string[]) => {
-          const handler = handlers.get([protocol].flat()[0] ?? '')
-          if (handler === undefined) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
-          opened++
-          const [outbound, inbound] = await streamPair()
-          void handler(inbound, connection)
-          return outbound
-        }
-      },
-      logger: silentLogger()
-    })
+    engines = await memoryEngines(clientPeer)
+    server = engines.server
+    client = engines.client
     local = new FakeLocalInference()
     access = new AccessControl({ peerBook: { isTrusted: peer => trusted.has(peer), isBanned: () => false }, logger: silentLogger() })
     inference = new InferenceServer({ reqresp: server, access, local, logger: silentLogger() })
     await inference.start()
-    await server.start()
-    await client.start()
     remote = timed({})
   })
 
   after(async () => {
     await inference?.stop()
-    await client?.stop()
-    await server?.stop()
+    await engines?.stop()
   })
 
   test('chat: deltas then done with usage; long deltas arrive in several frames', async () => {
@@ -186,10 +159,10 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
   test('warm streams: calls in a row share one stream; a cancelled call does not hand its stream on', async () => {
     const chat = { model: 'echo', messages: [{ role: 'user' as const, content: 'a b' }] }
     await collectChat(remote.chatStream(serverPeer, chat))
-    const before = opened
+    const before = engines.dials()
     for (let i = 0; i < 5; i++) assert.equal((await collectChat(remote.chatStream(serverPeer, chat))).content, 'a b')
     await remote.embeddings(serverPeer, { model: 'embed', input: ['x', 'y'] })
-    assert.equal(opened, before, 'every call went on the warm stream')
+    assert.equal(engines.dials(), before, 'every call went on the warm stream')
     assert.equal(client.idleStreams(INFER_PROTOCOL_ID, serverPeer), 1)
     const aborted = local.aborted
     const controller = new AbortController()
@@ -201,7 +174,7 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
     await waitFor('the provider to see the cancel', () => local.aborted === aborted + 1)
     assert.equal(client.idleStreams(INFER_PROTOCOL_ID, serverPeer), 0)
     assert.equal((await collectChat(remote.chatStream(serverPeer, chat))).content, 'a b')
-    assert.equal(opened, before + 1, 'the cancelled stream was closed, the next call opened a new one')
+    assert.equal(engines.dials(), before + 1, 'the cancelled stream was closed, the next call opened a new one')
   })
 
   test('a provider that ends without done → E915 at the caller', async () => {

@@ -7,19 +7,16 @@ import { describe, test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { streamPair } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { encodeEnvelope, signEnvelope, type NodeIdentity } from '../../../src/identity/index.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
+import { memoryEngines } from '../../harness/memory-engines.ts'
 import { syncProtocol, SYNC_PROTOCOL_ID } from '../../../src/offers/index.ts'
 import { runSyncRound, servePage, type SyncResult } from '../../../src/offers/sync/round.ts'
 import { syncResponseSchema } from '../../../src/offers/sync/protocol.ts'
 import { OfferTable } from '../../../src/offers/table.ts'
 import { OfferValidator } from '../../../src/offers/validator.ts'
-import { defineProtocol, ReqResp } from '../../../src/protocols/index.ts'
+import { defineProtocol, type ReqResp } from '../../../src/protocols/index.ts'
 import { identities, NOW, offerFor, signedOfferRaw, TTL } from './fixtures.ts'
-import type { Connection, StreamHandler } from '@libp2p/interface'
 
 let origins: NodeIdentity[]
 let raws: string[]
@@ -31,35 +28,9 @@ before(async () => {
   serverPeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 })
 
-/** A client engine whose dials reach `handler` (the server side) through a stream pair. */
-async function memoryEngines (): Promise<{ client: ReqResp, server: ReqResp }> {
-  const handlers = new Map<string, StreamHandler>()
-  const connection = { remotePeer: peerIdFromPrivateKey(await generateKeyPair('Ed25519')), remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1') } as unknown as Connection
-  const server = new ReqResp({
-    libp2p: {
-      handle: async (protocol: string | string[], handler: StreamHandler) => { for (const id of [protocol].flat()) handlers.set(id, handler) },
-      unhandle: async () => {},
-      dialProtocol: async () => { throw new Error('no') }
-    },
-    logger: silentLogger()
-  })
-  const client = new ReqResp({
-    libp2p: {
-      handle: async () => {},
-      unhandle: async () => {},
-      dialProtocol: async (_target: unknown, protocol: string | string[]) => {
-        const handler = handlers.get([protocol].flat()[0] ?? '')
-        if (handler === undefined) throw Object.assign(new Error('unsupported'), { name: 'UnsupportedProtocolError' })
-        const [outbound, inbound] = await streamPair()
-        void handler(inbound, connection)
-        return outbound
-      }
-    },
-    logger: silentLogger()
-  })
-  await server.start()
-  await client.start()
-  return { client, server }
+/** A client engine whose dials reach the server side through a stream pair. */
+async function memoryEnginePair (): Promise<{ client: ReqResp, server: ReqResp }> {
+  return await memoryEngines(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
 }
 
 /** A requester: its table, and the ingest the service would use (validate, then apply). */
@@ -82,7 +53,7 @@ const lyingProtocol = defineProtocol({ ...syncProtocol, response: z.unknown() as
 
 describe('offers: anti-entropy rounds', () => {
   test('a late requester pulls everything it lacks, in pages', async () => {
-    const { client, server } = await memoryEngines()
+    const { client, server } = await memoryEnginePair()
     const source = requester()
     for (const raw of raws) source.table.apply(requesterEntry(source, raw), NOW)
     await server.handle(syncProtocol, async request => servePage(source.table, request, { pageSize: 7, now: NOW }))
@@ -99,7 +70,7 @@ describe('offers: anti-entropy rounds', () => {
 
   test('a malformed page (not the schema) ends the round cleanly: E809, nothing applied', async () => {
     assert.equal(syncResponseSchema.safeParse({ envelopes: 'nope' }).success, false)
-    const { client, server } = await memoryEngines()
+    const { client, server } = await memoryEnginePair()
     await server.handle(lyingProtocol, async () => ({ envelopes: 'nope', next: 42 }))
     const late = requester()
     const result = await late.run(client)
@@ -109,7 +80,7 @@ describe('offers: anti-entropy rounds', () => {
   })
 
   test('a forged envelope in a page is dropped, the good ones kept, and the round ends blaming the responder', async () => {
-    const { client, server } = await memoryEngines()
+    const { client, server } = await memoryEnginePair()
     const [victim, forger] = origins as [NodeIdentity, NodeIdentity]
     const forged = { ...signEnvelope(forger, { kind: 'OFFER', payload: offerFor(victim.peerIdString, { lamport: 99 }) }, NOW), from: victim.peerIdString }
     const page = [raws[3] as string, new TextDecoder().decode(encodeEnvelope(forged)), raws[4] as string]
@@ -123,13 +94,13 @@ describe('offers: anti-entropy rounds', () => {
   })
 
   test('a cursor that does not advance, or endless pages, end the round', async () => {
-    const { client, server } = await memoryEngines()
+    const { client, server } = await memoryEnginePair()
     await server.handle(lyingProtocol, async () => ({ envelopes: [], next: 'AAAAAAAAAAA' }))
     const result = await requester().run(client)
     assert.equal(result.outcome, 'malformed')
     assert.equal(result.pages, 3, 'the check and two pages')
 
-    const other = await memoryEngines()
+    const other = await memoryEnginePair()
     let n = 0
     await other.server.handle(lyingProtocol, async () => ({ envelopes: [], next: `A${String(n++).padStart(10, '0')}` }))
     const endless = await requester().run(other.client, 5)
@@ -138,7 +109,7 @@ describe('offers: anti-entropy rounds', () => {
   })
 
   test('a peer that does not serve the protocol: outcome refused, no throw', async () => {
-    const { client } = await memoryEngines()
+    const { client } = await memoryEnginePair()
     const result = await requester().run(client)
     assert.equal(result.outcome, 'refused')
     assert.equal(SYNC_PROTOCOL_ID, '/agora/sync/1')

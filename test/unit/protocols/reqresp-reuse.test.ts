@@ -9,14 +9,13 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, streamPair } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
 import { Registry } from 'prom-client'
 import { z } from 'zod'
 import { AgoraError, isAgoraError } from '../../../src/errors.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { defineProtocol, defineStreamingProtocol, ReqResp, STATUS, type StreamReuse } from '../../../src/protocols/index.ts'
+import { defineProtocol, defineStreamingProtocol, STATUS, type ReqResp, type StreamReuse } from '../../../src/protocols/index.ts'
+import { memoryEngines } from '../../harness/memory-engines.ts'
 import { waitFor } from '../../harness/wait.ts'
-import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 
 interface Harness {
   client: ReqResp
@@ -37,51 +36,13 @@ interface Harness {
 async function harness (): Promise<Harness> {
   const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const caller = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-  const handlers = new Map<string, StreamHandler>()
-  const inbound: Stream[] = []
-  let dials = 0
-  const connection = { remotePeer: caller, remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1234') } as unknown as Connection
-  const server = new ReqResp({
-    libp2p: {
-      handle: async (protocol: string | string[], handler: StreamHandler) => { for (const id of [protocol].flat()) handlers.set(id, handler) },
-      unhandle: async (protocol: string | string[]) => { for (const id of [protocol].flat()) handlers.delete(id) },
-      dialProtocol: async () => { throw new Error('the server does not dial') }
-    },
-    logger: silentLogger()
-  })
   const registry = new Registry()
-  const client = new ReqResp({
-    libp2p: {
-      handle: async () => {},
-      unhandle: async () => {},
-      dialProtocol: async (_target: unknown, protocol: string | string[]) => {
-        const handler = handlers.get([protocol].flat()[0] ?? '')
-        if (handler === undefined) throw Object.assign(new Error('protocol selection failed'), { name: 'UnsupportedProtocolError' })
-        dials++
-        const [outbound, serving] = await streamPair()
-        inbound.push(serving)
-        void handler(serving, connection)
-        return outbound
-      }
-    },
-    logger: silentLogger(),
-    metrics: registry
-  })
-  await server.start()
-  await client.start()
+  const engines = await memoryEngines(caller, { clientMetrics: registry })
   return {
-    client,
-    server,
+    ...engines,
     registry,
     peerId,
-    dials: () => dials,
-    inbound,
-    open: () => inbound.filter(s => s.status === 'open').length,
-    serve: (protocol, stream) => { void handlers.get(protocol)?.(stream, connection) },
-    stop: async () => {
-      await client.stop()
-      await server.stop()
-    }
+    open: () => engines.inbound.filter(s => s.status === 'open').length
   }
 }
 
