@@ -5,8 +5,12 @@
  * can be tested in milliseconds. Words cover JSON escapes, non-ASCII and
  * numbers in exponent notation; "queen" is "king" plus a little noise.
  */
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { createWinkProvider, type WinkProvider, type WinkProviderInit } from '../../../src/providers/index.ts'
 
 export const FIXTURE_DIMS = 100
 
@@ -55,3 +59,30 @@ export function writeEmbeddingsFixture (dir: string, extraWords = 300): Fixture 
 }
 
 export { cosine } from '../../harness/checks.ts'
+
+/**
+ * For a describe block: a temp dir holding the small embeddings file
+ * (written before the tests, removed after), and `create` for providers
+ * reading it (stopped after the tests).
+ */
+export function winkProviderSuite (): { create: (init?: Partial<WinkProviderInit>) => WinkProvider, dir: () => string } {
+  let dir = ''
+  let fixture: Fixture | undefined
+  const providers: WinkProvider[] = []
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'agora-'))
+    fixture = writeEmbeddingsFixture(dir)
+  })
+  after(async () => {
+    await Promise.all(providers.map(p => p.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    dir: () => dir,
+    create: (init = {}) => {
+      const provider = createWinkProvider({ logger: silentLogger() }, { cacheDir: join(dir, 'models'), sourcePath: fixture?.path, ...init })
+      providers.push(provider)
+      return provider
+    }
+  }
+}

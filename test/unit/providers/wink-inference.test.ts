@@ -1,33 +1,14 @@
 /** The wink provider through the one inference interface (fixture embeddings, real worker). */
-import { test, describe, before, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isAgoraError } from '../../../src/errors.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { collectChat, createWinkProvider, WINK_EMBED_MODEL, type InferenceProvider, type WinkProvider, type WinkProviderInit } from '../../../src/providers/index.ts'
-import { cosine, writeEmbeddingsFixture, type Fixture } from './wink-fixture.ts'
+import { collectChat, WINK_EMBED_MODEL, type InferenceProvider } from '../../../src/providers/index.ts'
+import { cosine, winkProviderSuite } from './wink-fixture.ts'
 
 describe('wink provider (inference interface)', () => {
-  let dir: string
-  let fixture: Fixture
-  const providers: WinkProvider[] = []
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agora-'))
-    fixture = writeEmbeddingsFixture(dir)
-  })
-  after(async () => {
-    await Promise.all(providers.map(p => p.stop()))
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  const create = (init: Partial<WinkProviderInit> = {}): WinkProvider => {
-    const provider = createWinkProvider({ logger: silentLogger() }, { cacheDir: join(dir, 'models'), sourcePath: fixture.path, ...init })
-    providers.push(provider)
-    return provider
-  }
+  const suite = winkProviderSuite()
+  const create = suite.create
 
   test('embeddings: deterministic, 100-d, unit length, in input order, prompt tokens summed', async () => {
     const provider: InferenceProvider = create()
@@ -58,7 +39,7 @@ describe('wink provider (inference interface)', () => {
   })
 
   test('an engine that cannot load its vectors is degraded with the error; disabled is unhealthy', async () => {
-    const broken = create({ cacheDir: join(dir, 'empty'), sourcePath: join(dir, 'missing.json') })
+    const broken = create({ cacheDir: join(suite.dir(), 'empty'), sourcePath: join(suite.dir(), 'missing.json') })
     await assert.rejects(broken.embeddings({ model: WINK_EMBED_MODEL, input: ['king'] }), err => isAgoraError(err, 'E700'))
     assert.equal(broken.health().status, 'degraded')
     assert.ok((broken.health().lastError ?? '').length > 0)

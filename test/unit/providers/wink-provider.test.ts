@@ -1,32 +1,13 @@
-import { test, describe, before, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CapabilityRegistry, createWinkProvider, winkCacheDir, WINK_EMBED_MODEL, type WinkProvider } from '../../../src/providers/index.ts'
+import { CapabilityRegistry, winkCacheDir, WINK_EMBED_MODEL } from '../../../src/providers/index.ts'
 import { isAgoraError } from '../../../src/errors.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { writeEmbeddingsFixture, type Fixture } from './wink-fixture.ts'
+import { winkProviderSuite } from './wink-fixture.ts'
 
 describe('wink provider (capability source)', () => {
-  let dir: string
-  let fixture: Fixture
-  const providers: WinkProvider[] = []
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agora-'))
-    fixture = writeEmbeddingsFixture(dir)
-  })
-  after(async () => {
-    await Promise.all(providers.map(p => p.stop()))
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  const create = (init: { enabled?: boolean, slots?: number } = {}): WinkProvider => {
-    const provider = createWinkProvider({ logger: silentLogger() }, { cacheDir: join(dir, 'models'), sourcePath: fixture.path, ...init })
-    providers.push(provider)
-    return provider
-  }
+  const suite = winkProviderSuite()
+  const create = suite.create
 
   test('advertises the embedding model and tags (task types belong to the jobs worker); the registry snapshot carries them', () => {
     const registry = new CapabilityRegistry()
