@@ -75,6 +75,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     dispatcher,
     blobs,
     tools: { chunk: async (text, options) => await c.wink.engine.chunk(text, options) },
+    executors,
     events: c.events,
     logger,
     metrics,

@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
-import { executorTable } from '../executors/index.ts'
 import { parseJobParams, planJob, plannerTable } from '../planner/index.ts'
 import { FINISHED_JOB_STATES, jobSpecSchema, type Job, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
 import { JobRun, type RunEnd } from './job-run.ts'
@@ -45,6 +44,8 @@ export interface CoordinatorComponents {
   blobs: JobBlobs
   /** Chunking for planners (the local embedded engine). */
   tools: PlanTools
+  /** The task executors (the worker's table): which models a subtask needs. */
+  executors: ReadonlyMap<string, AnyExecutor>
   events: Pick<AgoraEvents, 'emit'>
   logger: AgoraLogger
   metrics?: Registry | undefined
@@ -75,7 +76,7 @@ export class JobCoordinator implements JobsApi {
     this.config = config
     this.log = components.logger.forComponent('agora:jobs')
     this.store = new JobStore(components.db)
-    this.executors = executorTable({ debugTasks: config.debugTasks })
+    this.executors = components.executors
     this.metrics = createCoordinatorMetrics(components.metrics)
   }
 
