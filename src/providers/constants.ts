@@ -21,6 +21,8 @@ export const PROVIDER_DEFAULTS = {
   maxBodyBytes: 256 * 1024 * 1024,
   /** Bytes of an error body read to quote the engine's message. */
   maxErrorBodyBytes: 64 * 1024,
+  /** Idle keep-alive connections to an engine are closed after this long. */
+  keepAliveMs: 30_000,
   /** Ollama /api/show calls made at once when listing models. */
   showConcurrency: 4
 } as const

@@ -6,7 +6,8 @@
  * llama.cpp. Probes go to one host (127.0.0.1) with a short time limit.
  */
 import { DISCOVERY_PORTS, type DiscoveryTarget } from './constants.ts'
-import { UpstreamCall, type FetchLike } from './http/upstream.ts'
+import type { Dispatcher } from 'undici'
+import { UpstreamCall } from './http/upstream.ts'
 import { probeOllama } from './ollama/provider.ts'
 import { openAIBase, probeOpenAI } from './openai-compatible/provider.ts'
 import type { HttpProviderKind } from './specs.ts'
@@ -32,8 +33,8 @@ export function discoveryCandidates (host: string, ports: Partial<Record<Discove
 }
 
 /** Whether the candidate's engine answers at its port, within `timeoutMs`. Never throws. */
-export async function probeCandidate (candidate: DiscoveryCandidate, fetchFn: FetchLike, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const call = new UpstreamCall({ provider: candidate.name, fetch: fetchFn, signal, timeoutMs })
+export async function probeCandidate (candidate: DiscoveryCandidate, dispatcher: Dispatcher, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const call = new UpstreamCall({ provider: candidate.name, dispatcher, signal, timeoutMs })
   try {
     if (candidate.kind === 'ollama') await probeOllama(call, candidate.url)
     else await probeOpenAI(call, openAIBase(candidate.url))

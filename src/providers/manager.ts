@@ -14,8 +14,9 @@
 import { AgoraError, messageOf } from '../errors.ts'
 import { PROVIDER_DEFAULTS, type DiscoveryTarget } from './constants.ts'
 import { discoveryCandidates, probeCandidate, type DiscoveryCandidate } from './discovery.ts'
-import { HttpProvider, type RefreshOptions } from './http/base.ts'
-import { cancelled, type FetchLike } from './http/upstream.ts'
+import type { Agent } from 'undici'
+import { HttpProvider, newProviderAgent, type RefreshOptions } from './http/base.ts'
+import { cancelled } from './http/upstream.ts'
 import { createProviderMetrics, type ProviderMetrics } from './metrics.ts'
 import { OllamaProvider } from './ollama/provider.ts'
 import { OpenAICompatibleProvider } from './openai-compatible/provider.ts'
@@ -51,7 +52,6 @@ export interface ProviderManagerInit {
   probeTimeoutMs?: number
   /** Slots advertised per HTTP provider. */
   slots?: number
-  fetch?: FetchLike
   /** Where API key variables are read (default process.env). */
   env?: Record<string, string | undefined>
 }
@@ -95,7 +95,7 @@ export class ProviderManager {
   private readonly c: ProviderManagerComponents
   private readonly log: Logger
   private readonly metrics: ProviderMetrics | undefined
-  private readonly init: Required<Omit<ProviderManagerInit, 'discoveryPorts' | 'fetch' | 'env'>> & Pick<ProviderManagerInit, 'discoveryPorts' | 'env'> & { fetch: FetchLike }
+  private readonly init: Required<Omit<ProviderManagerInit, 'discoveryPorts' | 'env'>> & Pick<ProviderManagerInit, 'discoveryPorts' | 'env'>
   private readonly entries = new Map<string, Entry>()
   /** Names being added (probe in progress). */
   private readonly reserved = new Set<string>()
@@ -103,6 +103,8 @@ export class ProviderManager {
   private timer: NodeJS.Timeout | undefined
   private round: Promise<void> | undefined
   private lastSignature = ''
+  /** Connections of discovery probes (each provider has its own pool). */
+  private probes: Agent | undefined
 
   constructor (components: ProviderManagerComponents, init: ProviderManagerInit = {}) {
     this.c = components
@@ -118,7 +120,6 @@ export class ProviderManager {
       discoveryMisses: init.discoveryMisses ?? PROVIDER_DEFAULTS.discoveryMisses,
       probeTimeoutMs: init.probeTimeoutMs ?? PROVIDER_DEFAULTS.probeTimeoutMs,
       slots: init.slots ?? PROVIDER_DEFAULTS.slots,
-      fetch: init.fetch ?? fetch,
       env: init.env
     }
   }
@@ -145,6 +146,8 @@ export class ProviderManager {
     this.timer = undefined
     this.shutdown.abort()
     await this.round
+    await this.probes?.destroy().catch(() => {})
+    this.probes = undefined
     await Promise.all([...this.entries.values()].filter(e => e.source !== 'builtin').map(async e => await e.provider.stop()))
   }
 
@@ -278,7 +281,9 @@ export class ProviderManager {
   private async discover (signal: AbortSignal): Promise<void> {
     const candidates = discoveryCandidates(this.init.discoveryHost, this.init.discoveryPorts)
       .filter(c => !this.isClaimed(c))
-    const found = await Promise.all(candidates.map(async c => await probeCandidate(c, this.init.fetch, this.init.discoveryTimeoutMs, signal)))
+    this.probes ??= newProviderAgent()
+    const probes = this.probes
+    const found = await Promise.all(candidates.map(async c => await probeCandidate(c, probes, this.init.discoveryTimeoutMs, signal)))
     if (signal.aborted) return
     candidates.forEach((candidate, i) => {
       const existing = this.entries.get(candidate.name)
@@ -324,7 +329,6 @@ export class ProviderManager {
       slots: this.init.slots,
       modelsTtlMs: this.init.modelsTtlMs,
       probeTimeoutMs: this.init.probeTimeoutMs,
-      fetch: this.init.fetch,
       ...(this.init.env === undefined ? {} : { env: this.init.env })
     }
     return spec.kind === 'ollama' ? new OllamaProvider(components, init) : new OpenAICompatibleProvider(components, init)

@@ -10,7 +10,8 @@
  */
 import { AgoraError } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
-import { UpstreamCall, cancelled, type FetchLike } from './upstream.ts'
+import { Agent, type Dispatcher } from 'undici'
+import { UpstreamCall, cancelled } from './upstream.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { ProviderMetrics } from '../metrics.ts'
 import type { Capacity, ModelCapability } from '../registry.ts'
@@ -37,7 +38,8 @@ export interface HttpProviderInit {
   slots?: number
   modelsTtlMs?: number
   probeTimeoutMs?: number
-  fetch?: FetchLike
+  /** The connection pool to call through (default: one of its own, closed by `stop()`). */
+  dispatcher?: Dispatcher
   /** Where `apiKeyEnv` is read (default process.env). */
   env?: Record<string, string | undefined>
 }
@@ -55,7 +57,8 @@ export abstract class HttpProvider implements InferenceProvider {
   readonly url: string
   readonly apiKeyEnv: string | undefined
   protected readonly log: Logger
-  protected readonly fetchFn: FetchLike
+  private readonly dispatcher: Dispatcher
+  private readonly ownsDispatcher: boolean
   private readonly metrics: ProviderMetrics | undefined
   private readonly onChange: (() => void) | undefined
   private readonly slots: number
@@ -75,7 +78,8 @@ export abstract class HttpProvider implements InferenceProvider {
     this.log = components.logger.forComponent(`agora:providers:${init.id}`)
     this.metrics = components.metrics
     this.onChange = components.onChange
-    this.fetchFn = init.fetch ?? fetch
+    this.ownsDispatcher = init.dispatcher === undefined
+    this.dispatcher = init.dispatcher ?? newProviderAgent()
     this.slots = init.slots ?? PROVIDER_DEFAULTS.slots
     this.modelsTtlMs = init.modelsTtlMs ?? PROVIDER_DEFAULTS.modelsTtlMs
     this.probeTimeoutMs = init.probeTimeoutMs ?? PROVIDER_DEFAULTS.probeTimeoutMs
@@ -210,6 +214,7 @@ export abstract class HttpProvider implements InferenceProvider {
   /** Aborts calls in flight (they fail with E700); later calls fail at once. */
   async stop (): Promise<void> {
     this.stopController.abort()
+    if (this.ownsDispatcher) await this.dispatcher.destroy().catch(() => {})
   }
 
   /** Headers of every request: the bearer key when one is configured and set. */
@@ -219,7 +224,7 @@ export abstract class HttpProvider implements InferenceProvider {
   }
 
   private call (signal: AbortSignal | undefined, timeoutMs?: number): UpstreamCall {
-    return new UpstreamCall({ provider: this.id, fetch: this.fetchFn, signal, stopped: this.stopController.signal, timeoutMs })
+    return new UpstreamCall({ provider: this.id, dispatcher: this.dispatcher, signal, stopped: this.stopController.signal, timeoutMs })
   }
 
   /** Passive health: an unreachable engine is unhealthy; a broken answer or a 5xx degrades it; 4xx and cancels say nothing. */
@@ -241,6 +246,16 @@ export abstract class HttpProvider implements InferenceProvider {
     else this.log.warn({ previous, status, lastError }, 'provider not healthy')
     this.onChange?.()
   }
+}
+
+/**
+ * A keep-alive pool for one engine: idle connections are kept a while
+ * (engines are called in bursts). undici's own header and body timeouts are
+ * off: a generation may think for minutes, and the caller's signal, the
+ * gateway's first-token and idle timeouts and the probe limit decide.
+ */
+export function newProviderAgent (): Agent {
+  return new Agent({ keepAliveTimeout: PROVIDER_DEFAULTS.keepAliveMs, keepAliveMaxTimeout: PROVIDER_DEFAULTS.keepAliveMs, headersTimeout: 0, bodyTimeout: 0 })
 }
 
 function summary (error: AgoraError): string {

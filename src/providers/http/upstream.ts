@@ -6,17 +6,24 @@
  * the engine's status and message; a body that breaks off is E706; a body
  * that does not parse is E705. Bodies are read with size caps, so an engine
  * cannot grow our memory without bound.
+ *
+ * Calls go through undici's `request` on a keep-alive dispatcher (each
+ * provider owns one): it costs about half of `fetch` per call, which is
+ * most of what the gateway adds on the local route (bench/gateway.bench.ts).
  */
+import { request, type Dispatcher } from 'undici'
 import { AgoraError, messageOf } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
 import type { z } from 'zod'
 
-export type FetchLike = typeof fetch
+/** An answer's body: a Node stream of bytes (async-iterable). */
+export type UpstreamBody = Dispatcher.ResponseData['body']
 
 export interface UpstreamCallInit {
   /** Provider id, for messages. */
   provider: string
-  fetch: FetchLike
+  /** The keep-alive connection pool calls go through. */
+  dispatcher: Dispatcher
   /** The caller's signal. */
   signal?: AbortSignal | undefined
   /** The provider's own signal, aborted when it is stopped or removed. */
@@ -31,19 +38,21 @@ export class UpstreamCall {
   readonly provider: string
   /** Aborted by the caller, the provider's stop, the time limit, or `dispose()` of an unfinished call. */
   readonly signal: AbortSignal
-  private readonly fetchFn: FetchLike
+  private readonly dispatcher: Dispatcher
   private readonly caller: AbortSignal | undefined
   private readonly stopped: AbortSignal | undefined
   private readonly timeoutMs: number | undefined
   private readonly own = new AbortController()
   private timer: NodeJS.Timeout | undefined
   private timedOut = false
+  /** The last answer's body, drained or destroyed by `dispose()`. */
+  private body: UpstreamBody | undefined
   // one listener forwards the caller's or the provider's abort to our single signal (no AbortSignal.any per call)
   private readonly forward = (event: Event): void => { this.abortWith((event.target as AbortSignal).reason) }
 
   constructor (init: UpstreamCallInit) {
     this.provider = init.provider
-    this.fetchFn = init.fetch
+    this.dispatcher = init.dispatcher
     this.caller = init.signal
     this.stopped = init.stopped
     this.timeoutMs = init.timeoutMs
@@ -61,33 +70,44 @@ export class UpstreamCall {
     }
   }
 
-  /** Sends the request; resolves once a 2xx status and the headers are in. */
-  async open (method: 'GET' | 'POST', url: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+  /** Sends the request; resolves to the body once a 2xx status and the headers are in. */
+  async open (method: 'GET' | 'POST', url: string, body: unknown, headers: Record<string, string>): Promise<UpstreamBody> {
     if (this.signal.aborted) throw this.fail(this.signal.reason, 'connect')
-    let response: Response
+    let response: Dispatcher.ResponseData
     try {
-      response = await this.fetchFn(url, {
+      response = await request(url, {
         method,
         headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: this.signal
+        signal: this.signal,
+        dispatcher: this.dispatcher
       })
     } catch (err) {
       throw this.fail(err, 'connect')
     }
-    if (!response.ok) throw await this.httpError(response, url)
-    return response
+    this.body = response.body
+    if (response.statusCode < 200 || response.statusCode > 299) throw await this.httpError(response, url)
+    return response.body
   }
 
   /** Reads a whole JSON body (at most `maxBytes`) and checks it against `schema`. */
-  async json<S extends z.ZodType> (response: Response, schema: S, maxBytes: number = PROVIDER_DEFAULTS.maxBodyBytes): Promise<z.infer<S>> {
+  async json<S extends z.ZodType> (body: UpstreamBody, schema: S, maxBytes: number = PROVIDER_DEFAULTS.maxBodyBytes): Promise<z.infer<S>> {
     let text: string
     try {
-      text = await readText(response, maxBytes, this.provider)
+      text = await readText(body, maxBytes, this.provider)
     } catch (err) {
       throw this.fail(err, 'body')
     }
     return this.parse(text, schema)
+  }
+
+  /**
+   * The body's chunks, for reading a stream (SSE, NDJSON) that its reader
+   * may leave before the end (after `[DONE]`): leaving does not destroy the
+   * body, so `dispose(true)` can drain it and keep the connection alive.
+   */
+  chunks (body: UpstreamBody): AsyncIterable<Buffer> {
+    return body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>
   }
 
   /** Parses one JSON document (a body, an NDJSON line or an SSE data field) against `schema`; E705 when it does not fit. */
@@ -123,13 +143,14 @@ export class UpstreamCall {
   }
 
   /**
-   * Ends the call: stops listening and the time limit, and aborts the
-   * request unless it `completed` (an answer read to its end has nothing
-   * left to cancel).
+   * Ends the call: stops listening and the time limit. A `completed` answer
+   * has its last bytes (the end of a chunked body after `[DONE]`) drained so
+   * the connection goes back to the pool; anything else aborts the request.
    */
   dispose (completed = false): void {
     this.release()
     if (!completed) this.own.abort()
+    else if (this.body !== undefined && !this.body.readableEnded) this.body.dump({ limit: PROVIDER_DEFAULTS.maxErrorBodyBytes }).catch(() => {})
   }
 
   private abortWith (reason: unknown): void {
@@ -145,17 +166,17 @@ export class UpstreamCall {
     this.stopped?.removeEventListener('abort', this.forward)
   }
 
-  private async httpError (response: Response, url: string): Promise<AgoraError> {
+  private async httpError (response: Dispatcher.ResponseData, url: string): Promise<AgoraError> {
     let text = ''
     try {
-      text = await readText(response, PROVIDER_DEFAULTS.maxErrorBodyBytes, this.provider)
+      text = await readText(response.body, PROVIDER_DEFAULTS.maxErrorBodyBytes, this.provider)
     } catch {
       // the status says enough
     }
-    const message = errorMessage(text) ?? response.statusText
-    return new AgoraError('E707', `provider '${this.provider}' answered HTTP ${response.status}`, {
+    const message = errorMessage(text) ?? `status ${response.statusCode}`
+    return new AgoraError('E707', `provider '${this.provider}' answered HTTP ${response.statusCode}`, {
       why: `${new URL(url).pathname}: ${message}`,
-      details: { provider: this.provider, status: response.status }
+      details: { provider: this.provider, status: response.statusCode }
     })
   }
 }
@@ -174,24 +195,23 @@ export function closedMidStream (provider: string, why: string, cause?: unknown)
   return new AgoraError('E706', `provider '${provider}' closed the answer before it finished`, { why, cause })
 }
 
-/** Whole body as text, failing with E705 past `maxBytes`. */
-async function readText (response: Response, maxBytes: number, provider: string): Promise<string> {
-  if (response.body === null) return ''
-  const chunks: Uint8Array[] = []
+/** Whole body as text, failing with E705 past `maxBytes` (the rest is not read: the body is destroyed). */
+async function readText (body: UpstreamBody, maxBytes: number, provider: string): Promise<string> {
+  const chunks: Buffer[] = []
   let bytes = 0
-  for await (const chunk of response.body) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
     bytes += chunk.byteLength
     if (bytes > maxBytes) throw malformed(provider, `the body is larger than ${maxBytes} bytes`)
     chunks.push(chunk)
   }
-  return Buffer.concat(chunks).toString('utf8')
+  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')
 }
 
 /**
  * Lines of an NDJSON body, decoded incrementally (blank lines skipped); a
  * line longer than `maxBytes` characters fails with E705.
  */
-export async function * ndjsonLines (body: ReadableStream<Uint8Array>, provider: string, maxBytes: number = PROVIDER_DEFAULTS.maxLineBytes): AsyncGenerator<string> {
+export async function * ndjsonLines (body: AsyncIterable<Uint8Array>, provider: string, maxBytes: number = PROVIDER_DEFAULTS.maxLineBytes): AsyncGenerator<string> {
   const decoder = new TextDecoder()
   let buffered = ''
   for await (const chunk of body) {
@@ -229,7 +249,7 @@ function errorMessage (text: string): string | undefined {
   return preview(trimmed)
 }
 
-/** `fetch failed: connect ECONNREFUSED 127.0.0.1:1` from undici's error and its cause. */
+/** `connect ECONNREFUSED 127.0.0.1:1`: undici's error, and its cause when it has one. */
 function describe (err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined
   return cause === undefined ? messageOf(err) : `${messageOf(err)}: ${messageOf(cause)}`

@@ -30,10 +30,9 @@ export class OllamaProvider extends HttpProvider {
   }
 
   protected async * streamChat (request: ChatRequest, call: UpstreamCall): AsyncGenerator<ChatEvent> {
-    const response = await call.open('POST', `${this.url}/api/chat`, chatBody(request), this.headers())
-    if (response.body === null) throw closedMidStream(this.id, 'the answer has no body')
+    const body = await call.open('POST', `${this.url}/api/chat`, chatBody(request), this.headers())
     let completionChars = 0
-    for await (const line of ndjsonLines(response.body, this.id)) {
+    for await (const line of ndjsonLines(call.chunks(body), this.id)) {
       const chunk = call.parse(line, chatLineSchema)
       if (chunk.error != null) throw new AgoraError('E707', `provider '${this.id}' failed mid-answer`, { why: chunk.error, details: { provider: this.id } })
       const text = chunk.message?.content ?? ''

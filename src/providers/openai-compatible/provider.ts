@@ -33,8 +33,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
   }
 
   protected async * streamChat (request: ChatRequest, call: UpstreamCall): AsyncGenerator<ChatEvent> {
-    const response = await call.open('POST', `${this.base}/chat/completions`, chatBody(request), this.headers())
-    if (response.body === null) throw closedMidStream(this.id, 'the answer has no body')
+    const body = await call.open('POST', `${this.base}/chat/completions`, chatBody(request), this.headers())
     let finishReason: FinishReason | undefined
     let usage: Usage | undefined
     let completionChars = 0
@@ -44,7 +43,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
       finishReason: finishReason ?? 'stop',
       usage: usage ?? { promptTokens: estimateTokens(promptChars(request)), completionTokens: estimateTokens(completionChars) }
     })
-    for await (const event of sseEvents(response.body, this.id, PROVIDER_DEFAULTS.maxLineBytes)) {
+    for await (const event of sseEvents(call.chunks(body), this.id, PROVIDER_DEFAULTS.maxLineBytes)) {
       if (event.data.trim() === '[DONE]') {
         yield finish()
         return

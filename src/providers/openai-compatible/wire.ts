@@ -65,7 +65,7 @@ export interface SseEvent {
 }
 
 /** Events of an SSE body, parsed incrementally; an event larger than `maxBytes` characters fails with E705. */
-export async function * sseEvents (body: ReadableStream<Uint8Array>, provider: string, maxBytes: number): AsyncGenerator<SseEvent> {
+export async function * sseEvents (body: AsyncIterable<Uint8Array>, provider: string, maxBytes: number): AsyncGenerator<SseEvent> {
   const pending: SseEvent[] = []
   let tooLarge = false
   const parser = createParser({

@@ -3,6 +3,7 @@
  * two wire formats: the same behaviours, one table of both.
  */
 import { test, describe, before, after } from 'node:test'
+import { createServer, type AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import { AgoraError, isAgoraError } from '../../../src/errors.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
@@ -81,6 +82,20 @@ for (const flavour of flavours) {
       const sent = fake.stats.lastBody as Record<string, unknown>
       if (flavour.name === 'ollama') assert.deepEqual(sent.options, { temperature: 0.2, num_predict: 2, stop: ['x'] })
       else assert.deepEqual([sent.max_tokens, sent.temperature, sent.stop, sent.stream, sent.stream_options], [2, 0.2, 'x', true, { include_usage: true }])
+    })
+
+    test('answers read to their end leave their connection to the engine open for the next calls (keep-alive)', async () => {
+      reset()
+      const fresh = await flavour.start()
+      const own = flavour.create({ id: 'keep-alive', url: fresh.url })
+      try {
+        for (let i = 0; i < 10; i++) assert.equal((await collectChat(own.chatStream(chat))).content, DEFAULT_BEHAVIOUR.reply.join(''))
+        // the next call may start while the last one's end of body is still being drained: then a second connection opens, no more
+        assert.ok(fresh.stats.connections <= 2, `10 answers over ${fresh.stats.connections} connections`)
+      } finally {
+        await own.stop()
+        await fresh.close()
+      }
     })
 
     test('embeddings: one vector per input, in order, with the usage', async () => {
@@ -176,17 +191,17 @@ describe('adapters: unreachable engines and OpenAI specifics', () => {
   })
 
   test('a health check past its time limit is E708-unhealthy, never a hang', async () => {
-    const fake = await startFakeOpenAI()
+    // an engine that accepts the connection and never answers
+    const silent = createServer(socket => { socket.on('error', () => {}) })
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'slow', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, probeTimeoutMs: 50 })
     try {
-      const hangingFetch: typeof fetch = async (_url, init) => await new Promise((_resolve, reject) => {
-        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
-      })
-      const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'slow', url: fake.url, probeTimeoutMs: 50, fetch: hangingFetch })
       const health = await provider.checkHealth()
       assert.equal(health.status, 'unhealthy')
       assert.match(health.lastError ?? '', /within 50 ms/)
     } finally {
-      await fake.close()
+      await provider.stop()
+      silent.close()
     }
   })
 
@@ -230,10 +245,10 @@ describe('adapters: unreachable engines and OpenAI specifics', () => {
     const fake = await startFakeOllama({ neverFirstToken: true })
     const provider = new OllamaProvider({ logger: silentLogger() }, { id: 'o', url: fake.url })
     try {
-      const pending = collectChat(provider.chatStream(chat))
+      const failed = assert.rejects(collectChat(provider.chatStream(chat)), err => isAgoraError(err, 'E700'))
       await waitFor('the request to reach the fake', () => fake.stats.byRoute['POST /api/chat'])
       await provider.stop()
-      await assert.rejects(pending, err => isAgoraError(err, 'E700'))
+      await failed
     } finally {
       await fake.close()
     }
