@@ -54,10 +54,13 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
 export async function buildApiServer (components: ApiComponents, init: ApiInit): Promise<FastifyInstance> {
   const log = components.logger.forComponent('agora:api')
   const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 1024 * 1024, return503OnClosing: true, forceCloseConnections: true })
-  const listeningPort = (): number | undefined => {
+  // read once listening (server.address() is a getsockname call; the Host check runs on every request)
+  let port: number | undefined
+  app.server.once('listening', () => {
     const address = app.server.address()
-    return address !== null && typeof address === 'object' ? address.port : undefined
-  }
+    port = address !== null && typeof address === 'object' ? address.port : undefined
+  })
+  const listeningPort = (): number | undefined => port
   const guardHost = createHostGuard({ extraHosts: init.host === undefined ? [] : [init.host], port: listeningPort })
   const checkToken = createTokenCheck(init.token)
   const { gateway, keys } = components

@@ -13,6 +13,7 @@
  * backstop at dialMs + the same timeout. totalMs bounds the whole request.
  */
 import { randomUUID } from 'node:crypto'
+import { childController } from '../abort.ts'
 import { AgoraError } from '../errors.ts'
 import { offerPrice } from '../offers/index.ts'
 import { backoffDelay } from '../peers/index.ts'
@@ -46,8 +47,9 @@ interface Scope {
 interface Started<T> {
   candidate: Candidate
   value: T
+  /** Aborted with the request's scope too; `release` stops following the scope. */
   attempt: AbortController
-  signal: AbortSignal
+  release: () => void
   firstTokenMs: number
 }
 
@@ -144,6 +146,7 @@ export class InferenceGateway implements Gateway {
       const candidates = this.rank(scope, ctx, ref.target)
       const started = await this.attemptAll(scope, candidates, async (candidate, signal) => await this.callEmbeddings(candidate, upstream, signal))
       const { candidate, value } = started
+      started.release()
       this.stats.end(loadKey(candidate))
       this.succeeded(candidate)
       this.settle(scope, { candidate, usage: { promptTokens: value.usage.promptTokens, completionTokens: 0 }, firstTokenMs: started.firstTokenMs })
@@ -228,18 +231,18 @@ export class InferenceGateway implements Gateway {
       }
       scope.attempts++
       scope.last = candidate
-      const attempt = new AbortController()
-      const signal = AbortSignal.any([scope.signal, attempt.signal])
+      const { controller: attempt, release } = childController(scope.signal)
       const t0 = performance.now()
       this.stats.begin(loadKey(candidate))
       try {
-        const value = await start(candidate, signal)
+        const value = await start(candidate, attempt.signal)
         const firstTokenMs = performance.now() - t0
         this.stats.observeLatency(candidate.key, firstTokenMs)
-        return { candidate, value, attempt, signal, firstTokenMs }
+        return { candidate, value, attempt, release, firstTokenMs }
       } catch (err) {
         this.stats.end(loadKey(candidate))
         attempt.abort(err)
+        release()
         if (scope.signal.aborted) {
           this.breakers.release(candidate.key)
           throw reasonOf(scope.signal)
@@ -295,7 +298,8 @@ export class InferenceGateway implements Gateway {
 
   /** The chosen candidate's answer: its first event, then the rest, with the idle timeout; settles the request once. */
   private async * follow (scope: Scope, s: Started<ChatStart>): AsyncGenerator<ChatEvent, void, undefined> {
-    const { candidate, signal } = s
+    const { candidate } = s
+    const signal = s.attempt.signal
     const { iterator } = s.value
     const idleMs = this.timeoutFor(candidate, 'idleMs')
     let settled = false
@@ -334,6 +338,7 @@ export class InferenceGateway implements Gateway {
       }
       this.stats.end(loadKey(candidate))
       closeQuietly(iterator)
+      s.release()
       scope.dispose()
     }
   }

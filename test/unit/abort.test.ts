@@ -1,0 +1,49 @@
+/** The shared abort helpers (src/abort.ts). */
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { childController, raceAbort } from '../../src/abort.ts'
+
+describe('childController', () => {
+  test('aborts with the parent, with the parent\'s reason', () => {
+    const parent = new AbortController()
+    const { controller } = childController(parent.signal)
+    const reason = new Error('client gone')
+    parent.abort(reason)
+    assert.equal(controller.signal.aborted, true)
+    assert.equal(controller.signal.reason, reason)
+  })
+
+  test('aborting the child leaves the parent alone', () => {
+    const parent = new AbortController()
+    const { controller } = childController(parent.signal)
+    controller.abort(new Error('this attempt failed'))
+    assert.equal(parent.signal.aborted, false)
+  })
+
+  test('a child of an aborted parent starts aborted', () => {
+    const reason = new Error('too late')
+    const { controller } = childController(AbortSignal.abort(reason))
+    assert.equal(controller.signal.reason, reason)
+  })
+
+  test('after release the parent\'s abort no longer reaches the child', () => {
+    const parent = new AbortController()
+    const { controller, release } = childController(parent.signal)
+    release()
+    parent.abort()
+    assert.equal(controller.signal.aborted, false)
+  })
+})
+
+describe('raceAbort', () => {
+  test('rejects with the signal\'s reason while the promise is still pending', async () => {
+    const controller = new AbortController()
+    const pending = raceAbort(new Promise(() => {}), controller.signal)
+    controller.abort(new Error('stop'))
+    await assert.rejects(pending, /stop/)
+  })
+
+  test('settles with the promise when it comes first', async () => {
+    assert.equal(await raceAbort(Promise.resolve(7), new AbortController().signal), 7)
+  })
+})
