@@ -7,12 +7,10 @@
  * Everything started here is stopped by `close()`, even after a failure;
  * the upstream child also exits when this process dies (its stdin closes).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { createInterface } from 'node:readline'
-import { ROOT, killDaemons, startDaemon, type Daemon } from '../test/harness/cli.ts'
+import { killDaemons, startDaemon, type Daemon } from '../test/harness/cli.ts'
+import { processCpuMs } from './processes.ts'
 import { ControlClient } from '../src/client/index.ts'
 import { createTaskProtocol } from '../src/jobs/protocol/protocol.ts'
 import type { AgoraNode } from '../src/node.ts'
@@ -21,37 +19,6 @@ import type { Job, JobSpecInput } from '../src/jobs/types.ts'
 /** Models of worker `i`: `bench-wK` for every K in `sizes` with i < K, so a job on model bench-wK runs on workers 0..K-1. */
 export function modelsOf (i: number, sizes: readonly number[]): string[] {
   return sizes.filter(k => i < k).map(k => `bench-w${k}`)
-}
-
-export interface Upstreams {
-  urls: string[]
-  pid: number
-  close(): void
-}
-
-/** One fake OpenAI server per entry of `models`, in a child process, each answering chat after `delayMs`. */
-export async function startUpstreams (models: string[][], delayMs: number): Promise<Upstreams> {
-  const fixture = pathToFileURL(join(ROOT, 'test', 'fixtures', 'fake-openai.ts')).href
-  const code = `
-    const { startFakeOpenAI } = await import(${JSON.stringify(fixture)})
-    const sets = ${JSON.stringify(models)}
-    const servers = await Promise.all(sets.map(names => startFakeOpenAI({ models: names.map(name => ({ name, kind: 'chat' })), reply: ['ok'], answerDelayMs: ${delayMs} })))
-    console.log(JSON.stringify(servers.map(s => s.url)))
-    process.stdin.on('end', () => process.exit(0))
-    process.stdin.resume()`
-  const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const close = (): void => { if (child.exitCode === null) child.kill('SIGKILL') }
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      lines.once('line', resolve)
-      child.once('exit', code => { reject(new Error(`the upstream process exited (${code ?? 'signal'})`)) })
-    })
-    return { urls: JSON.parse(line) as string[], pid: child.pid as number, close }
-  } catch (err) {
-    close()
-    throw err
-  }
 }
 
 /** Environment of a worker daemon: public, debug tasks on, no resource limits but its slots, DHT off (see jobs.bench.ts). */
@@ -84,16 +51,6 @@ export async function startWorkers (n: number, bootstrap: string, slots: number,
 /** SIGKILL every daemon started here and remove their data dirs. */
 export async function stopWorkers (): Promise<void> {
   await killDaemons()
-}
-
-/** CPU time (user + system) of a process, ms. */
-function processCpuMs (pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return 0
-  }
 }
 
 /** Busy CPU time of the whole machine since boot, ms (every state but idle and iowait). */
