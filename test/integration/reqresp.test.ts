@@ -4,7 +4,7 @@ import { lpStream } from '@libp2p/utils'
 import { z } from 'zod'
 import { AgoraError, isAgoraError } from '../../src/errors.ts'
 import { VERSION } from '../../src/version.ts'
-import { defineProtocol, defineStreamingProtocol, InfoService, ReqResp } from '../../src/protocols/index.ts'
+import { defineProtocol, defineStreamingProtocol, InfoService, ReqResp, STATUS } from '../../src/protocols/index.ts'
 import { connectNodes, createTestNodes, waitFor, type TestNode, type TestNodes } from '../harness/libp2p-nodes.ts'
 import type { Registry } from 'prom-client'
 
@@ -71,6 +71,15 @@ const warm = defineProtocol({
 
 const warmCount = defineStreamingProtocol({ ...count, id: '/agora/test-warm-count/1', reuseStreams: true })
 
+const gated = defineProtocol({
+  id: '/agora/test-gated/1',
+  request: z.object({ pad: z.string() }),
+  response: z.object({ bytes: z.number() }),
+  maxRequestBytes: 1024 * 1024,
+  maxResponseBytes: 64,
+  reuseStreams: true
+})
+
 async function streamsBy (registry: Registry | undefined, protocol: string, source: string): Promise<number> {
   const values = (await registry?.getSingleMetric('agora_reqresp_outbound_streams_total')?.get())?.values ?? []
   return values.find(v => v.labels.protocol === protocol && v.labels.source === source)?.value ?? 0
@@ -106,6 +115,8 @@ describe('protocols: request/response engine between two real nodes', () => {
   let info: InfoService
   const cancelled: string[] = []
   let produced = 0
+  let admitted = false
+  let gatedServed = 0
 
   before(async () => {
     nodes = await createTestNodes(2, { metrics: true })
@@ -133,6 +144,10 @@ describe('protocols: request/response engine between two real nodes', () => {
       }
     })
     await serverRpc.handle(warm, async request => ({ n: request.n }))
+    await serverRpc.handle(gated, async request => {
+      gatedServed++
+      return { bytes: request.pad.length }
+    }, { admit: () => admitted ? undefined : new AgoraError('E901', 'not trusted here', { why: 'test' }) })
     await serverRpc.handleStream(warmCount, async function * (request) {
       for (let i = 0; i < request.to; i++) yield { i }
     })
@@ -280,5 +295,25 @@ describe('protocols: request/response engine between two real nodes', () => {
     assert.equal(await streamsBy(client.registry, warm.id, 'new'), 2)
     assert.deepEqual(await clientRpc.request(server.peerId, warm, { n: 100 }), { n: 100 })
     assert.equal(await streamsBy(client.registry, warm.id, 'new'), 2)
+  })
+
+  test('a peer refused by admit hears why before its request is read, and is served once admitted', async () => {
+    admitted = false
+    // a frame announcing 900,000 bytes with only a few bytes sent: reading it would wait for the rest; the refusal comes at once
+    const stream = await client.libp2p.dialProtocol(server.libp2p.peerId, gated.id, { signal: AbortSignal.timeout(5000) })
+    const lp = lpStream(stream)
+    const announced = new Uint8Array([0xa0, 0xf7, 0x36]) // varint 900_000
+    stream.send(announced)
+    stream.send(new TextEncoder().encode('{"pad":"'))
+    const answer = (await lp.read({ signal: AbortSignal.timeout(2000) })).subarray()
+    assert.equal(answer[0], STATUS.ERROR)
+    assert.match(new TextDecoder().decode(answer.subarray(1)), /"code":"E901"/)
+    stream.abort(new Error('done'))
+    await assert.rejects(clientRpc.request(server.peerId, gated, { pad: 'x'.repeat(500_000) }), (err: unknown) => isAgoraError(err, 'E901'))
+    assert.equal(gatedServed, 0, 'the handler never ran')
+    admitted = true
+    assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'x'.repeat(500_000) }), { bytes: 500_000 })
+    assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'y' }), { bytes: 1 })
+    assert.equal(gatedServed, 2)
   })
 })

@@ -120,16 +120,8 @@ export class AccessControl {
    * when the request would be admitted (ignoring the requests/min bucket).
    */
   evaluate (peerId: string, request: AccessRequest = {}): AgoraError | undefined {
-    if (peerId === this.selfPeerId) return undefined
-    if (this.mode === 'private') {
-      return new AgoraError('E900', 'this node does not serve other peers', { why: 'trust mode is private', details: { peerId } })
-    }
-    if (this.peerBook.isBanned(peerId)) {
-      return new AgoraError('E902', `peer ${peerId} is banned here`, { details: { peerId } })
-    }
-    if (this.mode === 'friends' && !this.peerBook.isTrusted(peerId)) {
-      return new AgoraError('E901', `peer ${peerId} is not trusted here`, { why: 'trust mode is friends: only trusted peers are served', details: { peerId } })
-    }
+    const refusal = this.peerRefusal(peerId)
+    if (refusal !== undefined || peerId === this.selfPeerId) return refusal
     if (request.model !== undefined && !this.modelAllowed(request.model)) {
       const denied = this.deny.some(match => match(request.model as string))
       return new AgoraError('E903', `model ${request.model} is not served to peers here`, {
@@ -146,6 +138,20 @@ export class AccessControl {
       })
     }
     return undefined
+  }
+
+  /**
+   * Whether this node serves `peer` at all (trust mode, bans, trust), asked
+   * by the protocols that spend compute before they read a request: the
+   * refusal, counted, or undefined. Models and limits are checked per request.
+   */
+  admitPeer (peerId: string): AgoraError | undefined {
+    const refusal = this.peerRefusal(peerId)
+    if (refusal !== undefined) {
+      this.metrics?.refused.inc({ code: refusal.code })
+      this.log.debug({ peerId, code: refusal.code }, 'peer refused before its request was read')
+    }
+    return refusal
   }
 
   /** Debit the tokens a peer's request actually used (after it ran, even when it failed half-way). */
@@ -199,6 +205,21 @@ export class AccessControl {
   /** Tokens the peer may still use this minute (negative: in debt). */
   tokensAvailable (peerId: string): number {
     return this.tokens.available(peerId)
+  }
+
+  /** The rules about who asks: trust mode, bans, trust. */
+  private peerRefusal (peerId: string): AgoraError | undefined {
+    if (peerId === this.selfPeerId) return undefined
+    if (this.mode === 'private') {
+      return new AgoraError('E900', 'this node does not serve other peers', { why: 'trust mode is private', details: { peerId } })
+    }
+    if (this.peerBook.isBanned(peerId)) {
+      return new AgoraError('E902', `peer ${peerId} is banned here`, { details: { peerId } })
+    }
+    if (this.mode === 'friends' && !this.peerBook.isTrusted(peerId)) {
+      return new AgoraError('E901', `peer ${peerId} is not trusted here`, { why: 'trust mode is friends: only trusted peers are served', details: { peerId } })
+    }
+    return undefined
   }
 
   private requestLimiter (): KeyedRateLimiter {

@@ -1,6 +1,7 @@
 /**
- * The serving side of /agora/infer/1: access control first (a refusal goes
- * back with its code through the engine's ERROR status), then the local
+ * The serving side of /agora/infer/1: access control first — who asks,
+ * before its request is read; then the model and the limits — a refusal
+ * goes back with its code through the engine's ERROR status; then the local
  * providers' events become frames. The engine pulls the next frame only
  * when the transport took the previous one, so a slow caller slows the
  * provider; when the caller goes away the engine's signal aborts, and that
@@ -36,7 +37,7 @@ export interface LocalInferenceLike {
 
 export interface InferenceServerComponents {
   reqresp: Pick<ReqResp, 'handleStream' | 'unhandle'>
-  access: Pick<AccessControl, 'check' | 'charge'>
+  access: Pick<AccessControl, 'check' | 'charge' | 'admitPeer'>
   local: LocalInferenceLike
   logger: AgoraLogger
   metrics?: Registry | undefined
@@ -67,7 +68,7 @@ export class InferenceServer {
   }
 
   async start (): Promise<void> {
-    await this.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context))
+    await this.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context), { admit: peerId => this.access.admitPeer(peerId) })
   }
 
   async stop (): Promise<void> {

@@ -4,7 +4,7 @@
  * chunks), each read under the attempt's deadlines. Frames out of order
  * are a malformed answer (E1045); a refusal is E1040.
  */
-import { AgoraError } from '../../errors.ts'
+import { AgoraError, isAgoraError } from '../../errors.ts'
 import { raceAbort } from '../../abort.ts'
 import { sha256Hex } from '../protocol/hash.ts'
 import type { DispatchDeadlines } from './deadlines.ts'
@@ -42,6 +42,16 @@ export function refusal (worker: string, key: string, frame: Extract<TaskFrame, 
   })
 }
 
+/** Access refusals the worker's engine sends before reading our request (trust mode, ban, not trusted). */
+const ACCESS_CODES: ReadonlySet<string> = new Set(['E900', 'E901', 'E902'])
+
+/** A worker that will not serve us at all refused, like a `refused: access` frame: no blame. */
+function asRefusal (worker: string, request: TaskRequest, err: unknown): unknown {
+  if (!isAgoraError(err) || !ACCESS_CODES.has(err.code)) return err
+  const key = request.kind === 'offer' ? request.assignment.key : request.key
+  return refusal(worker, key, { type: 'refused', reason: 'access', message: `${err.code}: ${err.what}` })
+}
+
 /** Frames of one request, each awaited under the deadlines; the stream is closed when we leave. */
 async function * frames (init: RemoteAttemptInit, request: TaskRequest): AsyncGenerator<TaskFrame, void, undefined> {
   const { deadlines } = init
@@ -49,7 +59,7 @@ async function * frames (init: RemoteAttemptInit, request: TaskRequest): AsyncGe
   let finished = false
   try {
     while (true) {
-      const next = await raceAbort(stream.next(), deadlines.signal)
+      const next = await raceAbort(stream.next(), deadlines.signal).catch((err: unknown) => { throw asRefusal(init.worker, request, err) })
       if (next.done === true) {
         finished = true
         return

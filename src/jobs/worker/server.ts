@@ -21,7 +21,7 @@ export interface TaskServerComponents {
   reqresp: Pick<ReqResp, 'handleStream' | 'unhandle'>
   worker: Pick<TaskWorker, 'run' | 'fetch'>
   /** Fetches are refused to peers access control refuses (the same rule as offers). */
-  access: Pick<AccessControl, 'evaluate'>
+  access: Pick<AccessControl, 'evaluate' | 'admitPeer'>
   logger: AgoraLogger
 }
 
@@ -55,7 +55,7 @@ export class TaskServer {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    await this.c.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context))
+    await this.c.reqresp.handleStream(this.protocol, (request, context) => this.serve(request, context), { admit: peerId => this.c.access.admitPeer(peerId) })
   }
 
   async stop (): Promise<void> {

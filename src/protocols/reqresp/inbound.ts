@@ -1,7 +1,8 @@
 /**
- * The serving side of one stream: check the caller's rate limit, read one
- * bounded request frame, decode and validate the request, run the handler,
- * and write the answer frame by frame with backpressure. A bad frame is
+ * The serving side of one stream: admit the caller (before reading a byte
+ * of its request) and check its rate limit, read one bounded request
+ * frame, decode and validate the request, run the handler, and write the
+ * answer frame by frame with backpressure. A bad frame is
  * dropped and counted and the stream reset; nothing a peer sends can stall
  * the node. For protocols that reuse streams, a stream whose answer ended
  * cleanly waits (at most `idleMs`) for the caller's next request and serves
@@ -14,7 +15,7 @@ import { FrameWriter } from './frame-writer.ts'
 import { errorFrame, frame, jsonCodec, problemOf } from './frames.ts'
 import { isOversizedError, isStreamGoneError, settle } from './streams.ts'
 import type { BadFrameReason, ReqRespMetrics } from './metrics.ts'
-import type { HandlerContext, ProtocolDef, ProtocolTimeouts } from './types.ts'
+import type { HandlerContext, ProtocolDef, ProtocolTimeouts, ServeOptions } from './types.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { KeyedRateLimiter } from '../../p2p/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -24,6 +25,8 @@ export type AnyHandler = (request: unknown, context: HandlerContext) => Promise<
 export interface InboundInit {
   def: ProtocolDef<unknown, unknown>
   handler: AnyHandler
+  /** Peer admission, asked before each request is read (ServeOptions.admit). */
+  admit?: ServeOptions['admit']
   timeouts: ProtocolTimeouts
   limiter: KeyedRateLimiter
   metrics: ReqRespMetrics | undefined
@@ -101,6 +104,9 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     if (signal.aborted) forward()
     else signal.addEventListener('abort', forward, { once: true })
     try {
+      // a peer we will not serve is told so before its request is read (the stream then closes)
+      const refusal = init.admit?.(peerId)
+      if (refusal !== undefined) throw refusal
       const allowed = init.limiter.take(peerId)
       // one request per stream: refuse at once; a reused stream reads the request first, to stay in step
       if (!allowed && idleMs === undefined) throw rateLimited()

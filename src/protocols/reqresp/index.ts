@@ -3,7 +3,7 @@ export { ReqResp } from './reqresp.ts'
 export type { ReqRespComponents, ReqRespInit, RequestTarget } from './reqresp.ts'
 export { defineProtocol, defineStreamingProtocol } from './types.ts'
 export type {
-  Codec, HandlerContext, ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions,
+  Codec, HandlerContext, ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions, ServeOptions,
   StreamingHandler, StreamingProtocol, StreamReuse, UnaryHandler, UnaryProtocol
 } from './types.ts'
 export { jsonCodec } from './frames.ts'

@@ -13,7 +13,7 @@ import { serveInbound, type AnyHandler } from './inbound.ts'
 import { createReqRespMetrics, type ReqRespMetrics } from './metrics.ts'
 import { exchange } from './outbound.ts'
 import { StreamPool } from './pool.ts'
-import type { ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions, StreamingHandler, StreamingProtocol, StreamReuse, UnaryHandler, UnaryProtocol } from './types.ts'
+import type { ProtocolDef, ProtocolTimeouts, RateLimit, RequestOptions, ServeOptions, StreamingHandler, StreamingProtocol, StreamReuse, UnaryHandler, UnaryProtocol } from './types.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
@@ -39,6 +39,7 @@ export type RequestTarget = PeerId | Multiaddr | string
 interface Registration {
   def: ProtocolDef<unknown, unknown>
   handler: AnyHandler
+  admit: ServeOptions['admit']
   limiter: KeyedRateLimiter
 }
 
@@ -82,13 +83,13 @@ export class ReqResp {
   }
 
   /** Serve a unary protocol (registered now if started, else at start). */
-  async handle<Req, Res> (def: UnaryProtocol<Req, Res>, handler: UnaryHandler<Req, Res>): Promise<void> {
-    await this.add(def as ProtocolDef<unknown, unknown>, handler as AnyHandler)
+  async handle<Req, Res> (def: UnaryProtocol<Req, Res>, handler: UnaryHandler<Req, Res>, options: ServeOptions = {}): Promise<void> {
+    await this.add(def as ProtocolDef<unknown, unknown>, handler as AnyHandler, options)
   }
 
   /** Serve a streaming protocol: the handler yields the response frames. */
-  async handleStream<Req, Res> (def: StreamingProtocol<Req, Res>, handler: StreamingHandler<Req, Res>): Promise<void> {
-    await this.add(def as ProtocolDef<unknown, unknown>, handler as AnyHandler)
+  async handleStream<Req, Res> (def: StreamingProtocol<Req, Res>, handler: StreamingHandler<Req, Res>, options: ServeOptions = {}): Promise<void> {
+    await this.add(def as ProtocolDef<unknown, unknown>, handler as AnyHandler, options)
   }
 
   async unhandle (id: string): Promise<void> {
@@ -148,12 +149,13 @@ export class ReqResp {
     return pool
   }
 
-  private async add (def: ProtocolDef<unknown, unknown>, handler: AnyHandler): Promise<void> {
+  private async add (def: ProtocolDef<unknown, unknown>, handler: AnyHandler, options: ServeOptions): Promise<void> {
     if (this.registrations.has(def.id)) throw new AgoraError('E599', `${def.id} is already handled`)
     const rate = def.rateLimit ?? this.rateLimit
     const registration: Registration = {
       def,
       handler,
+      admit: options.admit,
       limiter: new KeyedRateLimiter({ perSecond: rate.perSecond, burst: rate.burst ?? rate.perSecond, maxKeys: MAX_RATE_LIMITED_PEERS })
     }
     this.registrations.set(def.id, registration)
@@ -169,6 +171,7 @@ export class ReqResp {
       await serveInbound(stream, connection, {
         def,
         handler: registration.handler,
+        admit: registration.admit,
         timeouts,
         limiter: registration.limiter,
         metrics: this.metrics,

@@ -99,6 +99,16 @@ export interface HandlerContext {
 export type UnaryHandler<Req, Res> = (request: Req, context: HandlerContext) => Promise<Res>
 export type StreamingHandler<Req, Res> = (request: Req, context: HandlerContext) => AsyncIterable<Res>
 
+export interface ServeOptions {
+  /**
+   * Asked before each request of a peer is read: a refusal goes back with
+   * its code and the stream is closed, the request left unread — a peer the
+   * node will not serve cannot make it buffer a request (up to
+   * maxRequestBytes on each of its streams) first. Undefined: admitted.
+   */
+  admit?: (peerId: string) => AgoraError | undefined
+}
+
 export interface RequestOptions {
   signal?: AbortSignal
 }

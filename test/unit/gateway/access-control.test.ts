@@ -121,6 +121,21 @@ describe('gateway: access control', () => {
     assert.equal(access.settings().requestsPerMinute, 2)
   })
 
+  test('admitPeer answers who may ask at all (mode, ban, trust), without spending the peer\'s requests/min', () => {
+    const { access, banned } = setup({ requestsPerMinute: 1 })
+    assert.equal(access.admitPeer('friend'), undefined)
+    assert.equal(access.admitPeer(SELF), undefined)
+    assert.equal(access.admitPeer('stranger')?.code, 'E901')
+    for (let i = 0; i < 5; i++) assert.equal(access.admitPeer('friend'), undefined)
+    access.check('friend', { model: 'm' }) // the one request of its minute is still there
+    assert.throws(() => { access.check('friend', { model: 'm' }) }, refusedWith('E904'))
+    banned.add('friend')
+    assert.equal(access.admitPeer('friend')?.code, 'E902')
+    access.setTrustMode('private')
+    assert.equal(access.admitPeer('friend')?.code, 'E900')
+    assert.equal(access.admitPeer(SELF), undefined)
+  })
+
   test('refusals and admissions are counted by code', async () => {
     const registry = createRegistry({ defaultMetrics: false })
     const access = new AccessControl({ peerBook: { isTrusted: () => false, isBanned: () => false }, logger: silentLogger(), metrics: registry }, {})
