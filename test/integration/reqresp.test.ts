@@ -7,6 +7,8 @@ import { VERSION } from '../../src/version.ts'
 import { defineProtocol, defineStreamingProtocol, InfoService, ReqResp, STATUS } from '../../src/protocols/index.ts'
 import { connectNodes, createTestNodes, waitFor, type TestNode, type TestNodes } from '../harness/libp2p-nodes.ts'
 import type { Registry } from 'prom-client'
+import type { Stream } from '@libp2p/interface'
+import { varint } from '../../src/protocols/reqresp/frame-writer.ts'
 
 const echo = defineProtocol({
   id: '/agora/test-echo/1',
@@ -71,6 +73,14 @@ const warm = defineProtocol({
 
 const warmCount = defineStreamingProtocol({ ...count, id: '/agora/test-warm-count/1', reuseStreams: true })
 
+const tight = defineProtocol({
+  id: '/agora/test-tight/1',
+  request: z.object({ pad: z.string() }),
+  response: z.object({ bytes: z.number() }),
+  maxRequestBytes: 40_000,
+  maxResponseBytes: 64
+})
+
 const gated = defineProtocol({
   id: '/agora/test-gated/1',
   request: z.object({ pad: z.string() }),
@@ -112,6 +122,8 @@ describe('protocols: request/response engine between two real nodes', () => {
   let server: TestNode
   let clientRpc: ReqResp
   let serverRpc: ReqResp
+  /** A second engine on the server with a small budget of unread request bytes. */
+  let tightRpc: ReqResp
   let info: InfoService
   const cancelled: string[] = []
   let produced = 0
@@ -157,6 +169,9 @@ describe('protocols: request/response engine between two real nodes', () => {
         yield { i, pad: 'x'.repeat(request.size) }
       }
     })
+    tightRpc = new ReqResp({ libp2p: server.libp2p, logger: server.logger, metrics: server.registry }, { inboundBudget: { totalBytes: 64_000, perPeerBytes: 48_000 } })
+    await tightRpc.handle(tight, async request => ({ bytes: request.pad.length }))
+    await tightRpc.start()
     await serverRpc.start()
     await clientRpc.start()
     await connectNodes(client, server)
@@ -165,6 +180,7 @@ describe('protocols: request/response engine between two real nodes', () => {
   after(async () => {
     await clientRpc?.stop()
     await serverRpc?.stop()
+    await tightRpc?.stop()
     await nodes?.stop()
   })
 
@@ -315,5 +331,31 @@ describe('protocols: request/response engine between two real nodes', () => {
     assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'x'.repeat(500_000) }), { bytes: 500_000 })
     assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'y' }), { bytes: 1 })
     assert.equal(gatedServed, 2)
+  })
+
+  test('unread request bytes past the peer\'s budget reset that stream only; the bytes come back as requests complete', async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ pad: 'p'.repeat(29_980) }))
+    const prefix = [...varint(body.byteLength)]
+    const open = async (): Promise<{ stream: Stream, lp: ReturnType<typeof lpStream> }> => {
+      const stream = await client.libp2p.dialProtocol(server.libp2p.peerId, tight.id, { signal: AbortSignal.timeout(5000) })
+      return { stream, lp: lpStream(stream) }
+    }
+    // two streams each send 20,000 of their 30,000 bytes: 40,000 held, under the peer's 48,000
+    const first = await open()
+    const second = await open()
+    first.stream.send(Uint8Array.from([...prefix, ...body.subarray(0, 20_000)]))
+    second.stream.send(Uint8Array.from([...prefix, ...body.subarray(0, 20_000)]))
+    await waitFor(() => tightRpc.inbound.held(client.libp2p.peerId.toString()) >= 40_000, { timeoutMs: 5000 }) // both partial requests held
+    // the second stream's next 10,000 bytes do not fit: that stream is reset
+    second.stream.send(body.subarray(20_000))
+    await assert.rejects(second.lp.read({ signal: AbortSignal.timeout(5000) }))
+    assert.equal(await badFrames(server.registry, tight.id, 'budget'), 1)
+    // the first completes and is answered; everything held is given back
+    first.stream.send(body.subarray(20_000))
+    const answer = (await first.lp.read({ signal: AbortSignal.timeout(5000) })).subarray()
+    assert.equal(answer[0], STATUS.OK)
+    assert.match(new TextDecoder().decode(answer.subarray(1)), /"bytes":29980/)
+    await waitFor(() => tightRpc.inbound.held() === 0, { timeoutMs: 5000 }) // everything given back
+    assert.deepEqual(await clientRpc.request(server.peerId, tight, { pad: 'q'.repeat(30_000) }), { bytes: 30_000 })
   })
 })

@@ -1,4 +1,5 @@
 /** Defaults of the request/response engine; a protocol definition overrides any of them. */
+import type { InboundBudgetInit } from './budget.ts'
 import type { ProtocolTimeouts, RateLimit, StreamReuse } from './types.ts'
 
 export const DEFAULT_TIMEOUTS: ProtocolTimeouts = {
@@ -17,6 +18,13 @@ export const DEFAULT_RATE_LIMIT: Required<RateLimit> = { perSecond: 20, burst: 4
 
 /** Concurrent streams per connection and protocol (network.connections.maxStreamsPerProtocol). */
 export const DEFAULT_MAX_STREAMS = 64
+
+/**
+ * Bytes of requests not yet read whole the serving side holds (budget.ts):
+ * room for several requests at the largest frame cap (8 MiB, tasks) per
+ * peer, and a bound for the node whatever the number of peers.
+ */
+export const DEFAULT_INBOUND_BUDGET: InboundBudgetInit = { totalBytes: 256 * 1024 * 1024, perPeerBytes: 32 * 1024 * 1024 }
 
 /** Protocols with `reuseStreams: true`. */
 export const DEFAULT_STREAM_REUSE: StreamReuse = {

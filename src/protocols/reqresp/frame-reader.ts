@@ -5,10 +5,13 @@
  *
  * Bounded: at most `maxBufferSize` bytes wait here (more aborts the stream),
  * and a frame announcing more than `maxDataLength` bytes is refused before
- * its body arrives. A frame is decoded as soon as its last byte is in, with
- * no promise per byte (what `lpStream` costs on every frame).
+ * its body arrives. With a `budget`, bytes are held only while it grants
+ * them (the serving side's node-wide and per-peer bound, budget.ts). A
+ * frame is decoded as soon as its last byte is in, with no promise per
+ * byte (what `lpStream` costs on every frame).
  */
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { ByteBudget } from './budget.ts'
 
 
 /** Chunks held before they are copied into one (see `coalesce`). */
@@ -19,6 +22,8 @@ export interface FrameReaderInit {
   maxDataLength: number
   /** Most bytes held unread; the stream is aborted beyond it. */
   maxBufferSize: number
+  /** Shared bound on bytes held (taken as they arrive, given back as frames leave); the stream is aborted when it says no. */
+  budget?: ByteBudget | undefined
 }
 
 /** A frame (or its announced length) is bigger than allowed. */
@@ -31,6 +36,11 @@ export class ReadBufferOverflowError extends Error {
   override readonly name = 'ReadBufferOverflowError'
 }
 
+/** The shared budget of unread bytes (budget.ts) had no room for what arrived. */
+export class BudgetExceededError extends Error {
+  override readonly name = 'BudgetExceededError'
+}
+
 /** The remote closed its side in the middle of a frame. */
 export class TruncatedFrameError extends Error {
   override readonly name = 'TruncatedFrameError'
@@ -40,6 +50,7 @@ export class FrameReader {
   private readonly stream: Stream
   private readonly maxDataLength: number
   private readonly maxBufferSize: number
+  private readonly budget: ByteBudget | undefined
   /** Longest length prefix accepted: the varint of maxDataLength (non-minimal encodings are refused). */
   private readonly maxPrefix: number
   private readonly chunks: Uint8Array[] = []
@@ -54,6 +65,7 @@ export class FrameReader {
     this.stream = stream
     this.maxDataLength = init.maxDataLength
     this.maxBufferSize = init.maxBufferSize
+    this.budget = init.budget
     this.maxPrefix = varintLength(init.maxDataLength)
     this.ended = stream.remoteWriteStatus !== 'writable'
     stream.addEventListener('message', this.onMessage)
@@ -116,8 +128,9 @@ export class FrameReader {
     return this.ended && this.stream.readBufferLength === 0
   }
 
-  /** Stop listening to the stream. */
+  /** Stop listening to the stream (bytes still held go back to the budget). */
   detach (): void {
+    this.drop()
     this.stream.removeEventListener('message', this.onMessage)
     this.stream.removeEventListener('remoteCloseWrite', this.onEnd)
     this.stream.removeEventListener('close', this.onClose)
@@ -128,11 +141,14 @@ export class FrameReader {
     if (this.failure !== undefined) return
     const data = event.data instanceof Uint8Array ? event.data : event.data.subarray()
     this.received += data.byteLength
-    if (this.buffered + data.byteLength > this.maxBufferSize) {
-      const failure = new ReadBufferOverflowError(`read buffer overflow: ${this.buffered + data.byteLength} > ${this.maxBufferSize} bytes`)
+    const failure = this.buffered + data.byteLength > this.maxBufferSize
+      ? new ReadBufferOverflowError(`read buffer overflow: ${this.buffered + data.byteLength} > ${this.maxBufferSize} bytes`)
+      : data.byteLength > 0 && this.budget?.take(data.byteLength) === false
+        ? new BudgetExceededError(`no room left for unread request bytes (${this.buffered} held on this stream, ${data.byteLength} more arrived)`)
+        : undefined
+    if (failure !== undefined) {
       this.failure = failure
-      this.chunks.length = 0
-      this.buffered = 0
+      this.drop()
       // let the current dispatch finish first
       queueMicrotask(() => { this.stream.abort(failure) })
     } else if (data.byteLength > 0) {
@@ -142,6 +158,13 @@ export class FrameReader {
       if (this.chunks.length > MAX_BUFFERED_CHUNKS) this.coalesce()
     }
     this.wake?.()
+  }
+
+  /** Forget the bytes held, and give them back to the budget. */
+  private drop (): void {
+    if (this.buffered > 0) this.budget?.give(this.buffered)
+    this.chunks.length = 0
+    this.buffered = 0
   }
 
   /** Copy every buffered chunk into one. */
@@ -220,6 +243,7 @@ export class FrameReader {
   /** The next `n` buffered bytes (a view when they sit in one chunk, else a copy). */
   private take (n: number): Uint8Array {
     this.buffered -= n
+    if (n > 0) this.budget?.give(n)
     const head = this.chunks[0]
     if (head === undefined || n === 0) return new Uint8Array(0)
     if (head.byteLength > n) {

@@ -10,10 +10,11 @@
  */
 import { AgoraError } from '../../errors.ts'
 import { STATUS } from './constants.ts'
-import { FrameReader, TruncatedFrameError } from './frame-reader.ts'
+import { BudgetExceededError, FrameReader, TruncatedFrameError } from './frame-reader.ts'
 import { FrameWriter } from './frame-writer.ts'
 import { errorFrame, frame, jsonCodec, problemOf } from './frames.ts'
 import { isOversizedError, isStreamGoneError, settle } from './streams.ts'
+import type { ByteBudget } from './budget.ts'
 import type { BadFrameReason, ReqRespMetrics } from './metrics.ts'
 import type { HandlerContext, ProtocolDef, ProtocolTimeouts, ServeOptions } from './types.ts'
 import type { Logger } from '../../observability/logger.ts'
@@ -27,6 +28,8 @@ export interface InboundInit {
   handler: AnyHandler
   /** Peer admission, asked before each request is read (ServeOptions.admit). */
   admit?: ServeOptions['admit']
+  /** The caller's share of the node's bound on unread request bytes. */
+  budget?: ByteBudget | undefined
   timeouts: ProtocolTimeouts
   limiter: KeyedRateLimiter
   metrics: ReqRespMetrics | undefined
@@ -60,7 +63,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
   const onClose = (): void => { if (active) gone.abort(new AgoraError('E204', `the caller closed the ${protocol} stream`)) }
   stream.addEventListener('close', onClose)
   const signal = AbortSignal.any([gone.signal, init.shutdown])
-  const reader = new FrameReader(stream, { maxDataLength: def.maxRequestBytes, maxBufferSize: def.maxRequestBytes + 16 })
+  const reader = new FrameReader(stream, { maxDataLength: def.maxRequestBytes, maxBufferSize: def.maxRequestBytes + 16, budget: init.budget })
   const writer = new FrameWriter(stream, timeouts.responseMs)
 
   const encode = (value: unknown): Uint8Array => {
@@ -176,6 +179,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       bytes = reader.tryRead() ?? await reader.read(AbortSignal.any([signal, AbortSignal.timeout(timeouts.requestMs)]))
     } catch (err) {
       if (isOversizedError(err)) throw new Dropped('oversized', (err as Error).message)
+      if (err instanceof BudgetExceededError) throw new Dropped('budget', err.message)
       if (!signal.aborted && !isStreamGoneError(err)) {
         throw new AgoraError('E204', `no complete ${protocol} request in time`, { why: `the request must arrive within ${timeouts.requestMs} ms` })
       }

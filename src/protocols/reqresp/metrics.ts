@@ -6,7 +6,7 @@ import type { Counter, Histogram} from 'prom-client';
 import { type Registry } from 'prom-client'
 import { counter, histogram } from '../../observability/metrics.ts'
 
-export type BadFrameReason = 'oversized' | 'decode' | 'schema' | 'status' | 'empty'
+export type BadFrameReason = 'oversized' | 'budget' | 'decode' | 'schema' | 'status' | 'empty'
 export type Direction = 'inbound' | 'outbound'
 
 export interface ReqRespMetrics {
@@ -24,7 +24,7 @@ export interface ReqRespMetrics {
 export function createReqRespMetrics (registry: Registry | undefined): ReqRespMetrics | undefined {
   if (registry === undefined) return undefined
   return {
-    badFrames: counter(registry, 'agora_reqresp_bad_frames_total', 'Frames dropped because they were oversized, undecodable or invalid', ['protocol', 'reason']),
+    badFrames: counter(registry, 'agora_reqresp_bad_frames_total', 'Frames dropped because they were oversized, over the unread-bytes budget, undecodable or invalid', ['protocol', 'reason']),
     requests: counter(registry, 'agora_reqresp_requests_total', 'Requests served (inbound) and made (outbound), by outcome', ['protocol', 'direction', 'outcome']),
     rateLimited: counter(registry, 'agora_reqresp_rate_limited_total', 'Inbound requests refused by the per-peer rate limit (E206)', ['protocol']),
     duration: histogram(registry, 'agora_reqresp_request_duration_seconds', 'Time from opening the stream to the last frame', ['protocol', 'direction'],

@@ -8,7 +8,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { AgoraError, messageOf } from '../../errors.ts'
 import { KeyedRateLimiter } from '../../p2p/index.ts'
-import { DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
+import { InboundBudget, type InboundBudgetInit } from './budget.ts'
+import { DEFAULT_INBOUND_BUDGET, DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
 import { serveInbound, type AnyHandler } from './inbound.ts'
 import { createReqRespMetrics, type ReqRespMetrics } from './metrics.ts'
 import { exchange } from './outbound.ts'
@@ -31,6 +32,8 @@ export interface ReqRespInit {
   timeouts?: Partial<ProtocolTimeouts>
   /** Per-peer inbound rate for protocols that do not set their own. */
   rateLimit?: RateLimit
+  /** Bytes of partly read requests held, node-wide and per peer, across every protocol served. */
+  inboundBudget?: InboundBudgetInit
 }
 
 /** Who to ask: a peer id (string or PeerId) or a multiaddr (string or Multiaddr). */
@@ -50,6 +53,8 @@ export class ReqResp {
   private readonly maxStreams: number
   private readonly timeouts: ProtocolTimeouts
   private readonly rateLimit: RateLimit
+  /** Unread request bytes held for peers, shared by every protocol served. */
+  readonly inbound: InboundBudget
   private readonly registrations = new Map<string, Registration>()
   /** Idle outbound streams, per protocol that reuses them. */
   private readonly pools = new Map<string, StreamPool>()
@@ -63,6 +68,7 @@ export class ReqResp {
     this.maxStreams = init.maxStreamsPerProtocol ?? DEFAULT_MAX_STREAMS
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...init.timeouts }
     this.rateLimit = init.rateLimit ?? DEFAULT_RATE_LIMIT
+    this.inbound = new InboundBudget(init.inboundBudget ?? DEFAULT_INBOUND_BUDGET)
   }
 
   async start (): Promise<void> {
@@ -172,6 +178,7 @@ export class ReqResp {
         def,
         handler: registration.handler,
         admit: registration.admit,
+        budget: this.inbound.forPeer(connection.remotePeer.toString()),
         timeouts,
         limiter: registration.limiter,
         metrics: this.metrics,

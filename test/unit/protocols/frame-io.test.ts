@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FrameReader, FrameTooLargeError, ReadBufferOverflowError, TruncatedFrameError } from '../../../src/protocols/reqresp/frame-reader.ts'
+import { BudgetExceededError, FrameReader, FrameTooLargeError, ReadBufferOverflowError, TruncatedFrameError } from '../../../src/protocols/reqresp/frame-reader.ts'
+import { InboundBudget } from '../../../src/protocols/reqresp/budget.ts'
 import { FrameWriter, MAX_BATCH_BYTES, varint } from '../../../src/protocols/reqresp/frame-writer.ts'
 import type { Stream } from '@libp2p/interface'
 
@@ -110,6 +111,42 @@ describe('protocols: FrameReader', () => {
     await assert.rejects(pending, ReadBufferOverflowError)
     await turn()
     assert.ok(s.aborted instanceof ReadBufferOverflowError)
+  })
+
+  test('with a budget: bytes are held only while it grants them, and go back as frames are read or the reader detaches', async () => {
+    const budget = new InboundBudget({ totalBytes: 30, perPeerBytes: 20 })
+    const a1 = new ScriptedStream()
+    const first = new FrameReader(asStream(a1), { maxDataLength: 100, maxBufferSize: 4096, budget: budget.forPeer('a') })
+    a1.deliver(9, 1, 2, 3, 4) // 5 of a 10-byte frame
+    assert.equal(budget.held('a'), 5)
+    a1.deliver(5, 6, 7, 8, 9)
+    assert.deepEqual([...await first.read() ?? []], [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    assert.equal(budget.held('a'), 0, 'a frame read whole gives its bytes back')
+
+    // peer a's second stream may hold up to its 20 bytes; one more byte aborts that stream only
+    a1.deliver(50, ...new Array(14).fill(0))
+    const a2 = new ScriptedStream()
+    const second = new FrameReader(asStream(a2), { maxDataLength: 100, maxBufferSize: 4096, budget: budget.forPeer('a') })
+    const pending = second.read()
+    a2.deliver(50, 1, 2, 3, 4, 5)
+    await assert.rejects(pending, BudgetExceededError)
+    await turn()
+    assert.ok(a2.aborted instanceof BudgetExceededError)
+    assert.equal(a1.aborted, undefined)
+    assert.equal(budget.held('a'), 15)
+
+    // the node-wide bound: b fits 15 bytes while a holds 15, not one more
+    const b = new ScriptedStream()
+    const other = new FrameReader(asStream(b), { maxDataLength: 100, maxBufferSize: 4096, budget: budget.forPeer('b') })
+    b.deliver(50, ...new Array(14).fill(0))
+    assert.equal(budget.held(), 30)
+    const refused = other.read()
+    b.deliver(0)
+    await assert.rejects(refused, BudgetExceededError)
+    assert.equal(budget.held('b'), 0, 'an aborted reader gives back what it held')
+
+    first.detach()
+    assert.equal(budget.held(), 0, 'detaching gives back the rest')
   })
 
   test('the end inside a frame, a reset, and an aborted wait', async () => {
