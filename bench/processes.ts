@@ -3,7 +3,8 @@
  * that what is measured does not share an event loop with the client that
  * measures it: fake OpenAI upstreams, a minimal Node reverse proxy, nginx
  * (when installed), and CPU / RSS readings from /proc. Every child exits
- * when this process dies (its stdin closes) or when `close()` is called.
+ * when `close()` is called; the Node children also when this process dies
+ * (their stdin closes).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -83,7 +84,16 @@ http { access_log off; upstream up { server ${new URL(target).host}; keepalive 3
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }`)
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
   const close = (): void => {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    // the workers outlive a killed master: kill them all (nginx reads no stdin to notice we are gone)
+    if (child.exitCode === null && child.pid !== undefined) {
+      for (const pid of processTree(child.pid)) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+    }
     rmSync(dir, { recursive: true, force: true })
   }
   const url = `http://127.0.0.1:${port}`

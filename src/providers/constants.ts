@@ -21,8 +21,15 @@ export const PROVIDER_DEFAULTS = {
   maxBodyBytes: 256 * 1024 * 1024,
   /** Bytes of an error body read to quote the engine's message. */
   maxErrorBodyBytes: 64 * 1024,
-  /** Idle keep-alive connections to an engine are closed after this long. */
-  keepAliveMs: 30_000,
+  /**
+   * Idle keep-alive connections to an engine are closed after this long:
+   * under the 5 s after which common servers (uvicorn, so vLLM) close them
+   * unannounced, so we never write a request into a closing connection.
+   */
+  keepAliveMs: 4_000,
+  /** What may follow the end of an answer (`[DONE]`) before the connection is given up, bytes and ms. */
+  drainBytes: 16 * 1024,
+  drainMs: 1_000,
   /** Ollama /api/show calls made at once when listing models. */
   showConcurrency: 4
 } as const

@@ -81,6 +81,14 @@ const tight = defineProtocol({
   maxResponseBytes: 64
 })
 
+const gatedOnce = defineProtocol({
+  id: '/agora/test-gated-once/1',
+  request: z.object({ pad: z.string() }),
+  response: z.object({ bytes: z.number() }),
+  maxRequestBytes: 8 * 1024 * 1024,
+  maxResponseBytes: 64
+})
+
 const gated = defineProtocol({
   id: '/agora/test-gated/1',
   request: z.object({ pad: z.string() }),
@@ -160,6 +168,7 @@ describe('protocols: request/response engine between two real nodes', () => {
       gatedServed++
       return { bytes: request.pad.length }
     }, { admit: () => admitted ? undefined : new AgoraError('E901', 'not trusted here', { why: 'test' }) })
+    await serverRpc.handle(gatedOnce, async request => ({ bytes: request.pad.length }), { admit: () => admitted ? undefined : new AgoraError('E901', 'not trusted here', { why: 'test' }) })
     await serverRpc.handleStream(warmCount, async function * (request) {
       for (let i = 0; i < request.to; i++) yield { i }
     })
@@ -327,6 +336,8 @@ describe('protocols: request/response engine between two real nodes', () => {
     stream.abort(new Error('done'))
     await assert.rejects(clientRpc.request(server.peerId, gated, { pad: 'x'.repeat(500_000) }), (err: unknown) => isAgoraError(err, 'E901'))
     assert.equal(gatedServed, 0, 'the handler never ran')
+    // one request per stream, and more than libp2p buffers on a stream: the refusal still arrives (the rest is dropped unread)
+    await assert.rejects(clientRpc.request(server.peerId, gatedOnce, { pad: 'x'.repeat(7_000_000) }), (err: unknown) => isAgoraError(err, 'E901'))
     admitted = true
     assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'x'.repeat(500_000) }), { bytes: 500_000 })
     assert.deepEqual(await clientRpc.request(server.peerId, gated, { pad: 'y' }), { bytes: 1 })
@@ -345,7 +356,7 @@ describe('protocols: request/response engine between two real nodes', () => {
     const second = await open()
     first.stream.send(Uint8Array.from([...prefix, ...body.subarray(0, 20_000)]))
     second.stream.send(Uint8Array.from([...prefix, ...body.subarray(0, 20_000)]))
-    await waitFor(() => tightRpc.inbound.held(client.libp2p.peerId.toString()) >= 40_000, { timeoutMs: 5000 }) // both partial requests held
+    await waitFor(() => tightRpc.inboundHeld(tight.id, client.libp2p.peerId.toString()) >= 40_000, { timeoutMs: 5000 }) // both partial requests held
     // the second stream's next 10,000 bytes do not fit: that stream is reset
     second.stream.send(body.subarray(20_000))
     await assert.rejects(second.lp.read({ signal: AbortSignal.timeout(5000) }))
@@ -355,7 +366,7 @@ describe('protocols: request/response engine between two real nodes', () => {
     const answer = (await first.lp.read({ signal: AbortSignal.timeout(5000) })).subarray()
     assert.equal(answer[0], STATUS.OK)
     assert.match(new TextDecoder().decode(answer.subarray(1)), /"bytes":29980/)
-    await waitFor(() => tightRpc.inbound.held() === 0, { timeoutMs: 5000 }) // everything given back
+    await waitFor(() => tightRpc.inboundHeld(tight.id) === 0, { timeoutMs: 5000 }) // everything given back
     assert.deepEqual(await clientRpc.request(server.peerId, tight, { pad: 'q'.repeat(30_000) }), { bytes: 30_000 })
   })
 })

@@ -1,6 +1,6 @@
 /**
- * How many bytes of requests not yet read whole the serving side holds, for
- * the whole node and per peer. A request frame may be megabytes (tasks carry
+ * How many bytes of requests not yet read whole the serving side holds for
+ * one protocol, for the whole node and per peer (sizes: inboundBudgetFor). A request frame may be megabytes (tasks carry
  * their input) and a peer may open dozens of streams per protocol and
  * connection: without a shared bound, peers the node serves could make it
  * hold streams × frame cap bytes. A stream whose next chunk does not fit is

@@ -20,11 +20,16 @@ export const DEFAULT_RATE_LIMIT: Required<RateLimit> = { perSecond: 20, burst: 4
 export const DEFAULT_MAX_STREAMS = 64
 
 /**
- * Bytes of requests not yet read whole the serving side holds (budget.ts):
- * room for several requests at the largest frame cap (8 MiB, tasks) per
- * peer, and a bound for the node whatever the number of peers.
+ * Bytes of requests not yet read whole the serving side holds for one
+ * protocol (budget.ts): room for a few requests at the protocol's frame cap
+ * per peer (at least 1 MiB), and eight peers' worth for the node. Each
+ * protocol has its own, so traffic on one (open to anyone, like sync) cannot
+ * starve another (admitted peers only, like tasks).
  */
-export const DEFAULT_INBOUND_BUDGET: InboundBudgetInit = { totalBytes: 256 * 1024 * 1024, perPeerBytes: 32 * 1024 * 1024 }
+export function inboundBudgetFor (maxRequestBytes: number): InboundBudgetInit {
+  const perPeerBytes = Math.max(1024 * 1024, 4 * (maxRequestBytes + 16))
+  return { perPeerBytes, totalBytes: 8 * perPeerBytes }
+}
 
 /** Protocols with `reuseStreams: true`. */
 export const DEFAULT_STREAM_REUSE: StreamReuse = {

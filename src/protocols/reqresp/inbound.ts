@@ -92,6 +92,9 @@ export async function serveInbound (stream: Stream, connection: Connection, init
   } finally {
     stream.removeEventListener('close', onClose)
     reader.detach()
+    // nothing reads this stream any more: have libp2p drop what still arrives (a refused request's
+    // rest, say) rather than buffer it outside our budget until the stream is reset
+    if (stream.readStatus === 'readable' || stream.readStatus === 'paused') stream.closeRead().catch(() => {})
   }
 
   /** One request, from its frame to the end of its answer. */
@@ -210,6 +213,11 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     try {
       return await reader.waitForData(idle.signal)
     } catch (err) {
+      // too much sent ahead of its turn: counted like an oversized request frame
+      if (err instanceof BudgetExceededError || isOversizedError(err)) {
+        metrics?.badFrames.inc({ protocol, reason: err instanceof BudgetExceededError ? 'budget' : 'oversized' })
+        log.debug({ peerId, protocol, why: (err as Error).message }, 'bytes sent between requests dropped')
+      }
       // the engine stopping, or a reset: abort (the caller of serveInbound's loop resets the stream)
       if (signal.aborted || !idle.signal.aborted) throw err
       return false

@@ -9,7 +9,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { AgoraError, messageOf } from '../../errors.ts'
 import { KeyedRateLimiter } from '../../p2p/index.ts'
 import { InboundBudget, type InboundBudgetInit } from './budget.ts'
-import { DEFAULT_INBOUND_BUDGET, DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
+import { inboundBudgetFor, DEFAULT_MAX_STREAMS, DEFAULT_RATE_LIMIT, DEFAULT_STREAM_REUSE, DEFAULT_TIMEOUTS, MAX_RATE_LIMITED_PEERS } from './constants.ts'
 import { serveInbound, type AnyHandler } from './inbound.ts'
 import { createReqRespMetrics, type ReqRespMetrics } from './metrics.ts'
 import { exchange } from './outbound.ts'
@@ -32,7 +32,7 @@ export interface ReqRespInit {
   timeouts?: Partial<ProtocolTimeouts>
   /** Per-peer inbound rate for protocols that do not set their own. */
   rateLimit?: RateLimit
-  /** Bytes of partly read requests held, node-wide and per peer, across every protocol served. */
+  /** Bytes of partly read requests held per protocol, node-wide and per peer (default: from each protocol's frame cap, inboundBudgetFor). */
   inboundBudget?: InboundBudgetInit
 }
 
@@ -44,6 +44,8 @@ interface Registration {
   handler: AnyHandler
   admit: ServeOptions['admit']
   limiter: KeyedRateLimiter
+  /** Unread request bytes held for this protocol's callers. */
+  budget: InboundBudget
 }
 
 export class ReqResp {
@@ -53,8 +55,7 @@ export class ReqResp {
   private readonly maxStreams: number
   private readonly timeouts: ProtocolTimeouts
   private readonly rateLimit: RateLimit
-  /** Unread request bytes held for peers, shared by every protocol served. */
-  readonly inbound: InboundBudget
+  private readonly inboundBudget: InboundBudgetInit | undefined
   private readonly registrations = new Map<string, Registration>()
   /** Idle outbound streams, per protocol that reuses them. */
   private readonly pools = new Map<string, StreamPool>()
@@ -68,7 +69,7 @@ export class ReqResp {
     this.maxStreams = init.maxStreamsPerProtocol ?? DEFAULT_MAX_STREAMS
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...init.timeouts }
     this.rateLimit = init.rateLimit ?? DEFAULT_RATE_LIMIT
-    this.inbound = new InboundBudget(init.inboundBudget ?? DEFAULT_INBOUND_BUDGET)
+    this.inboundBudget = init.inboundBudget
   }
 
   async start (): Promise<void> {
@@ -106,6 +107,11 @@ export class ReqResp {
   /** The protocol ids this engine serves. */
   protocols (): string[] {
     return [...this.registrations.keys()]
+  }
+
+  /** Bytes of `protocol`'s requests not yet read whole, held now (for one peer, or for all). */
+  inboundHeld (protocol: string, peerId?: string): number {
+    return this.registrations.get(protocol)?.budget.held(peerId) ?? 0
   }
 
   /** Idle outbound streams kept for `protocol` (to one peer, or to all). */
@@ -162,6 +168,7 @@ export class ReqResp {
       def,
       handler,
       admit: options.admit,
+      budget: new InboundBudget(this.inboundBudget ?? inboundBudgetFor(def.maxRequestBytes)),
       limiter: new KeyedRateLimiter({ perSecond: rate.perSecond, burst: rate.burst ?? rate.perSecond, maxKeys: MAX_RATE_LIMITED_PEERS })
     }
     this.registrations.set(def.id, registration)
@@ -178,7 +185,7 @@ export class ReqResp {
         def,
         handler: registration.handler,
         admit: registration.admit,
-        budget: this.inbound.forPeer(connection.remotePeer.toString()),
+        budget: registration.budget.forPeer(connection.remotePeer.toString()),
         timeouts,
         limiter: registration.limiter,
         metrics: this.metrics,

@@ -150,7 +150,7 @@ export class UpstreamCall {
   dispose (completed = false): void {
     this.release()
     if (!completed) this.own.abort()
-    else if (this.body !== undefined && !this.body.readableEnded) this.body.dump({ limit: PROVIDER_DEFAULTS.maxErrorBodyBytes }).catch(() => {})
+    else if (this.body !== undefined) drain(this.body, () => { this.own.abort() })
   }
 
   private abortWith (reason: unknown): void {
@@ -179,6 +179,28 @@ export class UpstreamCall {
       details: { provider: this.provider, status: response.statusCode }
     })
   }
+}
+
+/**
+ * Read what is left of an answer we are done with (the end of a chunked
+ * body after `[DONE]`) so its connection goes back to the pool; an engine
+ * that sends more than a few KiB, or does not end within `drainMs`, loses
+ * the connection instead (the body is destroyed).
+ */
+function drain (body: UpstreamBody, giveUp: () => void): void {
+  if (body.readableEnded || body.destroyed) return
+  let left = PROVIDER_DEFAULTS.drainBytes
+  const timer = setTimeout(giveUp, PROVIDER_DEFAULTS.drainMs)
+  const onData = (chunk: Buffer): void => {
+    left -= chunk.byteLength
+    if (left < 0) giveUp()
+  }
+  body.on('data', onData)
+  body.on('error', () => {})
+  body.once('close', () => {
+    clearTimeout(timer)
+    body.off('data', onData)
+  })
 }
 
 /** The error for a call its caller aborted: the caller's own AgoraError reason, else E703. */

@@ -205,6 +205,33 @@ describe('adapters: unreachable engines and OpenAI specifics', () => {
     }
   })
 
+  test('a long answer whose body ends a little after [DONE] still leaves its connection for the next call', async () => {
+    const reply = Array.from({ length: 600 }, (_, i) => ` word${i}`)
+    const fake = await startFakeOpenAI({ reply, endAfterDoneMs: 5 })
+    const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'lm', url: fake.url })
+    try {
+      for (let i = 0; i < 10; i++) assert.equal((await collectChat(provider.chatStream(chat))).content, reply.join(''))
+      assert.ok(fake.stats.connections <= 2, `10 answers of ~90 KB over ${fake.stats.connections} connections`)
+    } finally {
+      await provider.stop()
+      await fake.close()
+    }
+  })
+
+  test('an engine that never ends its body after [DONE]: the answer is complete, and its connection is given up soon, not kept', async () => {
+    const fake = await startFakeOpenAI({ endAfterDoneMs: Number.POSITIVE_INFINITY })
+    const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'lm', url: fake.url })
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await collectChat(provider.chatStream(chat))).content, DEFAULT_BEHAVIOUR.reply.join(''))
+      // each answer held its connection (the body never ended); those three are given up after drainMs (undici may
+      // open fresh idle ones, closed after keepAliveMs), instead of staying held until the provider stops
+      await waitFor('the unfinished answers\' connections to be closed', () => fake.stats.closedConnections >= 3, { timeoutMs: 4000 })
+    } finally {
+      await provider.stop()
+      await fake.close()
+    }
+  })
+
   test('no usage from the server: tokens are estimated (~4 characters each)', async () => {
     const fake = await startFakeOpenAI({ usage: false, reply: ['12345678'] })
     const provider = new OpenAICompatibleProvider({ logger: silentLogger() }, { id: 'lm', url: fake.url })
