@@ -143,6 +143,9 @@ export class Announcer {
   }
 
   private async publishOffer (): Promise<Offer> {
+    // a change scheduled before now is in this offer: publishing it again right after would spend the gap for nothing
+    clearTimeout(this.pending)
+    this.pending = undefined
     const now = this.init.now()
     const snapshot = this.c.registry.snapshot()
     if (!hasSomethingToOffer(snapshot)) {

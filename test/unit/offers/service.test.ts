@@ -97,6 +97,17 @@ describe('offers: the local offer', () => {
     assert.deepEqual(node.service.local()?.capacity, { slotsTotal: 2, slotsIdle: 0 })
   })
 
+  test('an explicit announce() takes in a change scheduled before it: no second offer right behind it', async () => {
+    const node = await started(fakeNode(a, store()))
+    node.source.slots = { slotsTotal: 2, slotsIdle: 1 }
+    node.registry.changed() // scheduled, debounced
+    const offer = await node.service.announce()
+    assert.deepEqual(offer.capacity, { slotsTotal: 2, slotsIdle: 1 })
+    const published = node.gossip.published.length
+    await new Promise(resolve => setTimeout(resolve, 80)) // several debounce windows
+    assert.equal(node.gossip.published.length, published, 'the scheduled change was already in the announced offer')
+  })
+
   test('nothing to offer: announce() is E810, and a live offer is withdrawn when capacity goes', async () => {
     const source = new FakeSource('empty', { models: [], tasks: [] })
     const node = await started(fakeNode(a, store(), {}, source))
