@@ -8,8 +8,8 @@
  * cannot grow our memory without bound.
  *
  * Calls go through undici's `request` on a keep-alive dispatcher (each
- * provider owns one): it costs about half of `fetch` per call, which is
- * most of what the gateway adds on the local route (bench/gateway.bench.ts).
+ * provider owns one): it costs about half of what `fetch` does per call
+ * (~120 µs less on a small chat here), on the gateway's hot path.
  */
 import { request, type Dispatcher } from 'undici'
 import { AgoraError, messageOf } from '../../errors.ts'
@@ -184,8 +184,8 @@ export class UpstreamCall {
 /**
  * Read what is left of an answer we are done with (the end of a chunked
  * body after `[DONE]`) so its connection goes back to the pool; an engine
- * that sends more than a few KiB, or does not end within `drainMs`, loses
- * the connection instead (the body is destroyed).
+ * that sends more than `drainBytes`, or does not end within `drainMs`,
+ * loses the connection instead (`giveUp` aborts the request).
  */
 function drain (body: UpstreamBody, giveUp: () => void): void {
   if (body.readableEnded || body.destroyed) return
