@@ -5,9 +5,14 @@
  * file renamed into place) and shared by every job that names it. Uploads in
  * progress live in memory and in `blobs/uploads/<id>.part`; uploads left idle
  * for an hour are removed, on start and whenever a new upload begins.
+ *
+ * A job reads its blob once, when it is submitted (the plan, stored in
+ * SQLite, carries the input from then on): a blob is kept for a day after
+ * its last upload — time to submit the jobs that use it — and then removed,
+ * at the same moments, so the directory grows only with recent uploads.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto'
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { AgoraError, messageOf } from '../../errors.ts'
@@ -18,6 +23,8 @@ export const BLOBS_DIR = 'blobs'
 export const UPLOADS_DIR = 'uploads'
 /** Uploads idle for this long are abandoned and removed. */
 export const DEFAULT_ABANDON_AFTER_MS = 60 * 60_000
+/** Completed blobs are kept this long after their content was last uploaded. */
+export const DEFAULT_BLOB_RETENTION_MS = 24 * 60 * 60_000
 /** Uploads in progress at once (each holds an open file and a hash state). */
 export const DEFAULT_MAX_OPEN_UPLOADS = 16
 /** jobs.maxUploadBytes' default. */
@@ -35,6 +42,7 @@ export interface BlobStoreInit {
   /** Largest upload, in bytes (jobs.maxUploadBytes). */
   maxUploadBytes?: number
   abandonAfterMs?: number
+  blobRetentionMs?: number
   maxOpenUploads?: number
   now?: () => number
 }
@@ -54,6 +62,7 @@ export class BlobStore {
   private readonly log: Logger
   private readonly maxUploadBytes: number
   private readonly abandonAfterMs: number
+  private readonly blobRetentionMs: number
   private readonly maxOpenUploads: number
   private readonly now: () => number
   private readonly uploads = new Map<string, OpenUpload>()
@@ -64,11 +73,12 @@ export class BlobStore {
     this.log = components.logger.forComponent('agora:blobs')
     this.maxUploadBytes = init.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES
     this.abandonAfterMs = init.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS
+    this.blobRetentionMs = init.blobRetentionMs ?? DEFAULT_BLOB_RETENTION_MS
     this.maxOpenUploads = init.maxOpenUploads ?? DEFAULT_MAX_OPEN_UPLOADS
     this.now = init.now ?? Date.now
   }
 
-  /** Create the directories and remove uploads abandoned before a restart. */
+  /** Create the directories and remove uploads abandoned, and blobs expired, before a restart. */
   start (): void {
     mkdirSync(this.uploadsDir, { recursive: true, mode: 0o700 })
     this.sweep()
@@ -139,6 +149,9 @@ export class BlobStore {
       this.uploads.delete(upload.id)
       if (existsSync(this.blobPath(hash))) rmSync(part, { force: true })
       else renameSync(part, this.blobPath(hash))
+      // kept a full retention from its last upload (a content uploaded again starts over)
+      const now = new Date(this.now())
+      utimesSync(this.blobPath(hash), now, now)
     } catch (err) {
       this.abandon(upload)
       throw new AgoraError('E400', `cannot store upload ${uploadId}`, { why: messageOf(err), cause: err })
@@ -196,29 +209,34 @@ export class BlobStore {
     return this.uploads.size
   }
 
-  /** Remove uploads idle longer than abandonAfterMs: open ones, and part files left by an earlier run. */
+  /** Remove uploads idle longer than abandonAfterMs (open ones, and part files left by an earlier run) and blobs past their retention. */
   private sweep (): void {
     const cutoff = this.now() - this.abandonAfterMs
     for (const upload of [...this.uploads.values()]) {
       if (upload.touchedAt < cutoff) this.abandon(upload)
     }
+    this.removeOlder(this.uploadsDir, cutoff, name => !this.uploads.has(name.replace(/\.part$/, '')), 'an abandoned upload')
+    this.removeOlder(this.dir, this.now() - this.blobRetentionMs, name => HASH_RE.test(name), 'a blob past its retention')
+  }
+
+  /** Remove the files of `dir` that `which` picks and that were last modified before `cutoff`. */
+  private removeOlder (dir: string, cutoff: number, which: (name: string) => boolean, what: string): void {
     let names: string[]
     try {
-      names = readdirSync(this.uploadsDir)
+      names = readdirSync(dir)
     } catch {
       return
     }
     for (const name of names) {
-      const id = name.endsWith('.part') ? name.slice(0, -'.part'.length) : undefined
-      if (id !== undefined && this.uploads.has(id)) continue
-      const path = join(this.uploadsDir, name)
+      if (!which(name)) continue
+      const path = join(dir, name)
       try {
         if (statSync(path).mtimeMs < cutoff) {
           rmSync(path, { force: true })
-          this.log.debug({ file: name }, 'removed an abandoned upload')
+          this.log.debug({ file: name }, `removed ${what}`)
         }
       } catch (err) {
-        this.log.warn({ file: name, err: messageOf(err) }, 'cannot remove an abandoned upload')
+        this.log.warn({ file: name, err: messageOf(err) }, `cannot remove ${what}`)
       }
     }
   }

@@ -279,7 +279,7 @@ export class JobCoordinator implements JobsApi {
     const input = spec.input
     if (input.kind === 'text') return input
     if (input.kind === 'items') return input
-    if (!this.c.blobs.has(input.hash)) throw new AgoraError('E1082', `no uploaded input ${input.hash}`, { why: 'the hash names no completed upload on this node', hint: 'upload the file first (agora jobs submit --file F does both)' })
+    if (!this.c.blobs.has(input.hash)) throw new AgoraError('E1082', `no uploaded input ${input.hash}`, { why: 'the hash names no completed upload on this node (an upload is kept 24 h after it completes)', hint: 'upload the file first (agora jobs submit --file F does both)' })
     return { kind: 'text', text: this.c.blobs.readText(input.hash) }
   }
 

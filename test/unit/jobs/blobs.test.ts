@@ -2,7 +2,8 @@
  * The blob store: chunked uploads in order, refusals with the exact code
  * (wrong offset, over the declared size, over the limit, incomplete),
  * content addressing and deduplication, damaged and non-text blobs, and
- * the removal of abandoned uploads at start and on a new upload.
+ * the removal of abandoned uploads and expired blobs at start and on a new
+ * upload.
  */
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,6 +16,13 @@ import { silentLogger } from '../../../src/observability/logger.ts'
 import { isAgoraError } from '../../../src/errors.ts'
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
+
+/** Upload `text` in one chunk; its hash. */
+function uploadText (store: BlobStore, text: string): string {
+  const { uploadId } = store.beginUpload(Buffer.byteLength(text))
+  store.append(uploadId, 0, Buffer.from(text))
+  return store.complete(uploadId).hash
+}
 
 describe('BlobStore', () => {
   let dataDir: string
@@ -95,14 +103,9 @@ describe('BlobStore', () => {
 
   test('the same content uploaded twice is stored once', () => {
     const store = open()
-    const upload = (text: string): string => {
-      const { uploadId } = store.beginUpload(Buffer.byteLength(text))
-      store.append(uploadId, 0, Buffer.from(text))
-      return store.complete(uploadId).hash
-    }
-    const first = upload('same words')
-    const second = upload('same words')
-    const other = upload('other words')
+    const first = uploadText(store, 'same words')
+    const second = uploadText(store, 'same words')
+    const other = uploadText(store, 'other words')
     assert.equal(first, second)
     assert.notEqual(first, other)
     assert.deepEqual(readdirSync(join(dataDir, BLOBS_DIR)).filter(n => n !== UPLOADS_DIR).sort(), [first, other].sort())
@@ -160,6 +163,27 @@ describe('BlobStore', () => {
     assert.equal(existsSync(old), false)
     assert.equal(existsSync(recent), true)
     store.stop()
+  })
+
+  test('a blob is kept a day after its content was last uploaded, then removed when an upload begins or at start', () => {
+    const hour = 3600_000
+    now = Date.now()
+    const store = open()
+    const a = uploadText(store, 'first words')
+    now += 20 * hour
+    assert.equal(uploadText(store, 'first words'), a, 'uploaded again: its day starts over')
+    now += 10 * hour
+    const b = uploadText(store, 'second words')
+    assert.equal(store.has(a), true, '10 hours after its last upload')
+    now += 16 * hour
+    store.beginUpload(1)
+    assert.equal(store.has(a), false, '26 hours after its last upload')
+    assert.equal(store.has(b), true, '16 hours after its upload')
+    store.stop()
+    now += 9 * hour
+    const restarted = open()
+    assert.equal(restarted.has(b), false, 'expired while the node was down: removed at start')
+    restarted.stop()
   })
 
   test('uploads idle for an hour are abandoned when a new one begins; the number open is bounded', () => {
