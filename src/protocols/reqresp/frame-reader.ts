@@ -6,7 +6,7 @@
  * Bounded: at most `maxBufferSize` bytes wait here (more aborts the stream),
  * and a frame announcing more than `maxDataLength` bytes is refused before
  * its body arrives. With a `budget`, bytes are held only while it grants
- * them (the serving side's node-wide and per-peer bound, budget.ts). A
+ * them (the serving side's bound per protocol and per peer, budget.ts). A
  * frame is decoded as soon as its last byte is in, with no promise per
  * byte (what `lpStream` costs on every frame).
  */

@@ -28,7 +28,7 @@ export interface InboundInit {
   handler: AnyHandler
   /** Peer admission, asked before each request is read (ServeOptions.admit). */
   admit?: ServeOptions['admit']
-  /** The caller's share of the node's bound on unread request bytes. */
+  /** The caller's share of the protocol's bound on unread request bytes. */
   budget?: ByteBudget | undefined
   timeouts: ProtocolTimeouts
   limiter: KeyedRateLimiter

@@ -10,7 +10,7 @@
  */
 import { AgoraError } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
-import { Agent, type Dispatcher } from 'undici'
+import { Agent } from 'undici'
 import { UpstreamCall, cancelled } from './upstream.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { ProviderMetrics } from '../metrics.ts'
@@ -38,8 +38,6 @@ export interface HttpProviderInit {
   slots?: number
   modelsTtlMs?: number
   probeTimeoutMs?: number
-  /** The connection pool to call through (default: one of its own, closed by `stop()`). */
-  dispatcher?: Dispatcher
   /** Where `apiKeyEnv` is read (default process.env). */
   env?: Record<string, string | undefined>
 }
@@ -57,8 +55,8 @@ export abstract class HttpProvider implements InferenceProvider {
   readonly url: string
   readonly apiKeyEnv: string | undefined
   protected readonly log: Logger
-  private readonly dispatcher: Dispatcher
-  private readonly ownsDispatcher: boolean
+  /** Keep-alive connections to the engine, closed by `stop()`. */
+  private readonly dispatcher: Agent
   private readonly metrics: ProviderMetrics | undefined
   private readonly onChange: (() => void) | undefined
   private readonly slots: number
@@ -78,8 +76,7 @@ export abstract class HttpProvider implements InferenceProvider {
     this.log = components.logger.forComponent(`agora:providers:${init.id}`)
     this.metrics = components.metrics
     this.onChange = components.onChange
-    this.ownsDispatcher = init.dispatcher === undefined
-    this.dispatcher = init.dispatcher ?? newProviderAgent()
+    this.dispatcher = newProviderAgent()
     this.slots = init.slots ?? PROVIDER_DEFAULTS.slots
     this.modelsTtlMs = init.modelsTtlMs ?? PROVIDER_DEFAULTS.modelsTtlMs
     this.probeTimeoutMs = init.probeTimeoutMs ?? PROVIDER_DEFAULTS.probeTimeoutMs
@@ -214,7 +211,7 @@ export abstract class HttpProvider implements InferenceProvider {
   /** Aborts calls in flight (they fail with E700); later calls fail at once. */
   async stop (): Promise<void> {
     this.stopController.abort()
-    if (this.ownsDispatcher) await this.dispatcher.destroy().catch(() => {})
+    await this.dispatcher.destroy().catch(() => {})
   }
 
   /** Headers of every request: the bearer key when one is configured and set. */
