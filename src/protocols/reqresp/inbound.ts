@@ -8,6 +8,7 @@
  * cleanly waits (at most `idleMs`) for the caller's next request and serves
  * it the same way; the caller closing its side ends it.
  */
+import { childController } from '../../abort.ts'
 import { AgoraError } from '../../errors.ts'
 import { STATUS } from './constants.ts'
 import { BudgetExceededError, FrameReader, TruncatedFrameError } from './frame-reader.ts'
@@ -105,10 +106,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     // the request frame was read whole: after an ERROR answer the stream is still in step
     let consumed = false
     // handlers listen on a signal of this request only (a reused stream carries many)
-    const request = new AbortController()
-    const forward = (): void => { request.abort(signal.reason) }
-    if (signal.aborted) forward()
-    else signal.addEventListener('abort', forward, { once: true })
+    const { controller: request, release } = childController(signal)
     try {
       // a peer we will not serve is told so before its request is read (the stream then closes)
       const refusal = init.admit?.(peerId)
@@ -163,7 +161,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       }
     } finally {
       active = false
-      signal.removeEventListener('abort', forward)
+      release()
       metrics?.requests.inc({ protocol, direction: 'inbound', outcome })
       metrics?.duration.observe({ protocol, direction: 'inbound' }, (performance.now() - started) / 1000)
     }
@@ -206,10 +204,8 @@ export async function serveInbound (stream: Stream, connection: Connection, init
 
   /** Wait for the caller's next request: true once it starts to arrive, false when the caller closed its side or idled too long. */
   async function nextRequest (ms: number): Promise<boolean> {
-    const idle = new AbortController()
+    const { controller: idle, release } = childController(signal)
     const timer = setTimeout(() => { idle.abort(new Error('idle')) }, ms)
-    const forward = (): void => { idle.abort(signal.reason) }
-    signal.addEventListener('abort', forward, { once: true })
     try {
       return await reader.waitForData(idle.signal)
     } catch (err) {
@@ -223,7 +219,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       return false
     } finally {
       clearTimeout(timer)
-      signal.removeEventListener('abort', forward)
+      release()
     }
   }
 }
