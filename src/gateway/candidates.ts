@@ -1,5 +1,6 @@
 /**
- * Who could serve a request: the local providers serving the model, then
+ * Which models the network serves (listModels, for /v1/models) and who
+ * could serve a request: the local providers serving the model, then
  * the peers whose valid offer lists it. Filters run in a fixed order, each
  * with its own error when it leaves nothing, so the client learns the
  * actual reason:
@@ -15,7 +16,7 @@ import { AgoraError } from '../errors.ts'
 import { offerPrice } from '../offers/index.ts'
 import type { CircuitBreakers } from './breaker.ts'
 import type { GatewayProvider, LocalProvidersLike } from './router-options.ts'
-import type { RoutingStrategy } from './types.ts'
+import type { GatewayModel, RoutingStrategy } from './types.ts'
 import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
 import type { ModelKind } from '../providers/index.ts'
@@ -85,6 +86,29 @@ export function parseModelRef (model: string): { model: string, target?: string 
   const suffix = model.slice(at + 1)
   if (suffix !== 'local' && !PEER_ID.test(suffix)) return { model }
   return { model: model.slice(0, at), target: suffix }
+}
+
+/** Local providers' models (owned by us, free, latency 0), then every model in a peer's offer (banned peers left out), sorted by id. */
+export function listModels (sources: Omit<CandidateSources, 'breakers'>): GatewayModel[] {
+  const self = sources.selfPeerId
+  const out = new Map<string, GatewayModel>()
+  for (const provider of sources.local.providers()) {
+    for (const m of provider.models()) {
+      const key = `${m.name}\0${self}`
+      if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, price: 0, latencyMs: 0, local: true })
+    }
+  }
+  for (const offer of sources.offers.list()) {
+    if (offer.node === self) continue
+    const view = sources.peerBook.view(offer.node)
+    if (view?.banned === true) continue
+    for (const m of offer.models) {
+      const key = `${m.name}\0${offer.node}`
+      if (out.has(key)) continue
+      out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
+    }
+  }
+  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id) || Number(b.local) - Number(a.local) || a.ownedBy.localeCompare(b.ownedBy))
 }
 
 /** Every candidate for the query, filtered (see the file comment); throws the error of the filter that left none. */

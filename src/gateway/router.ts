@@ -15,10 +15,9 @@
 import { randomUUID } from 'node:crypto'
 import { childController } from '../abort.ts'
 import { AgoraError } from '../errors.ts'
-import { offerPrice } from '../offers/index.ts'
 import { backoffDelay } from '../peers/index.ts'
 import { CircuitBreakers, type BreakerSnapshot, type BreakerTransition } from './breaker.ts'
-import { findCandidates, parseModelRef, type Candidate, type Operation } from './candidates.ts'
+import { findCandidates, listModels, parseModelRef, type Candidate, type Operation } from './candidates.ts'
 import { blameOf, codeOf, describe, reasonOf, sleep, withTimeout } from './deadline.ts'
 import { priceOwed } from './metering/metering.ts'
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts'
@@ -100,25 +99,7 @@ export class InferenceGateway implements Gateway {
 
   /** Local providers' models (owned by us, free, latency 0), then every model in a peer's offer (banned peers left out). */
   models (): GatewayModel[] {
-    const self = this.c.selfPeerId
-    const out = new Map<string, GatewayModel>()
-    for (const provider of this.c.local.providers()) {
-      for (const m of provider.models()) {
-        const key = `${m.name}\0${self}`
-        if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, price: 0, latencyMs: 0, local: true })
-      }
-    }
-    for (const offer of this.c.offers.list()) {
-      if (offer.node === self) continue
-      const view = this.c.peerBook.view(offer.node)
-      if (view?.banned === true) continue
-      for (const m of offer.models) {
-        const key = `${m.name}\0${offer.node}`
-        if (out.has(key)) continue
-        out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
-      }
-    }
-    return [...out.values()].sort((a, b) => a.id.localeCompare(b.id) || Number(b.local) - Number(a.local) || a.ownedBy.localeCompare(b.ownedBy))
+    return listModels(this.c)
   }
 
   async chat (request: ChatRequest, ctx: RequestContext): Promise<ChatRun> {
