@@ -1,11 +1,10 @@
 /**
- * The fleet jobs.bench.ts measures: fake OpenAI upstreams in a child
- * process (one per worker, answering after a delay), worker daemons
- * (`agora start --detach`, real processes), CPU accounting from /proc, and
- * the two ways of driving work: a job through a coordinator's JobsApi
- * (timed by its events) and raw /agora/task/1 offers (no coordinator).
- * Everything started here is stopped by `close()`, even after a failure;
- * the upstream child also exits when this process dies (its stdin closes).
+ * The fleet jobs.bench.ts measures: worker daemons (`agora start --detach`,
+ * real processes, each serving a chat provider on its own fake upstream from
+ * processes.ts), CPU accounting from /proc, and the two ways of driving
+ * work: a job through a coordinator's JobsApi (timed by its events) and raw
+ * /agora/task/1 offers (no coordinator). The daemons started here are
+ * stopped by `stopWorkers()`, even after a failure.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
