@@ -1,8 +1,9 @@
 /**
  * Processes the benchmarks measure against, each in its own OS process so
  * that what is measured does not share an event loop with the client that
- * measures it: fake OpenAI upstreams, a minimal Node reverse proxy, nginx
- * (when installed), and CPU / RSS readings from /proc. Every child exits
+ * measures it: fake OpenAI upstreams, a minimal Node reverse proxy, the two
+ * floors under any Node proxy (a raw TCP pipe, a hand-rolled HTTP proxy),
+ * nginx (when installed), and CPU / RSS readings from /proc. Every child exits
  * when `close()` is called; the Node children also when this process dies
  * (their stdin closes).
  */
@@ -70,6 +71,77 @@ export async function startNodeProxy (target: string): Promise<Child> {
       req.pipe(out)
     })
     server.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + server.address().port))`, 'the Node proxy')
+  return { url: line.trim(), pid: child.pid as number, close }
+}
+
+/** Node's byte floor: a TCP pipe to the upstream, one upstream connection per client connection, no HTTP at all. */
+export async function startTcpPipe (target: string): Promise<Child> {
+  const { line, child, close } = await startChild(`
+    import { createServer, connect } from 'node:net'
+    const upstream = new URL(${JSON.stringify(target)})
+    const server = createServer(client => {
+      const up = connect(Number(upstream.port), upstream.hostname)
+      client.setNoDelay(true)
+      up.setNoDelay(true)
+      client.pipe(up).pipe(client)
+      client.on('error', () => up.destroy())
+      up.on('error', () => client.destroy())
+    })
+    server.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + server.address().port))`, 'the TCP pipe')
+  return { url: line.trim(), pid: child.pid as number, close }
+}
+
+/**
+ * The least any JavaScript HTTP proxy of JSON can do: HTTP/1.1 framed by hand
+ * on node:net (content-length bodies only, no limits, no validation), the
+ * request and the answer each parsed and the request re-serialised, as a
+ * gateway must to route and meter. A measuring stick, not a usable proxy.
+ */
+export async function startHandRolledProxy (target: string): Promise<Child> {
+  const { line, child, close } = await startChild(`
+    import { createServer, connect } from 'node:net'
+    const upstream = new URL(${JSON.stringify(target)})
+    const idle = []
+    const onMessages = (socket, onMessage) => {
+      let buffered = Buffer.alloc(0)
+      socket.on('data', data => {
+        buffered = buffered.length === 0 ? data : Buffer.concat([buffered, data])
+        for (;;) {
+          const end = buffered.indexOf('\\r\\n\\r\\n')
+          if (end < 0) return
+          const head = buffered.toString('latin1', 0, end)
+          const length = Number(/content-length:\\s*(\\d+)/i.exec(head)?.[1] ?? 0)
+          if (buffered.length < end + 4 + length) return
+          const body = buffered.subarray(end + 4, end + 4 + length)
+          buffered = buffered.subarray(end + 4 + length)
+          onMessage(head, body)
+        }
+      })
+    }
+    const server = createServer(client => {
+      client.setNoDelay(true)
+      onMessages(client, (head, body) => {
+        const [method, path] = head.slice(0, head.indexOf(' HTTP/')).split(' ')
+        const request = JSON.stringify(JSON.parse(body.toString()))
+        let up = idle.pop()
+        if (up === undefined) {
+          up = connect(Number(upstream.port), upstream.hostname)
+          up.setNoDelay(true)
+          up.on('error', () => {})
+          const socket = up
+          up.on('close', () => { if (idle.includes(socket)) idle.splice(idle.indexOf(socket), 1) })
+        }
+        up.removeAllListeners('data')
+        onMessages(up, (answerHead, answer) => {
+          JSON.parse(answer.toString())
+          idle.push(up)
+          client.write('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + answer.length + '\\r\\n\\r\\n')
+          client.write(answer)
+        })
+        up.write(method + ' ' + path + ' HTTP/1.1\\r\\nhost: ' + upstream.host + '\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + Buffer.byteLength(request) + '\\r\\n\\r\\n' + request)
+      })
+    })
+    server.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + server.address().port))`, 'the hand-rolled proxy')
   return { url: line.trim(), pid: child.pid as number, close }
 }
 
