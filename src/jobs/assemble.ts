@@ -67,7 +67,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     halfLifeMs: config.reputation.halfLifeMs,
     offerTtlMs: config.offers.ttlMs
   })
-  const dispatcher = new Dispatcher({ reqresp: c.reqresp, worker, executors, logger, metrics }, { timeouts: jobs.timeouts })
+  const dispatcher = new Dispatcher({ reqresp: c.reqresp, worker, executors, logger, metrics }, { timeouts: jobs.timeouts, fetchBudget: jobs.resultFetchBudgetBytes })
   const blobs = new BlobStore({ dataDir: c.dataDir, logger }, { maxUploadBytes: jobs.maxUploadBytes })
   const coordinator = new JobCoordinator({
     db: c.store.db,

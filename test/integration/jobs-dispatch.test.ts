@@ -10,6 +10,7 @@ import { lpStream } from '@libp2p/utils'
 import { generateIdentity, type NodeIdentity } from '../../src/identity/index.ts'
 import { ReqResp } from '../../src/protocols/index.ts'
 import { Dispatcher } from '../../src/jobs/dispatch/index.ts'
+import { ResultFetchBudget } from '../../src/jobs/dispatch/fetch-budget.ts'
 import { resultHash, TASK_PROTOCOL_ID, verifyReceipt, type DispatchTimeouts } from '../../src/jobs/protocol/index.ts'
 import { TaskServer } from '../../src/jobs/worker/index.ts'
 import { assignment, fixtures, makeWorker, type Fixtures, type WorkerSetup } from '../unit/jobs/task-fixtures.ts'
@@ -36,6 +37,7 @@ describe('jobs: /agora/task/1 between real nodes', () => {
   let stranger: TestNode
   let fx: Fixtures
   let work: WorkerSetup
+  let own: WorkerSetup
   let server: TaskServer
   let dispatcher: Dispatcher
   let strangerDispatcher: Dispatcher
@@ -55,7 +57,7 @@ describe('jobs: /agora/task/1 between real nodes', () => {
     server = new TaskServer({ reqresp: workerRpc, worker: work.worker, access: work.access, logger: workerNode.logger })
     await server.start()
 
-    const own = await makeWorker({ identity: coordinatorId })
+    own = await makeWorker({ identity: coordinatorId })
     dispatcher = new Dispatcher({ reqresp: coordinatorRpc, worker: own.worker, executors: fx.executors, logger: coordinator.logger, metrics: coordinator.registry }, { timeouts: TIMEOUTS })
     const strangerOwn = await makeWorker({ identity: strangerId })
     strangerDispatcher = new Dispatcher({ reqresp: strangerRpc, worker: strangerOwn.worker, executors: fx.executors, logger: stranger.logger }, { timeouts: TIMEOUTS })
@@ -188,6 +190,27 @@ describe('jobs: /agora/task/1 between real nodes', () => {
     assert.equal(await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total'), Buffer.byteLength(json))
     assert.equal(await metric(coordinator.registry, 'agora_jobs_dispatch_fetched_bytes_total'), Buffer.byteLength(json))
     assert.equal(result.resultHash, resultHash(result.result))
+  })
+
+  test('a fetch waits for room in the node-wide budget, and the progress timeout does not run while it waits', async () => {
+    const size = 3 * 1024 * 1024
+    const progressMs = 500
+    const budget = new ResultFetchBudget(4 * 1024 * 1024)
+    const budgeted = new Dispatcher({ reqresp: engines[0] as ReqResp, worker: own.worker, executors: fx.executors, logger: coordinator.logger }, { timeouts: TIMEOUTS, fetchBudget: budget })
+    const held = await budget.reserve(2 * 1024 * 1024, new AbortController().signal)
+    const fetchedBefore = await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total')
+    const pending = budgeted.dispatch(workerNode.peerId, assignment(coordinator.peerId, 't.big', { params: { size } }), { timeouts: { firstProgressMs: progressMs } })
+    pending.catch(() => {}) // awaited below; a rejection meanwhile must not go unhandled
+    await waitFor(() => budget.waiting === 1, { what: 'the fetch to wait for room' })
+    // what is checked is that nothing fires: let three progress windows pass while the fetch waits
+    const since = performance.now()
+    await waitFor(() => performance.now() - since > 3 * progressMs, { what: 'three progress windows to pass' })
+    assert.equal(budget.waiting, 1)
+    assert.equal(await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total'), fetchedBefore, 'nothing is fetched without room')
+    held()
+    const result = await pending
+    assert.equal((result.result as { data: string }).data.length, size)
+    assert.equal(budget.reserved, 0)
   })
 
   test('a malformed result (not matching the output schema) → E1045 at the dispatcher', async () => {

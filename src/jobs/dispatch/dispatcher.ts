@@ -9,10 +9,11 @@
  * TaskWorker: the same checks, the same receipt, no wire.
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
-import { DISPATCH_TIMEOUT_DEFAULTS, ENGINE_TIMEOUT_SLACK_MS, TASK_MAX_RESULT_BYTES } from '../protocol/constants.ts'
+import { DISPATCH_TIMEOUT_DEFAULTS, ENGINE_TIMEOUT_SLACK_MS, RESULT_FETCH_BUDGET_BYTES, TASK_MAX_RESULT_BYTES } from '../protocol/constants.ts'
 import { createTaskProtocol, type TaskProtocol } from '../protocol/protocol.ts'
 import { raceAbort } from '../../abort.ts'
 import { DispatchDeadlines } from './deadlines.ts'
+import { ResultFetchBudget } from './fetch-budget.ts'
 import { createDispatchMetrics, type DispatchMetrics } from './metrics.ts'
 import { malformed, refusal, remoteAttempt, type RawResult } from './remote.ts'
 import { checkResult } from './verify.ts'
@@ -38,6 +39,8 @@ export interface DispatcherInit {
   timeouts?: Partial<DispatchTimeouts>
   /** Largest result accepted by reference (canonical JSON bytes). */
   maxResultBytes?: number
+  /** jobs.resultFetchBudgetBytes: bytes of results fetched by reference at once, across every job (or a budget to share). */
+  fetchBudget?: number | ResultFetchBudget
 }
 
 /** Codes a worker's engine (not its executor) answers with: they stay transport errors. */
@@ -51,6 +54,7 @@ export class Dispatcher implements TaskDispatcher {
   private readonly metrics: DispatchMetrics | undefined
   private readonly timeouts: DispatchTimeouts
   private readonly maxResultBytes: number
+  private readonly fetchBudget: ResultFetchBudget
   private readonly protocols = new Map<string, TaskProtocol>()
 
   constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
@@ -59,6 +63,8 @@ export class Dispatcher implements TaskDispatcher {
     this.metrics = createDispatchMetrics(components.metrics)
     this.timeouts = { ...DISPATCH_TIMEOUT_DEFAULTS, ...init.timeouts }
     this.maxResultBytes = init.maxResultBytes ?? TASK_MAX_RESULT_BYTES
+    const budget = init.fetchBudget ?? RESULT_FETCH_BUDGET_BYTES
+    this.fetchBudget = budget instanceof ResultFetchBudget ? budget : new ResultFetchBudget(budget)
   }
 
   /** The timeouts in force (jobs.timeouts). */
@@ -88,6 +94,7 @@ export class Dispatcher implements TaskDispatcher {
             deadlines,
             options,
             maxResultBytes: this.maxResultBytes,
+            fetchBudget: this.fetchBudget,
             metrics: this.metrics
           })
       } catch (err) {

@@ -8,6 +8,7 @@ import { AgoraError, isAgoraError } from '../../errors.ts'
 import { raceAbort } from '../../abort.ts'
 import { sha256Hex } from '../protocol/hash.ts'
 import type { DispatchDeadlines } from './deadlines.ts'
+import type { ResultFetchBudget } from './fetch-budget.ts'
 import type { DispatchMetrics } from './metrics.ts'
 import type { TaskProtocol } from '../protocol/protocol.ts'
 import type { ResultRef, TaskFrame, TaskRequest } from '../protocol/schema.ts'
@@ -27,6 +28,8 @@ export interface RemoteAttemptInit {
   deadlines: DispatchDeadlines
   options: DispatchOptions
   maxResultBytes: number
+  /** The node's room for results being fetched, shared by every attempt. */
+  fetchBudget: ResultFetchBudget
   metrics: DispatchMetrics | undefined
 }
 
@@ -107,11 +110,40 @@ export async function remoteAttempt (init: RemoteAttemptInit): Promise<RawResult
   return { result: answer.result, receipt: answer.receipt }
 }
 
-/** Fetch a result by reference: chunks in order, exactly `ref.size` bytes hashing to `ref.hash`, then JSON. */
+/** Fetch a result by reference, once the node has room for it: chunks in order, exactly `ref.size` bytes hashing to `ref.hash`, then JSON. */
 async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<unknown> {
   const { worker, assignment, deadlines } = init
   const { key } = assignment
   if (ref.size > init.maxResultBytes) throw malformed(worker, key, `a result of ${ref.size} bytes, the limit is ${init.maxResultBytes}`)
+  // waiting for room is our doing, not the worker's: no progress timer meanwhile (the total deadline and the caller still apply)
+  deadlines.disarm()
+  const release = await reserveRoom(init, ref.size)
+  try {
+    return await fetchAndParse(init, ref)
+  } finally {
+    release()
+    observeBudget(init)
+  }
+}
+
+async function reserveRoom (init: RemoteAttemptInit, bytes: number): Promise<() => void> {
+  const pending = init.fetchBudget.reserve(bytes, init.deadlines.signal)
+  observeBudget(init)
+  try {
+    return await pending
+  } finally {
+    observeBudget(init)
+  }
+}
+
+function observeBudget ({ metrics, fetchBudget }: RemoteAttemptInit): void {
+  metrics?.fetchReservedBytes.set(fetchBudget.reserved)
+  metrics?.fetchWaiting.set(fetchBudget.waiting)
+}
+
+async function fetchAndParse (init: RemoteAttemptInit, ref: ResultRef): Promise<unknown> {
+  const { worker, assignment, deadlines } = init
+  const { key } = assignment
   const chunks: Buffer[] = []
   let size = 0
   deadlines.arm('progress')
@@ -125,6 +157,7 @@ async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<un
   }
   if (size !== ref.size) throw malformed(worker, key, `${size} bytes fetched, ${ref.size} announced`)
   const bytes = Buffer.concat(chunks, size)
+  chunks.length = 0 // the pieces can go before the text is decoded
   if (sha256Hex(bytes) !== ref.hash) throw malformed(worker, key, 'the fetched result does not match its hash')
   init.metrics?.fetchedBytes.inc(size)
   try {

@@ -15,6 +15,8 @@ export const TASK_INLINE_RESULT_BYTES = 512 * 1024
 export const TASK_CHUNK_BYTES = 512 * 1024
 /** Largest result a worker sends and a coordinator accepts (canonical JSON bytes). */
 export const TASK_MAX_RESULT_BYTES = 32 * 1024 * 1024
+/** The jobs.resultFetchBudgetBytes default (see config/schema.ts): eight results of the largest size fetched at once, node-wide. */
+export const RESULT_FETCH_BUDGET_BYTES = 8 * TASK_MAX_RESULT_BYTES
 
 /** Characters in ids carried by an assignment. */
 export const TASK_MAX_KEY_CHARS = 512
