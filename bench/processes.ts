@@ -127,15 +127,16 @@ export async function startHandRolledProxy (target: string): Promise<Child> {
         if (up === undefined) {
           up = connect(Number(upstream.port), upstream.hostname)
           up.setNoDelay(true)
-          up.on('error', () => {})
           const socket = up
           up.on('close', () => { if (idle.includes(socket)) idle.splice(idle.indexOf(socket), 1) })
         }
         up.removeAllListeners('data')
+        up.removeAllListeners('error')
+        up.on('error', () => client.destroy())
         onMessages(up, (answerHead, answer) => {
           JSON.parse(answer.toString())
           idle.push(up)
-          client.write('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + answer.length + '\\r\\n\\r\\n')
+          client.write(answerHead.slice(0, answerHead.indexOf('\\r\\n')) + '\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + answer.length + '\\r\\n\\r\\n')
           client.write(answer)
         })
         up.write(method + ' ' + path + ' HTTP/1.1\\r\\nhost: ' + upstream.host + '\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + Buffer.byteLength(request) + '\\r\\n\\r\\n' + request)

@@ -27,7 +27,10 @@ export class NamedDeadlines<Phase extends string> {
   private readonly caller: AbortSignal | undefined
   private readonly onCallerAbort: () => void
   private total: NodeJS.Timeout | undefined
+  /** When the total deadline falls (Date.now() clock). */
+  private totalEndsAt = 0
   private phase: NodeJS.Timeout | undefined
+  private cleared = false
 
   constructor (rules: DeadlineRules<Phase>, caller?: AbortSignal) {
     this.rules = rules
@@ -36,7 +39,7 @@ export class NamedDeadlines<Phase extends string> {
     this.onCallerAbort = () => { this.abort(caller?.reason instanceof AgoraError ? caller.reason : rules.cancelled(caller?.reason)) }
     if (caller?.aborted === true) this.onCallerAbort()
     else caller?.addEventListener('abort', this.onCallerAbort, { once: true })
-    if (!this.signal.aborted) this.total = setTimeout(() => { this.abort(rules.timeout('total', rules.totalMs)) }, rules.totalMs)
+    if (!this.signal.aborted) this.startTotal(rules.totalMs)
   }
 
   /** Run `phase`'s timer (replacing the previous phase's). */
@@ -50,6 +53,22 @@ export class NamedDeadlines<Phase extends string> {
   disarm (): void {
     clearTimeout(this.phase)
     this.phase = undefined
+  }
+
+  /**
+   * Stop both clocks while the call waits on our own account (not the far
+   * side's); the returned function restarts the total clock with the time
+   * that was left. The caller's cancellation still applies meanwhile.
+   */
+  pause (): () => void {
+    this.disarm()
+    if (this.total === undefined) return () => {}
+    clearTimeout(this.total)
+    this.total = undefined
+    const left = Math.max(0, this.totalEndsAt - Date.now())
+    return () => {
+      if (!this.cleared && !this.signal.aborted && this.total === undefined) this.startTotal(left)
+    }
   }
 
   /** Listen for the abort (e.g. to close the stream while the consumer is away). */
@@ -67,9 +86,15 @@ export class NamedDeadlines<Phase extends string> {
 
   /** Stop every timer and forget the caller's signal. */
   clear (): void {
+    this.cleared = true
     this.disarm()
     clearTimeout(this.total)
     this.caller?.removeEventListener('abort', this.onCallerAbort)
+  }
+
+  private startTotal (ms: number): void {
+    this.totalEndsAt = Date.now() + ms
+    this.total = setTimeout(() => { this.abort(this.rules.timeout('total', this.rules.totalMs)) }, ms)
   }
 
   private abort (reason: AgoraError): void {

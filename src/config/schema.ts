@@ -149,7 +149,7 @@ export const jobsSchema = z.object({
   maxAttempts: z.number().int().min(1).max(20).default(4).describe('Attempts per subtask (each on another candidate when possible) before the subtask fails for good'),
   maxInlineInputBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Largest input a job may carry inline; larger inputs are uploaded as a file (agora jobs submit --file)'),
   maxUploadBytes: z.number().int().min(1024).default(256 * 1024 * 1024).describe('Largest file one job input upload may be'),
-  resultFetchBudgetBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024).describe('Bytes of large results (sent by reference) this node fetches from workers at once, across all its jobs; further fetches wait for room. Memory at the peak is about three times this'),
+  resultFetchBudgetBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024).describe('Bytes of large results (sent by reference) this node fetches from workers at once, across all its jobs; further fetches wait for room. Results are held whole until checked: at least three times this in memory at the peak'),
   exploration: z.number().min(0).max(1).default(0.3).describe('Weight of the Thompson-sampling draw against the deterministic score when choosing a worker (0: always the best score)'),
   debugTasks: z.boolean().default(false).describe('Run and advertise the debug.noop and debug.sleep task types (tests and benchmarks)'),
   timeouts: jobsTimeoutsSchema.default(jobsTimeoutsSchema.parse({}))

@@ -192,25 +192,29 @@ describe('jobs: /agora/task/1 between real nodes', () => {
     assert.equal(result.resultHash, resultHash(result.result))
   })
 
-  test('a fetch waits for room in the node-wide budget, and the progress timeout does not run while it waits', async () => {
+  test('a fetch waits for room in the node-wide budget, and neither the progress nor the total timeout runs while it waits', async () => {
     const size = 3 * 1024 * 1024
-    const progressMs = 500
+    const [progressMs, totalMs] = [500, 2500]
     const budget = new ResultFetchBudget(4 * 1024 * 1024)
     const budgeted = new Dispatcher({ reqresp: engines[0] as ReqResp, worker: own.worker, executors: fx.executors, logger: coordinator.logger }, { timeouts: TIMEOUTS, fetchBudget: budget })
     const held = await budget.reserve(2 * 1024 * 1024, new AbortController().signal)
-    const fetchedBefore = await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total')
-    const pending = budgeted.dispatch(workerNode.peerId, assignment(coordinator.peerId, 't.big', { params: { size } }), { timeouts: { firstProgressMs: progressMs } })
-    pending.catch(() => {}) // awaited below; a rejection meanwhile must not go unhandled
-    await waitFor(() => budget.waiting === 1, { what: 'the fetch to wait for room' })
-    // what is checked is that nothing fires: let three progress windows pass while the fetch waits
-    const since = performance.now()
-    await waitFor(() => performance.now() - since > 3 * progressMs, { what: 'three progress windows to pass' })
-    assert.equal(budget.waiting, 1)
-    assert.equal(await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total'), fetchedBefore, 'nothing is fetched without room')
-    held()
-    const result = await pending
-    assert.equal((result.result as { data: string }).data.length, size)
-    assert.equal(budget.reserved, 0)
+    try {
+      const fetchedBefore = await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total')
+      const pending = budgeted.dispatch(workerNode.peerId, assignment(coordinator.peerId, 't.big', { params: { size } }), { timeouts: { firstProgressMs: progressMs, totalMs } })
+      pending.catch(() => {}) // awaited below; a rejection meanwhile must not go unhandled
+      await waitFor(() => budget.waiting === 1, { what: 'the fetch to wait for room' })
+      // what is checked is that nothing fires: let the whole total timeout pass while the fetch waits
+      const since = performance.now()
+      await waitFor(() => performance.now() - since > totalMs + progressMs, { what: 'the total timeout to pass', timeoutMs: 2 * totalMs })
+      assert.equal(budget.waiting, 1)
+      assert.equal(await metric(workerNode.registry, 'agora_jobs_worker_fetched_bytes_total'), fetchedBefore, 'nothing is fetched without room')
+      held()
+      const result = await pending
+      assert.equal((result.result as { data: string }).data.length, size)
+      assert.equal(budget.reserved, 0)
+    } finally {
+      held()
+    }
   })
 
   test('a malformed result (not matching the output schema) → E1045 at the dispatcher', async () => {

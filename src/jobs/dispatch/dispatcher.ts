@@ -81,8 +81,8 @@ export class Dispatcher implements TaskDispatcher {
     const deadlines = new DispatchDeadlines(timeouts, { worker, key: assignment.key, attempt: assignment.attempt }, options.signal)
     const started = performance.now()
     let outcome = 'ok'
+    let raw: RawResult | undefined
     try {
-      let raw: RawResult
       try {
         raw = local
           ? await this.localAttempt(assignment, options, deadlines)
@@ -105,6 +105,7 @@ export class Dispatcher implements TaskDispatcher {
       outcome = isAgoraError(err) ? err.code : 'error'
       throw err
     } finally {
+      raw?.release?.()
       deadlines.clear()
       this.metrics?.attempts.inc({ where, outcome })
       this.metrics?.duration.observe({ where }, (performance.now() - started) / 1000)

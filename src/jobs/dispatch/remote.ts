@@ -18,6 +18,8 @@ import type { ReqResp } from '../../protocols/index.ts'
 export interface RawResult {
   result: unknown
   receipt: string
+  /** Gives back the fetch budget's room a result fetched by reference holds until it is checked. */
+  release?: () => void
 }
 
 export interface RemoteAttemptInit {
@@ -106,31 +108,43 @@ export async function remoteAttempt (init: RemoteAttemptInit): Promise<RawResult
   }
   if (refused !== undefined) throw refusal(worker, key, refused)
   if (answer === undefined) throw malformed(worker, key, accepted ? 'the answer ended without a result' : 'the answer ended without accepting or refusing')
-  if (answer.ref !== undefined) return { result: await fetchResult(init, answer.ref), receipt: answer.receipt }
+  if (answer.ref !== undefined) {
+    const fetched = await fetchResult(init, answer.ref)
+    return { result: fetched.value, receipt: answer.receipt, release: fetched.release }
+  }
   return { result: answer.result, receipt: answer.receipt }
 }
 
-/** Fetch a result by reference, once the node has room for it: chunks in order, exactly `ref.size` bytes hashing to `ref.hash`, then JSON. */
-async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<unknown> {
+/**
+ * Fetch a result by reference, once the node has room for it: chunks in
+ * order, exactly `ref.size` bytes hashing to `ref.hash`, then JSON. The
+ * room is held until the caller releases it (after checking the result).
+ */
+async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<{ value: unknown, release: () => void }> {
   const { worker, assignment, deadlines } = init
-  const { key } = assignment
-  if (ref.size > init.maxResultBytes) throw malformed(worker, key, `a result of ${ref.size} bytes, the limit is ${init.maxResultBytes}`)
-  // waiting for room is our doing, not the worker's: no progress timer meanwhile (the total deadline and the caller still apply)
-  deadlines.disarm()
+  if (ref.size > init.maxResultBytes) throw malformed(worker, assignment.key, `a result of ${ref.size} bytes, the limit is ${init.maxResultBytes}`)
+  // waiting for room is our doing, not the worker's: both clocks stop meanwhile (the caller can still cancel)
+  const resume = deadlines.pause()
   const release = await reserveRoom(init, ref.size)
+  resume()
   try {
-    return await fetchAndParse(init, ref)
-  } finally {
+    return { value: await fetchAndParse(init, ref), release }
+  } catch (err) {
     release()
-    observeBudget(init)
+    throw err
   }
 }
 
+/** The budget's room for `bytes`, with the gauges kept current; resolves to its release. */
 async function reserveRoom (init: RemoteAttemptInit, bytes: number): Promise<() => void> {
   const pending = init.fetchBudget.reserve(bytes, init.deadlines.signal)
   observeBudget(init)
   try {
-    return await pending
+    const giveBack = await pending
+    return () => {
+      giveBack()
+      observeBudget(init)
+    }
   } finally {
     observeBudget(init)
   }

@@ -1,4 +1,4 @@
-/** The node-wide room for results fetched by reference: waits in order, caps, aborts that give the room back. */
+/** The node-wide room for results fetched by reference: waits in order, caps, aborted waits leaving the line. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -58,7 +58,7 @@ describe('ResultFetchBudget', () => {
     assert.equal(budget.reserved, 100)
   })
 
-  test('an aborted wait rejects with the reason, and the room later granted to it is given straight back', async () => {
+  test('an aborted wait rejects with the reason and takes no room', async () => {
     const budget = new ResultFetchBudget(100)
     const held = await budget.reserve(100, never)
     const controller = new AbortController()
@@ -67,9 +67,34 @@ describe('ResultFetchBudget', () => {
     await assert.rejects(waiting, /the attempt ended/)
     assert.equal(budget.waiting, 0)
     held()
-    await nextTurn()
     assert.equal(budget.reserved, 0)
     assert.equal(await budget.reserve(100, never).then(release => { release(); return 'granted' }), 'granted')
+  })
+
+  test('a wait behind an aborted one is served as soon as it fits', async () => {
+    const budget = new ResultFetchBudget(100)
+    const held = await budget.reserve(90, never)
+    const controller = new AbortController()
+    const abandoned = budget.reserve(50, controller.signal)
+    const small = track(budget.reserve(5, never))
+    await nextTurn()
+    assert.equal(small.done, false)
+    assert.equal(budget.waiting, 2)
+    controller.abort(new Error('cancelled'))
+    await assert.rejects(abandoned, /cancelled/)
+    await nextTurn()
+    assert.equal(small.done, true, 'the aborted wait left the line, and 5 of the 10 free bytes fit')
+    assert.equal(budget.reserved, 95)
+    assert.equal(budget.waiting, 0)
+    held()
+    small.value?.()
+    assert.equal(budget.reserved, 0)
+  })
+
+  test('an already aborted signal gets no room', async () => {
+    const budget = new ResultFetchBudget(100)
+    await assert.rejects(budget.reserve(10, AbortSignal.abort(new Error('too late'))), /too late/)
+    assert.equal(budget.reserved, 0)
   })
 
   test('giving room back twice counts once', async () => {
