@@ -5,6 +5,7 @@
  * of start-up, and `agora status` is measured against `node -e 0`).
  */
 import { z } from 'zod'
+import { MAX_BAN_DURATION_MS } from '../peers/constants.ts'
 import { JOB_STATES, SUBTASK_STATES, jobConstraintsSchema, jobInputSchema, type Job, type Subtask } from '../jobs/types.ts'
 
 export const statusResponse = z.object({
@@ -83,7 +84,7 @@ export const offerIdParam = z.object({ id: z.string().min(1).max(256) })
 export const banBody = z.object({
   reason: z.string().min(1).max(200).optional(),
   /** Omitted: banned until unbanned. */
-  durationMs: z.number().int().positive().optional()
+  durationMs: z.number().int().positive().max(MAX_BAN_DURATION_MS, 'a ban with an expiry lasts at most 100 years; omit durationMs to ban until unbanned').optional()
 }).strict()
 
 export const withdrawResponse = z.object({ withdrawn: z.boolean(), offerId: z.string().nullable() })

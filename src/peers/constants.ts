@@ -39,6 +39,9 @@ export const AUTO_BAN_REASON = 'reputation below threshold'
 /** `bannedUntil` of a ban without expiry (the API's peer schema says the same). */
 export const BAN_FOREVER = Number.MAX_SAFE_INTEGER
 
+/** The longest ban with an expiry (about 100 years); a longer one is a ban without expiry. */
+export const MAX_BAN_DURATION_MS = 100 * 365.25 * 24 * 60 * 60 * 1000
+
 /** Peer store tag on trusted peers: libp2p's connection pruner closes them last. */
 export const TRUSTED_TAG = 'agora-trusted'
 export const TRUSTED_TAG_VALUE = 100

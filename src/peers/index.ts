@@ -9,4 +9,4 @@ export {
   observeUptime, uptimeFraction, appScore
 } from './reputation.ts'
 export type { Outcome, BetaState, UptimeState, BanRule } from './reputation.ts'
-export { REPUTATION_DEFAULTS, AUTO_BAN_REASON, BAN_FOREVER } from './constants.ts'
+export { REPUTATION_DEFAULTS, AUTO_BAN_REASON, BAN_FOREVER, MAX_BAN_DURATION_MS } from './constants.ts'

@@ -244,7 +244,8 @@ export class PeerBook {
   }
 
   private banNow (peerId: string, options: BanOptions, now: number, auto: boolean): void {
-    const until = options.durationMs === undefined ? null : now + options.durationMs
+    // past the safe integers the stored row could not be read back (node:sqlite refuses it): a longer ban is one without expiry
+    const until = options.durationMs === undefined ? null : Math.min(now + options.durationMs, BAN_FOREVER)
     this.peers.setBan(peerId, until ?? BAN_FOREVER, options.reason)
     this.metrics?.bans.inc({ kind: auto ? 'auto' : 'manual' })
     this.log.info({ peerId, reason: options.reason, until, auto }, 'peer banned')

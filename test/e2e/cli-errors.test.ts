@@ -28,6 +28,9 @@ describe('CLI errors', () => {
     assert.match(result.stderr, /^Error \[E600\]/)
     const unknownOption = await runAgora(['status', '--bogus'])
     assert.equal(unknownOption.code, 2)
+    const endlessBan = await runAgora(['peers', 'ban', '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', '--for', '1e12'])
+    assert.equal(endlessBan.code, 2)
+    assert.match(endlessBan.stderr, /^Error \[E600\]: --for 1e12 is longer than the 100 years/)
   })
 
   test('a client command with no node says how to start one', async () => {

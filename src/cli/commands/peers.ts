@@ -4,6 +4,7 @@ import { AgoraError } from '../../errors.ts'
 import { clientFor, type PeerEntry } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord } from '../output.ts'
+import { MAX_BAN_DURATION_MS } from '../../peers/constants.ts'
 
 export function registerPeersCommands (program: Command): void {
   const peers = program.command('peers').description('peers of this node')
@@ -62,6 +63,7 @@ export function registerPeersCommands (program: Command): void {
       const opts = globalOptions(cmd)
       const minutes = flags.for === undefined ? undefined : Number(flags.for)
       if (minutes !== undefined && !(minutes > 0)) throw new AgoraError('E600', `--for takes a number of minutes, not '${flags.for}'`)
+      if (minutes !== undefined && minutes * 60_000 > MAX_BAN_DURATION_MS) throw new AgoraError('E600', `--for ${flags.for} is longer than the 100 years a ban with an expiry may last`, { hint: 'leave --for out to ban until `agora peers unban`' })
       const body = { ...(flags.reason === undefined ? {} : { reason: flags.reason }), ...(minutes === undefined ? {} : { durationMs: Math.round(minutes * 60_000) }) }
       printPeer(await clientFor(opts.dataDir).ban(peerId, body), opts)
     })

@@ -10,6 +10,7 @@ import { m004Requests } from './004-requests.ts'
 import { m005ApiKeys } from './005-api-keys.ts'
 import { m006Jobs } from './006-jobs.ts'
 import { m007JobBandit } from './007-job-bandit.ts'
+import { m008BanExpiry } from './008-ban-expiry.ts'
 
 export interface Migration {
   version: number
@@ -24,5 +25,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m004Requests,
   m005ApiKeys,
   m006Jobs,
-  m007JobBandit
+  m007JobBandit,
+  m008BanExpiry
 ]

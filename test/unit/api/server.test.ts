@@ -136,6 +136,13 @@ describe('control API', () => {
     assert.match(res.json().error.message, /body\.multiaddr/)
   })
 
+  test('a ban longer than 100 years is 400 E502 naming durationMs (a longer expiry could not be stored)', async () => {
+    const res = await app.inject({ method: 'POST', url: `/api/v1/peers/${'12D3KooW'.padEnd(52, 'x')}/ban`, headers: { ...auth, host: '127.0.0.1' }, payload: { durationMs: Number.MAX_SAFE_INTEGER } })
+    assert.equal(res.statusCode, 400)
+    assert.match(res.json().error.message, /body\.durationMs/)
+    assert.match(res.json().error.why, /at most 100 years/)
+  })
+
   test('an unreadable JSON body is 400 E502', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/peers/connect', headers: { ...auth, host: '127.0.0.1', 'content-type': 'application/json' }, payload: '{not json' })
     assert.equal(res.statusCode, 400)

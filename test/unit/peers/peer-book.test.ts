@@ -8,7 +8,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { AgoraEvents, type AgoraEventMap, type AgoraEventName } from '../../../src/events.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
-import { openStore, type Store } from '../../../src/store/index.ts'
+import { openStore, PeersRepository, type Store } from '../../../src/store/index.ts'
 import { APP_SCORE_BANNED, AUTO_BAN_REASON, BAN_FOREVER, PeerBook, type PeerBookInit } from '../../../src/peers/index.ts'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
@@ -150,6 +150,15 @@ describe('peers: peer book', () => {
     book.ban('x', { reason: 'test', durationMs: 1000 })
     assert.equal(book.isBanned('x'), true)
     assert.equal(book.isBanned('x', clock.now + 1001), false)
+    store.close()
+  })
+
+  test('a ban longer than the clock can count is a ban without expiry, and its row reads back', () => {
+    const { store, book } = fixture()
+    book.ban('h', { reason: 'test', durationMs: Number.MAX_SAFE_INTEGER })
+    assert.equal(book.view('h')?.bannedUntil, BAN_FOREVER)
+    // a fresh repository reads the row from SQLite, not from the book's cache
+    assert.equal(new PeersRepository(store.db).get('h')?.bannedUntil, BAN_FOREVER)
     store.close()
   })
 

@@ -38,6 +38,23 @@ test('a store from a newer agora is refused with E401', () => {
   }
 })
 
+test('migration 008 turns a stored ban expiry past the safe integers into a ban without expiry', () => {
+  const dir = tempDir()
+  try {
+    const file = join(dir, 'agora.db')
+    const old = new Database({ path: file, migrations: MIGRATIONS.filter(m => m.version < 8) })
+    // what a ban of durationMs 2^53 − 1 stored before bans were clamped
+    old.sqlite.exec("INSERT INTO peers (peer_id, first_seen, last_seen, banned_until, ban_reason) VALUES ('p', 1, 1, 1800000000000000000, 'huge')")
+    assert.throws(() => new PeersRepository(old).list(), /too large|out of range/i, 'the row such a ban left cannot be read')
+    old.close()
+    const store = openStore(file)
+    assert.deepEqual(store.peers.list().map(p => [p.peerId, p.bannedUntil]), [['p', Number.MAX_SAFE_INTEGER]])
+    store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a failing transaction stores nothing', () => {
   const store = openStore(':memory:')
   assert.throws(() => store.db.transaction(() => {
