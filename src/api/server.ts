@@ -66,13 +66,6 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
   const { gateway, keys } = components
   const openAi = gateway !== undefined && keys !== undefined
 
-  app.addHook('onRequest', async request => {
-    guardHost(request.headers.host, request.headers.origin)
-    const path = request.url.split('?', 1)[0] as string
-    // /v1 checks API keys in its own scope (routes/openai.ts)
-    if (!OPEN_PATHS.has(path) && !(openAi && isOpenAiPath(path))) checkToken(presentedToken(request.headers.authorization, request.url))
-  })
-
   app.setErrorHandler((err: FastifyError | AgoraError, request, reply) => {
     const error = toAgoraError(err)
     if (error.code === 'E599') log.error({ err, url: request.url }, 'request failed')
@@ -84,7 +77,16 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     void reply.status(error.status).send({ error: error.toJSON() })
   })
 
+  // before the guard: the plugin's own onRequest hook marks an upgrade request, and only a marked one has its
+  // socket closed after the reply — a refused upgrade would otherwise keep its socket (and the node) alive
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  app.addHook('onRequest', async request => {
+    guardHost(request.headers.host, request.headers.origin)
+    const path = request.url.split('?', 1)[0] as string
+    // /v1 checks API keys in its own scope (routes/openai.ts)
+    if (!OPEN_PATHS.has(path) && !(openAi && isOpenAiPath(path))) checkToken(presentedToken(request.headers.authorization, request.url))
+  })
+
   registerHealthRoutes(app, components)
   await app.register(async scope => {
     registerControlRoutes(scope, components)

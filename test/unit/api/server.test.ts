@@ -1,9 +1,14 @@
 /**
  * The control API through `inject` (no socket): auth, the Host/Origin guard,
- * error shapes, body validation and the routes' shapes, against a stub node.
+ * error shapes, body validation and the routes' shapes, against a stub node;
+ * and on a real socket where only a socket shows the behaviour (upgrades).
  */
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { connect, type AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { once } from 'node:events'
+import { setTimeout } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApiServer, type ControlPlane } from '../../../src/api/index.ts'
 import { AgoraEvents } from '../../../src/events.ts'
@@ -220,5 +225,31 @@ describe('control API', () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/node/stop', headers: { ...auth, host: '127.0.0.1' } })
     assert.deepEqual(res.json(), { stopping: true })
     assert.deepEqual(control.stops, ['requested through the API'])
+  })
+})
+
+describe('control API on a socket', () => {
+  test('a refused WebSocket upgrade gets its status and its socket closed (an open one kept the node from stopping)', async () => {
+    const app = await buildApiServer({ control: stubControl(), events: new AgoraEvents(), metrics: createRegistry({ defaultMetrics: false }), logger: silentLogger() }, { token: TOKEN })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const sockets: Duplex[] = []
+    app.server.on('upgrade', (_request, socket: Duplex) => { sockets.push(socket) })
+    try {
+      const { port } = app.server.address() as AddressInfo
+      for (const extra of ['', `authorization: Bearer ${TOKEN}\r\norigin: http://evil.example\r\n`]) {
+        const socket = connect(port, '127.0.0.1')
+        sockets.push(socket)
+        let answer = ''
+        socket.on('data', chunk => { answer += String(chunk) })
+        const closed = once(socket, 'close')
+        socket.write(`GET /api/v1/events HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`)
+        await Promise.race([closed, setTimeout(5000).then(() => { throw new Error(`the server kept the socket open; it answered: ${answer.slice(0, 80)}`) })])
+        assert.match(answer, extra === '' ? /^HTTP\/1\.1 401 / : /^HTTP\/1\.1 403 /)
+      }
+    } finally {
+      // a socket the server kept (its side and ours) would also keep app.close() waiting
+      for (const socket of sockets) socket.destroy()
+      await app.close()
+    }
   })
 })
