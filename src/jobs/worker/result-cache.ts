@@ -11,11 +11,15 @@ export interface CachedResult {
   coordinator: string
   key: string
   type: string
-  /** The result's canonical JSON. */
-  json: string
+  /**
+   * The result's canonical JSON, UTF-8 encoded once: every fetch of it sends
+   * slices of this buffer (a copy per fetch let a peer make us hold the
+   * result's size again for each fetch it left hanging).
+   */
+  utf8: Buffer
   /** Its length in bytes (UTF-8). */
   bytes: number
-  /** sha256 (hex) of `json`. */
+  /** sha256 (hex) of `utf8`. */
   hash: string
   price: number
   startedAt: number

@@ -92,7 +92,7 @@ export class TaskServer {
     const denied = this.c.access.evaluate(context.peerId, {})
     if (denied !== undefined) throw denied
     const entry = this.c.worker.fetch(context.peerId, key, hash)
-    const bytes = Buffer.from(entry.json)
+    const bytes = entry.utf8
     this.log.debug({ key, bytes: bytes.byteLength, peerId: context.peerId }, 'serving a result by reference')
     for (let offset = 0; offset < bytes.byteLength; offset += this.chunkBytes) {
       if (context.signal.aborted) throw context.signal.reason instanceof AgoraError ? context.signal.reason : new AgoraError('E204', 'the caller went away')

@@ -57,8 +57,7 @@ export interface TaskWorkerInit {
 
 export interface WorkerResult {
   type: 'result'
-  /** The result's canonical JSON, its size in bytes and sha256. */
-  json: string
+  /** The size in bytes of the result's canonical JSON, and its sha256. */
   bytes: number
   hash: string
   /** The signed RECEIPT, encoded. */
@@ -150,7 +149,7 @@ export class TaskWorker {
       }
       this.metrics?.accepted.inc({ how: 'cached' })
       yield { type: 'accepted', slotsIdle: this.c.resources.idleSlots() }
-      yield this.resultEvent(cached, coordinator, assignment, () => JSON.parse(cached.json) as unknown)
+      yield this.resultEvent(cached, coordinator, assignment, () => JSON.parse(cached.utf8.toString('utf8')) as unknown)
       return
     }
     let execution = this.running.get(runId(coordinator, assignment.key))
@@ -274,7 +273,7 @@ export class TaskWorker {
       coordinator: execution.coordinator,
       key: execution.key,
       type: execution.type,
-      json: outcome.json,
+      utf8: Buffer.from(outcome.json, 'utf8'),
       bytes: outcome.bytes,
       hash: outcome.hash,
       price: this.price,
@@ -298,7 +297,7 @@ export class TaskWorker {
       startedAt: entry.startedAt,
       finishedAt: entry.finishedAt
     })
-    return { type: 'result', json: entry.json, bytes: entry.bytes, hash: entry.hash, receipt, result }
+    return { type: 'result', bytes: entry.bytes, hash: entry.hash, receipt, result }
   }
 
   private refuse (refusal: Omit<Refusal, 'type'>, assignment: TaskAssignment): Refusal {

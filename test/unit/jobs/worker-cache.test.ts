@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { ResultCache, type CachedResult } from '../../../src/jobs/worker/index.ts'
 
 function entry (coordinator: string, key: string, bytes: number): CachedResult {
-  return { coordinator, key, type: 't', json: 'x'.repeat(bytes), bytes, hash: key.padEnd(64, '0'), price: 0, startedAt: 1, finishedAt: 2 }
+  return { coordinator, key, type: 't', utf8: Buffer.from('x'.repeat(bytes)), bytes, hash: key.padEnd(64, '0'), price: 0, startedAt: 1, finishedAt: 2 }
 }
 
 describe('jobs worker: result cache (idempotency)', () => {

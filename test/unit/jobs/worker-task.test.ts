@@ -1,7 +1,7 @@
 import { describe, test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateIdentity, type NodeIdentity } from '../../../src/identity/index.ts'
-import { resultHash, verifyReceipt, type TaskAssignment } from '../../../src/jobs/protocol/index.ts'
+import { canonicalJson, resultHash, verifyReceipt, type TaskAssignment } from '../../../src/jobs/protocol/index.ts'
 import type { TaskWorker, WorkerEvent } from '../../../src/jobs/worker/index.ts'
 import { isCode } from '../../harness/checks.ts'
 import { waitFor } from '../../harness/wait.ts'
@@ -186,7 +186,8 @@ describe('jobs worker: TaskWorker', () => {
     const c = coordinator.peerIdString
     const a = assignment(c, 't.big', { params: { size: 1000 } })
     const result = resultOf(await run(worker, c, a))
-    assert.equal(worker.fetch(c, a.key, result.hash).json, result.json)
+    assert.equal(worker.fetch(c, a.key, result.hash).utf8.toString('utf8'), canonicalJson(result.result()))
+    assert.equal(worker.fetch(c, a.key, result.hash).utf8, worker.fetch(c, a.key, result.hash).utf8, 'every fetch sends slices of one buffer, not a copy each')
     assert.throws(() => worker.fetch(stranger.peerIdString, a.key, result.hash), isCode('E1046'))
     assert.throws(() => worker.fetch(c, a.key, '0'.repeat(64)), isCode('E1046'))
   })
