@@ -174,7 +174,7 @@ export class OfferService {
     const result = await runSyncRound({
       reqresp: this.c.reqresp,
       table: this.table,
-      ingest: (data, peer) => this.ingest({ data, via: 'sync', peer }),
+      ingest: (data, peer, round) => this.ingest({ data, via: 'sync', peer, round }),
       peer: peerId,
       pageSize: this.init.syncPageSize,
       maxPages: Math.ceil(this.init.maxOffers / this.init.syncPageSize) + 2,

@@ -8,7 +8,8 @@
  *   ttl + skew (E805) → Lamport: lower is stale (E806), equal a duplicate
  *   (dropped quietly) → signature (E802) → per-origin rate limit (E807);
  *   on gossip, whose author gossipsub authenticated, the rate limit comes
- *   before the signature check, so a flood costs no verification.
+ *   before the signature check, so a flood costs no verification; in a
+ *   sync round, a node met before in the round is a duplicate at once.
  * No replay guard: re-gossiped and synced offers are legitimately seen
  * again; the per-origin Lamport is the replay protection.
  */
@@ -41,6 +42,14 @@ export interface IncomingOffer {
   peer: string
   /** Gossip only: the author gossipsub authenticated (must be the origin). */
   author?: string
+  /**
+   * Sync only: the origins already met in this anti-entropy round. A table
+   * holds one entry per node, so an honest round brings each origin once;
+   * a second envelope of one is dropped as a duplicate before any signature
+   * check (a responder serving one node's offers over and over made us
+   * verify every copy).
+   */
+  round?: Set<string>
 }
 
 export type Verdict =
@@ -135,6 +144,10 @@ export class OfferValidator {
     const origin = envelope.from
     if (input.author !== undefined && input.author !== origin) {
       return reject('sender', 'offer gossiped by another node', `${input.author} published an offer of ${origin}`)
+    }
+    if (input.round !== undefined) {
+      if (input.round.has(origin)) return { status: 'duplicate', origin }
+      input.round.add(origin)
     }
 
     const now = this.now()

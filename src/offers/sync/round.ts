@@ -4,9 +4,11 @@
  * first checks whether the tables are the same (one small round trip; the
  * common case), else sends its digest, feeds every envelope of each page through the same
  * validator as gossip, and walks the pages until the last one. A malformed
- * page (E809), an envelope that is the responder's fault, a cursor that
- * does not advance or too many pages end the round cleanly: nothing
- * escapes but the returned outcome.
+ * page (E809: unreadable, or more envelopes than asked), an envelope that
+ * is the responder's fault, a cursor that does not advance or too many
+ * pages end the round cleanly: nothing escapes but the returned outcome.
+ * Each origin is checked once per round (see IncomingOffer.round), so a
+ * round costs at most one signature check per node it brings.
  */
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { SYNC_MAX_HAVE, SYNC_MAX_PAGE, SYNC_PAGE_BYTES } from './constants.ts'
@@ -44,8 +46,8 @@ export function servePage (table: Pick<OfferTable, 'page' | 'hash'>, request: Sy
 export interface RunRoundInit {
   reqresp: Pick<ReqResp, 'request'>
   table: Pick<OfferTable, 'digest' | 'hash'>
-  /** Validate and apply one envelope from `peer` (the gossip path's ingest, via 'sync'). */
-  ingest: (data: string, peer: string) => Verdict
+  /** Validate and apply one envelope from `peer` (the gossip path's ingest, via 'sync'); `round`: the origins met in this round so far. */
+  ingest: (data: string, peer: string, round: Set<string>) => Verdict
   peer: string
   pageSize: number
   /** Pages asked at most (bounded by the table size). */
@@ -59,6 +61,7 @@ export async function runSyncRound (init: RunRoundInit): Promise<SyncResult> {
   let cursor: string | undefined
   let pulled = 0
   let pages = 0
+  const origins = new Set<string>()
   try {
     const check = await init.reqresp.request(init.peer, syncProtocol, { have: [], hash: init.table.hash() }, { signal: init.signal })
     pages++
@@ -69,9 +72,12 @@ export async function runSyncRound (init: RunRoundInit): Promise<SyncResult> {
       if (cursor !== undefined) request.cursor = cursor
       const page = await init.reqresp.request(init.peer, syncProtocol, request, { signal: init.signal })
       pages++
+      if (page.envelopes.length > (request.limit ?? SYNC_MAX_PAGE)) {
+        return { pulled, pages, outcome: 'malformed', error: new AgoraError('E809', 'anti-entropy page larger than asked', { why: `${page.envelopes.length} envelopes, ${request.limit} asked`, details: { peer: init.peer } }) }
+      }
       let blamed: AgoraError | undefined
       for (const raw of page.envelopes) {
-        const verdict = init.ingest(raw, init.peer)
+        const verdict = init.ingest(raw, init.peer, origins)
         if (verdict.status === 'ok') pulled++
         else if (verdict.status === 'rejected' && verdict.blame === init.peer) blamed ??= verdict.error
       }

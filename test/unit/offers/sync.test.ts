@@ -34,18 +34,20 @@ async function memoryEnginePair (): Promise<{ client: ReqResp, server: ReqResp }
 }
 
 /** A requester: its table, and the ingest the service would use (validate, then apply). */
-function requester (): { table: OfferTable, run: (client: ReqResp, maxPages?: number) => Promise<SyncResult> } {
+function requester (): { table: OfferTable, verdicts: string[], run: (client: ReqResp, maxPages?: number) => Promise<SyncResult> } {
   const table = new OfferTable({ maxEntries: 1000 })
   const validator = new OfferValidator({ table }, { maxOfferBytes: 64 * 1024, ttlMs: TTL, maxSkewMs: 30_000, perOriginPerMinute: 60, now: () => NOW })
-  const ingest = (data: string, peer: string): ReturnType<OfferValidator['check']> => {
-    const verdict = validator.check({ data, via: 'sync', peer })
+  const verdicts: string[] = []
+  const ingest = (data: string, peer: string, round: Set<string>): ReturnType<OfferValidator['check']> => {
+    const verdict = validator.check({ data, via: 'sync', peer, round })
+    verdicts.push(verdict.status)
     if (verdict.status === 'ok') table.apply(verdict.entry, NOW)
     return verdict
   }
   const run = async (client: ReqResp, maxPages = 20): Promise<SyncResult> => await runSyncRound({
     reqresp: client, table, ingest, peer: serverPeer, pageSize: 7, maxPages, now: () => NOW, signal: AbortSignal.timeout(5000)
   })
-  return { table, run }
+  return { table, verdicts, run }
 }
 
 /** The same protocol id with a response schema that lets the server send anything. */
@@ -106,6 +108,32 @@ describe('offers: anti-entropy rounds', () => {
     const endless = await requester().run(other.client, 5)
     assert.equal(endless.outcome, 'malformed')
     assert.equal(endless.pages, 6, 'the check and five pages')
+  })
+
+  test('a page with more envelopes than asked ends the round (E809) before any of it is checked', async () => {
+    const { client, server } = await memoryEnginePair()
+    await server.handle(lyingProtocol, async () => ({ envelopes: raws.slice(0, 8) }))
+    const late = requester()
+    const result = await late.run(client)
+    assert.equal(result.outcome, 'malformed')
+    assert.match(result.error?.why ?? '', /8 envelopes, 7 asked/)
+    assert.deepEqual(late.verdicts, [])
+    assert.equal(late.table.size, 0)
+  })
+
+  test('one node served over and over (newer Lamports each time) is checked once per round, the copies dropped unverified', async () => {
+    const { client, server } = await memoryEnginePair()
+    const node = origins[7] as NodeIdentity
+    const copies = Array.from({ length: 14 }, (_, i) => signedOfferRaw(node, offerFor(node.peerIdString, { lamport: 10 + i })))
+    await server.handle(lyingProtocol, async request => {
+      const second = (request as { cursor?: string }).cursor !== undefined
+      return second ? { envelopes: copies.slice(7) } : { envelopes: copies.slice(0, 7), next: 'AAAAAAAAAAA' }
+    })
+    const late = requester()
+    const result = await late.run(client)
+    assert.deepEqual([result.outcome, result.pulled, result.pages], ['ok', 1, 3])
+    assert.deepEqual(late.verdicts, ['ok', ...Array(13).fill('duplicate')])
+    assert.equal(late.table.list({}, NOW)[0]?.lamport, 10)
   })
 
   test('a peer that does not serve the protocol: outcome refused, no throw', async () => {
