@@ -16,7 +16,7 @@ import { AgoraError, messageOf } from './errors.ts'
 import type { AgoraLogger } from './observability/logger.ts'
 import type { PeerManager } from './p2p/index.ts'
 import type { InfoService } from './protocols/index.ts'
-import { buildApiServer } from './api/index.ts'
+import { buildApiServer, localApiUrl } from './api/index.ts'
 import { assemble, type AssembleInit, type Service } from './assemble.ts'
 import { prepareDataDir } from './daemon/data-dir.ts'
 import { lockDataDir, type DataDirLock } from './daemon/lock.ts'
@@ -173,7 +173,6 @@ export class AgoraNode {
     }
     const address = api.server.address()
     const bound = address !== null && typeof address === 'object' ? address.port : port
-    const shownHost = host.includes(':') ? `[${host}]` : host
-    return `http://${shownHost}:${bound}`
+    return localApiUrl(host, bound)
   }
 }

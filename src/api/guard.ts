@@ -16,6 +16,16 @@ export interface HostGuardInit {
   port: () => number | undefined
 }
 
+/**
+ * The URL clients on this machine use for an API bound to `host` (api.json,
+ * status): a wildcard bind listens on loopback too, and only loopback (not
+ * 0.0.0.0 or ::) passes the Host guard.
+ */
+export function localApiUrl (host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
+}
+
 export function createHostGuard (init: HostGuardInit): (host: string | undefined, origin: string | undefined) => void {
   const allowed = new Set([...LOOPBACK_NAMES, ...(init.extraHosts ?? []).filter(h => h !== '0.0.0.0' && h !== '::')])
   const check = (what: string, hostname: string, port: string): void => {

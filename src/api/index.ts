@@ -1,5 +1,6 @@
 /** The API room's door. */
 export { buildApiServer } from './server.ts'
+export { localApiUrl } from './guard.ts'
 export type { ApiComponents, ApiInit } from './server.ts'
 export type { ControlPlane } from './control-plane.ts'
 export { ApiKeys, createApiKeyCheck, isLoopback, API_KEY_PREFIX } from './keys/index.ts'

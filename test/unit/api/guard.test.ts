@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHostGuard, presentedToken } from '../../../src/api/guard.ts'
+import { createHostGuard, localApiUrl, presentedToken } from '../../../src/api/guard.ts'
 import { isAgoraError } from '../../../src/errors.ts'
 
 test('the host guard checks the port once the server listens', () => {
@@ -18,6 +18,15 @@ test('a configured non-loopback API host is allowed, wildcards are not', () => {
   const guard = createHostGuard({ extraHosts: ['10.1.2.3', '0.0.0.0'], port: () => undefined })
   assert.doesNotThrow(() => guard('10.1.2.3:8145', undefined))
   assert.throws(() => guard('0.0.0.0:8145', undefined), err => isAgoraError(err, 'E501'))
+})
+
+test('an API bound to a wildcard is reached on loopback (the URL the CLI reads must pass the guard)', () => {
+  const guard = createHostGuard({ extraHosts: ['0.0.0.0'], port: () => 8145 })
+  for (const [bound, url] of [['0.0.0.0', 'http://127.0.0.1:8145'], ['::', 'http://[::1]:8145'], ['127.0.0.1', 'http://127.0.0.1:8145'], ['::1', 'http://[::1]:8145'], ['10.1.2.3', 'http://10.1.2.3:8145']] as const) {
+    assert.equal(localApiUrl(bound, 8145), url)
+  }
+  assert.doesNotThrow(() => guard(new URL(localApiUrl('0.0.0.0', 8145)).host, undefined))
+  assert.doesNotThrow(() => guard(new URL(localApiUrl('::', 8145)).host, undefined))
 })
 
 test('tokens come from the Authorization header or the query string', () => {
