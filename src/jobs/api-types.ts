@@ -46,8 +46,8 @@ export interface JobsApi {
   /** Stop the job: pending subtasks cancelled, running ones aborted on their workers. */
   cancel(jobId: string): Promise<Job>
   types(): JobTypeInfo[]
-  /** Uploads: begin, append chunks in order (offset must equal `received`), complete → blob ref (E1062 on misuse). */
+  /** Uploads: begin, append chunks in order (offset must equal `received`), complete → blob ref (E1062 on misuse, or when the content does not hash to `expectedHash`: then nothing is kept). */
   beginUpload(size: number): UploadStatus
   appendUpload(uploadId: string, offset: number, chunk: Uint8Array): UploadStatus
-  completeUpload(uploadId: string): BlobRef
+  completeUpload(uploadId: string, expectedHash?: string): BlobRef
 }

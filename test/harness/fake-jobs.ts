@@ -110,7 +110,7 @@ export class FakeJobs implements JobsApi {
 
   beginUpload (size: number): UploadStatus { return this.store().beginUpload(size) }
   appendUpload (uploadId: string, offset: number, chunk: Uint8Array): UploadStatus { return this.store().append(uploadId, offset, chunk) }
-  completeUpload (uploadId: string): BlobRef { return this.store().complete(uploadId) }
+  completeUpload (uploadId: string, expectedHash?: string): BlobRef { return this.store().complete(uploadId, expectedHash) }
 
   /** Commit the next `count` pending subtasks on `worker` (state running → job:progress). */
   advance (jobId: string, count: number, worker = '12D3KooWWorkerFake'): void {

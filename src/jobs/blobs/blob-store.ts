@@ -132,8 +132,12 @@ export class BlobStore {
     return { uploadId, received: upload.received }
   }
 
-  /** Finish an upload: every declared byte received, content hashed and moved to `blobs/<hash>` (deduplicated). */
-  complete (uploadId: string): BlobRef {
+  /**
+   * Finish an upload: every declared byte received, content hashed and moved
+   * to `blobs/<hash>` (deduplicated). With `expectedHash`, content hashing to
+   * anything else is damaged: it is discarded, not stored (E1062).
+   */
+  complete (uploadId: string, expectedHash?: string): BlobRef {
     const upload = this.upload(uploadId)
     if (upload.received !== upload.size) {
       throw new AgoraError('E1062', `upload ${uploadId} is incomplete: ${upload.received} of ${upload.size} bytes received`, {
@@ -142,6 +146,13 @@ export class BlobStore {
       })
     }
     const hash = upload.hash.digest('hex')
+    if (expectedHash !== undefined && expectedHash !== hash) {
+      this.abandon(upload)
+      throw new AgoraError('E1062', `upload ${uploadId} arrived damaged: its content hashes to ${hash}, not ${expectedHash}`, {
+        hint: 'nothing of it was kept: upload the file again',
+        details: { hash, size: upload.size }
+      })
+    }
     const part = this.partPath(upload.id)
     try {
       fsyncSync(upload.fd)

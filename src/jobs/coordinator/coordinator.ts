@@ -34,7 +34,7 @@ export interface JobBlobs {
   readText(hash: string): string
   beginUpload(size: number): UploadStatus
   append(uploadId: string, offset: number, chunk: Uint8Array): UploadStatus
-  complete(uploadId: string): BlobRef
+  complete(uploadId: string, expectedHash?: string): BlobRef
 }
 
 export interface CoordinatorComponents {
@@ -168,8 +168,8 @@ export class JobCoordinator implements JobsApi {
     return this.c.blobs.append(uploadId, offset, chunk)
   }
 
-  completeUpload (uploadId: string): BlobRef {
-    return this.c.blobs.complete(uploadId)
+  completeUpload (uploadId: string, expectedHash?: string): BlobRef {
+    return this.c.blobs.complete(uploadId, expectedHash)
   }
 
   /** Run a stored job to its end (in the background; errors are logged and fail the job). */

@@ -196,6 +196,8 @@ describe('jobs API', () => {
     const damaged = await app.inject({ method: 'POST', url: `/api/v1/uploads/${small.uploadId}/complete`, headers: auth, payload: { sha256: 'f'.repeat(64) } })
     assert.equal(damaged.statusCode, 400)
     assert.equal(errorOf(damaged).code, 'E1062')
+    const unstored = await submit({ type: 'text.embed', input: { kind: 'blob', hash: createHash('sha256').update('abc').digest('hex'), size: 3 } })
+    assert.equal(errorOf(unstored).code, 'E1082', 'damaged content is not kept as a blob')
 
     const badId = await app.inject({ method: 'PUT', url: '/api/v1/uploads/nope?offset=0', headers: { ...auth, 'content-type': 'application/octet-stream' }, payload: Buffer.from('x') })
     assert.equal(errorOf(badId).code, 'E502')

@@ -63,6 +63,21 @@ describe('BlobStore', () => {
     store.stop()
   })
 
+  test('content that does not hash to the hash the client sent is discarded, not stored (E1062)', () => {
+    const store = open()
+    const content = Buffer.from('sent whole, arrived changed')
+    const { uploadId } = store.beginUpload(content.length)
+    store.append(uploadId, 0, content)
+    assert.throws(() => store.complete(uploadId, 'f'.repeat(64)), err => isAgoraError(err, 'E1062') && /arrived damaged: its content hashes to [0-9a-f]{64}, not f{64}/.test(err.message))
+    assert.equal(store.has(sha256(content)), false, 'the damaged content cannot be used as a job input')
+    assert.deepEqual(readdirSync(join(dataDir, BLOBS_DIR, UPLOADS_DIR)), [], 'no part file left')
+    assert.equal(store.openUploads, 0)
+    const again = store.beginUpload(content.length)
+    store.append(again.uploadId, 0, content)
+    assert.deepEqual(store.complete(again.uploadId, sha256(content)), { hash: sha256(content), size: content.length })
+    store.stop()
+  })
+
   test('a chunk at the wrong offset is refused and changes nothing', () => {
     const store = open()
     const { uploadId } = store.beginUpload(10)
