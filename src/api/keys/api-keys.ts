@@ -14,6 +14,8 @@ export const API_KEY_PREFIX = 'agk_'
 /** Characters of a key kept for display and lookup ('agk_' + 8). */
 export const KEY_PREFIX_LENGTH = 12
 const KEY_NAME = /^[\w.@-]{1,64}$/
+/** A key id: 8 hex digits. A name shaped like one would make `revoke <id or name>` ambiguous. */
+const KEY_ID = /^[0-9a-f]{8}$/
 
 export interface ApiKeysComponents {
   db: Database
@@ -62,6 +64,7 @@ export class ApiKeys {
     if (!KEY_NAME.test(name)) {
       throw new AgoraError('E502', `invalid key name '${name}'`, { why: 'use 1 to 64 letters, digits, `.`, `_`, `-` or `@`' })
     }
+    if (KEY_ID.test(name)) throw new AgoraError('E502', `invalid key name '${name}'`, { why: 'it looks like a key id (8 hex digits), and keys are revoked by id or by name' })
     if (this.findActive(name) !== undefined) throw new AgoraError('E963', `an API key named '${name}' exists`)
     const key = API_KEY_PREFIX + randomBytes(24).toString('base64url')
     const id = randomBytes(4).toString('hex')
@@ -76,9 +79,14 @@ export class ApiKeys {
     return rows.map(toEntry)
   }
 
-  /** Revoke by id or by the name of an active key; revoking twice is harmless. E505 when there is no such key. */
+  /**
+   * Revoke by id or by the name of an active key; revoking twice is harmless.
+   * An active key wins over a revoked one with that id. E505 when there is
+   * no such key.
+   */
   revoke (idOrName: string): ApiKeyEntry {
-    const row = this.byId(idOrName) ?? this.findActive(idOrName)
+    const byId = this.byId(idOrName)
+    const row = (byId?.revoked_at === null ? byId : undefined) ?? this.findActive(idOrName) ?? byId
     if (row === undefined) throw new AgoraError('E505', `no API key '${idOrName}'`)
     if (row.revoked_at === null) {
       const at = this.now()

@@ -50,6 +50,23 @@ describe('ApiKeys', () => {
     }
   })
 
+  test('a name shaped like a key id is refused; revoking an id or name picks the active key', () => {
+    const db = new Database({ path: ':memory:' })
+    try {
+      const keys = new ApiKeys({ db })
+      const laptop = keys.create('laptop')
+      keys.revoke(laptop.id)
+      assert.throws(() => keys.create(laptop.id), err => isAgoraError(err, 'E502') && /looks like a key id/.test(err.why ?? ''))
+      // a name from before that rule, shaped like the revoked key's id
+      const phone = keys.create('phone')
+      db.prepare('UPDATE api_keys SET name = ? WHERE id = ?').run(laptop.id, phone.id)
+      assert.equal(keys.revoke(laptop.id).id, phone.id, 'the active key by that name, not the revoked one by that id')
+      assert.equal(keys.verify(phone.key), undefined)
+    } finally {
+      db.close()
+    }
+  })
+
   test('the /v1 check: keys anywhere, keyless only from loopback when allowed', () => {
     const keys = { verify: (secret: string) => secret === 'agk_good' ? 'id1' : undefined }
     const open = createApiKeyCheck(keys, { allowLocalWithoutKey: true })
