@@ -3,7 +3,9 @@
  * API under /api/v1, the event socket, health and metrics. `node.ts` decides
  * when it listens. Tests drive it through `inject` (no socket).
  */
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify'
 import websocket from '@fastify/websocket'
 import type { Registry } from 'prom-client'
 import { AgoraError, messageOf } from '../errors.ts'
@@ -53,7 +55,19 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
 
 export async function buildApiServer (components: ApiComponents, init: ApiInit): Promise<FastifyInstance> {
   const log = components.logger.forComponent('agora:api')
-  const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 1024 * 1024, return503OnClosing: true, forceCloseConnections: true })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: init.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // path values longer than Fastify's default 100 characters reach our schemas, which name the field and the limit
+    maxParamLength: 1024,
+    // the few errors Fastify answers before any route or hook: our error shape, not Fastify's
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      void reply.status(400).send({ error: new AgoraError('E502', 'the request URL could not be read', { why: err.message }).toJSON() })
+    },
+    clientErrorHandler: answerUnreadableRequest
+  })
   // read once listening (server.address() is a getsockname call; the Host check runs on every request)
   let port: number | undefined
   app.server.once('listening', () => {
@@ -100,6 +114,14 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     }, { prefix: OPENAI_PREFIX })
   }
   return app
+}
+
+/** HTTP that Node's parser refuses (a duplicate Content-Length, headers too large, too slow): answered in our error shape, then closed. */
+function answerUnreadableRequest (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+  const body = JSON.stringify({ error: new AgoraError('E502', 'the request could not be read', { why: `${err.code ?? 'malformed HTTP'}: ${err.message}` }).toJSON() })
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 function toAgoraError (err: FastifyError | AgoraError): AgoraError {

@@ -161,6 +161,17 @@ describe('control API', () => {
     assert.ok(res.json().error.hint.includes('/ip4/127.0.0.1/tcp/41145'), 'the hint shows a valid example')
   })
 
+  test('a path value over the schema\'s limit is 400 E502 naming it; an unreadable URL is 400 E502 too, in our shape', async () => {
+    const long = await app.inject({ method: 'POST', url: `/api/v1/peers/${'a'.repeat(150)}/trust`, headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(long.statusCode, 400)
+    assert.equal(long.json().error.code, 'E502')
+    assert.match(long.json().error.message, /path\.id/)
+    const badUrl = await app.inject({ url: '/api/v1/offers/%E0%A4%A', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(badUrl.statusCode, 400)
+    assert.equal(badUrl.json().error.code, 'E502')
+    assert.match(badUrl.json().error.message, /URL could not be read/)
+  })
+
   test('an unknown route is 404 E503', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/nope', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(res.statusCode, 404)
@@ -229,6 +240,26 @@ describe('control API', () => {
 })
 
 describe('control API on a socket', () => {
+  test('HTTP that Node\'s parser refuses (two Content-Lengths) is answered 400 in our error shape', async () => {
+    const app = await buildApiServer({ control: stubControl(), events: new AgoraEvents(), metrics: createRegistry({ defaultMetrics: false }), logger: silentLogger() }, { token: TOKEN })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      const { port } = app.server.address() as AddressInfo
+      const socket = connect(port, '127.0.0.1')
+      let answer = ''
+      socket.on('data', chunk => { answer += String(chunk) })
+      const closed = once(socket, 'close')
+      socket.write(`POST /api/v1/peers/connect HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}`)
+      await Promise.race([closed, setTimeout(5000).then(() => { socket.destroy(); throw new Error('no answer') })])
+      assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/)
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string, message: string } }
+      assert.equal(body.error.code, 'E502')
+      assert.equal(body.error.message, 'the request could not be read')
+    } finally {
+      await app.close()
+    }
+  })
+
   test('a refused WebSocket upgrade gets its status and its socket closed (an open one kept the node from stopping)', async () => {
     const app = await buildApiServer({ control: stubControl(), events: new AgoraEvents(), metrics: createRegistry({ defaultMetrics: false }), logger: silentLogger() }, { token: TOKEN })
     await app.listen({ host: '127.0.0.1', port: 0 })
