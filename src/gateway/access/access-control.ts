@@ -93,16 +93,19 @@ export class AccessControl {
 
   /**
    * Admit the request or throw the AgoraError of the first rule that refuses
-   * it. An admitted request counts against the peer's requests/min.
+   * it. An admitted request counts against the peer's requests/min, and its
+   * estimated tokens are taken from the peer's tokens/min at once (so
+   * concurrent requests cannot all pass on one full budget); the answer is
+   * that reservation, to hand to `charge` when the request has run.
    */
-  check (peerId: string, request: AccessRequest = {}): void {
+  check (peerId: string, request: AccessRequest = {}): number {
     const refusal = this.evaluate(peerId, request)
     if (refusal !== undefined) {
       this.metrics?.refused.inc({ code: refusal.code })
       this.log.debug({ peerId, model: request.model, code: refusal.code }, 'request refused')
       throw refusal
     }
-    if (peerId === this.selfPeerId) return
+    if (peerId === this.selfPeerId) return 0
     if (!this.requests.take(peerId)) {
       const retryAfterMs = Math.ceil(60_000 / this.limits.requestsPerMinute)
       const refused = new AgoraError('E904', `too many requests from ${peerId}`, {
@@ -113,6 +116,9 @@ export class AccessControl {
       throw refused
     }
     this.metrics?.admitted.inc()
+    const reserved = Math.max(0, request.estimatedTokens ?? 0)
+    this.tokens.debit(peerId, reserved)
+    return reserved
   }
 
   /**
@@ -154,11 +160,17 @@ export class AccessControl {
     return refusal
   }
 
-  /** Debit the tokens a peer's request actually used (after it ran, even when it failed half-way). */
-  charge (peerId: string, tokens: number): void {
-    if (peerId === this.selfPeerId || !(tokens > 0)) return
-    this.tokens.debit(peerId, tokens)
-    this.metrics?.charged.inc(tokens)
+  /**
+   * Settle a request once it ran (even when it failed half-way): the peer
+   * pays the tokens it actually used; `reserved` (what `check` took) is
+   * set against them, the difference debited or given back.
+   */
+  charge (peerId: string, tokens: number, reserved = 0): void {
+    if (peerId === this.selfPeerId) return
+    const used = tokens > 0 ? tokens : 0
+    if (used > reserved) this.tokens.debit(peerId, used - reserved)
+    else this.tokens.refund(peerId, reserved - used)
+    if (used > 0) this.metrics?.charged.inc(used)
   }
 
   /** Whether the lists let peers use this model (deny wins; an empty allow list allows all). */

@@ -4,7 +4,9 @@
  * metering tokens: a request is admitted on an estimate and charged its
  * actual usage afterwards, which may exceed what was left. Here a charge
  * always lands (down to a bounded debt), and the meter says how long until
- * a budget is back, which becomes the caller's Retry-After.
+ * a budget is back, which becomes the caller's Retry-After. Admission
+ * debits the estimate at once (so concurrent requests cannot all pass on
+ * one full budget) and the settlement debits or refunds the difference.
  */
 
 export interface TokenMeterInit {
@@ -64,6 +66,13 @@ export class TokenMeter {
     }
     budget.tokens = Math.max(this.floor, this.refill(budget) - n)
     this.budgets.set(key, budget)
+  }
+
+  /** Give back `n` tokens to `key` (an estimate debited at admission that the request did not use), up to a full budget. */
+  refund (key: string, n: number): void {
+    const budget = this.budgets.get(key)
+    if (budget === undefined || !(n > 0)) return
+    budget.tokens = Math.min(this.capacity, this.refill(budget) + n)
   }
 
   /** Tokens `key` has now (the full budget for an unknown key). */

@@ -86,7 +86,7 @@ export class InferenceServer {
   private async * serveChat (request: ChatRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
     const { peerId, signal } = context
     const prompt = estimatePromptTokens(request)
-    this.admit('chat', peerId, request.model, prompt + (request.max_tokens ?? 0))
+    const reserved = this.admit('chat', peerId, request.model, prompt + (request.max_tokens ?? 0))
     const outcome = new Outcome('chat', peerId, request.model, signal)
     let usage: Usage | undefined
     let deltas = 0
@@ -108,7 +108,7 @@ export class InferenceServer {
       throw outcome.failed(err)
     } finally {
       // what was produced is paid for, even when the caller left half-way (about one token per delta)
-      this.access.charge(peerId, usage === undefined ? prompt + deltas : usage.promptTokens + usage.completionTokens)
+      this.access.charge(peerId, usage === undefined ? prompt + deltas : usage.promptTokens + usage.completionTokens, reserved)
       this.finish(outcome)
     }
   }
@@ -116,7 +116,7 @@ export class InferenceServer {
   private async * serveEmbeddings (request: EmbeddingsRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
     const { peerId, signal } = context
     const estimated = estimateEmbeddingsTokens(request)
-    this.admit('embeddings', peerId, request.model, estimated)
+    const reserved = this.admit('embeddings', peerId, request.model, estimated)
     const outcome = new Outcome('embeddings', peerId, request.model, signal)
     let tokens = estimated
     try {
@@ -129,15 +129,15 @@ export class InferenceServer {
     } catch (err) {
       throw outcome.failed(err)
     } finally {
-      this.access.charge(peerId, tokens)
+      this.access.charge(peerId, tokens, reserved)
       this.finish(outcome)
     }
   }
 
-  /** Access control; a refusal is thrown to the engine, which sends it with its code. */
-  private admit (op: InferOp, peerId: string, model: string, estimatedTokens: number): void {
+  /** Access control; a refusal is thrown to the engine, which sends it with its code. Answers the tokens reserved. */
+  private admit (op: InferOp, peerId: string, model: string, estimatedTokens: number): number {
     try {
-      this.access.check(peerId, { model, estimatedTokens })
+      return this.access.check(peerId, { model, estimatedTokens })
     } catch (err) {
       const code = isAgoraError(err) ? err.code : 'E599'
       this.metrics?.served.inc({ op, outcome: code })

@@ -88,8 +88,10 @@ describe('gateway: access control', () => {
 
   test('tokens per minute: admitted on the estimate, charged the actual usage, E905 with the wait until enough is back', () => {
     const { access, clock } = setup({ tokensPerMinute: 6000 })
-    access.check('friend', { estimatedTokens: 5000 })
-    access.charge('friend', 5500)
+    const reserved = access.check('friend', { estimatedTokens: 5000 })
+    assert.equal(reserved, 5000)
+    assert.equal(access.tokensAvailable('friend'), 1000, 'the estimate is taken at admission')
+    access.charge('friend', 5500, reserved)
     assert.equal(access.tokensAvailable('friend'), 500)
     assert.throws(() => { access.check('friend', { estimatedTokens: 1000 }) }, (err: unknown) => {
       refusedWith('E905')(err)
@@ -99,14 +101,24 @@ describe('gateway: access control', () => {
     })
     // a refusal by tokens does not use up a request
     clock.now += 5000
-    access.check('friend', { estimatedTokens: 1000 })
+    const next = access.check('friend', { estimatedTokens: 1000 })
     // debt: an answer larger than the budget is charged in full, the peer waits it off
-    access.charge('friend', 20_000)
+    access.charge('friend', 20_000, next)
     assert.ok(access.tokensAvailable('friend') < 0)
     assert.throws(() => { access.check('friend', { estimatedTokens: 1 }) }, refusedWith('E905'))
     // an estimate above the whole budget is admitted once the budget is full
     clock.now += 10 * 60_000
     access.check('friend', { estimatedTokens: 1_000_000 })
+  })
+
+  test('concurrent requests cannot all pass on one budget; what a request did not use comes back when it settles', () => {
+    const { access } = setup({ tokensPerMinute: 6000, requestsPerMinute: 1000 })
+    const running = [access.check('friend', { estimatedTokens: 2000 }), access.check('friend', { estimatedTokens: 2000 }), access.check('friend', { estimatedTokens: 2000 })]
+    assert.throws(() => { access.check('friend', { estimatedTokens: 2000 }) }, refusedWith('E905'), 'the fourth waits: the first three hold the minute\'s budget')
+    for (const reserved of running) access.charge('friend', 500, reserved)
+    assert.equal(access.tokensAvailable('friend'), 4500, 'each used 500 of its 2000')
+    access.check('friend', { estimatedTokens: 2000 })
+    assert.equal(access.check(SELF, { estimatedTokens: 10_000 }), 0, 'this node itself reserves nothing')
   })
 
   test('setLimits starts every peer with a full budget; invalid limits are refused', () => {
