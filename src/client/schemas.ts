@@ -70,11 +70,21 @@ export type EventMessage = z.infer<typeof eventMessage>
 
 export const peerIdParam = z.object({ id: z.string().min(1).max(128) })
 
+/** A number from the query string (or a number, client side): `?limit=` is an error, where coercion alone made it 0. */
+function queryNumber (schema: z.ZodNumber) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value
+    if (value.trim() !== '') return Number(value)
+    ctx.addIssue({ code: 'custom', message: 'a number, not empty' })
+    return z.NEVER
+  }, schema)
+}
+
 /** Filters of GET /api/v1/offers (query string). */
 export const offersQuery = z.object({
   model: z.string().min(1).max(256).optional(),
   taskType: z.string().min(1).max(128).optional(),
-  maxPrice: z.coerce.number().min(0).optional(),
+  maxPrice: queryNumber(z.number().min(0)).optional(),
   zone: z.string().min(1).max(64).optional()
 }).strict()
 export type OffersQuery = z.infer<typeof offersQuery>
@@ -127,8 +137,8 @@ export const keyIdParam = z.object({ id: z.string().min(1).max(64) })
 
 /** Filters of GET /api/v1/requests. */
 export const requestsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  before: z.coerce.number().int().min(0).optional(),
+  limit: queryNumber(z.number().int().min(1).max(1000)).optional(),
+  before: queryNumber(z.number().int().min(0)).optional(),
   model: z.string().min(1).max(256).optional(),
   outcome: z.enum(['ok', 'error', 'cancelled']).optional(),
   server: z.string().min(1).max(128).optional()
@@ -165,7 +175,7 @@ export const accessResponse = z.object({ trustMode: z.enum(['private', 'friends'
 export const jobsQuery = z.object({
   state: z.enum(JOB_STATES).optional(),
   status: z.enum(JOB_STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional()
+  limit: queryNumber(z.number().int().min(1).max(1000)).optional()
 }).strict()
 export type JobsQuery = z.infer<typeof jobsQuery>
 export const jobIdParam = z.object({ id: z.string().min(1).max(128) })
@@ -174,7 +184,7 @@ export const jobQuery = z.object({ subtasks: z.enum(['true', 'false']).optional(
 
 export const uploadBody = z.object({ size: z.number().int().nonnegative() }).strict()
 export const uploadIdParam = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, 'an upload id is 32 hex digits') })
-export const uploadChunkQuery = z.object({ offset: z.coerce.number().int().nonnegative() }).strict()
+export const uploadChunkQuery = z.object({ offset: queryNumber(z.number().int().nonnegative()) }).strict()
 /** Optional body of POST /api/v1/uploads/:id/complete: the sha256 the client computed, checked against the stored content. */
 export const completeUploadBody = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex').optional() }).strict()
 

@@ -187,6 +187,13 @@ describe('control API', () => {
     assert.match(bad.json().error.message, /query\.maxPrice/)
     const unknown = await app.inject({ url: '/api/v1/offers?colour=red', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(unknown.statusCode, 400)
+    // an empty value is no value, not 0 (which filtered to free offers only)
+    const empty = await app.inject({ url: '/api/v1/offers?maxPrice=', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(empty.statusCode, 400)
+    assert.match(empty.json().error.why, /a number, not empty/)
+    const emptyLimit = await app.inject({ url: '/api/v1/requests?limit=%20', headers: { ...auth, host: '127.0.0.1' } })
+    assert.equal(emptyLimit.statusCode, 400)
+    assert.equal((await app.inject({ url: '/api/v1/requests?limit=5&before=0', headers: { ...auth, host: '127.0.0.1' } })).statusCode, 200)
   })
 
   test('an unknown offer is 404 E505; local and by id answer the offer', async () => {
