@@ -48,7 +48,7 @@ describe('jobs: text.embed over a 5-node swarm', () => {
     assert.equal(result.chunks.at(-1)?.end, document.length)
   })
 
-  test('bad input: unknown type, bad params, oversized input, no capable peer, budget', async () => {
+  test('bad input: unknown type, bad params, oversized input, no capable peer, budget, a deadline already passed', async () => {
     const jobs = coordinator.components.jobs
     await assert.rejects(jobs.submit({ type: 'text.translate', input: { kind: 'text', text: 'x' } }),
       err => isAgoraError(err, 'E1000') && err.what.includes('text.embed') && err.what.includes('summarize'))
@@ -61,6 +61,8 @@ describe('jobs: text.embed over a 5-node swarm', () => {
       err => isAgoraError(err, 'E1020') && (err.why ?? '').includes('no-such-model'))
     await assert.rejects(jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, constraints: { budget: -1 } }),
       err => isAgoraError(err, 'E1001') && err.what.includes('constraints.budget'))
+    await assert.rejects(jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, constraints: { deadline: Date.now() - 1000 } }),
+      err => isAgoraError(err, 'E1012') && (err.why ?? '').includes('ms ago'))
     assert.equal(jobs.list().filter(j => j.type !== 'text.embed').length, 0, 'nothing refused was stored')
   })
 })

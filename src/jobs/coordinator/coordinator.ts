@@ -108,6 +108,11 @@ export class JobCoordinator implements JobsApi {
 
   async submit (input: JobSpecInput): Promise<Job> {
     const spec = parseSpec(input)
+    const { deadline } = spec.constraints
+    // a job that is late before it starts would only fail later with E1063
+    if (deadline !== undefined && deadline <= Date.now()) {
+      throw new AgoraError('E1012', 'the job\'s deadline has passed', { why: `constraints.deadline ${new Date(deadline).toISOString()} is ${Date.now() - deadline} ms ago`, details: { deadline } })
+    }
     this.checkInlineSize(spec)
     const { planner, params } = parseJobParams(spec.type, spec.params, { debugTasks: this.config.debugTasks })
     const models = [...(planner as AnyPlanner).models(params), ...(spec.constraints.models ?? [])]
