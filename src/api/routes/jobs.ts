@@ -37,7 +37,10 @@ export async function registerJobsRoutes (app: FastifyInstance, { jobs }: { jobs
     scope.setErrorHandler((err: FastifyError, request) => {
       if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err
       if (request.method === 'POST' && request.routeOptions.url === ROUTES.submitJob.path) throw inlineTooLarge(Number(request.headers['content-length'] ?? submitBodyLimit), maxInline, 'request carrying the inline input')
-      throw new AgoraError('E502', 'the chunk is too large', { why: `a chunk may be at most ${formatBytes(UPLOAD_CHUNK_MAX_BYTES)}`, hint: 'send the file in smaller chunks' })
+      if (request.method === 'PUT' && request.routeOptions.url === ROUTES.appendUpload.path) {
+        throw new AgoraError('E502', 'the chunk is too large', { why: `a chunk may be at most ${formatBytes(UPLOAD_CHUNK_MAX_BYTES)}`, hint: 'send the file in smaller chunks' })
+      }
+      throw err
     })
 
     scope.get(path(ROUTES.jobs.path), async request => {

@@ -228,6 +228,10 @@ describe('jobs API at the default inline limit', () => {
       const over = await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: auth, payload: { type: 'text.embed', input: { kind: 'text', text: 'a'.repeat(1024 * 1024 + 1) } } })
       assert.equal(over.statusCode, 413)
       assert.match(errorOf(over).message, /over the 1 MiB limit/)
+      // other routes over the server's limit say so, not that a chunk is too large
+      const bigBegin = await app.inject({ method: 'POST', url: '/api/v1/uploads', headers: auth, payload: { size: 1, pad: 'x'.repeat(1024 * 1024) } })
+      assert.equal(bigBegin.statusCode, 400)
+      assert.equal(errorOf(bigBegin).message, 'the request body is too large')
     } finally {
       await app.close()
     }
