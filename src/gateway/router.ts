@@ -20,6 +20,7 @@ import { CircuitBreakers, type BreakerSnapshot, type BreakerTransition } from '.
 import { findCandidates, listModels, parseModelRef, type Candidate, type Operation } from './candidates.ts'
 import { blameOf, codeOf, describe, reasonOf, sleep, withTimeout } from './deadline.ts'
 import { priceOwed } from './metering/metering.ts'
+import { estimatePromptTokens } from './access/estimate.ts'
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts'
 import { GATEWAY_DEFAULTS, type GatewayComponents, type GatewayInit, type ScoreWeights } from './router-options.ts'
 import { CandidateStats, loadKey, rankCandidates, type ScoreInput } from './scoring.ts'
@@ -39,6 +40,8 @@ interface Scope {
   signal: AbortSignal
   attempts: number
   last: Candidate | undefined
+  /** Estimated prompt tokens (chat): what a request cut short is metered with, lacking the engine's usage. */
+  promptTokens: number
   dispose: () => void
 }
 
@@ -104,7 +107,7 @@ export class InferenceGateway implements Gateway {
 
   async chat (request: ChatRequest, ctx: RequestContext): Promise<ChatRun> {
     const ref = parseModelRef(request.model)
-    const scope = this.open('chat', ref.model, ctx)
+    const scope = this.open('chat', ref.model, ctx, estimatePromptTokens(request))
     const upstream: ChatRequest = { ...request, model: ref.model }
     let started: Started<ChatStart>
     try {
@@ -145,7 +148,7 @@ export class InferenceGateway implements Gateway {
     return this.breakers.snapshot()
   }
 
-  private open (op: Operation, model: string, ctx: RequestContext): Scope {
+  private open (op: Operation, model: string, ctx: RequestContext, promptTokens = 0): Scope {
     const controller = new AbortController()
     const onAbort = (): void => { controller.abort(new AgoraError('E940', 'the client cancelled the request')) }
     if (ctx.signal.aborted) onAbort()
@@ -165,6 +168,7 @@ export class InferenceGateway implements Gateway {
       signal: controller.signal,
       attempts: 0,
       last: undefined,
+      promptTokens,
       dispose: () => {
         clearTimeout(timer)
         ctx.signal.removeEventListener('abort', onAbort)
@@ -285,6 +289,9 @@ export class InferenceGateway implements Gateway {
     const idleMs = this.timeoutFor(candidate, 'idleMs')
     let settled = false
     let event = s.value.first
+    // an answer cut short has no usage from the engine: about one token per delta delivered
+    let deltas = 0
+    const partial = (): Usage => ({ promptTokens: scope.promptTokens, completionTokens: deltas })
     try {
       while (true) {
         if (event.type === 'done') {
@@ -295,6 +302,7 @@ export class InferenceGateway implements Gateway {
           yield event
           return
         }
+        if (event.type === 'delta') deltas++
         yield event
         const next = await withTimeout(iterator.next(), idleMs, signal,
           () => new AgoraError('E937', `${candidate.server}/${candidate.providerId} went silent`, { why: `no event for ${idleMs} ms` }))
@@ -306,7 +314,7 @@ export class InferenceGateway implements Gateway {
         settled = true
         if (scope.signal.aborted) this.breakers.release(candidate.key)
         else this.failed(candidate, err)
-        this.settle(scope, { candidate, err, firstTokenMs: s.firstTokenMs })
+        this.settle(scope, { candidate, err, usage: partial(), firstTokenMs: s.firstTokenMs })
         s.attempt.abort(err)
       }
       throw err
@@ -314,7 +322,7 @@ export class InferenceGateway implements Gateway {
       if (!settled) {
         // the consumer stopped reading before the end
         this.breakers.release(candidate.key)
-        this.settle(scope, { candidate, cancelled: true, firstTokenMs: s.firstTokenMs })
+        this.settle(scope, { candidate, cancelled: true, usage: partial(), firstTokenMs: s.firstTokenMs })
         s.attempt.abort(new AgoraError('E940', 'the client stopped reading the answer'))
       }
       this.stats.end(loadKey(candidate))
@@ -366,7 +374,8 @@ export class InferenceGateway implements Gateway {
       totalMs: performance.now() - scope.t0,
       outcome,
       errorCode: code,
-      price: outcome === 'ok' && candidate !== undefined ? priceOwed(candidate.prices, usage) : 0,
+      // what the client received before it left is owed; a server that failed is owed nothing
+      price: candidate !== undefined && (outcome === 'ok' || (outcome === 'cancelled' && usage.completionTokens > 0)) ? priceOwed(candidate.prices, usage) : 0,
       attempts: scope.attempts
     })
   }

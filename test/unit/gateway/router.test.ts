@@ -275,6 +275,22 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     assert.equal(s.metering.get(run.id)?.outcome, 'cancelled')
   })
 
+  test('an answer cut short is metered with what was delivered: priced when the client left, free when the server failed', async () => {
+    const prices = { per1kPromptTokens: 1000, per1kCompletionTokens: 2000, perTask: 0.5 }
+    const s = setup([], [offer({ node: PEER_A, models: [{ name: MODEL }], ...prices }), offer({ node: PEER_B, models: [{ name: MODEL }], ...prices })])
+    s.remote.behaviour.set(PEER_A, 'stall-mid')
+    s.remote.behaviour.set(PEER_B, 'stall-mid')
+    const left = await s.gateway.chat({ ...chat(MODEL), model: `${MODEL}@${PEER_A}` }, ctx())
+    for await (const event of left.events) { assert.equal(event.type, 'delta'); break }
+    // 'hi' is estimated at 5 prompt tokens (4 per message + 1), one delta delivered
+    assert.deepEqual(pick(s.metering.get(left.id)), { outcome: 'cancelled', promptTokens: 5, completionTokens: 1, price: 5 + 2 + 0.5 })
+
+    s.remote.behaviour.set(PEER_B, 'fail-mid')
+    const broken = await s.gateway.chat({ ...chat(MODEL), model: `${MODEL}@${PEER_B}` }, ctx())
+    await assert.rejects(collectChat(broken.events))
+    assert.deepEqual(pick(s.metering.get(broken.id)), { outcome: 'error', promptTokens: 5, completionTokens: 1, price: 0 })
+  })
+
   test('a local provider with no first token in time (E936) fails over to a peer', async () => {
     const local = new FakeProvider('ollama', [{ name: MODEL }])
     local.behaviour = 'hang'
@@ -301,3 +317,7 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     await rejectsWith(s.gateway.embeddings({ model: MODEL, input: ['a'] }, ctx()), 'E930')
   })
 })
+
+function pick (row: { outcome: string, promptTokens: number, completionTokens: number, price: number } | undefined): Record<string, unknown> {
+  return { outcome: row?.outcome, promptTokens: row?.promptTokens, completionTokens: row?.completionTokens, price: row?.price }
+}
