@@ -73,6 +73,17 @@ const warm = defineProtocol({
 
 const warmCount = defineStreamingProtocol({ ...count, id: '/agora/test-warm-count/1', reuseStreams: true })
 
+/** Reused streams whose handler answers slowly (until cancelled), with a short request clock. */
+const slowReused = defineStreamingProtocol({
+  id: '/agora/test-slow-reused/1',
+  request: z.object({ pad: z.string() }),
+  response: z.object({ i: z.number() }),
+  maxRequestBytes: 64 * 1024,
+  maxResponseBytes: 64,
+  timeouts: { requestMs: 300, firstByteMs: 5000, responseMs: 5000 },
+  reuseStreams: true
+})
+
 const tight = defineProtocol({
   id: '/agora/test-tight/1',
   request: z.object({ pad: z.string() }),
@@ -169,6 +180,11 @@ describe('protocols: request/response engine between two real nodes', () => {
       return { bytes: request.pad.length }
     }, { admit: () => admitted ? undefined : new AgoraError('E901', 'not trusted here', { why: 'test' }) })
     await serverRpc.handle(gatedOnce, async request => ({ bytes: request.pad.length }), { admit: () => admitted ? undefined : new AgoraError('E901', 'not trusted here', { why: 'test' }) })
+    await serverRpc.handleStream(slowReused, async function * (_request, { signal }) {
+      yield { i: 0 }
+      await new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })
+      cancelled.push('slow-reused')
+    })
     await serverRpc.handleStream(warmCount, async function * (request) {
       for (let i = 0; i < request.to; i++) yield { i }
     })
@@ -368,5 +384,21 @@ describe('protocols: request/response engine between two real nodes', () => {
     assert.match(new TextDecoder().decode(answer.subarray(1)), /"bytes":29980/)
     await waitFor(() => tightRpc.inboundHeld(tight.id) === 0, { timeoutMs: 5000 }) // everything given back
     assert.deepEqual(await clientRpc.request(server.peerId, tight, { pad: 'q'.repeat(30_000) }), { bytes: 30_000 })
+  })
+
+  test('bytes of a next request sent while a long answer runs are held for requestMs at most: then the stream goes', async () => {
+    const stream = await client.libp2p.dialProtocol(server.libp2p.peerId, slowReused.id, { signal: AbortSignal.timeout(5000) })
+    const lp = lpStream(stream)
+    const request = new TextEncoder().encode(JSON.stringify({ pad: 'x' }))
+    await lp.write(request)
+    assert.equal((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray()[0], STATUS.OK, 'the answer has begun')
+    // the start of a 60 KB next request, never finished
+    const next = new TextEncoder().encode(JSON.stringify({ pad: 'p'.repeat(60_000) }))
+    stream.send(Uint8Array.from([...varint(next.byteLength), ...next.subarray(0, 30_000)]))
+    await waitFor(() => serverRpc.inboundHeld(slowReused.id) >= 30_000, { what: 'the bytes sent ahead to be held', timeoutMs: 5000 })
+    await waitFor(() => stream.status !== 'open', { what: 'the stream to be reset', timeoutMs: 5000 })
+    assert.equal(await badFrames(server.registry, slowReused.id, 'ahead'), 1)
+    await waitFor(() => cancelled.includes('slow-reused'), { what: 'the long answer to be cancelled', timeoutMs: 5000 })
+    await waitFor(() => serverRpc.inboundHeld(slowReused.id) === 0, { what: 'the held bytes to be given back', timeoutMs: 5000 })
   })
 })

@@ -66,6 +66,20 @@ export async function serveInbound (stream: Stream, connection: Connection, init
   const signal = AbortSignal.any([gone.signal, init.shutdown])
   const reader = new FrameReader(stream, { maxDataLength: def.maxRequestBytes, maxBufferSize: def.maxRequestBytes + 16, budget: init.budget })
   const writer = new FrameWriter(stream, timeouts.responseMs)
+  // Bytes of a next request while this one is served: our own clients send a request only after the last
+  // answer, so beyond a race at its end this is a peer holding the shared budget under a long answer.
+  // Like any request, it may take requestMs to arrive; then the stream goes.
+  let serving = false
+  let aheadTimer: NodeJS.Timeout | undefined
+  const onReadAhead = (): void => {
+    if (!serving || aheadTimer !== undefined) return
+    aheadTimer = setTimeout(() => {
+      metrics?.badFrames.inc({ protocol, reason: 'ahead' })
+      log.debug({ peerId, protocol, bytes: reader.bufferedBytes }, 'a request sent ahead of the answer was not taken in time')
+      stream.abort(new AgoraError('E205', `a ${protocol} request sent while the last one was answered`, { why: `still waiting after ${timeouts.requestMs} ms` }))
+    }, timeouts.requestMs)
+  }
+  if (idleMs !== undefined) stream.addEventListener('message', onReadAhead)
 
   const encode = (value: unknown): Uint8Array => {
     const checked = def.response.safeParse(value)
@@ -92,6 +106,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     stream.abort(err instanceof Error ? err : new Error('aborted'))
   } finally {
     stream.removeEventListener('close', onClose)
+    stream.removeEventListener('message', onReadAhead)
     reader.detach()
     // nothing reads this stream any more: have libp2p drop what still arrives (a refused request's
     // rest, say) rather than buffer it outside our budget until the stream is reset
@@ -116,6 +131,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       if (!allowed && idleMs === undefined) throw rateLimited()
       const bytes = await readFrame()
       consumed = true
+      serving = true
       if (!allowed) throw rateLimited()
       const value = decodeRequest(bytes)
       const context: HandlerContext = {
@@ -161,6 +177,9 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       }
     } finally {
       active = false
+      serving = false
+      clearTimeout(aheadTimer)
+      aheadTimer = undefined
       release()
       metrics?.requests.inc({ protocol, direction: 'inbound', outcome })
       metrics?.duration.observe({ protocol, direction: 'inbound' }, (performance.now() - started) / 1000)
