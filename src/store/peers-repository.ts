@@ -75,6 +75,15 @@ function fromRow (row: PeerRow): PeerRecord {
 const CACHED_PEERS = 4096
 
 /**
+ * Rows kept: every peer id that ever connected got one, so throwaway
+ * identities grew the table without end. Beyond this, the peers seen least
+ * recently go first, except trusted peers and peers under a ban.
+ */
+export const MAX_PEER_ROWS = 10_000
+/** Inserts between two checks of the row count. */
+const PRUNE_EVERY = 256
+
+/**
  * The peers table. Reads go through a small in-memory cache (routing reads
  * a peer on every request and subtask); every write drops the peer's cached
  * record, so a read after a write sees the table. Cached records are frozen.
@@ -82,7 +91,13 @@ const CACHED_PEERS = 4096
 export class PeersRepository {
   private readonly db: Database
   private readonly cache = new Map<string, PeerRecord>()
-  constructor (db: Database) { this.db = db }
+  private readonly maxRows: number
+  private writesSincePrune = 0
+
+  constructor (db: Database, init: { maxRows?: number } = {}) {
+    this.db = db
+    this.maxRows = init.maxRows ?? MAX_PEER_ROWS
+  }
 
   /** Record that we saw the peer now, at these addresses (merged with known ones, newest first). */
   seen (peerId: string, addresses: string[], now = Date.now()): void {
@@ -92,6 +107,7 @@ export class PeersRepository {
       ON CONFLICT (peer_id) DO UPDATE SET addresses = excluded.addresses, last_seen = excluded.last_seen`)
       .run(peerId, JSON.stringify(merged), now, now)
     this.cache.delete(peerId) // get() above cached the old record
+    this.maybePrune(now)
   }
 
   /** Fold a ping into the latency EWMA (alpha 0.3: recent pings count most). */
@@ -112,6 +128,22 @@ export class PeersRepository {
   ensure (peerId: string, now = Date.now()): void {
     this.cache.delete(peerId)
     this.db.prepare('INSERT INTO peers (peer_id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer_id) DO NOTHING').run(peerId, now, now)
+    this.maybePrune(now)
+  }
+
+  /** Beyond maxRows, forget the peers seen least recently that are neither trusted nor under a ban. Answers how many went. */
+  prune (now = Date.now()): number {
+    this.writesSincePrune = 0
+    const excess = this.count() - this.maxRows
+    if (excess <= 0) return 0
+    const result = this.db.prepare(`DELETE FROM peers WHERE peer_id IN (
+      SELECT peer_id FROM peers WHERE trusted = 0 AND (banned_until IS NULL OR banned_until <= ?) ORDER BY last_seen ASC LIMIT ?)`).run(now, excess)
+    this.cache.clear()
+    return Number(result.changes)
+  }
+
+  private maybePrune (now: number): void {
+    if (++this.writesSincePrune >= PRUNE_EVERY) this.prune(now)
   }
 
   /** Count one outcome and store the reputation state it led to, in one statement. */

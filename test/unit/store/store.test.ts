@@ -95,6 +95,29 @@ test('peer book: addresses merge newest first, latency is an EWMA, outcomes coun
   store.close()
 })
 
+test('the peer book keeps a bounded number of peers: the least recently seen go first, never trusted or banned ones', () => {
+  const db = new Database({ path: ':memory:' })
+  const peers = new PeersRepository(db, { maxRows: 300 })
+  peers.seen('trusted', [], 1)
+  peers.setTrusted('trusted', true)
+  peers.seen('banned', [], 2)
+  peers.setBan('banned', 1e12, 'spam')
+  peers.seen('expired-ban', [], 3)
+  peers.setBan('expired-ban', 500, 'old')
+  // throwaway identities, each seen once
+  for (let i = 0; i < 600; i++) peers.seen(`sybil-${i}`, ['/ip4/10.0.0.1/tcp/1'], 1000 + i)
+  const before = peers.count()
+  assert.ok(before > 300 && before <= 300 + 256, `${before} rows: the count is checked every 256 writes`)
+  assert.equal(peers.prune(2000), before - 300)
+  assert.equal(peers.count(), 300)
+  assert.equal(peers.get('trusted')?.trusted, true)
+  assert.equal(peers.get('banned')?.banReason, 'spam')
+  assert.equal(peers.get('expired-ban'), undefined, 'an expired ban protects nothing')
+  assert.equal(peers.get('sybil-0'), undefined)
+  assert.ok(peers.get('sybil-599') !== undefined, 'the most recently seen stay')
+  db.close()
+})
+
 test('peer records are read through a cache that every write refreshes; cached records are frozen', () => {
   const db = new Database({ path: ':memory:' })
   const peers = new PeersRepository(db)
