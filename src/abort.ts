@@ -17,6 +17,25 @@ export function childController (parent: AbortSignal): { controller: AbortContro
   return { controller, release: () => { parent.removeEventListener('abort', follow) } }
 }
 
+/**
+ * A signal that aborts when `parent` does or after `ms` (a TimeoutError
+ * DOMException, like AbortSignal.timeout's). Unlike
+ * `AbortSignal.any([parent, AbortSignal.timeout(ms)])`, `release()` clears
+ * the timer at once: a peer opening thousands of short streams cannot keep
+ * a timer and its signals alive for `ms` after each one is done.
+ */
+export function timeoutChild (parent: AbortSignal, ms: number): { signal: AbortSignal, release: () => void } {
+  const { controller, release: unfollow } = childController(parent)
+  const timer = setTimeout(() => { controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')) }, ms)
+  return {
+    signal: controller.signal,
+    release: () => {
+      clearTimeout(timer)
+      unfollow()
+    }
+  }
+}
+
 /** Settle with `promise`, or reject with the signal's reason as soon as it aborts. */
 export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {

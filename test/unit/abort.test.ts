@@ -1,7 +1,7 @@
 /** The shared abort helpers (src/abort.ts). */
-import { test, describe } from 'node:test'
+import { test, describe, mock } from 'node:test'
 import assert from 'node:assert/strict'
-import { childController, raceAbort } from '../../src/abort.ts'
+import { childController, raceAbort, timeoutChild } from '../../src/abort.ts'
 
 describe('childController', () => {
   test('aborts with the parent, with the parent\'s reason', () => {
@@ -32,6 +32,39 @@ describe('childController', () => {
     release()
     parent.abort()
     assert.equal(controller.signal.aborted, false)
+  })
+})
+
+describe('timeoutChild', () => {
+  test('aborts after its time with a TimeoutError, or with the parent\'s reason first', () => {
+    mock.timers.enable({ apis: ['setTimeout'] })
+    try {
+      const timed = timeoutChild(new AbortController().signal, 100)
+      mock.timers.tick(99)
+      assert.equal(timed.signal.aborted, false)
+      mock.timers.tick(1)
+      assert.equal((timed.signal.reason as DOMException).name, 'TimeoutError')
+      const parent = new AbortController()
+      const followed = timeoutChild(parent.signal, 100)
+      parent.abort(new Error('caller left'))
+      assert.equal((followed.signal.reason as Error).message, 'caller left')
+    } finally {
+      mock.timers.reset()
+    }
+  })
+
+  test('release clears the timer and stops following the parent', () => {
+    mock.timers.enable({ apis: ['setTimeout'] })
+    try {
+      const parent = new AbortController()
+      const done = timeoutChild(parent.signal, 100)
+      done.release()
+      mock.timers.tick(1000)
+      parent.abort()
+      assert.equal(done.signal.aborted, false)
+    } finally {
+      mock.timers.reset()
+    }
   })
 })
 

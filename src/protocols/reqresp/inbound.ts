@@ -8,7 +8,7 @@
  * cleanly waits (at most `idleMs`) for the caller's next request and serves
  * it the same way; the caller closing its side ends it.
  */
-import { childController } from '../../abort.ts'
+import { childController, timeoutChild } from '../../abort.ts'
 import { AgoraError } from '../../errors.ts'
 import { STATUS } from './constants.ts'
 import { BudgetExceededError, FrameReader, TruncatedFrameError } from './frame-reader.ts'
@@ -100,7 +100,12 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       if (after === 'aborted') return
       if (after === 'close' || idleMs === undefined || !await nextRequest(idleMs)) break
     }
-    await stream.close({ signal: AbortSignal.any([signal, AbortSignal.timeout(timeouts.responseMs)]) })
+    const closing = timeoutChild(signal, timeouts.responseMs)
+    try {
+      await stream.close({ signal: closing.signal })
+    } finally {
+      closing.release()
+    }
     settle(stream)
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error('aborted'))
@@ -122,6 +127,8 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     let consumed = false
     // handlers listen on a signal of this request only (a reused stream carries many)
     const { controller: request, release } = childController(signal)
+    // a one-shot answer must come within responseMs (a streamed one is bounded frame by frame)
+    let answering: { signal: AbortSignal, release: () => void } | undefined
     try {
       // a peer we will not serve is told so before its request is read (the stream then closes)
       const refusal = init.admit?.(peerId)
@@ -134,11 +141,8 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       serving = true
       if (!allowed) throw rateLimited()
       const value = decodeRequest(bytes)
-      const context: HandlerContext = {
-        peerId,
-        remoteAddr,
-        signal: def.streaming === true ? request.signal : AbortSignal.any([request.signal, AbortSignal.timeout(timeouts.responseMs)])
-      }
+      if (def.streaming !== true) answering = timeoutChild(request.signal, timeouts.responseMs)
+      const context: HandlerContext = { peerId, remoteAddr, signal: answering?.signal ?? request.signal }
       const result = init.handler(value, context)
       if (def.streaming === true) {
         if (!isAsyncIterable(result)) throw new AgoraError('E599', `the ${protocol} handler must return an async iterable`)
@@ -180,6 +184,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       serving = false
       clearTimeout(aheadTimer)
       aheadTimer = undefined
+      answering?.release()
       release()
       metrics?.requests.inc({ protocol, direction: 'inbound', outcome })
       metrics?.duration.observe({ protocol, direction: 'inbound' }, (performance.now() - started) / 1000)
@@ -196,7 +201,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     let bytes: Uint8Array | undefined
     try {
       // usually the whole frame is already here: no timer needed
-      bytes = reader.tryRead() ?? await reader.read(AbortSignal.any([signal, AbortSignal.timeout(timeouts.requestMs)]))
+      bytes = reader.tryRead() ?? await readWithin(timeouts.requestMs)
     } catch (err) {
       if (isOversizedError(err)) throw new Dropped('oversized', (err as Error).message)
       if (err instanceof BudgetExceededError) throw new Dropped('budget', err.message)
@@ -207,6 +212,15 @@ export async function serveInbound (stream: Stream, connection: Connection, init
     }
     if (bytes === undefined) throw new TruncatedFrameError('the caller closed the stream without a request')
     return bytes
+  }
+
+  async function readWithin (ms: number): Promise<Uint8Array | undefined> {
+    const reading = timeoutChild(signal, ms)
+    try {
+      return await reader.read(reading.signal)
+    } finally {
+      reading.release()
+    }
   }
 
   function decodeRequest (bytes: Uint8Array): unknown {

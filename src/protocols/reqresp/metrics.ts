@@ -6,7 +6,7 @@ import type { Counter, Histogram} from 'prom-client';
 import { type Registry } from 'prom-client'
 import { counter, histogram } from '../../observability/metrics.ts'
 
-export type BadFrameReason = 'oversized' | 'budget' | 'decode' | 'schema' | 'status' | 'empty'
+export type BadFrameReason = 'oversized' | 'budget' | 'ahead' | 'decode' | 'schema' | 'status' | 'empty'
 export type Direction = 'inbound' | 'outbound'
 
 export interface ReqRespMetrics {
