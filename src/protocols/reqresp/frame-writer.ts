@@ -10,6 +10,7 @@
  * `writableNeedsDrain`) the next write waits for 'drain', at most
  * `stallMs`; a batch grows to at most MAX_BATCH_BYTES before it is sent.
  */
+import { timeoutChild } from '../../abort.ts'
 import { drained } from './streams.ts'
 import type { Stream } from '@libp2p/interface'
 
@@ -79,7 +80,12 @@ export class FrameWriter {
   }
 
   private async drain (signal: AbortSignal): Promise<void> {
-    await drained(this.stream, AbortSignal.any([signal, AbortSignal.timeout(this.stallMs)]))
+    const stall = timeoutChild(signal, this.stallMs)
+    try {
+      await drained(this.stream, stall.signal)
+    } finally {
+      stall.release()
+    }
   }
 }
 
