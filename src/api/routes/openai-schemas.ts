@@ -81,7 +81,9 @@ function textOf (content: ChatCompletionBody['messages'][number]['content'], ind
   if (content == null) return ''
   if (typeof content === 'string') return content
   return content.map((part, j) => {
-    if (part.type !== 'text' || part.text === undefined) throw unsupported(`messages.${index}.content.${j}`, `content parts of type '${part.type}' are not supported: text only`)
+    const param = `messages.${index}.content.${j}`
+    if (part.type !== 'text') throw unsupported(param, `content parts of type '${part.type}' are not supported: text only`)
+    if (typeof part.text !== 'string') throw new AgoraError('E961', `invalid '${param}.text'`, { why: 'a text part needs its text (a string)', details: { param: `${param}.text` } })
     return part.text
   }).join('')
 }
