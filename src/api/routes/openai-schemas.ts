@@ -10,11 +10,12 @@ import { AgoraError } from '../../errors.ts'
 import type { ChatMessage, ChatRequest, FinishReason } from '../../providers/index.ts'
 import type { ModelKind } from '../../providers/index.ts'
 
+// (unions name what they take: zod's own message for a union is only 'Invalid input')
 const contentPart = z.object({ type: z.string().min(1), text: z.string().optional() })
 
 const chatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-  content: z.union([z.string(), z.array(contentPart)]).nullish(),
+  content: z.union([z.string(), z.array(contentPart)], { error: 'a string, or an array of content parts ({type: "text", text})' }).nullish(),
   name: z.string().max(256).optional()
 })
 
@@ -25,7 +26,7 @@ export const chatCompletionBody = z.object({
   top_p: z.number().min(0).max(1).nullish(),
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)], { error: 'a string, or an array of at most 4 strings' }).nullish(),
   seed: z.number().int().nullish(),
   n: z.number().int().min(1).max(128).nullish(),
   stream: z.boolean().nullish(),
@@ -37,7 +38,7 @@ export type ChatCompletionBody = z.infer<typeof chatCompletionBody>
 
 export const embeddingsBody = z.object({
   model: z.string().min(1).max(512),
-  input: z.union([z.string(), z.array(z.unknown()).min(1).max(2048)]),
+  input: z.union([z.string(), z.array(z.unknown()).min(1).max(2048)], { error: 'a string, or an array of 1 to 2048 strings' }),
   encoding_format: z.enum(['float', 'base64']).nullish(),
   dimensions: z.number().int().positive().nullish(),
   user: z.string().max(256).nullish()

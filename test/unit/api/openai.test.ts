@@ -149,6 +149,15 @@ describe('/v1 wire details through inject', () => {
     assert.equal(api.gateway.chats.length, 0, 'nothing reached the gateway')
   })
 
+  test('a field that takes one of several shapes says which, not only \'Invalid input\'', async () => {
+    const stop = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], stop: ['a', 'b', 'c', 'd', 'e'] })
+    assert.equal(stop.json().error.param, 'stop')
+    assert.match(stop.json().error.message, /at most 4 strings/)
+    const input = await api.app.inject({ method: 'POST', url: '/v1/embeddings', headers: host, payload: { model: 'e', input: 5 } })
+    assert.equal(input.json().error.param, 'input')
+    assert.match(input.json().error.message, /an array of 1 to 2048 strings/)
+  })
+
   test('unreadable JSON is 400 in OpenAI\'s shape', async () => {
     const res = await api.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { ...host, 'content-type': 'application/json' }, payload: '{nope' })
     assert.equal(res.statusCode, 400)
