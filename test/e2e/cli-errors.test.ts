@@ -31,6 +31,17 @@ describe('CLI errors', () => {
     const endlessBan = await runAgora(['peers', 'ban', '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', '--for', '1e12'])
     assert.equal(endlessBan.code, 2)
     assert.match(endlessBan.stderr, /^Error \[E600\]: --for 1e12 is longer than the 100 years/)
+    // values the node would refuse are refused here, naming the flag (no node needed)
+    for (const [args, message] of [
+      [['providers', 'add', 'x', '--kind', 'openai', '--url', 'notaurl'], /^Error \[E600\]: --url: Invalid URL/],
+      [['keys', 'create', 'bad!name'], /^Error \[E600\]: <name>: use letters/],
+      [['keys', 'revoke', ''], /^Error \[E600\]: revoke which key/],
+      [['jobs', 'list', '--state', 'weird'], /^Error \[E600\]: --state takes one of submitted/]
+    ] as const) {
+      const result = await runAgora([...args, '--data-dir', dir()])
+      assert.equal(result.code, 2, args.join(' '))
+      assert.match(result.stderr, message)
+    }
   })
 
   test('a client command with no node says how to start one', async () => {

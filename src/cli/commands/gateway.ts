@@ -49,7 +49,10 @@ export function registerGatewayCommands (program: Command): void {
     .option('--api-key-env <VAR>', 'environment variable holding its API key (the key itself is never stored)')
     .action(async (name: string, flags: { kind: 'ollama' | 'openai', url: string, apiKeyEnv?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const entry = await clientFor(opts.dataDir).addProvider({ name, kind: flags.kind, url: flags.url, ...(flags.apiKeyEnv === undefined ? {} : { apiKeyEnv: flags.apiKeyEnv }) })
+      const [{ checkFlags }, { addProviderBody }] = await Promise.all([import('../check-flags.ts'), import('../../client/schemas.ts')])
+      const spec = checkFlags(addProviderBody, { name, kind: flags.kind, url: flags.url, ...(flags.apiKeyEnv === undefined ? {} : { apiKeyEnv: flags.apiKeyEnv }) },
+        { name: '<name>', kind: '--kind', url: '--url', apiKeyEnv: '--api-key-env' }, 'providers add')
+      const entry = await clientFor(opts.dataDir).addProvider(spec)
       printProvider(entry, opts)
     })
   providers.command('remove <name>')

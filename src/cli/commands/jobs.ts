@@ -69,6 +69,10 @@ export function registerJobsCommands (program: Command): void {
       const opts = globalOptions(cmd)
       const limit = Number(flags.limit)
       if (!Number.isInteger(limit) || limit < 1) throw new AgoraError('E600', `--limit takes a positive whole number, not '${flags.limit}'`)
+      const { JOB_STATES } = await import('../../jobs/types.ts')
+      if (flags.state !== undefined && !(JOB_STATES as readonly string[]).includes(flags.state)) {
+        throw new AgoraError('E600', `--state takes one of ${JOB_STATES.join(', ')}, not '${flags.state}'`)
+      }
       const list = await connect(opts).client.jobs({ state: flags.state as Job['state'] | undefined, limit })
       printList(list, jobColumns(), opts)
     })

@@ -1,5 +1,6 @@
 /** `agora keys create|list|revoke`: API keys for the OpenAI-compatible API (/v1). */
 import type { Command } from 'commander'
+import { AgoraError } from '../../errors.ts'
 import { clientFor, type ApiKeyEntry } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord, red } from '../output.ts'
@@ -11,6 +12,8 @@ export function registerKeysCommands (program: Command): void {
     .description('make a key; it is printed once (with --quiet, only the key is printed)')
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
+      const [{ checkFlags }, { createKeyBody }] = await Promise.all([import('../check-flags.ts'), import('../../client/schemas.ts')])
+      checkFlags(createKeyBody, { name }, { name: '<name>' }, 'keys create')
       const created = await clientFor(opts.dataDir).createKey(name)
       if (opts.quiet) {
         // the only copy: print it even when quiet, so `KEY=$(agora keys create ci -q)` works
@@ -44,6 +47,7 @@ export function registerKeysCommands (program: Command): void {
     .description('revoke a key by id or name; clients using it are refused at once')
     .action(async (idOrName: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
+      if (idOrName.trim() === '') throw new AgoraError('E600', 'revoke which key? give its id or name', { hint: '`agora keys list` shows them' })
       printKey(await clientFor(opts.dataDir).revokeKey(idOrName), opts)
     })
 }

@@ -64,7 +64,7 @@ export function registerPeersCommands (program: Command): void {
       const minutes = flags.for === undefined ? undefined : Number(flags.for)
       if (minutes !== undefined && !(minutes > 0)) throw new AgoraError('E600', `--for takes a number of minutes, not '${flags.for}'`)
       if (minutes !== undefined && minutes * 60_000 > MAX_BAN_DURATION_MS) throw new AgoraError('E600', `--for ${flags.for} is longer than the 100 years a ban with an expiry may last`, { hint: 'leave --for out to ban until `agora peers unban`' })
-      const body = { ...(flags.reason === undefined ? {} : { reason: flags.reason }), ...(minutes === undefined ? {} : { durationMs: Math.round(minutes * 60_000) }) }
+      const body = { ...(flags.reason === undefined ? {} : { reason: flags.reason }), ...(minutes === undefined ? {} : { durationMs: Math.max(1, Math.round(minutes * 60_000)) }) }
       printPeer(await clientFor(opts.dataDir).ban(peerId, body), opts)
     })
 

@@ -135,8 +135,8 @@ describe('agora jobs against a listening API', () => {
     assert.ok(list.some(j => j.id === id))
     assert.ok(list.every(j => j.state === 'completed'))
     const badState = await cli('jobs', 'list', '--state', 'asleep')
-    assert.equal(badState.code, 1)
-    assert.match(badState.stderr, /Error \[E502\]: invalid query\.state/)
+    assert.equal(badState.code, 2, 'a usage error, refused before the node is asked')
+    assert.match(badState.stderr, /Error \[E600\]: --state takes one of submitted, .* not 'asleep'/)
 
     const out = join(dataDir, 'result.json')
     const result = await cli('jobs', 'result', id, '--output', out)
