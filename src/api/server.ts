@@ -61,7 +61,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     return503OnClosing: true,
     forceCloseConnections: true,
     // path values longer than Fastify's default 100 characters reach our schemas, which name the field and the limit
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // the few errors Fastify answers before any route or hook: our error shape, not Fastify's
     frameworkErrors: (err, _request, reply: FastifyReply) => {
       void reply.status(400).send({ error: new AgoraError('E502', 'the request URL could not be read', { why: err.message }).toJSON() })
@@ -121,7 +121,12 @@ function answerUnreadableRequest (err: NodeJS.ErrnoException, socket: Duplex): v
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
   const body = JSON.stringify({ error: new AgoraError('E502', 'the request could not be read', { why: `${err.code ?? 'malformed HTTP'}: ${err.message}` }).toJSON() })
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  // the server allows half-open sockets: end() alone would leave ours open until the client closes its side
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => { socket.destroy() })
 }
 
 function toAgoraError (err: FastifyError | AgoraError): AgoraError {

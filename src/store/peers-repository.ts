@@ -107,7 +107,7 @@ export class PeersRepository {
       ON CONFLICT (peer_id) DO UPDATE SET addresses = excluded.addresses, last_seen = excluded.last_seen`)
       .run(peerId, JSON.stringify(merged), now, now)
     this.cache.delete(peerId) // get() above cached the old record
-    this.maybePrune(now)
+    if (++this.writesSincePrune >= PRUNE_EVERY) this.prune(now, peerId)
   }
 
   /** Fold a ping into the latency EWMA (alpha 0.3: recent pings count most). */
@@ -128,22 +128,22 @@ export class PeersRepository {
   ensure (peerId: string, now = Date.now()): void {
     this.cache.delete(peerId)
     this.db.prepare('INSERT INTO peers (peer_id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (peer_id) DO NOTHING').run(peerId, now, now)
-    this.maybePrune(now)
   }
 
-  /** Beyond maxRows, forget the peers seen least recently that are neither trusted nor under a ban. Answers how many went. */
-  prune (now = Date.now()): number {
+  /**
+   * Beyond maxRows, forget the peers seen least recently that are neither
+   * trusted nor under a ban (nor `keep`, the peer being written). Answers
+   * how many went. Run from seen() only: ensure() precedes a ban, a trust or
+   * an outcome on its row, which must not be pruned in between.
+   */
+  prune (now = Date.now(), keep = ''): number {
     this.writesSincePrune = 0
     const excess = this.count() - this.maxRows
     if (excess <= 0) return 0
     const result = this.db.prepare(`DELETE FROM peers WHERE peer_id IN (
-      SELECT peer_id FROM peers WHERE trusted = 0 AND (banned_until IS NULL OR banned_until <= ?) ORDER BY last_seen ASC LIMIT ?)`).run(now, excess)
+      SELECT peer_id FROM peers WHERE trusted = 0 AND (banned_until IS NULL OR banned_until <= ?) AND peer_id <> ? ORDER BY last_seen ASC LIMIT ?)`).run(now, keep, excess)
     this.cache.clear()
     return Number(result.changes)
-  }
-
-  private maybePrune (now: number): void {
-    if (++this.writesSincePrune >= PRUNE_EVERY) this.prune(now)
   }
 
   /** Count one outcome and store the reputation state it led to, in one statement. */

@@ -116,9 +116,8 @@ export class AccessControl {
       throw refused
     }
     this.metrics?.admitted.inc()
-    const reserved = Math.max(0, request.estimatedTokens ?? 0)
-    this.tokens.debit(peerId, reserved)
-    return reserved
+    // what was taken, which the floor on debt may cut short: a refund must not give back more
+    return this.tokens.debit(peerId, Math.max(0, request.estimatedTokens ?? 0))
   }
 
   /**

@@ -53,9 +53,9 @@ export class TokenMeter {
     return tokens >= wanted ? 0 : Math.ceil((wanted - tokens) / this.perMs)
   }
 
-  /** Take `n` tokens from `key`, running into debt if needed (bounded). */
-  debit (key: string, n: number): void {
-    if (!(n > 0)) return
+  /** Take `n` tokens from `key`, running into debt if needed (bounded); answers how many were taken (less at the debt's floor). */
+  debit (key: string, n: number): number {
+    if (!(n > 0)) return 0
     let budget = this.budgets.get(key)
     if (budget === undefined) {
       if (this.budgets.size >= this.maxKeys) this.prune()
@@ -64,8 +64,10 @@ export class TokenMeter {
       // most recently charged last: the oldest entries are pruned first
       this.budgets.delete(key)
     }
-    budget.tokens = Math.max(this.floor, this.refill(budget) - n)
+    const before = this.refill(budget)
+    budget.tokens = Math.max(this.floor, before - n)
     this.budgets.set(key, budget)
+    return before - budget.tokens
   }
 
   /** Give back `n` tokens to `key` (an estimate debited at admission that the request did not use), up to a full budget. */

@@ -55,6 +55,8 @@ export interface TaskWorkerInit {
   now?: () => number
 }
 
+type ResultFacts = Pick<CachedResult, 'bytes' | 'hash' | 'price' | 'startedAt' | 'finishedAt'>
+
 export interface WorkerResult {
   type: 'result'
   /** The size in bytes of the result's canonical JSON, and its sha256. */
@@ -175,7 +177,7 @@ export class TaskWorker {
       }
       const outcome = next.value
       if (!outcome.ok) throw outcome.error
-      yield this.resultEvent(this.entryOf(execution, outcome), coordinator, assignment, () => outcome.result)
+      yield this.resultEvent(this.factsOf(execution, outcome), coordinator, assignment, () => outcome.result)
     } finally {
       leave()
     }
@@ -268,22 +270,20 @@ export class TaskWorker {
     return { ok: true, result, json, bytes, hash: sha256Hex(json), finishedAt: this.now() }
   }
 
+  /** The entry kept in the cache: the result encoded once, in a buffer of its own (not a slice of Node's shared pool, which the cache's byte count would not see). */
   private entryOf (execution: Execution, outcome: Extract<ExecutionOutcome, { ok: true }>): CachedResult {
-    return {
-      coordinator: execution.coordinator,
-      key: execution.key,
-      type: execution.type,
-      utf8: Buffer.from(outcome.json, 'utf8'),
-      bytes: outcome.bytes,
-      hash: outcome.hash,
-      price: this.price,
-      startedAt: execution.startedAt,
-      finishedAt: outcome.finishedAt
-    }
+    const utf8 = Buffer.allocUnsafeSlow(outcome.bytes)
+    utf8.write(outcome.json, 'utf8')
+    return { coordinator: execution.coordinator, key: execution.key, type: execution.type, utf8, ...this.factsOf(execution, outcome) }
+  }
+
+  /** What a receipt and a result event need of a result. */
+  private factsOf (execution: Execution, outcome: Extract<ExecutionOutcome, { ok: true }>): ResultFacts {
+    return { bytes: outcome.bytes, hash: outcome.hash, price: this.price, startedAt: execution.startedAt, finishedAt: outcome.finishedAt }
   }
 
   /** The result for one caller, with a receipt for its attempt. */
-  private resultEvent (entry: CachedResult, coordinator: string, assignment: TaskAssignment, result: () => unknown): WorkerResult {
+  private resultEvent (entry: ResultFacts, coordinator: string, assignment: TaskAssignment, result: () => unknown): WorkerResult {
     const receipt = signReceipt(this.c.identity, {
       key: assignment.key,
       attempt: assignment.attempt,

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import { once } from 'node:events'
 import { setTimeout } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
+import { waitFor } from '../../harness/wait.ts'
 import { buildApiServer, type ControlPlane } from '../../../src/api/index.ts'
 import { AgoraEvents } from '../../../src/events.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
@@ -252,12 +253,16 @@ describe('control API on a socket', () => {
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
-      const socket = connect(port, '127.0.0.1')
+      // a client that keeps its side open: the server must still let go of the socket (it allows half-open ones)
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
       let answer = ''
       socket.on('data', chunk => { answer += String(chunk) })
-      const closed = once(socket, 'close')
+      const ended = once(socket, 'end')
       socket.write(`POST /api/v1/peers/connect HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}`)
-      await Promise.race([closed, setTimeout(5000).then(() => { socket.destroy(); throw new Error('no answer') })])
+      await Promise.race([ended, setTimeout(5000).then(() => { socket.destroy(); throw new Error('no answer') })])
+      const connections = async (): Promise<number> => await new Promise(resolve => { app.server.getConnections((_err, n) => { resolve(n) }) })
+      await waitFor('the server to let go of the socket', async () => await connections() === 0, { timeoutMs: 5000 })
+      socket.destroy()
       assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/)
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string, message: string } }
       assert.equal(body.error.code, 'E502')

@@ -121,6 +121,15 @@ describe('gateway: access control', () => {
     assert.equal(access.check(SELF, { estimatedTokens: 10_000 }), 0, 'this node itself reserves nothing')
   })
 
+  test('an estimate beyond the debt\'s floor reserves only what was taken, so settling cannot refill the budget', () => {
+    const { access } = setup({ tokensPerMinute: 1000, requestsPerMinute: 1000 })
+    const reserved = access.check('friend', { estimatedTokens: 10_000_000 })
+    assert.ok(reserved < 10_000_000, `${reserved}: the meter stops at its floor`)
+    access.charge('friend', 900, reserved)
+    assert.equal(access.tokensAvailable('friend'), 100, 'the 900 used are paid')
+    assert.throws(() => { access.check('friend', { estimatedTokens: 10_000_000 }) }, refusedWith('E905'))
+  })
+
   test('setLimits starts every peer with a full budget; invalid limits are refused', () => {
     const { access } = setup({ requestsPerMinute: 1 })
     access.check('friend')

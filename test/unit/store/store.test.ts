@@ -115,6 +115,13 @@ test('the peer book keeps a bounded number of peers: the least recently seen go 
   assert.equal(peers.get('expired-ban'), undefined, 'an expired ban protects nothing')
   assert.equal(peers.get('sybil-0'), undefined)
   assert.ok(peers.get('sybil-599') !== undefined, 'the most recently seen stay')
+  // a ban on the stalest peer lands even when pruning is due: ensure() never prunes, seen() spares the peer it writes
+  for (let i = 0; i < 255; i++) peers.seen(`late-${i}`, [], 5000 + i)
+  peers.ensure('sybil-300')
+  peers.setBan('sybil-300', 1e12, 'late ban')
+  peers.seen('sybil-301', [], 1)
+  assert.equal(peers.get('sybil-300')?.banReason, 'late ban')
+  assert.ok(peers.get('sybil-301') !== undefined, 'the peer just seen is never the one pruned')
   db.close()
 })
 
