@@ -22,8 +22,8 @@ test('providers add → chat → embed → requests list → access set, through
   const dir = ['--data-dir', node.dataDir]
 
   const bad = await runAgora(['providers', 'add', 'Bad Name', '--kind', 'ollama', '--url', engine.url, ...dir])
-  assert.equal(bad.code, 1)
-  assert.match(bad.stderr, /Error \[E502\].*body\.name/)
+  assert.equal(bad.code, 2, 'a usage error, refused before the node is asked')
+  assert.match(bad.stderr, /Error \[E600\]: <name>: lower-case letters/)
   const added = JSON.parse(await agora(['providers', 'add', 'local-ollama', '--kind', 'ollama', '--url', engine.url, ...dir, '--json'])) as { name: string, models: string[] }
   assert.deepEqual(added.models, ['tiny-chat'])
   const listed = JSON.parse(await agora(['providers', 'list', ...dir, '--json'])) as Array<{ name: string }>
