@@ -137,7 +137,7 @@ async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<{ 
 
 /** The budget's room for `bytes`, with the gauges kept current; resolves to its release. */
 async function reserveRoom (init: RemoteAttemptInit, bytes: number): Promise<() => void> {
-  const pending = init.fetchBudget.reserve(bytes, init.deadlines.signal)
+  const pending = init.fetchBudget.reserve(bytes, init.deadlines.signal, init.worker)
   observeBudget(init)
   try {
     const giveBack = await pending

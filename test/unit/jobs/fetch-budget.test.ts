@@ -97,6 +97,27 @@ describe('ResultFetchBudget', () => {
     assert.equal(budget.reserved, 0)
   })
 
+  test('one worker holds at most a quarter of the budget (always one result); its waits step aside for other workers', async () => {
+    const budget = new ResultFetchBudget(100)
+    assert.equal(budget.share, 25)
+    const first = await budget.reserve(20, never, 'slow-worker')
+    const second = track(budget.reserve(20, never, 'slow-worker'))
+    const other = track(budget.reserve(20, never, 'other-worker'))
+    await nextTurn()
+    assert.equal(second.done, false, '20 + 20 is over the worker\'s 25')
+    assert.equal(other.done, true, 'another worker\'s wait behind it is served')
+    first()
+    await nextTurn()
+    assert.equal(second.done, true)
+    // a single result larger than the share is still taken, when the worker holds nothing
+    const large = await budget.reserve(50, never, 'big-worker')
+    assert.equal(budget.reserved, 20 + 20 + 50)
+    large()
+    second.value?.()
+    other.value?.()
+    assert.equal(budget.reserved, 0)
+  })
+
   test('giving room back twice counts once', async () => {
     const budget = new ResultFetchBudget(100)
     const release = await budget.reserve(40, never)
