@@ -1,7 +1,8 @@
 /**
  * Builds the node's one HTTP server (Fastify) without listening: the control
  * API under /api/v1, the event socket, health and metrics. `node.ts` decides
- * when it listens. Tests drive it through `inject` (no socket).
+ * when it listens. Tests drive it through `inject` (no socket), and through a
+ * real socket for what only a socket shows (upgrades, malformed HTTP).
  */
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
