@@ -13,6 +13,9 @@ import { Dispatcher } from '../../src/jobs/dispatch/index.ts'
 import { ResultFetchBudget } from '../../src/jobs/dispatch/fetch-budget.ts'
 import { resultHash, TASK_PROTOCOL_ID, verifyReceipt, type DispatchTimeouts } from '../../src/jobs/protocol/index.ts'
 import { TaskServer } from '../../src/jobs/worker/index.ts'
+import { STATUS } from '../../src/protocols/index.ts'
+import { errorFrame } from '../../src/protocols/reqresp/frames.ts'
+import { AgoraError } from '../../src/errors.ts'
 import { assignment, fixtures, makeWorker, type Fixtures, type WorkerSetup } from '../unit/jobs/task-fixtures.ts'
 import { connectNodes, createTestNode, waitFor, type TestNode } from '../harness/libp2p-nodes.ts'
 import { isCode } from '../harness/checks.ts'
@@ -159,6 +162,26 @@ describe('jobs: /agora/task/1 between real nodes', () => {
         isCode('E1042'))
     } finally {
       await stranger.libp2p.unhandle(TASK_PROTOCOL_ID)
+    }
+  })
+
+  test('a worker that accepts, then answers a rate limit (E206) or an access code, failed the attempt: it cannot bounce the subtask as a refusal', async () => {
+    for (const code of ['E206', 'E901'] as const) {
+      await stranger.libp2p.handle(TASK_PROTOCOL_ID, async (stream: Stream) => {
+        const lp = lpStream(stream)
+        await lp.read()
+        const accepted = new TextEncoder().encode(JSON.stringify({ type: 'accepted', slotsIdle: 0 }))
+        await lp.write(Uint8Array.from([STATUS.OK, ...accepted]))
+        await lp.write(errorFrame(new AgoraError(code, 'go away')))
+        // this raw handler serves one request per stream: close it, so the caller does not reuse it
+        await stream.close()
+      })
+      try {
+        await assert.rejects(dispatcher.dispatch(stranger.peerId, assignment(coordinator.peerId, 't.echo', { input: { text: 'x' } })),
+          (err: unknown) => isCode('E1044')(err) && details(err).remoteCode === code)
+      } finally {
+        await stranger.libp2p.unhandle(TASK_PROTOCOL_ID)
+      }
     }
   })
 

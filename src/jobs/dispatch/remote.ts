@@ -40,10 +40,11 @@ export function malformed (worker: string, key: string, why: string): AgoraError
 }
 
 /** A refusal as the coordinator reads it (E1040, no blame). */
-export function refusal (worker: string, key: string, frame: Extract<TaskFrame, { type: 'refused' }>): AgoraError {
+export function refusal (worker: string, key: string, frame: Extract<TaskFrame, { type: 'refused' }>, cause?: AgoraError): AgoraError {
   return new AgoraError('E1040', `${worker} refused subtask ${key}`, {
     why: `${frame.reason}: ${frame.message}`,
-    details: { worker, key, reason: frame.reason, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) }
+    details: { worker, key, reason: frame.reason, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) },
+    ...(cause === undefined ? {} : { cause })
   })
 }
 
@@ -54,7 +55,7 @@ const ACCESS_CODES: ReadonlySet<string> = new Set(['E900', 'E901', 'E902'])
 function asRefusal (worker: string, request: TaskRequest, err: unknown): unknown {
   if (!isAgoraError(err) || !ACCESS_CODES.has(err.code)) return err
   const key = request.kind === 'offer' ? request.assignment.key : request.key
-  return refusal(worker, key, { type: 'refused', reason: 'access', message: `${err.code}: ${err.what}` })
+  return refusal(worker, key, { type: 'refused', reason: 'access', message: `${err.code}: ${err.what}` }, err)
 }
 
 /** Frames of one request, each awaited under the deadlines; the stream is closed when we leave. */
@@ -84,27 +85,31 @@ export async function remoteAttempt (init: RemoteAttemptInit): Promise<RawResult
   let answer: Extract<TaskFrame, { type: 'result' }> | undefined
   let refused: Extract<TaskFrame, { type: 'refused' }> | undefined
   deadlines.arm('accept')
-  for await (const frame of frames(init, { kind: 'offer', assignment })) {
-    if (answer !== undefined || refused !== undefined) throw malformed(worker, key, `a ${frame.type} frame after the ${answer === undefined ? 'refusal' : 'result'}`)
-    if (frame.type === 'refused') {
-      if (accepted) throw malformed(worker, key, 'a refusal after accepting')
-      // read on to the end of the answer, so that the stream can carry the next request
-      refused = frame
-      continue
+  try {
+    for await (const frame of frames(init, { kind: 'offer', assignment })) {
+      if (answer !== undefined || refused !== undefined) throw malformed(worker, key, `a ${frame.type} frame after the ${answer === undefined ? 'refusal' : 'result'}`)
+      if (frame.type === 'refused') {
+        if (accepted) throw malformed(worker, key, 'a refusal after accepting')
+        // read on to the end of the answer, so that the stream can carry the next request
+        refused = frame
+        continue
+      }
+      if (frame.type === 'chunk') throw malformed(worker, key, 'a chunk frame in answer to an offer')
+      if (frame.type === 'accepted') {
+        if (accepted) throw malformed(worker, key, 'accepted twice')
+        accepted = true
+        options.onAccepted?.()
+      } else if (!accepted) {
+        throw malformed(worker, key, `a ${frame.type} frame before accepting`)
+      } else if (frame.type === 'progress') {
+        options.onProgress?.(frame.fraction)
+      } else {
+        answer = frame
+      }
+      deadlines.arm('progress')
     }
-    if (frame.type === 'chunk') throw malformed(worker, key, 'a chunk frame in answer to an offer')
-    if (frame.type === 'accepted') {
-      if (accepted) throw malformed(worker, key, 'accepted twice')
-      accepted = true
-      options.onAccepted?.()
-    } else if (!accepted) {
-      throw malformed(worker, key, `a ${frame.type} frame before accepting`)
-    } else if (frame.type === 'progress') {
-      options.onProgress?.(frame.fraction)
-    } else {
-      answer = frame
-    }
-    deadlines.arm('progress')
+  } catch (err) {
+    throw accepted ? failedAfterAccepting(worker, key, err) : err
   }
   if (refused !== undefined) throw refusal(worker, key, refused)
   if (answer === undefined) throw malformed(worker, key, accepted ? 'the answer ended without a result' : 'the answer ended without accepting or refusing')
@@ -113,6 +118,19 @@ export async function remoteAttempt (init: RemoteAttemptInit): Promise<RawResult
     return { result: fetched.value, receipt: answer.receipt, release: fetched.release }
   }
   return { result: answer.result, receipt: answer.receipt }
+}
+
+/**
+ * Once a worker has accepted, it can no longer refuse: a rate-limit or
+ * access error it sends then (codes the coordinator otherwise reads as a
+ * refusal, which uses no attempt and blames nobody) is a failed attempt,
+ * or a worker could accept and bounce the same subtask forever.
+ */
+function failedAfterAccepting (worker: string, key: string, err: unknown): unknown {
+  if (!isAgoraError(err) || !(err.code === 'E1040' || err.code === 'E206' || ACCESS_CODES.has(err.code))) return err
+  // an access code reaches us already read as a refusal: report what the worker sent
+  const sent = err.code === 'E1040' && isAgoraError(err.cause) ? err.cause : err
+  return new AgoraError('E1044', `${worker} failed subtask ${key} after accepting it`, { why: `${sent.code}: ${sent.what}`, details: { worker, key, remoteCode: sent.code }, cause: err })
 }
 
 /**

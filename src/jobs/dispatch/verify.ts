@@ -1,6 +1,7 @@
 /**
  * What the coordinator checks before it accepts a result: the executor's
- * output schema, the hash recomputed from the result's canonical JSON, and
+ * output schema and that the result answers its input (counts and spans),
+ * the hash recomputed from the result's canonical JSON, and
  * the receipt (signed by the worker, to us, for this attempt and this hash,
  * at a price the assignment allowed). Any problem is E1045.
  */
@@ -27,6 +28,10 @@ export function checkResult (input: CheckInput): DispatchResult {
   const parsed = executor.output.safeParse(result)
   if (!parsed.success) {
     throw new AgoraError('E1045', `${worker} sent a malformed ${assignment.type} result`, { why: `it does not match the output schema: ${problemOf(parsed.error)}`, details })
+  }
+  const mismatch = executor.mismatch?.(assignment.input, assignment.params, parsed.data)
+  if (mismatch !== undefined) {
+    throw new AgoraError('E1045', `${worker} sent a ${assignment.type} result that does not answer its input`, { why: mismatch, details })
   }
   let hash: string
   try {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import {
-  askChat, chatMessages, defineExecutor, eachInOrder, maxTokensSchema, modelSchema, systemSchema, temperatureSchema, usageSchema
+  askChat, chatMessages, countMismatch, defineExecutor, eachInOrder, maxTokensSchema, modelSchema, systemSchema, temperatureSchema, usageSchema
 } from './common.ts'
 import { EXECUTOR_LIMITS } from './constants.ts'
 import type { ChatMessage } from '../../providers/inference.ts'
@@ -55,6 +55,7 @@ export const batchChatExecutor = defineExecutor({
   params: batchChatParams,
   output: batchChatOutput,
   models: params => [params.model],
+  mismatch: (input, _params, output) => countMismatch(output.answers.length, input.prompts.length, 'answers'),
   async run (input, params, context) {
     const answers = await eachInOrder(input.prompts, context, async prompt => {
       const answer = await askChat(context, params, promptMessages(prompt, params.system))

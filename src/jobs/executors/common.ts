@@ -35,6 +35,18 @@ export const chunksInputSchema = z.strictObject({
 })
 export type ChunksInput = z.infer<typeof chunksInputSchema>
 
+/** Where per-chunk results differ from their chunks (count, then the first span that moved); undefined when they match. */
+export function spansMismatch (chunks: ReadonlyArray<{ start: number, end: number }>, results: ReadonlyArray<{ start: number, end: number }>): string | undefined {
+  if (results.length !== chunks.length) return `${results.length} results for ${chunks.length} chunks`
+  const moved = chunks.findIndex((c, i) => c.start !== results[i]?.start || c.end !== results[i]?.end)
+  return moved < 0 ? undefined : `result ${moved} is for ${results[moved]?.start}..${results[moved]?.end}, the chunk is ${chunks[moved]?.start}..${chunks[moved]?.end}`
+}
+
+/** `got` answers for `asked` inputs: undefined when the counts match. */
+export function countMismatch (got: number, asked: number, what: string): string | undefined {
+  return got === asked ? undefined : `${got} ${what} for ${asked} asked`
+}
+
 export const usageSchema = z.strictObject({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative()

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import {
-  addUsage, askChat, chatMessages, defineExecutor, eachInOrder, fillTemplate, maxTokensSchema, modelSchema,
+  addUsage, askChat, chatMessages, countMismatch, defineExecutor, eachInOrder, fillTemplate, maxTokensSchema, modelSchema,
   promptTemplateSchema, systemSchema, temperatureSchema, usageSchema, ZERO_USAGE
 } from './common.ts'
 import { EXECUTOR_LIMITS } from './constants.ts'
@@ -39,6 +39,7 @@ export const llmMapExecutor = defineExecutor({
   params: llmMapParams,
   output: llmMapOutput,
   models: params => [params.model],
+  mismatch: (input, _params, output) => countMismatch(output.outputs.length, input.items.length, 'outputs'),
   async run (input, params, context) {
     const answers = await eachInOrder(input.items, context, async item => await askChat(context, params, chatMessages(params.system, fillTemplate(params.prompt, item))))
     return { outputs: answers.map(a => a.text), usage: answers.reduce((sum, a) => addUsage(sum, a.usage), ZERO_USAGE) }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { AgoraError } from '../../errors.ts'
-import { chunksInputSchema, defineExecutor, modelSchema, spanSchema, throwIfCancelled, untilCancelled } from './common.ts'
+import { chunksInputSchema, defineExecutor, modelSchema, spanSchema, spansMismatch, throwIfCancelled, untilCancelled } from './common.ts'
 import { EXECUTOR_DEFAULTS } from './constants.ts'
 
 export const textEmbedParams = z.strictObject({
@@ -30,6 +30,7 @@ export const textEmbedExecutor = defineExecutor({
   params: textEmbedParams,
   output: textEmbedOutput,
   models: params => [params.model],
+  mismatch: (input, _params, output) => spansMismatch(input.chunks, output.chunks),
   async run (input, params, context) {
     const { chunks } = input
     const vectors: number[][] = []

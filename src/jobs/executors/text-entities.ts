@@ -4,7 +4,7 @@
  * the offset inside the chunk).
  */
 import { z } from 'zod'
-import { chunksInputSchema, defineExecutor, eachInOrder } from './common.ts'
+import { chunksInputSchema, defineExecutor, eachInOrder, spansMismatch } from './common.ts'
 
 const offset = z.number().int().nonnegative()
 
@@ -34,6 +34,7 @@ export const textEntitiesExecutor = defineExecutor({
   params: textEntitiesParams,
   output: textEntitiesOutput,
   models: () => [],
+  mismatch: (input, _params, output) => spansMismatch(input.chunks, output.chunks),
   async run (input, _params, context) {
     const chunks = await eachInOrder(input.chunks, context, async chunk => {
       const entities = await context.wink.entities(chunk.text, { signal: context.signal })

@@ -4,7 +4,7 @@
  * offset inside the chunk).
  */
 import { z } from 'zod'
-import { chunksInputSchema, defineExecutor, eachInOrder } from './common.ts'
+import { chunksInputSchema, defineExecutor, eachInOrder, spansMismatch } from './common.ts'
 
 const offset = z.number().int().nonnegative()
 // -1 … 1 as the engine computes it (not bounded here: a rounding slip must not reject a worker's result)
@@ -32,6 +32,7 @@ export const textSentimentExecutor = defineExecutor({
   params: textSentimentParams,
   output: textSentimentOutput,
   models: () => [],
+  mismatch: (input, _params, output) => spansMismatch(input.chunks, output.chunks),
   async run (input, _params, context) {
     const chunks = await eachInOrder(input.chunks, context, async (chunk): Promise<ChunkSentiment> => {
       const result = await context.wink.sentiment(chunk.text, { signal: context.signal })

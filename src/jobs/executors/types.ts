@@ -42,6 +42,14 @@ export interface TaskExecutor<I = unknown, P = unknown, O = unknown> {
   readonly debug?: boolean
   /** Models the worker must serve for these params (routing filters on them). */
   models?(params: P): string[]
+  /**
+   * Why a result that matches the output schema still does not answer this
+   * input (a count or a span that differs), or undefined when it does.
+   * Checked by the coordinator with the schema: a mismatch is E1045, counted
+   * against the worker (a result leaving out one answer would shift every
+   * later one in the job's aggregate).
+   */
+  mismatch?(input: I, params: P, output: O): string | undefined
   run(input: I, params: P, context: ExecutorContext): Promise<O>
 }
 

@@ -13,6 +13,7 @@ import {
   type AnyExecutor
 } from '../../../src/jobs/executors/index.ts'
 import { isCode } from '../../harness/checks.ts'
+import { checkResult } from '../../../src/jobs/dispatch/verify.ts'
 import { writeEmbeddingsFixture } from '../providers/wink-fixture.ts'
 import { fakeContext, markers, userText } from './plan-fixtures.ts'
 
@@ -290,5 +291,30 @@ describe('debug executors', () => {
 
   test('debug.noop echoes its input', async () => {
     assert.deepEqual(await run(debugNoopExecutor, { index: 3 }, {}), { ok: true, echo: { index: 3 } })
+  })
+})
+
+describe('a result must answer its input (checked by the coordinator with the output schema)', () => {
+  const chunks = [{ text: 'One.', start: 0, end: 4 }, { text: 'Two.', start: 5, end: 9 }]
+  const usage = { promptTokens: 1, completionTokens: 1 }
+
+  test('one answer, output or span per prompt, item or chunk; a result that leaves one out or moves one is named', () => {
+    const prompts = ['a', 'b']
+    const chat = { model: 'm', maxTokens: 10, temperature: 0 }
+    assert.equal(batchChatExecutor.mismatch?.({ prompts }, chat, { answers: [{ text: 'x', usage }, { text: 'y', usage }] }), undefined)
+    assert.equal(batchChatExecutor.mismatch?.({ prompts }, chat, { answers: [{ text: 'y', usage }] }), '1 answers for 2 asked')
+    assert.equal(llmMapExecutor.mismatch?.({ items: ['a', 'b', 'c'] }, { ...chat, prompt: 'Say {{input}}' }, { outputs: ['x', 'y'], usage }), '2 outputs for 3 asked')
+    const spans = chunks.map(c => ({ start: c.start, end: c.end }))
+    assert.equal(textEmbedExecutor.mismatch?.({ chunks }, { model: 'm' }, { model: 'm', dimensions: 1, vectors: [[1], [2]], chunks: spans }), undefined)
+    assert.equal(textEmbedExecutor.mismatch?.({ chunks }, { model: 'm' }, { model: 'm', dimensions: 1, vectors: [[2]], chunks: spans.slice(1) }), '1 results for 2 chunks')
+    assert.equal(textSentimentExecutor.mismatch?.({ chunks }, {}, { chunks: [{ start: 0, end: 4, score: 0, sentences: [] }, { start: 6, end: 9, score: 0, sentences: [] }] }), 'result 1 is for 6..9, the chunk is 5..9')
+    assert.equal(textEntitiesExecutor.mismatch?.({ chunks }, {}, { chunks: spans.map(s => ({ ...s, entities: [] })) }), undefined)
+  })
+
+  test('the dispatcher\'s check turns a mismatch into E1045 against the worker', () => {
+    const prompts = [{ messages: [{ role: 'user', content: 'a' }] }, { messages: [{ role: 'user', content: 'b' }] }]
+    const assignment = { key: 'c/j/s', jobId: 'j', subtaskId: 's', attempt: 1, type: batchChatExecutor.type, params: { model: 'm' }, input: { prompts } }
+    assert.throws(() => checkResult({ worker: 'w', coordinator: 'c', assignment, executor: batchChatExecutor, result: { answers: [{ text: 'only one', usage }] }, receipt: 'x' }),
+      (err: unknown) => isCode('E1045')(err) && /does not answer its input/.test((err as AgoraError).what) && (err as AgoraError).why === '1 answers for 2 asked')
   })
 })
