@@ -31,6 +31,8 @@ const IDLE_RECHECK_MS = 1000
 const NO_CANDIDATE_GRACE_MS = 60_000
 /** How often a worker's learnt capacity grows by one attempt (to find slots that freed up). */
 const CAPACITY_PROBE_MS = 250
+/** Longest wait a refusing worker's retry hint may ask for (a larger hint would park the subtask for good). */
+const MAX_REFUSAL_WAIT_MS = 60_000
 /** Longest timer Node keeps (2^31 − 1 ms, ~24.8 days); a later deadline is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Refusals that will not change for this job: the worker is not asked again for this task type. */
@@ -165,7 +167,7 @@ export class JobRun {
     const full = [...this.capacity.keys()].filter(peer => this.atCapacity(peer, now))
     const refused = [...this.refusedFor.keys()].filter(k => k.endsWith(` ${row.type}`)).map(k => k.slice(0, k.indexOf(' ')))
     const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full, ...refused])
-    const remainingBudget = this.constraints.budget === undefined ? undefined : this.constraints.budget - this.spent - this.reserved
+    const remainingBudget = this.constraints.budget === undefined ? undefined : credits(this.constraints.budget - this.spent - this.reserved)
     let choice
     try {
       choice = this.c.router.choose({
@@ -260,7 +262,7 @@ export class JobRun {
       const dependent = this.rows.get(next)
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
-    this.spent += price
+    this.spent = credits(this.spent + price)
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)
@@ -284,7 +286,7 @@ export class JobRun {
     if (outcome === 'refused') {
       const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
       const now = Date.now()
-      this.busyUntil.set(worker, now + (details?.retryAfterMs ?? REFUSAL_BACKOFF_MS))
+      this.busyUntil.set(worker, now + Math.min(details?.retryAfterMs ?? REFUSAL_BACKOFF_MS, MAX_REFUSAL_WAIT_MS))
       if (details?.reason === 'slots') this.learnCapacity(worker, now)
       if (details?.reason !== undefined && LASTING_REFUSALS.has(details.reason)) this.refusedFor.set(`${worker} ${row.type}`, details.reason)
       this.c.store.release(this.jobId, row.id, attempt)
@@ -337,6 +339,15 @@ export class JobRun {
       this.wake = () => { clearTimeout(timer); resolve() }
     })
   }
+}
+
+/**
+ * An amount of credits rounded to a billionth: prices are decimals summed in
+ * binary floating point, and a budget of 0.3 for three subtasks at 0.1 must
+ * not leave 0.09999999999999998 for the last one (refused as too little).
+ */
+function credits (amount: number): number {
+  return Math.round(amount * 1e9) / 1e9
 }
 
 /** Add `n` to a counter; returns the new value (a counter at 0 is removed). */

@@ -224,7 +224,7 @@ export class JobStore {
         finished_at = ?, error = NULL WHERE job_id = ? AND id = ? AND attempts = ? AND state IN ('assigned', 'running')`)
         .run(input.worker, JSON.stringify(input.result), input.resultHash, input.price, input.receipt, now, jobId, subtaskId, input.attempt)
       if (Number(changed.changes) === 0) return false
-      this.db.prepare('UPDATE jobs SET committed = committed + 1, spent = spent + ?, updated_at = ? WHERE id = ?').run(input.price, now, jobId)
+      this.db.prepare('UPDATE jobs SET committed = committed + 1, spent = ROUND(spent + ?, 9), updated_at = ? WHERE id = ?').run(input.price, now, jobId)
       return true
     })
   }

@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test'
+import { describe, test, mock } from 'node:test'
 import assert from 'node:assert/strict'
 import { AgoraError } from '../../../src/errors.ts'
 import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
@@ -18,12 +18,18 @@ class ListRouter implements JobRouterApi {
   readonly load = new Map<string, number>()
   maxLoad = 0
   readonly workers: string[]
-  constructor (workers: string[]) { this.workers = workers }
+  readonly price: number
+  constructor (workers: string[], price = 1) {
+    this.workers = workers
+    this.price = price
+  }
+
   candidates (_request: RouteRequest): WorkerCandidate[] {
-    return this.workers.map(peerId => ({ peerId, local: false, price: 1, slotsIdle: 1, reputation: 0.5, latencyMs: null, inFlight: 0, score: 0 }))
+    return this.workers.map(peerId => ({ peerId, local: false, price: this.price, slotsIdle: 1, reputation: 0.5, latencyMs: null, inFlight: 0, score: 0 }))
   }
 
   choose (request: RouteRequest): { candidate: WorkerCandidate, explored: boolean } {
+    if (request.remainingBudget !== undefined && request.remainingBudget < this.price) throw new AgoraError('E1021', `${this.price} is above the remaining ${request.remainingBudget}`)
     const all = this.candidates(request)
     const free = all.filter(c => request.exclude?.has(c.peerId) !== true)
     if (all.length === 0) throw new AgoraError('E1020', 'no worker')
@@ -53,15 +59,15 @@ class FakeDispatcher implements TaskDispatcher {
       resultHash: 'h'.repeat(64),
       receipt: 'receipt',
       worker,
-      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: 1, startedAt: 0, finishedAt: 0 }
+      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: assignment.maxPrice ?? 1, startedAt: 0, finishedAt: 0 }
     }
   }
 }
 
-function setup (subtasks: PlannedSubtask[], router: ListRouter, dispatcher: TaskDispatcher, config: Partial<CoordinatorContext['config']> = {}, deadline?: number): { run: JobRun, store: JobStore, db: Database } {
+function setup (subtasks: PlannedSubtask[], router: ListRouter, dispatcher: TaskDispatcher, config: Partial<CoordinatorContext['config']> = {}, deadline?: number, budget?: number): { run: JobRun, store: JobStore, db: Database } {
   const db = new Database({ path: ':memory:' })
   const store = new JobStore(db)
-  store.insert({ id: 'j1', type: 'debug.noop', input: { kind: 'items', items: [] }, params: {}, constraints: { redundancy: 1, deadline }, createdAt: Date.now() }, subtasks)
+  store.insert({ id: 'j1', type: 'debug.noop', input: { kind: 'items', items: [] }, params: {}, constraints: { redundancy: 1, deadline, budget }, createdAt: Date.now() }, subtasks)
   const context: CoordinatorContext = {
     store,
     router,
@@ -76,7 +82,7 @@ function setup (subtasks: PlannedSubtask[], router: ListRouter, dispatcher: Task
     modelsOf: () => [],
     bind: (_id: string, deps: Array<{ result: unknown }>) => ({ joined: deps.map(d => d.result) })
   }
-  return { run: new JobRun(context, plan, { redundancy: 1, deadline }, store.planRows('j1'), 0), store, db }
+  return { run: new JobRun(context, plan, { redundancy: 1, deadline, budget }, store.planRows('j1'), 0), store, db }
 }
 
 const items = (n: number): PlannedSubtask[] => Array.from({ length: n }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
@@ -93,6 +99,33 @@ describe('JobRun', () => {
     assert.deepEqual(store.results('j1').map(r => r.result), Array.from({ length: 20 }, (_, i) => i))
     assert.equal(store.get('j1')?.progress.committed, 20)
     db.close()
+  })
+
+  test('a budget that exactly covers the prices is enough (credits are not compared in raw floating point)', async () => {
+    const { run, store, db } = setup(items(3), new ListRouter(['w1'], 0.1), new FakeDispatcher({}), { concurrency: 1 }, undefined, 0.3)
+    assert.deepEqual(await run.run(), { state: 'completed' })
+    assert.equal(store.get('j1')?.spent, 0.3)
+    db.close()
+  })
+
+  test('a worker\'s retry hint is capped: a refusal asking for years parks the subtask for a minute at most', async () => {
+    let refused = 0
+    const dispatcher = new FakeDispatcher({ w1: async a => { if (refused++ === 0) throw new AgoraError('E1040', 'busy', { details: { reason: 'cpu', retryAfterMs: 2 ** 40 } }); return a.input } })
+    const { run, db } = setup(items(1), new ListRouter(['w1']), dispatcher)
+    const started = Date.now()
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: started })
+    try {
+      const done = run.run()
+      for (let i = 0; i < 200 && dispatcher.calls.length < 2; i++) {
+        await Promise.resolve()
+        mock.timers.tick(1000)
+      }
+      assert.equal(dispatcher.calls.length, 2, 'offered again after the capped wait')
+      assert.deepEqual(await done, { state: 'completed' })
+    } finally {
+      mock.timers.reset()
+      db.close()
+    }
   })
 
   test('a failing worker is excluded; the subtask commits elsewhere with one accepted result', async () => {
