@@ -37,10 +37,16 @@ export const PLANNERS: readonly AnyPlanner[] = [
 /** Job types that ignore their input (an empty one is fine). */
 const INPUT_FREE: ReadonlySet<string> = new Set([debugNoopPlanner.type, debugSleepPlanner.type])
 
+/**
+ * Most subtasks one job may have by default: a 1 MiB text chunked one
+ * character at a time planned 349,003 of them (727 MiB for one job).
+ */
+export const MAX_SUBTASKS = 100_000
+
 export interface PlanOptions {
   /** Debug job types are known only when on (`jobs.debugTasks`). */
   debugTasks: boolean
-  /** Most subtasks one job may have (E1010 above). */
+  /** Most subtasks one job may have (E1010 above; MAX_SUBTASKS by default). */
   maxSubtasks?: number | undefined
 }
 
@@ -83,8 +89,9 @@ export async function planJob (spec: JobSpec, input: PlanInput, tools: PlanTools
   const { planner, params } = parseJobParams(spec.type, spec.params, options)
   if (!INPUT_FREE.has(spec.type)) checkNotEmpty(spec.type, input)
   const subtasks = await planner.plan(input, params, tools)
-  if (options.maxSubtasks !== undefined && subtasks.length > options.maxSubtasks) {
-    throw new AgoraError('E1010', `the ${spec.type} job would have ${subtasks.length} subtasks`, { why: `at most ${options.maxSubtasks} are allowed`, details: { subtasks: subtasks.length, max: options.maxSubtasks } })
+  const maxSubtasks = options.maxSubtasks ?? MAX_SUBTASKS
+  if (subtasks.length > maxSubtasks) {
+    throw new AgoraError('E1010', `the ${spec.type} job would have ${subtasks.length} subtasks`, { why: `at most ${maxSubtasks} are allowed`, details: { subtasks: subtasks.length, max: maxSubtasks } })
   }
   checkSubtasks(subtasks)
   validateDag(subtasks)

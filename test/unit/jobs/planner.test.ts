@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { AgoraError } from '../../../src/errors.ts'
 import { EXECUTORS } from '../../../src/jobs/executors/index.ts'
 import {
-  PLANNERS, PLANNER_LIMITS, parseJobParams, planJob, plannerTable, topologicalOrder, validateDag,
+  MAX_SUBTASKS, PLANNERS, PLANNER_LIMITS, parseJobParams, planJob, plannerTable, topologicalOrder, validateDag,
   type PlanInput, type PlannedSubtask
 } from '../../../src/jobs/planner/index.ts'
 import { jobSpecSchema, type JobSpec } from '../../../src/jobs/types.ts'
@@ -95,6 +95,9 @@ describe('planJob: bad input', () => {
 
   test('E1010 when the plan has more subtasks than allowed', async () => {
     await assert.rejects(plan('debug.noop', { count: 11 }, items([1]), { debugTasks: true, maxSubtasks: 10 }), isCode('E1010'))
+    // and by default: a text chunked a character at a time may not plan more than MAX_SUBTASKS
+    const tiny = { kind: 'text' as const, text: 'a. '.repeat(MAX_SUBTASKS + 1) }
+    await assert.rejects(plan('text.embed', { chunkChars: 1, overlapChars: 0, chunksPerSubtask: 1 }, tiny), isCode('E1010'))
   })
 
   test('debug types take any input, even an empty one', async () => {
