@@ -22,8 +22,25 @@ export interface LoggerInit {
   destination?: DestinationStream | NodeJS.WritableStream
 }
 
+/** Lines waiting to be written at most (beyond, new lines are dropped). */
+const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024
+
+/**
+ * An asynchronous log destination on `fd` that never takes the node down:
+ * a write that fails (a detached node's log file on a full disk: ENOSPC) is
+ * not an unhandled 'error' event — which killed the node and then left it
+ * hanging in pino's exit flush — and lines waiting for the disk are bounded.
+ * Writing resumes with the next line once the disk has room again.
+ */
+export function logDestination (fd: number): DestinationStream {
+  const stream = pino.destination({ fd, sync: false, maxLength: MAX_PENDING_LOG_BYTES })
+  // nowhere left to report it: the node goes on, and its logs come back with the disk's room
+  stream.on('error', () => {})
+  return stream
+}
+
 export function createLogger (init: LoggerInit = {}): AgoraLogger {
-  const destination = init.destination ?? pino.destination({ fd: 2, sync: false })
+  const destination = init.destination ?? logDestination(2)
   const root = pino({
     level: init.level ?? 'info',
     base: init.node === undefined ? { pid: process.pid } : { pid: process.pid, node: init.node },
