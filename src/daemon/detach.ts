@@ -66,7 +66,8 @@ export async function waitForExit (pid: number, timeoutMs: number): Promise<void
 
 /** The error the child printed before dying, as an AgoraError of the same code. */
 function errorFromLog (logFile: string, from: number, pid: number): AgoraError {
-  const text = readFileSync(logFile, 'utf8').slice(from)
+  // `from` counts bytes (the file's size before): slice the bytes, not the decoded text (an earlier '—' is 3 bytes)
+  const text = readFileSync(logFile).subarray(from).toString('utf8')
   const match = /Error \[(E\d{3,4})\]: ([^\n]*)/.exec(text)
   if (match !== null && isErrorCode(match[1] as string)) {
     const [what, ...rest] = (match[2] as string).split(' — ')

@@ -70,6 +70,15 @@ describe('CLI errors', () => {
     }
   })
 
+  test('a detached start that fails reports the child\'s error whole, however many earlier errors its log holds', async () => {
+    const data = dir()
+    for (let i = 0; i < 3; i++) {
+      const result = await runAgora(['start', '--detach', '--data-dir', data, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { env: { AGORA_API_PORT: 'abc' } })
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, /^Error \[E300\]: invalid value "abc"/, `run ${i + 1}: ${result.stderr.slice(0, 120)}`)
+    }
+  })
+
   test('a data dir that is not writable is E603', async () => {
     const parent = dir()
     writeFileSync(join(parent, 'file'), '')
