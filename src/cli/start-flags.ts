@@ -37,7 +37,8 @@ export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig>
   const config: DeepPartial<AgoraConfig> = {}
   if (flags.apiPort !== undefined) {
     const port = Number(flags.apiPort)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    // Number('') and Number(' ') are 0: an empty value is no port, not 'any free port'
+    if (flags.apiPort.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
       throw new AgoraError('E600', `--api-port must be a port number 0..65535, not '${flags.apiPort}'`, { hint: 'use --api-port 0 for any free port' })
     }
     api.port = port

@@ -36,7 +36,10 @@ describe('CLI errors', () => {
       [['providers', 'add', 'x', '--kind', 'openai', '--url', 'notaurl'], /^Error \[E600\]: --url: Invalid URL/],
       [['keys', 'create', 'bad!name'], /^Error \[E600\]: <name>: use letters/],
       [['keys', 'revoke', ''], /^Error \[E600\]: revoke which key/],
-      [['jobs', 'list', '--state', 'weird'], /^Error \[E600\]: --state takes one of submitted/]
+      [['jobs', 'list', '--state', 'weird'], /^Error \[E600\]: --state takes one of submitted/],
+      [['stop', '--timeout', 'abc'], /^Error \[E600\]: --timeout takes a number of seconds above 0, not 'abc'/],
+      [['status', '--watch', '0'], /^Error \[E600\]: --watch takes a number of seconds above 0/],
+      [['start', '--api-port', ' '], /^Error \[E600\]: --api-port must be a port number/]
     ] as const) {
       const result = await runAgora([...args, '--data-dir', dir()])
       assert.equal(result.code, 2, args.join(' '))
@@ -106,6 +109,12 @@ describe('CLI errors', () => {
     const checks = JSON.parse(result.stdout) as Array<{ check: string, verdict: string }>
     assert.ok(checks.some(c => c.check === 'node version' && c.verdict === 'ok'))
     assert.ok(checks.some(c => c.check === 'config'))
+    // a failed check exits 1 (a usage error would be 2)
+    const bad = join(dir(), 'bad.yaml')
+    writeFileSync(bad, 'api: [unclosed\n')
+    const failing = await runAgora(['doctor', '--data-dir', dir(), '--config', bad])
+    assert.equal(failing.code, 1)
+    assert.match(failing.stderr, /^Error \[E606\]: \d+ of \d+ checks failed/)
     assert.match(await agora(['completion', 'bash']), /complete -F _agora agora/)
     assert.match(await agora(['completion', 'fish']), /complete -c agora/)
   })

@@ -28,7 +28,8 @@ export function registerDoctorCommand (program: Command): void {
       ], opts)
       const failed = checks.filter(c => c.verdict === 'fail')
       if (failed.length > 0) {
-        throw new AgoraError('E600', `${failed.length} of ${checks.length} checks failed`, { why: failed.map(c => c.check).join(', '), hint: 'fix what the detail column says, then run `agora doctor` again' })
+        // a failed check is not a usage error (exit 2): exit 1, as the doctor's own help says
+        throw new AgoraError('E606', `${failed.length} of ${checks.length} checks failed`, { why: failed.map(c => c.check).join(', ') })
       }
     })
 }

@@ -1,5 +1,6 @@
 /** `agora start|stop|status`: run a node, stop it, see how it is. */
 import { Option, type Command } from 'commander'
+import { AgoraError } from '../../errors.ts'
 import { clientFor, type StatusResponse } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say, formatDuration, withSpinner } from '../output.ts'
@@ -40,11 +41,12 @@ export function registerNodeCommands (program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for it to exit', '30')
     .action(async (flags: { timeout: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      const timeoutS = secondsFlag('--timeout', flags.timeout)
       const client = clientFor(opts.dataDir)
       const { pid } = await client.status()
       await client.stop()
       const { waitForExit } = await import('../../daemon/detach.ts')
-      await withSpinner(`waiting for pid ${pid} to exit…`, opts, async () => { await waitForExit(pid, Number(flags.timeout) * 1000) })
+      await withSpinner(`waiting for pid ${pid} to exit…`, opts, async () => { await waitForExit(pid, timeoutS * 1000) })
       say(`stopped the node on ${opts.dataDir} (pid ${pid})`, opts)
       if (opts.format !== 'table') printRecord({ stopped: true, pid }, opts)
     })
@@ -54,12 +56,12 @@ export function registerNodeCommands (program: Command): void {
     .option('--watch [seconds]', 'refresh every few seconds until Ctrl-C')
     .action(async (flags: { watch?: string | boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      const everyMs = (typeof flags.watch === 'string' ? secondsFlag('--watch', flags.watch) : 2) * 1000
       const client = clientFor(opts.dataDir)
       if (flags.watch === undefined || flags.watch === false) {
         printStatus(await client.status(), opts)
         return
       }
-      const everyMs = (typeof flags.watch === 'string' ? Number(flags.watch) : 2) * 1000
       for (;;) {
         const status = await client.status()
         if (process.stdout.isTTY === true && opts.format === 'table') process.stdout.write('\x1b[2J\x1b[H')
@@ -81,4 +83,11 @@ function printStatus (status: StatusResponse, opts: GlobalOptions): void {
     addresses: status.addresses,
     'data dir': status.dataDir
   })
+}
+
+/** A flag that takes a number of seconds above 0 (NaN made `stop` wait forever and `status --watch` poll without a pause). */
+function secondsFlag (flag: string, value: string): number {
+  const seconds = Number(value)
+  if (value.trim() === '' || !(seconds > 0) || !Number.isFinite(seconds)) throw new AgoraError('E600', `${flag} takes a number of seconds above 0, not '${value}'`)
+  return seconds
 }
