@@ -60,11 +60,11 @@ export class Dispatcher implements TaskDispatcher {
   constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
     this.c = components
     this.log = components.logger.forComponent('agora:jobs:dispatch')
-    this.metrics = createDispatchMetrics(components.metrics)
     this.timeouts = { ...DISPATCH_TIMEOUT_DEFAULTS, ...init.timeouts }
     this.maxResultBytes = init.maxResultBytes ?? TASK_MAX_RESULT_BYTES
     const budget = init.fetchBudget ?? RESULT_FETCH_BUDGET_BYTES
     this.fetchBudget = budget instanceof ResultFetchBudget ? budget : new ResultFetchBudget(budget)
+    this.metrics = createDispatchMetrics(components.metrics, this.fetchBudget)
   }
 
   /** The timeouts in force (jobs.timeouts). */

@@ -143,7 +143,7 @@ async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<{ 
   if (ref.size > init.maxResultBytes) throw malformed(worker, assignment.key, `a result of ${ref.size} bytes, the limit is ${init.maxResultBytes}`)
   // waiting for room is our doing, not the worker's: both clocks stop meanwhile (the caller can still cancel)
   const resume = deadlines.pause()
-  const release = await reserveRoom(init, ref.size)
+  const release = await init.fetchBudget.reserve(ref.size, deadlines.signal, worker)
   resume()
   try {
     return { value: await fetchAndParse(init, ref), release }
@@ -151,26 +151,6 @@ async function fetchResult (init: RemoteAttemptInit, ref: ResultRef): Promise<{ 
     release()
     throw err
   }
-}
-
-/** The budget's room for `bytes`, with the gauges kept current; resolves to its release. */
-async function reserveRoom (init: RemoteAttemptInit, bytes: number): Promise<() => void> {
-  const pending = init.fetchBudget.reserve(bytes, init.deadlines.signal, init.worker)
-  observeBudget(init)
-  try {
-    const giveBack = await pending
-    return () => {
-      giveBack()
-      observeBudget(init)
-    }
-  } finally {
-    observeBudget(init)
-  }
-}
-
-function observeBudget ({ metrics, fetchBudget }: RemoteAttemptInit): void {
-  metrics?.fetchReservedBytes.set(fetchBudget.reserved)
-  metrics?.fetchWaiting.set(fetchBudget.waiting)
 }
 
 async function fetchAndParse (init: RemoteAttemptInit, ref: ResultRef): Promise<unknown> {

@@ -1,9 +1,9 @@
 /**
  * How many bytes of requests not yet read whole the serving side holds for
- * one protocol, for the whole node and per peer (sizes: inboundBudgetFor). A request frame may be megabytes (tasks carry
- * their input) and a peer may open dozens of streams per protocol and
- * connection: without a shared bound, peers the node serves could make it
- * hold streams × frame cap bytes. A stream whose next chunk does not fit is
+ * one protocol, for the whole node and per peer (sizes: inboundBudgetFor).
+ * A request frame may be megabytes (tasks carry their input) and a peer may
+ * open dozens of streams per protocol and connection: without a shared
+ * bound, peers the node serves could make it hold streams × frame cap bytes. A stream whose next chunk does not fit is
  * reset (its peer sees the stream fail and may retry later); the bytes come
  * back as frames are read whole or their stream ends.
  */

@@ -237,8 +237,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
 
   /** Wait for the caller's next request: true once it starts to arrive, false when the caller closed its side or idled too long. */
   async function nextRequest (ms: number): Promise<boolean> {
-    const { controller: idle, release } = childController(signal)
-    const timer = setTimeout(() => { idle.abort(new Error('idle')) }, ms)
+    const idle = timeoutChild(signal, ms)
     try {
       return await reader.waitForData(idle.signal)
     } catch (err) {
@@ -251,8 +250,7 @@ export async function serveInbound (stream: Stream, connection: Connection, init
       if (signal.aborted || !idle.signal.aborted) throw err
       return false
     } finally {
-      clearTimeout(timer)
-      release()
+      idle.release()
     }
   }
 }
