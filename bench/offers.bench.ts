@@ -17,12 +17,20 @@
  *      each left node must pull and verify 285 (info: CPU-bound in one
  *      process, ~4,300 Ed25519 verifications);
  * - memory per node with 30 nodes holding 3,000 offers (2,970 seeded): heap
- *   growth per node over the same swarm holding 30 (after GC).
+ *   growth per node over the same swarm holding 30 (after GC);
+ * - a late joiner: a new node outside the gossip mesh (not subscribed to the
+ *   topic, so anti-entropy alone) dials one node of a 10-node swarm; time
+ *   from the dial until it holds all 10 offers (fresh node per sample) —
+ *   bar: slowest < 3 s (the bar the integration test used to hold);
+ * - a flood: one peer publishes 3,000 of its own signed offers straight
+ *   through gossipsub at a victim (rate-limited per origin, never banned
+ *   here); /agora/info/1 round trips from an honest peer to the victim
+ *   every 250 ms during the flood, against the same idle — bar: p99 < 500 ms.
  * The DHT is off in these swarms: in one process 30 routing-table loops
  * compete for the one JS thread (the integration tests cover capability records).
  *
  * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/offers.bench.ts
- * (BENCH_ONLY=propagation|convergence|memory runs one part; BENCH_SAMPLES=n.)
+ * (BENCH_ONLY=propagation|convergence|memory|late|flood runs one part; BENCH_SAMPLES=n.)
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -34,7 +42,9 @@ import { NEEDS_TOPIC } from '../src/p2p/index.ts'
 import { ReqResp } from '../src/protocols/index.ts'
 import { silentLogger } from '../src/observability/logger.ts'
 import { createTestNode, type TestNode } from '../test/harness/libp2p-nodes.ts'
-import { OfferSwarm, tableOf, type OfferNode, type OfferNodeOptions } from '../test/harness/offer-nodes.ts'
+import { OFFERS_TOPIC } from '../src/p2p/index.ts'
+import { OfferSwarm, tableOf, TestSource, type OfferNode, type OfferNodeOptions } from '../test/harness/offer-nodes.ts'
+import { offerFor } from '../test/unit/offers/fixtures.ts'
 import { waitFor } from '../test/harness/wait.ts'
 import { median, percentile, report, round, type BenchRow } from './lib.ts'
 
@@ -260,9 +270,74 @@ async function memory (): Promise<void> {
   }
 }
 
+async function lateJoiner (samples: number): Promise<void> {
+  const { swarm, nodes } = await swarmOf(10)
+  try {
+    const ms: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const [late] = await swarm.add(1, { ...NODE_OPTIONS, source: new TestSource({ models: [`late-${i}`] }) }) as [OfferNode]
+      late.libp2p.services.pubsub.unsubscribe(OFFERS_TOPIC)
+      const target = nodes[i % nodes.length] as OfferNode
+      const t0 = performance.now()
+      await late.libp2p.dial(target.address, { signal: AbortSignal.timeout(5000) })
+      await waitFor('the late node to hold the swarm\'s offers', () => nodes.every(n => late.offers.get(n.peerId) !== undefined), { timeoutMs: 30_000, intervalMs: 2 })
+      ms.push(performance.now() - t0)
+      await late.stop()
+    }
+    const slowest = Math.max(...ms)
+    rows.push({ metric: 'late joiner (sync only) holds a 10-node table, p50', value: median(ms), unit: 'ms', target: 'info', pass: true, detail: `dial included; n=${samples}` })
+    rows.push({ metric: 'late joiner (sync only), slowest', value: slowest, unit: 'ms', target: '< 3000 ms', pass: slowest < 3000 })
+  } finally {
+    await swarm.stop()
+  }
+}
+
+/** /agora/info/1 round trips from `from` to `to`, one every 250 ms (its rate limit is 5/s), until `until()` says stop. */
+async function infoRtts (from: OfferNode, to: OfferNode, until: () => boolean): Promise<number[]> {
+  const out: number[] = []
+  while (!until()) {
+    const t0 = performance.now()
+    await from.info.request(to.peerId, { signal: AbortSignal.timeout(10_000) })
+    out.push(performance.now() - t0)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  return out
+}
+
+async function flood (): Promise<void> {
+  const swarm = new OfferSwarm()
+  const network = { dht: { enabled: false } }
+  try {
+    const [victim] = await swarm.add(1, { network, offers: { perOriginPerMinute: 60 } }) as [OfferNode]
+    const [flooder, honest] = await swarm.add(2, { network }) as [OfferNode, OfferNode]
+    await swarm.connect(flooder, victim)
+    await swarm.connect(honest, victim)
+    await swarm.topicReady([flooder, honest], 1)
+    let idleCount = 0
+    const idle = await infoRtts(honest, victim, () => ++idleCount > 20)
+    const pubsub = flooder.libp2p.services.pubsub
+    const start = flooder.offers.local()?.lamport ?? 1
+    let flooding = true
+    const publishing = (async () => {
+      for (let i = 1; i <= 3000; i++) {
+        const payload = offerFor(flooder.peerId, { id: flooder.offers.stats().offerId, lamport: start + i, expiresAt: Date.now() + 60_000 })
+        await pubsub.publish(OFFERS_TOPIC, encodeEnvelope(signEnvelope(flooder.identity, { kind: 'OFFER', payload })))
+        await new Promise(resolve => setImmediate(resolve))
+      }
+    })().finally(() => { flooding = false })
+    const during = await infoRtts(honest, victim, () => !flooding)
+    await publishing
+    const p99 = percentile(during, 99)
+    rows.push({ metric: 'info round trip to a flooded node, p50', value: median(during), unit: 'ms', target: 'info', pass: true, detail: `idle p50 ${round(median(idle))} ms; n=${during.length} during a 3,000-offer flood` })
+    rows.push({ metric: 'info round trip to a flooded node, p99', value: p99, unit: 'ms', target: '< 500 ms', pass: p99 < 500, detail: `idle p99 ${round(percentile(idle, 99))} ms` })
+  } finally {
+    await swarm.stop()
+  }
+}
+
 const started = performance.now()
 const only = process.env.BENCH_ONLY
-for (const [name, phase] of [['propagation 10', async () => { await propagation(10, SAMPLES) }], ['propagation 30', async () => { await propagation(30, 2 * SAMPLES) }], ['convergence', convergence], ['memory', memory]] as const) {
+for (const [name, phase] of [['propagation 10', async () => { await propagation(10, SAMPLES) }], ['propagation 30', async () => { await propagation(30, 2 * SAMPLES) }], ['convergence', convergence], ['memory', memory], ['late', async () => { await lateJoiner(Math.max(5, SAMPLES / 4)) }], ['flood', flood]] as const) {
   if (only !== undefined && !name.startsWith(only)) continue
   const t = performance.now()
   await phase()

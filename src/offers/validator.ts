@@ -155,8 +155,8 @@ export class OfferValidator {
     // a WITHDRAW lives as long as any offer it replaces could: ttl + skew after it was signed
     const expiresAt = offer?.expiresAt ?? envelope.ts + this.ttlMs + this.maxSkewMs
     if (expiresAt <= now) {
-      // just expired may be a race on a slow path; long expired is a peer serving junk
-      const blame = expiresAt + this.maxSkewMs <= now
+      // just expired may be a race on a slow path; expired by more than the skew is a peer serving junk
+      const blame = now - expiresAt > this.maxSkewMs
       return reject('expired', `${envelope.kind === 'OFFER' ? 'offer' : 'withdrawal'} expired`, `${now - expiresAt} ms ago`, blame)
     }
     if (expiresAt - now > this.ttlMs + this.maxSkewMs) {

@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isAlive } from '../../src/client/index.ts'
 import { tempDir } from './temp.ts'
 import { waitFor } from './wait.ts'
 
@@ -62,35 +61,67 @@ export interface Daemon {
   address: string
 }
 
-/** Daemons started by tests in this process, killed by `killDaemons()`. */
-const started = new Set<string>()
+/** Daemons started by tests in this process: data dir → the pids started on it (a restart adds one). */
+const started = new Map<string, Set<number>>()
 
 /** `agora start --detach` on a fresh (or given) data dir, loopback and ephemeral ports. */
 export async function startDaemon (extraArgs: string[] = [], dataDir = tempDir(), env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  started.add(dataDir)
+  const pids = started.get(dataDir) ?? new Set<number>()
+  started.set(dataDir, pids)
   const out = await agora(['start', '--detach', '--data-dir', dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-discovery', '--json', ...extraArgs], { env })
   const status = JSON.parse(out) as { pid: number, peerId: string, apiUrl: string, addresses: string[] }
+  pids.add(status.pid)
   const address = status.addresses.find(a => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws'))
   if (address === undefined) throw new Error(`daemon has no loopback TCP address: ${out}`)
   return { dataDir, pid: status.pid, peerId: status.peerId, url: status.apiUrl, address }
 }
 
-/** SIGKILL every daemon the tests started and remove their data dirs. */
+/**
+ * SIGKILL every daemon the tests started and remove their data dirs. Only a
+ * process that is still our daemon on that data dir is killed (a pid left in
+ * a stale pid file may belong to a stranger by now); each data dir is
+ * cleaned on its own, so one failure leaves no other daemon or folder behind.
+ */
 export async function killDaemons (): Promise<void> {
-  for (const dataDir of started) {
-    const pid = readPid(dataDir)
-    if (pid !== undefined && isAlive(pid)) {
-      process.kill(pid, 'SIGKILL')
-      await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), { timeoutMs: 5000 })
+  const failures: unknown[] = []
+  for (const [dataDir, pids] of started) {
+    try {
+      // a restart through the CLI itself (not startDaemon) is found through the pid file
+      const filePid = readPid(dataDir)
+      const candidates = new Set(filePid === undefined ? pids : [...pids, filePid])
+      for (const pid of candidates) {
+        if (!isOurDaemon(pid, dataDir)) continue
+        try {
+          process.kill(pid, 'SIGKILL')
+          await waitFor(`pid ${pid} to exit`, () => !isOurDaemon(pid, dataDir), { timeoutMs: 5000 })
+        } catch (err) {
+          failures.push(err)
+        }
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
     }
-    rmSync(dataDir, { recursive: true, force: true })
   }
   started.clear()
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} daemon(s) could not be stopped`)
+}
+
+/** Whether `pid` runs this repository's CLI on `dataDir` (its command line says so; a zombie has none). */
+export function isOurDaemon (pid: number, dataDir: string): boolean {
+  let argv: string[]
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  } catch {
+    return false
+  }
+  const dirAt = argv.lastIndexOf('--data-dir')
+  return argv.includes(CLI) && dirAt >= 0 && argv[dirAt + 1] === dataDir
 }
 
 function readPid (dataDir: string): number | undefined {
   try {
-    return Number.parseInt(readFileSync(join(dataDir, 'agora.pid'), 'utf8'), 10)
+    const pid = Number.parseInt(readFileSync(join(dataDir, 'agora.pid'), 'utf8'), 10)
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
   } catch {
     return undefined
   }

@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/config/schema.ts'
 import { createAgoraLibp2p, type AgoraLibp2p, type Libp2pDatastore, type NetworkConfig } from '../../src/p2p/index.ts'
 import type { IdentifyResult, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { waitFor as waitUntil } from './wait.ts'
+import { stopAll, waitFor as waitUntil } from './wait.ts'
 
 export interface NetworkOverrides extends Partial<Omit<NetworkConfig, 'dht' | 'connections' | 'gossip' | 'peers'>> {
   dht?: Partial<NetworkConfig['dht']>
@@ -95,10 +95,10 @@ export interface TestNodes {
 export async function createTestNodes (count: number, options: TestNodeOptions = {}): Promise<TestNodes> {
   const results = await Promise.allSettled(Array.from({ length: count }, async () => await createTestNode(options)))
   const nodes = results.flatMap(result => result.status === 'fulfilled' ? [result.value] : [])
-  const stop = async (): Promise<void> => { await Promise.allSettled(nodes.map(async node => { await node.stop() })) }
+  const stop = async (): Promise<void> => { await stopAll(nodes, node => `libp2p node ${node.peerId.slice(-6)}`, async node => { await node.stop() }) }
   const failed = results.find(result => result.status === 'rejected')
   if (failed !== undefined) {
-    await stop()
+    await stop().catch(() => {}) // the failure to create is the one to report
     throw failed.reason
   }
   return { nodes, stop }

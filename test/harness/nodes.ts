@@ -11,7 +11,7 @@ import { Writable } from 'node:stream'
 import { AgoraNode } from '../../src/node.ts'
 import { configSchema, type AgoraConfig, type DeepPartial } from '../../src/config/index.ts'
 import { ControlClient } from '../../src/client/index.ts'
-import { waitFor } from './wait.ts'
+import { stopAll, waitFor } from './wait.ts'
 import { tempDir } from './temp.ts'
 
 export { tempDir }
@@ -59,6 +59,9 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** A node that takes longer than this to stop is reported, not waited for. */
+const STOP_TIMEOUT_MS = 20_000
+
 const discard = new Writable({ write (_chunk, _enc, cb) { cb() } })
 
 export class TestSwarm {
@@ -95,10 +98,13 @@ export class TestSwarm {
     await node.stop('test')
   }
 
-  /** Stop every node and remove every temp dir. */
+  /** Stop every node (each within STOP_TIMEOUT_MS) and remove every temp dir; a node that would not stop fails the call. */
   async stop (): Promise<void> {
-    await Promise.allSettled(this.nodes.map(async n => { await n.stop('test finished') }))
-    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
+    try {
+      await stopAll(this.nodes, n => `node ${n.peerId.slice(-6)}`, async n => { await n.stop('test finished') }, STOP_TIMEOUT_MS)
+    } finally {
+      for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
+    }
   }
 
   /** Remove a data dir this swarm did not create (restart tests). */

@@ -21,7 +21,7 @@ import { openStore, type Store } from '../../src/store/index.ts'
 import { defaultConfig } from '../../src/config/schema.ts'
 import { testNetworkConfig, type NetworkOverrides } from './libp2p-nodes.ts'
 import { tempDir } from './temp.ts'
-import { waitFor } from './wait.ts'
+import { stopAll, waitFor } from './wait.ts'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { identifiedBy } from './libp2p-nodes.ts'
@@ -256,9 +256,13 @@ export class OfferSwarm {
     await Promise.all(links.map(async ([a, b]) => { await this.connect(a, b) }))
   }
 
+  /** Stop every node (each within 20 s) and remove the temp dirs; a node that would not stop fails the call. */
   async stop (): Promise<void> {
-    await Promise.allSettled(this.nodes.map(async n => { await n.stop() }))
-    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
+    try {
+      await stopAll(this.nodes, n => `offer node ${n.peerId.slice(-6)}`, async n => { await n.stop() })
+    } finally {
+      for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
+    }
   }
 }
 

@@ -98,7 +98,7 @@ describe('gateway: /agora/infer/1 between real nodes', () => {
     const quick = new RemoteInference({ reqresp: engines[1] as ReqResp, libp2p: caller.libp2p, logger: caller.logger }, { ...TIMEOUTS, firstTokenMs: 300 })
     const started = Date.now()
     await assert.rejects(drain(quick.chatStream(server.peerId, chat('never'))), isCode('E911'))
-    assert.ok(Date.now() - started < 2000)
+    assert.ok(Date.now() - started < 3000, 'the first-token timer (300 ms) fired: a hang guard at 10×')
     await waitFor(() => local.aborted === aborted + 1, { what: 'the server-side provider call to be aborted' })
     await waitFor(async () => await metric(server.registry, 'agora_infer_served_total', { op: 'chat', outcome: 'cancelled' }) >= 1, { what: 'the cancel to be counted' })
   })
@@ -198,7 +198,7 @@ describe('gateway: /agora/infer/1 between real nodes', () => {
       const quick = new RemoteInference({ reqresp: engines[1] as ReqResp, libp2p: caller.libp2p, logger: caller.logger }, { ...TIMEOUTS, dialMs: 300 })
       const started = Date.now()
       await assert.rejects(drain(quick.chatStream(ghost.toString(), chat('echo'))), (err: unknown) => isCode('E910')(err) && /dial/.test((err as Error & { why: string }).why))
-      assert.ok(Date.now() - started < 2000)
+      assert.ok(Date.now() - started < 3000, 'the dial timer (300 ms) fired: a hang guard at 10×')
     } finally {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>(resolve => { silent.close(() => { resolve() }) })

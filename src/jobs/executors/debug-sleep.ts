@@ -1,7 +1,8 @@
 /**
- * `debug.sleep` (only with `jobs.debugTasks`): sleeps `ms`, reporting
- * progress as it goes and stopping at once when cancelled; for tests and
- * benchmarks of latency-bound subtasks, timeouts and cancellation.
+ * `debug.sleep` (only with `jobs.debugTasks`): sleeps `ms` (or, with
+ * `hold`, until cancelled), reporting progress as it goes and stopping at
+ * once when cancelled; for tests and benchmarks of latency-bound subtasks,
+ * timeouts and cancellation.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
@@ -14,6 +15,8 @@ const PROGRESS_EVERY_MS = 1000
 export const debugSleepParams = z.strictObject({
   /** How long to sleep. */
   ms: z.number().int().min(0).max(EXECUTOR_LIMITS.maxSleepMs).default(EXECUTOR_DEFAULTS.sleepMs),
+  /** Sleep until cancelled (the job ends: a cancel, its deadline) instead of `ms`: a gate for tests. */
+  hold: z.boolean().default(false),
   ...faultShape
 })
 
@@ -32,6 +35,10 @@ export const debugSleepExecutor = defineExecutor({
   async run (_input, params, context) {
     throwIfCancelled(context.signal)
     context.progress(0)
+    if (params.hold) {
+      await new Promise(resolve => { context.signal.addEventListener('abort', resolve, { once: true }) })
+      throw cancelledError(context.signal)
+    }
     const step = Math.max(1, Math.min(PROGRESS_EVERY_MS, Math.ceil(params.ms / 10)))
     const started = performance.now()
     for (let left = params.ms; left > 0; left = params.ms - (performance.now() - started)) {

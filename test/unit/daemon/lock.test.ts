@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lockDataDir } from '../../../src/daemon/lock.ts'
@@ -35,7 +35,13 @@ test('a pid file of a live program that is not Node is stale (pids come back aft
   try {
     writeFileSync(join(dir, 'agora.pid'), String(sleeper.pid))
     const lock = lockDataDir(dir)
+    // taken over: the pid file is ours now, the guard is gone, and the dir is locked against a second start
+    assert.equal(readFileSync(join(dir, 'agora.pid'), 'utf8'), String(process.pid))
+    assert.equal(existsSync(join(dir, 'agora.pid.takeover')), false)
+    assert.throws(() => lockDataDir(dir), (err: unknown) => isAgoraError(err, 'E602'))
+    assert.equal(sleeper.exitCode, null, 'the other program was left alone')
     lock.release()
+    assert.equal(existsSync(join(dir, 'agora.pid')), false, 'released: the pid file is removed')
   } finally {
     sleeper.kill()
   }

@@ -192,10 +192,10 @@ describe('gateway: access control', () => {
     assert.ok(!globMatch('a*b*c', 'aXXbYY'))
     assert.ok(globMatch('*', ''))
     assert.ok(!globMatch('exact', 'exactly'))
-    // a pathological pattern stays fast (no regex backtracking)
+    // a pathological pattern ends (no regex backtracking): ~1 ms here; exponential backtracking would not end this year
     const started = performance.now()
     assert.ok(!globMatch('*a'.repeat(100) + 'b', 'a'.repeat(256)))
-    assert.ok(performance.now() - started < 200)
+    assert.ok(performance.now() - started < 2000, 'a hang guard, not a speed bar')
     assert.equal(estimateChatTokens({ messages: [{ role: 'user', content: 'x'.repeat(40) }], max_tokens: 100 }), 4 + 10 + 100)
   })
 })

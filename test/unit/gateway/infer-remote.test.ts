@@ -83,7 +83,7 @@ describe('gateway: /agora/infer/1 over in-memory streams', () => {
     const aborted = local.aborted
     const started = Date.now()
     await assert.rejects(drain(remote.chatStream(serverPeer, { model: 'never', messages: [{ role: 'user', content: 'x' }] })), isCode('E911'))
-    assert.ok(Date.now() - started < 1000)
+    assert.ok(Date.now() - started < 2500, 'the first-token timer (200 ms) fired, not the total one (3 s)')
     await waitFor('the provider to see the cancel', () => local.aborted === aborted + 1)
     await assert.rejects(remote.embeddings(serverPeer, { model: 'embed-never', input: ['x'] }), isCode('E911'))
     await waitFor('the embeddings call to see the cancel', () => local.aborted === aborted + 2)

@@ -289,6 +289,19 @@ describe('debug executors', () => {
     assert.equal(context.progressed.at(-1), 1)
   })
 
+  test('debug.sleep with hold sleeps until cancelled, whatever ms says', async () => {
+    const controller = new AbortController()
+    const context = fakeContext({ signal: controller.signal })
+    let ended = false
+    const running = run(debugSleepExecutor, null, { ms: 0, hold: true }, context).finally(() => { ended = true })
+    running.catch(() => {})
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(ended, false, 'still held after ms')
+    assert.deepEqual(context.progressed, [0])
+    controller.abort()
+    await assert.rejects(running, isCode('E1005'))
+  })
+
   test('debug.noop echoes its input', async () => {
     assert.deepEqual(await run(debugNoopExecutor, { index: 3 }, {}), { ok: true, echo: { index: 3 } })
   })

@@ -1,68 +1,14 @@
 import { describe, test, mock } from 'node:test'
 import assert from 'node:assert/strict'
 import { AgoraError } from '../../../src/errors.ts'
-import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
+import { JobRun, type RunEnd } from '../../../src/jobs/coordinator/job-run.ts'
 import { JobStore } from '../../../src/jobs/store/job-store.ts'
 import { Database } from '../../../src/store/index.ts'
 import type { CoordinatorContext } from '../../../src/jobs/coordinator/context.ts'
-import type { DispatchResult, TaskAssignment, TaskDispatcher } from '../../../src/jobs/protocol/types.ts'
-import type { JobRouterApi, RouteRequest, WorkerCandidate } from '../../../src/jobs/router/types.ts'
-import type { AttemptOutcome } from '../../../src/jobs/types.ts'
+import type { TaskDispatcher } from '../../../src/jobs/protocol/types.ts'
+import type { RouteRequest, WorkerCandidate } from '../../../src/jobs/router/types.ts'
+import { FakeDispatcher, ListRouter, type Behaviour } from './run-fakes.ts'
 import type { PlannedSubtask } from '../../../src/jobs/planner/types.ts'
-
-type Behaviour = (assignment: TaskAssignment, signal: AbortSignal) => Promise<unknown>
-
-/** Routes to the first worker not excluded (else the first), like the real router's fallback. */
-class ListRouter implements JobRouterApi {
-  readonly records: Array<{ peer: string, outcome: AttemptOutcome }> = []
-  readonly load = new Map<string, number>()
-  maxLoad = 0
-  readonly workers: string[]
-  readonly price: number
-  constructor (workers: string[], price = 1) {
-    this.workers = workers
-    this.price = price
-  }
-
-  candidates (_request: RouteRequest): WorkerCandidate[] {
-    return this.workers.map(peerId => ({ peerId, local: false, price: this.price, slotsIdle: 1, reputation: 0.5, latencyMs: null, inFlight: 0, score: 0 }))
-  }
-
-  choose (request: RouteRequest): { candidate: WorkerCandidate, explored: boolean } {
-    if (request.remainingBudget !== undefined && request.remainingBudget < this.price) throw new AgoraError('E1021', `${this.price} is above the remaining ${request.remainingBudget}`)
-    const all = this.candidates(request)
-    const free = all.filter(c => request.exclude?.has(c.peerId) !== true)
-    if (all.length === 0) throw new AgoraError('E1020', 'no worker')
-    return { candidate: (free[0] ?? all[0]) as WorkerCandidate, explored: false }
-  }
-
-  begin (peer: string): void {
-    this.load.set(peer, (this.load.get(peer) ?? 0) + 1)
-    this.maxLoad = Math.max(this.maxLoad, [...this.load.values()].reduce((a, b) => a + b, 0))
-  }
-
-  end (peer: string): void { this.load.set(peer, (this.load.get(peer) ?? 1) - 1) }
-  record (peer: string, _type: string, outcome: AttemptOutcome): void { this.records.push({ peer, outcome }) }
-}
-
-class FakeDispatcher implements TaskDispatcher {
-  readonly calls: Array<{ worker: string, assignment: TaskAssignment }> = []
-  readonly behaviour: Record<string, Behaviour>
-  constructor (behaviour: Record<string, Behaviour>) { this.behaviour = behaviour }
-  async dispatch (worker: string, assignment: TaskAssignment, options: { signal?: AbortSignal, onAccepted?: () => void } = {}): Promise<DispatchResult> {
-    this.calls.push({ worker, assignment })
-    options.onAccepted?.()
-    const run = this.behaviour[worker] ?? (async a => a.input)
-    const result = await run(assignment, options.signal ?? new AbortController().signal)
-    return {
-      result,
-      resultHash: 'h'.repeat(64),
-      receipt: 'receipt',
-      worker,
-      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: assignment.maxPrice ?? 1, startedAt: 0, finishedAt: 0 }
-    }
-  }
-}
 
 function setup (subtasks: PlannedSubtask[], router: ListRouter, dispatcher: TaskDispatcher, config: Partial<CoordinatorContext['config']> = {}, deadline?: number, budget?: number): { run: JobRun, store: JobStore, db: Database } {
   const db = new Database({ path: ':memory:' })
@@ -252,6 +198,44 @@ describe('JobRun', () => {
     assert.equal(dispatcher.calls.filter(c => c.worker === 'strict').length, 1)
     assert.deepEqual(router.records.filter(r => r.peer === 'strict').map(r => r.outcome), ['refused'])
     db.close()
+  })
+
+  test('every worker refusing for lasting reasons: after a minute, not before, the job fails with E1020 naming the refusals', async () => {
+    const refuse = (reason: string): Behaviour => async () => { throw new AgoraError('E1040', 'refused', { details: { reason } }) }
+    const router = new ListRouter(['w1', 'w2'])
+    const dispatcher = new FakeDispatcher({ w1: refuse('access'), w2: refuse('type') })
+    const { run, db } = setup(items(2), router, dispatcher)
+    const started = Date.now()
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: started })
+    try {
+      const outcome: { end?: RunEnd } = {}
+      const done = run.run().then(e => { outcome.end = e })
+      const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+      await flush()
+      assert.deepEqual(new Set(router.records.map(r => `${r.peer} ${r.outcome}`)), new Set(['w1 refused', 'w2 refused']), 'both refused, and nobody was blamed')
+      const asked = dispatcher.calls.length
+      for (let second = 1; second <= 59; second++) {
+        mock.timers.tick(1000)
+        await flush()
+      }
+      assert.equal(outcome.end, undefined, 'still waiting for a worker 59 s on')
+      for (let second = 60; second <= 62 && outcome.end === undefined; second++) {
+        mock.timers.tick(1000)
+        await flush()
+      }
+      await done
+      const end = outcome.end as RunEnd | undefined // (narrowed to undefined by the check above)
+      assert.equal(end?.state, 'failed')
+      const error = end?.state === 'failed' ? end.error : undefined
+      assert.equal(error?.code, 'E1020')
+      assert.match(error?.why ?? '', /w1: access/)
+      assert.match(error?.why ?? '', /w2: type/)
+      assert.ok(Date.now() - started > 60_000)
+      assert.equal(dispatcher.calls.length, asked, 'a worker that refused for good is not asked again')
+    } finally {
+      mock.timers.reset()
+      db.close()
+    }
   })
 
   test('an error raised on our side (request too large) fails the subtask without blaming the worker', async () => {

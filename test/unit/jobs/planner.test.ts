@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { AgoraError } from '../../../src/errors.ts'
 import { EXECUTORS } from '../../../src/jobs/executors/index.ts'
 import {
-  MAX_SUBTASKS, PLANNERS, PLANNER_LIMITS, parseJobParams, planJob, plannerTable, topologicalOrder, validateDag,
+  PLANNERS, PLANNER_LIMITS, parseJobParams, planJob, plannerTable, topologicalOrder, validateDag,
   type PlanInput, type PlannedSubtask
 } from '../../../src/jobs/planner/index.ts'
 import { jobSpecSchema, type JobSpec } from '../../../src/jobs/types.ts'
@@ -95,13 +95,18 @@ describe('planJob: bad input', () => {
 
   test('E1010 when the plan has more subtasks than allowed', async () => {
     await assert.rejects(plan('debug.noop', { count: 11 }, items([1]), { debugTasks: true, maxSubtasks: 10 }), isCode('E1010'))
-    // and by default: a text chunked a character at a time may not plan more than MAX_SUBTASKS
-    const tiny = { kind: 'text' as const, text: 'a. '.repeat(MAX_SUBTASKS + 1) }
+    // and by default (docs/api.md: 100,000): a text chunked a character at a time may not plan 100,001
+    const tiny = { kind: 'text' as const, text: 'a. '.repeat(100_001) }
     await assert.rejects(plan('text.embed', { chunkChars: 1, overlapChars: 0, chunksPerSubtask: 1 }, tiny), isCode('E1010'))
   })
 
   test('debug types take any input, even an empty one', async () => {
     assert.equal((await plan('debug.sleep', { count: 3, ms: 5 }, items([]), { debugTasks: true })).subtasks.length, 3)
+  })
+
+  test('debug.sleep holdFrom: the subtasks from that index on hold until the job ends', async () => {
+    const job = await plan('debug.sleep', { count: 4, ms: 5, holdFrom: 2 }, items([]), { debugTasks: true })
+    assert.deepEqual(job.subtasks.map(s => s.params.hold === true), [false, false, true, true])
   })
 })
 
@@ -130,13 +135,15 @@ describe('DAG checks', () => {
     assert.deepEqual(order, ['x', 'z', 'y', 'r'])
   })
 
-  test('a 10,000-long chain and a 100,000-wide fan-in check in well under a second', () => {
+  test('a 10,000-long chain (no recursion depth limit) and a 100,000-wide fan-in (no quadratic step) check', () => {
     const chain = Array.from({ length: 10_000 }, (_, i) => node(`n${i}`, ...(i === 0 ? [] : [`n${i - 1}`])))
     const wide = [...Array.from({ length: 100_000 }, (_, i) => node(`w${i}`)), node('root', ...Array.from({ length: 100_000 }, (_, i) => `w${i}`))]
     const started = performance.now()
-    assert.equal(topologicalOrder([...chain].reverse())[0]?.id, 'n0')
+    assert.deepEqual(topologicalOrder([...chain].reverse()).map(s => s.id), chain.map(s => s.id))
     validateDag(wide)
-    assert.ok(performance.now() - started < 1000)
+    assert.equal(topologicalOrder(wide).at(-1)?.id, 'root')
+    // a hang guard (~0.4 s here; bench/planner.bench.ts measures it): a quadratic check of 100,000 would take minutes
+    assert.ok(performance.now() - started < 10_000)
   })
 })
 
@@ -257,12 +264,9 @@ describe('other job types', () => {
     assert.equal(out.usage.promptTokens, out.answers.reduce((n, a) => n + a.usage.promptTokens, 0))
   })
 
-  test('debug.noop: 10,000 subtasks plan in well under a second; aggregate counts committed', async () => {
-    const started = performance.now()
+  test('debug.noop: 10,000 subtasks plan; aggregate counts committed', async () => {
     const job = await plan('debug.noop', { count: 10_000 }, items([]), { debugTasks: true })
-    const ms = performance.now() - started
     assert.equal(job.subtasks.length, 10_000)
-    assert.ok(ms < 500, `planned in ${ms.toFixed(0)} ms`)
     assert.equal(new Set(job.subtasks.map(s => s.id)).size, 10_000)
     assert.equal(job.subtasks[9999]?.id, 'noop-9999')
     const results = job.subtasks.map((s, i) => ({ id: s.id, type: s.type, result: i % 2 === 0 ? { ok: true, echo: null } : null }))

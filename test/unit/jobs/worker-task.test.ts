@@ -4,7 +4,7 @@ import { generateIdentity, type NodeIdentity } from '../../../src/identity/index
 import { canonicalJson, resultHash, verifyReceipt, type TaskAssignment } from '../../../src/jobs/protocol/index.ts'
 import type { TaskWorker, WorkerEvent } from '../../../src/jobs/worker/index.ts'
 import { isCode } from '../../harness/checks.ts'
-import { waitFor } from '../../harness/wait.ts'
+import { waitFor, within } from '../../harness/wait.ts'
 import { assignment, makeWorker } from './task-fixtures.ts'
 
 async function collect (events: AsyncIterable<WorkerEvent>): Promise<WorkerEvent[]> {
@@ -158,7 +158,7 @@ describe('jobs worker: TaskWorker', () => {
     const done = (async () => { for await (const event of worker.run(c, assignment(c, 't.sleep'), new AbortController().signal)) events.push(event) })()
     await waitFor('three heartbeats', () => events.filter(e => e.type === 'progress').length >= 3, { timeoutMs: 5000 })
     fx.gate.release()
-    await done
+    await within('the released run to end', done)
     const fractions = events.flatMap(e => e.type === 'progress' ? [e.fraction] : [])
     assert.equal(fractions[0], 0.1, 'the executor\'s progress, then the same fraction as a heartbeat')
     assert.ok(fractions.every(f => f === 0.1))

@@ -46,19 +46,29 @@ export class FakeGossip {
   }
 }
 
-/** A reqresp whose requests go straight to the handler another fake registered (peer id → fake). */
+/** The fakes that can reach each other (peer id → fake): one per test, so no test talks to another's nodes. */
+export class FakeNetwork {
+  readonly members = new Map<string, FakeReqResp>()
+}
+
+/** A reqresp whose requests go straight to the handler another fake on its network registered. */
 export class FakeReqResp {
-  static readonly network = new Map<string, FakeReqResp>()
   readonly handlers = new Map<string, UnaryHandler<unknown, unknown>>()
   readonly self: string
-  constructor (self: string) { this.self = self; FakeReqResp.network.set(self, this) }
+  private readonly network: FakeNetwork
+  constructor (self: string, network: FakeNetwork) {
+    this.self = self
+    this.network = network
+    network.members.set(self, this)
+  }
+
   async handle<Req, Res> (def: ProtocolDef<Req, Res>, handler: UnaryHandler<Req, Res>): Promise<void> {
     this.handlers.set(def.id, handler as UnaryHandler<unknown, unknown>)
   }
 
   async unhandle (id: string): Promise<void> { this.handlers.delete(id) }
   async request<Req, Res> (target: unknown, def: ProtocolDef<Req, Res>, request: Req): Promise<Res> {
-    const handler = FakeReqResp.network.get(String(target))?.handlers.get(def.id)
+    const handler = this.network.members.get(String(target))?.handlers.get(def.id)
     if (handler === undefined) throw new AgoraError('E207', 'not served')
     const context: HandlerContext = { peerId: this.self, remoteAddr: '/ip4/127.0.0.1/tcp/1', signal: new AbortController().signal }
     // through JSON and the schemas, as on the wire
@@ -112,9 +122,10 @@ export function offersInit (overrides: Partial<OfferServiceInit> = {}): OfferSer
   }
 }
 
-export function fakeNode (identity: NodeIdentity, store: Store, init: Partial<OfferServiceInit> = {}, source = new FakeSource()): FakeNode {
+/** A node on its own network unless given one (nodes that sync with each other share a network). */
+export function fakeNode (identity: NodeIdentity, store: Store, init: Partial<OfferServiceInit> = {}, source = new FakeSource(), network = new FakeNetwork()): FakeNode {
   const gossip = new FakeGossip()
-  const reqresp = new FakeReqResp(identity.peerIdString)
+  const reqresp = new FakeReqResp(identity.peerIdString, network)
   const feedback = new FakeFeedback()
   const events = new AgoraEvents()
   const registry = new CapabilityRegistry()

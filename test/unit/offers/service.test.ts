@@ -5,7 +5,7 @@ import { isAgoraError } from '../../../src/errors.ts'
 import { openStore, type Store } from '../../../src/store/index.ts'
 import { capabilityCid } from '../../../src/offers/index.ts'
 import { waitFor } from '../../harness/wait.ts'
-import { fakeNode, FakeSource, type FakeNode } from './fakes.ts'
+import { fakeNode, FakeNetwork, FakeSource, type FakeNode } from './fakes.ts'
 import { identities, offerFor, signedOfferRaw } from './fixtures.ts'
 import type { NodeIdentity } from '../../../src/identity/index.ts'
 import type { OfferEvent } from '../../../src/events.ts'
@@ -172,8 +172,9 @@ describe('offers: ingest and anti-entropy through the service', () => {
   })
 
   test('syncWith pulls what the peer has and we lack, tombstones included', async () => {
-    const one = await started(fakeNode(a, store()))
-    const two = await started(fakeNode(b, store()))
+    const network = new FakeNetwork()
+    const one = await started(fakeNode(a, store(), {}, new FakeSource(), network))
+    const two = await started(fakeNode(b, store(), {}, new FakeSource(), network))
     await two.service.withdraw()
     await one.gossip.deliver(fresh(c, c.peerIdString), c.peerIdString)
     const result = await two.service.syncWith(a.peerIdString)
@@ -186,9 +187,10 @@ describe('offers: ingest and anti-entropy through the service', () => {
   })
 
   test('news pulled by sync is passed on: the puller nudges its other peers, who pull from it', async () => {
-    const one = await started(fakeNode(a, store()))
-    const two = await started(fakeNode(b, store()))
-    const three = await started(fakeNode(c, store()))
+    const network = new FakeNetwork()
+    const one = await started(fakeNode(a, store(), {}, new FakeSource(), network))
+    const two = await started(fakeNode(b, store(), {}, new FakeSource(), network))
+    const three = await started(fakeNode(c, store(), {}, new FakeSource(), network))
     // a line: one — two — three
     two.peers.push(a.peerIdString, c.peerIdString)
     three.peers.push(b.peerIdString)

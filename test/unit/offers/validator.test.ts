@@ -69,12 +69,15 @@ describe('offers: validator', () => {
     assert.equal(rejected(check({ data: signedOfferRaw(origin, offerFor(origin.peerIdString, { lamport: 4 })), via: 'sync' })).blame, undefined)
   })
 
-  test('expired → E804 (blamed once past the skew); expiry beyond ttl + skew or a future timestamp → E805', () => {
+  test('expired → E804 (blamed only when expired by more than the skew); expiry beyond ttl + skew or a future timestamp → E805', () => {
     const { check, clock } = setup()
     const raw = signedOfferRaw(origin, offerFor(origin.peerIdString, { expiresAt: NOW + 1000 }))
     clock.now = NOW + 1000
     assert.deepEqual(rejected(check({ data: raw })), { code: 'E804', reason: 'expired', blame: undefined })
+    // docs/offers.md: counted against the peer "only when expired by more than the clock skew"
     clock.now = NOW + 1000 + SKEW
+    assert.deepEqual(rejected(check({ data: raw })), { code: 'E804', reason: 'expired', blame: undefined })
+    clock.now = NOW + 1000 + SKEW + 1
     assert.equal(rejected(check({ data: raw })).blame, 'relay-peer')
     clock.now = NOW
     assert.equal(rejected(check({ data: signedOfferRaw(origin, offerFor(origin.peerIdString, { expiresAt: NOW + TTL + SKEW + 1 })) })).code, 'E805')

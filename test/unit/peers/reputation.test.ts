@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { defaultConfig } from '../../../src/config/schema.ts'
 import {
-  APP_SCORE_BANNED, APP_SCORE_TRUSTED, REPUTATION_DEFAULTS, appScore, decayFactor, decayState, evidence, observe, observeUptime,
+  REPUTATION_DEFAULTS, appScore, decayFactor, decayState, evidence, observe, observeUptime,
   priorState, reputationAt, score, shouldBan, uptimeFraction, type BetaState, type Outcome
 } from '../../../src/peers/index.ts'
 
@@ -96,11 +96,15 @@ describe('peers: reputation formula', () => {
     assert.equal(appScore(0.5, { banned: false, trusted: false }), 0)
     assert.equal(appScore(1, { banned: false, trusted: false }), 10)
     assert.equal(appScore(0.1, { banned: false, trusted: false }), (0.1 - 0.5) * 20)
-    assert.equal(appScore(0.9, { banned: true, trusted: true }), APP_SCORE_BANNED)
-    assert.equal(appScore(0.1, { banned: false, trusted: true }), APP_SCORE_TRUSTED)
+    // docs/reputation.md: banned −1000 (below the graylist), trusted +10
+    assert.equal(appScore(0.9, { banned: true, trusted: true }), -1000)
+    assert.equal(appScore(0.1, { banned: false, trusted: true }), 10)
   })
 
-  test('the room defaults match the config schema defaults', () => {
-    assert.deepEqual({ ...REPUTATION_DEFAULTS }, defaultConfig().reputation)
+  test('the documented defaults (docs/reputation.md), in the room and in the config schema alike', () => {
+    // ban below 0.2 with 8 observations, for 10 min; half-life 6 h; trusted peers redialled after 1 s, doubling up to 60 s
+    const documented = { halfLifeMs: 6 * HOUR, banThreshold: 0.2, minObservations: 8, banDurationMs: 10 * 60 * 1000, trustedReconnectMinMs: 1000, trustedReconnectMaxMs: 60_000 }
+    assert.deepEqual({ ...REPUTATION_DEFAULTS }, documented)
+    assert.deepEqual(defaultConfig().reputation, documented)
   })
 })
