@@ -8,6 +8,7 @@
  *   E5xx control API              E6xx CLI and process
  *   E7xx providers                E8xx offers
  *   E9xx inference gateway        E10xx jobs
+ *   E11xx market (credits, ledger, contracts, payments)
  * Codes never change meaning once published; add new ones instead.
  */
 
@@ -172,7 +173,26 @@ export const ERROR_CODES = {
   E1083: { status: 500, hint: 'the stored blob no longer matches its hash (disk damage?); upload the file again' },
   E1084: { status: 400, hint: 'this job type reads its input as UTF-8 text: upload a text file' },
   E1085: { status: 429, hint: 'finish or abandon the uploads in progress (they expire after an hour), then try again' },
-  E1086: { status: 502, hint: 'see why with `agora jobs show <id>`; partial results may be kept (`agora jobs result <id>`)' }
+  E1086: { status: 502, hint: 'see why with `agora jobs show <id>`; partial results may be kept (`agora jobs result <id>`)' },
+  // market: amounts, wallet and ledger
+  E1100: { status: 400, hint: 'write credits as a decimal number with at most six decimals, e.g. 12.5 or "0.000001"' },
+  E1101: { status: 402, hint: 'lower the amount (a job\'s budget, a request\'s quantity or price), or wait for holds to be released (`agora wallet show`)' },
+  E1102: { status: 403, hint: 'the seller extends this node less credit than that: lower the amount, earn from that peer first, or ask its operator to raise the limit (`agora wallet limits`)' },
+  E1103: { status: 500, hint: 'the ledger refused an entry that would break its invariants; this is a bug — see the node log' },
+  E1104: { status: 409, hint: 'the capture would take more than is still held, or more than the accepted price; nothing was booked' },
+  // market: contracts and direct requests
+  E1110: { status: 404, hint: 'list contracts with `agora market contracts`' },
+  E1111: { status: 403, hint: 'only the buyer or the seller of a contract may act on it' },
+  E1112: { status: 409, hint: 'see the contract\'s state with `agora market contracts`' },
+  E1113: { status: 410, hint: 'the contract or request expired; send a new request' },
+  E1114: { status: 409, hint: 'the seller refused the request (the reason says why); try another seller, a higher price or a smaller quantity' },
+  E1115: { status: 404, hint: 'list offers with `agora offers list`; the seller may have withdrawn it' },
+  E1116: { status: 502, hint: 'the seller could not be reached or did not answer; check `agora peers list` and try again' },
+  E1117: { status: 400, hint: 'the peer sent a market message that breaks the protocol; it is counted against its reputation' },
+  // market: payments
+  E1120: { status: 409, hint: 'a payment proof must raise its nonce by one and never lower the cumulative amount; the older proof is kept' },
+  E1121: { status: 422, hint: 'a payment proof may cover only receipts this node issued to the payer and has not been paid for' },
+  E1122: { status: 422, hint: 'a receipt must name work that was assigned to that worker by this node, at the accepted price' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

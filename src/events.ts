@@ -36,12 +36,29 @@ export interface AgoraEventMap {
   /** An attempt failed (refused, failed, timed out, bad result); the subtask goes to another candidate. */
   'subtask:retrying': SubtaskEvent & { worker: string, attempt: number, code: string }
   'subtask:failed': SubtaskEvent & { code: string, message: string }
+  /** The wallet moved: amounts in credits, six decimals. */
+  'wallet:update': WalletEvent
+  /** A contract entered a state: proposed (requested or queued for the operator), accepted, rejected, settled, refunded, expired, cancelled. */
+  'contract:proposed': ContractEvent
+  'contract:accepted': ContractEvent
+  'contract:rejected': ContractEvent & { reason: string }
+  'contract:settled': ContractEvent
+  'contract:refunded': ContractEvent
+  'contract:expired': ContractEvent
+  'contract:cancelled': ContractEvent
+  /** A payment proof sent to a payee, accepted from a payer, or refused (ours by the payee, or theirs by us). */
+  'payment:sent': PaymentEvent
+  'payment:received': PaymentEvent
+  'payment:refused': PaymentEvent & { code: string, message: string }
 }
 
 /** Payload of the offer:* events. */
 export interface OfferEvent { offerId: string, node: string, lamport: number }
 export interface JobEvent { jobId: string, type: string, state: string }
 export interface SubtaskEvent { jobId: string, subtaskId: string, type: string }
+export interface WalletEvent { balance: string, available: string, held: string, earned: string, spent: string }
+export interface ContractEvent { contractId: string, role: 'buyer' | 'seller', buyer: string, seller: string, state: string }
+export interface PaymentEvent { payer: string, payee: string, nonce: number, cumulative: string, amount: string }
 
 export type AgoraEventName = keyof AgoraEventMap
 
@@ -51,7 +68,9 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'peer:reputation', 'peer:banned', 'peer:unbanned', 'peer:trusted', 'peer:untrusted',
   'offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired',
   'job:submitted', 'job:progress', 'job:completed', 'job:failed', 'job:cancelled',
-  'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:failed'
+  'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:failed',
+  'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
+  'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -5,6 +5,7 @@
  * against it. Keys are camelCase; nesting is at most three levels deep.
  */
 import { z } from 'zod'
+import { parseCredits } from '../market/amount.ts'
 
 const multiaddrString = z.string().min(1).regex(/^\//, 'a multiaddr starts with "/", e.g. /ip4/127.0.0.1/tcp/41145')
 
@@ -155,6 +156,28 @@ export const jobsSchema = z.object({
   timeouts: jobsTimeoutsSchema.default(jobsTimeoutsSchema.parse({}))
 }).strict().describe('Jobs: running subtasks for the network (worker side) and splitting, routing and aggregating our own jobs (coordinator side)')
 
+/** An amount of credits in a config file: a decimal (string or number) with at most six decimals; read with parseCredits. */
+export const creditsConfig = z.union([z.string(), z.number()]).refine(value => {
+  try {
+    parseCredits(value)
+    return true
+  } catch {
+    return false
+  }
+}, 'expected credits: a decimal number, not negative, with at most six decimals (e.g. 12.5)')
+
+export const marketSchema = z.object({
+  initialCredits: creditsConfig.default('1000').describe('Credits a new wallet starts with (the grant), as a decimal with at most six decimals'),
+  creditLimit: creditsConfig.default('100').describe('Credits a peer may owe this node (net, unpaid work included) before this node stops serving it; per-peer overrides: agora wallet limits'),
+  trustedCreditLimit: creditsConfig.default('1000').describe('The credit limit of trusted peers (unless overridden per peer)'),
+  acceptMode: z.enum(['auto', 'manual']).default('auto').describe('Direct requests against this node\'s offer: auto (accepted within capacity, price and credit limit) or manual (queued for agora market accept|reject)'),
+  requestTtlMs: z.number().int().min(1000).default(10 * 60_000).describe('How long a direct request (and the contract it makes) stays valid when the buyer does not say'),
+  maxPending: z.number().int().min(1).max(10_000).default(100).describe('Requests waiting for the operator at most (manual mode); more are rejected (capacity)'),
+  paymentEveryReceipts: z.number().int().min(1).default(16).describe('Send a payee a new payment proof after this many captured receipts …'),
+  paymentEveryMs: z.number().int().min(100).default(5000).describe('… or after this long, whichever comes first'),
+  gatewayHoldTokens: z.number().int().min(1).default(4096).describe('Tokens a gateway request to a paid peer holds for when it sets no max_tokens (the hold is settled to the actual usage)')
+}).strict().describe('The market: the wallet (micro-credit ledger), credit limits, direct requests and payments between peers')
+
 export const configSchema = z.object({
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
@@ -166,7 +189,8 @@ export const configSchema = z.object({
   access: accessSchema.default(accessSchema.parse({})),
   providers: providersSchema.default(providersSchema.parse({})),
   gateway: gatewaySchema.default(gatewaySchema.parse({})),
-  jobs: jobsSchema.default(jobsSchema.parse({}))
+  jobs: jobsSchema.default(jobsSchema.parse({})),
+  market: marketSchema.default(marketSchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

@@ -11,6 +11,9 @@ import { m005ApiKeys } from './005-api-keys.ts'
 import { m006Jobs } from './006-jobs.ts'
 import { m007JobBandit } from './007-job-bandit.ts'
 import { m008BanExpiry } from './008-ban-expiry.ts'
+import { m009Amounts } from './009-amounts.ts'
+import { m010Market } from './010-market.ts'
+import { m011Contracts } from './011-contracts.ts'
 
 export interface Migration {
   version: number
@@ -26,5 +29,8 @@ export const MIGRATIONS: readonly Migration[] = [
   m005ApiKeys,
   m006Jobs,
   m007JobBandit,
-  m008BanExpiry
+  m008BanExpiry,
+  m009Amounts,
+  m010Market,
+  m011Contracts
 ]
