@@ -50,9 +50,13 @@ describe('offers: a flood from one peer', () => {
     assert.equal(await rejected(honest, 'sender'), 0)
   })
 
-  test('rate-limited and counted against the flooder; the victim stays responsive', async () => {
+  test('rate-limited and counted against the flooder; the victim keeps serving others', async () => {
     const pubsub = flooder.libp2p.services.pubsub
     const start = flooder.offers.local()?.lamport ?? 1
+    let accepted = 0
+    const onUpdate = (event: { node: string, lamport: number }): void => { if (event.node === flooder.peerId && event.lamport > start) accepted++ }
+    victim.events.on('offer:updated', onUpdate)
+    const started = performance.now()
     const flood = (async () => {
       for (let i = 1; i <= FLOOD; i++) {
         const payload = offerFor(flooder.peerId, { id: flooder.offers.stats().offerId, lamport: start + i, expiresAt: Date.now() + 20_000 })
@@ -72,10 +76,12 @@ describe('offers: a flood from one peer', () => {
     assert.equal(sync.outcome, 'ok')
 
     await flood
-    await waitFor('the flood to be processed', async () => (await rejected(victim, 'rate-limited')) + (await rejected(victim, 'banned')) >= FLOOD - 20, { timeoutMs: 10_000 })
-    // a burst (ten seconds' worth of 60/min) got through, the rest was refused
-    const held = victim.offers.get(flooder.peerId)?.lamport ?? 0
-    assert.ok(held > start && held <= start + 12, `flooder's Lamport at the victim: ${held - start} above start`)
+    await waitFor('the flood to be processed', async () => (await rejected(victim, 'rate-limited')) + (await rejected(victim, 'banned')) >= FLOOD - 20, { timeoutMs: 20_000 })
+    victim.events.off('offer:updated', onUpdate)
+    // a burst (ten seconds' worth of 60/min) got through, then one a second while the flood lasted; the rest was refused
+    const seconds = (performance.now() - started) / 1000
+    assert.ok(accepted >= 1 && accepted <= 10 + Math.ceil(seconds) + 1, `${accepted} of the flooder's offers accepted in ${seconds.toFixed(1)} s`)
+    assert.ok((victim.offers.get(flooder.peerId)?.lamport ?? 0) > start)
     assert.ok(await rejected(victim, 'rate-limited') >= BAN_AFTER - 12)
     // counted against the flooder until banned, then not even looked at
     assert.equal(victim.feedback.invalid.get(flooder.peerId), BAN_AFTER)
