@@ -43,7 +43,7 @@ async function prepare (): Promise<{ samples: Sample[], signedAt: number }> {
     if (signer === undefined) throw new Error('no signer')
     const envelope = signEnvelope(signer, {
       kind: KINDS[i % KINDS.length] ?? 'OFFER',
-      payload: { id: i, model: 'llama3.2:3b', slots: 4, price: { perTask: 0.01, per1kTokens: 0.002 }, tags: ['chat', 'en'] }
+      payload: { id: i, model: 'llama3.2:3b', slots: 4, price: { perTask: '0.010000', per1kTokens: '0.002000' }, tags: ['chat', 'en'] }
     }, signedAt)
     const { sig, ...unsigned } = envelope
     samples.push({ envelope, wire: encodeEnvelope(envelope), data: signingBytes(unsigned), sig: Buffer.from(sig, 'base64url'), publicKeyRaw: signer.publicKeyRaw })

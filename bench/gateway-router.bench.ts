@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AgoraError } from '../src/errors.ts'
+import { formatCredits, MICRO_PER_CREDIT } from '../src/market/amount.ts'
 import { InferenceGateway, Metering, type GatewayProvider } from '../src/gateway/index.ts'
 import { silentLogger } from '../src/observability/logger.ts'
 import { collectChat, type ChatEvent, type ChatRequest } from '../src/providers/index.ts'
@@ -39,11 +40,12 @@ const provider: GatewayProvider = {
   embeddings: async () => ({ vectors: [], usage: { promptTokens: 0 } })
 }
 
-function offer (node: string, price: number): Offer {
+/** An offer asking `credits` per 1k completion tokens. */
+function offer (node: string, credits: number): Offer {
   return {
     id: `offer-${node.slice(-8)}`, node, models: [{ name: MODEL, provider: 'ollama', kind: 'chat', contextLength: 4096 }],
     taskTypes: [], tags: [], capacity: { slotsTotal: 1, slotsIdle: 1 },
-    prices: { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: price, currency: 'credits' },
+    prices: { perTask: '0.000000', per1kPromptTokens: '0.000000', per1kCompletionTokens: formatCredits(credits * MICRO_PER_CREDIT), currency: 'credits' },
     zone: '', trustMode: 'public', policyHash: '', expiresAt: Date.now() + 3_600_000, lamport: 1
   } as Offer
 }

@@ -145,7 +145,7 @@ async function foreignEntries (count: number): Promise<OfferEntry[]> {
   for (let i = 0; i < count; i++) {
     const identity = await generateIdentity()
     const offer = buildLocalOffer(snapshot, {
-      id: `seeded-${String(i).padStart(6, '0')}`, node: identity.peerIdString, prices: { perTask: i % 7, per1kPromptTokens: 1, per1kCompletionTokens: 2 },
+      id: `seeded-${String(i).padStart(6, '0')}`, node: identity.peerIdString, prices: { perTask: (i % 7) * 1_000_000, per1kPromptTokens: 1_000_000, per1kCompletionTokens: 2_000_000 },
       zone: 'seed', trustMode: 'public', lamport: 1, expiresAt: now + 9 * 60_000
     })
     const raw = decoder.decode(encodeEnvelope(signEnvelope(identity, { kind: 'OFFER', payload: offer }, now)))

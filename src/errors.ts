@@ -189,10 +189,14 @@ export const ERROR_CODES = {
   E1115: { status: 404, hint: 'list offers with `agora offers list`; the seller may have withdrawn it' },
   E1116: { status: 502, hint: 'the seller could not be reached or did not answer; check `agora peers list` and try again' },
   E1117: { status: 400, hint: 'the peer sent a market message that breaks the protocol; it is counted against its reputation' },
+  E1118: { status: 502, hint: 'the seller quoted terms the request did not allow (a price above the max, another quantity, offer or model); nothing was held and the seller is counted against its reputation' },
   // market: payments
   E1120: { status: 409, hint: 'a payment proof must raise its nonce by one and never lower the cumulative amount; the older proof is kept' },
   E1121: { status: 422, hint: 'a payment proof may cover only receipts this node issued to the payer and has not been paid for' },
-  E1122: { status: 422, hint: 'a receipt must name work that was assigned to that worker by this node, at the accepted price' }
+  E1122: { status: 422, hint: 'a receipt must name work that was assigned to that worker by this node, at the accepted price' },
+  E1123: { status: 409, hint: 'a receipt id names one piece of work: it was issued before to another buyer or for another amount; this is a bug — see the node log' },
+  // market: the control API
+  E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

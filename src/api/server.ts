@@ -24,6 +24,8 @@ import type { Gateway } from '../gateway/types.ts'
 import type { ApiKeys } from './keys/index.ts'
 import type { JobsApi } from '../jobs/api-types.ts'
 import { registerJobsRoutes } from './routes/jobs.ts'
+import { registerMarketRoutes } from './routes/market.ts'
+import type { MarketApi } from '../market/types.ts'
 
 export interface ApiComponents {
   control: ControlPlane
@@ -36,6 +38,8 @@ export interface ApiComponents {
   keys?: ApiKeys
   /** The jobs coordinator: serves /api/v1/jobs and /api/v1/uploads (503 E1080 without it). */
   jobs?: JobsApi
+  /** The market: serves /api/v1/wallet and /api/v1/market (503 E1140 without it). */
+  market?: MarketApi
 }
 
 export interface ApiInit {
@@ -108,6 +112,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     registerEventsRoute(scope, components)
     if (keys !== undefined) registerKeysRoutes(scope, { keys })
     await registerJobsRoutes(scope, { jobs: components.jobs }, { maxInlineInputBytes: init.maxInlineInputBytes })
+    registerMarketRoutes(scope, { market: components.market })
   }, { prefix: API_PREFIX })
   if (openAi) {
     await app.register(async scope => {

@@ -6,8 +6,7 @@
  */
 import { isAgoraError } from '../errors.ts'
 import { FINISHED } from './jobs-format.ts'
-import type { EventMessage } from '../client/schemas.ts'
-import type { Job } from '../jobs/types.ts'
+import type { EventMessage, JobJson } from '../client/schemas.ts'
 
 /** The part of EventsClient the watcher uses. */
 export interface JobEventStream {
@@ -17,10 +16,10 @@ export interface JobEventStream {
 
 export interface JobWatchInit {
   /** The job without its subtasks (ControlClient.jobSummary). */
-  fetch: (jobId: string) => Promise<Job>
+  fetch: (jobId: string) => Promise<JobJson>
   /** Open the event stream; a failure falls back to polling. */
   openEvents?: () => Promise<JobEventStream>
-  onUpdate: (job: Job) => void
+  onUpdate: (job: JobJson) => void
   /** Poll this often when no event arrives (default 2 s; 1 s without events). */
   pollMs?: number
   /** Stop watching (the job keeps running); resolves to the last state seen. */
@@ -30,7 +29,7 @@ export interface JobWatchInit {
 const END_EVENTS = new Set(['job:completed', 'job:failed', 'job:cancelled'])
 
 /** Follow `jobId` until it is finished (or the signal aborts); resolves to the last state seen. */
-export async function watchJob (jobId: string, init: JobWatchInit): Promise<Job> {
+export async function watchJob (jobId: string, init: JobWatchInit): Promise<JobJson> {
   const pollMs = init.pollMs ?? 2000
   let events: JobEventStream | undefined
   try {
@@ -55,7 +54,7 @@ export async function watchJob (jobId: string, init: JobWatchInit): Promise<Job>
       } else {
         await sleep(Math.min(pollMs, 1000), init.signal)
       }
-      const data = event?.data as { jobId?: string, state?: Job['state'], total?: number, committed?: number, running?: number, failed?: number } | undefined
+      const data = event?.data as { jobId?: string, state?: JobJson['state'], total?: number, committed?: number, running?: number, failed?: number } | undefined
       if (event !== undefined && data?.jobId === jobId && event.type === 'job:progress') {
         job = { ...job, state: data.state ?? job.state, progress: { total: data.total ?? 0, committed: data.committed ?? 0, running: data.running ?? 0, failed: data.failed ?? 0 } }
         init.onUpdate(job)

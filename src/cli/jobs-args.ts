@@ -1,12 +1,13 @@
 /**
  * Turning `agora jobs submit` flags into a job spec: `--param k=v` values
  * (JSON when they parse — numbers, booleans, arrays, objects — else strings),
- * deadlines as a duration or an ISO time, items from a JSON Lines file.
- * Mistakes are usage errors (E600, exit 2) that name the flag.
+ * deadlines as a duration or an ISO time, items from a JSON Lines file,
+ * credits sent as six-decimal strings. Mistakes are usage errors (E600,
+ * exit 2) that name the flag; a bad amount is E1100 naming the flag.
  */
 import { readFileSync } from 'node:fs'
-import { AgoraError, messageOf } from '../errors.ts'
-import type { JobConstraints, JobSpecInput } from '../jobs/types.ts'
+import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
+import type { JobSpecInput } from '../jobs/types.ts'
 
 export interface SubmitFlags {
   type: string
@@ -75,11 +76,20 @@ export function parseDeadline (text: string, now = Date.now()): number {
   return at
 }
 
-/** A non-negative number of credits for `flag`. */
-export function parseCredits (flag: string, text: string): number {
-  const value = text.trim() === '' ? Number.NaN : Number(text)
-  if (!Number.isFinite(value) || value < 0) throw new AgoraError('E600', `${flag} takes a number of credits, not '${text}'`, { hint: `e.g. ${flag} 0.5` })
-  return value
+/**
+ * Credits for `flag` ("0.5", at most six decimals) as the six-decimal string
+ * the node is sent; E1100 naming the flag. The amounts module (it loads zod)
+ * is imported only when a command has an amount to read.
+ */
+export async function creditsFlag (flag: string, text: string): Promise<string> {
+  const { formatCredits, parseCredits } = await import('../market/amount.ts')
+  try {
+    return formatCredits(parseCredits(text, flag))
+  } catch (err) {
+    // a flag the node would refuse is a usage error here (E600, exit 2), with the amount's own reason
+    if (!isAgoraError(err, 'E1100')) throw err
+    throw new AgoraError('E600', `${flag} takes credits, not '${text}'`, { why: err.why, hint: `e.g. ${flag} 0.5 (at most six decimals)` })
+  }
 }
 
 /** A JSON Lines file → items (blank lines skipped); E600 naming the bad line. */
@@ -117,10 +127,10 @@ export function inputSource (flags: Pick<SubmitFlags, 'file' | 'text' | 'itemsFi
 }
 
 /** The spec to submit but its input (checked before a file is uploaded). */
-export function buildJobSpec (flags: SubmitFlags, now = Date.now()): Omit<JobSpecInput, 'input'> {
-  const constraints: Partial<JobConstraints> = {}
-  if (flags.maxPrice !== undefined) constraints.maxPricePerSubtask = parseCredits('--max-price', flags.maxPrice)
-  if (flags.budget !== undefined) constraints.budget = parseCredits('--budget', flags.budget)
+export async function buildJobSpec (flags: SubmitFlags, now = Date.now()): Promise<Omit<JobSpecInput, 'input'>> {
+  const constraints: NonNullable<JobSpecInput['constraints']> = {}
+  if (flags.maxPrice !== undefined) constraints.maxPricePerSubtask = await creditsFlag('--max-price', flags.maxPrice)
+  if (flags.budget !== undefined) constraints.budget = await creditsFlag('--budget', flags.budget)
   if (flags.deadline !== undefined) constraints.deadline = parseDeadline(flags.deadline, now)
   if (flags.zone !== undefined) constraints.zone = flags.zone
   if (flags.model.length > 0) constraints.models = flags.model

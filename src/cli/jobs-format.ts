@@ -4,7 +4,8 @@
  * imports from the jobs room: the CLI does not load zod.
  */
 import { AgoraError, errorFromBody } from '../errors.ts'
-import type { Job, JobState, Subtask } from '../jobs/types.ts'
+import type { JobState } from '../jobs/types.ts'
+import type { JobJson, SubtaskJson } from '../client/schemas.ts'
 import type { JobTypeInfo } from '../jobs/api-types.ts'
 import { formatDuration, type Column } from './output.ts'
 
@@ -23,9 +24,9 @@ function span (from: number | null, to: number | null, now: number): string {
   return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : formatDuration(ms)
 }
 
-const progressText = (job: Job): string => `${job.progress.committed}/${job.progress.total}` + (job.progress.failed > 0 ? ` (${job.progress.failed} failed)` : '')
+const progressText = (job: JobJson): string => `${job.progress.committed}/${job.progress.total}` + (job.progress.failed > 0 ? ` (${job.progress.failed} failed)` : '')
 
-export function jobColumns (now = Date.now()): Column<Job>[] {
+export function jobColumns (now = Date.now()): Column<JobJson>[] {
   return [
     { header: 'job', value: j => j.id },
     { header: 'type', value: j => j.type },
@@ -37,7 +38,7 @@ export function jobColumns (now = Date.now()): Column<Job>[] {
   ]
 }
 
-export function subtaskColumns (now = Date.now()): Column<Subtask>[] {
+export function subtaskColumns (now = Date.now()): Column<SubtaskJson>[] {
   return [
     { header: 'subtask', value: s => s.id },
     { header: 'type', value: s => s.type },
@@ -55,7 +56,7 @@ export const TYPE_COLUMNS: Column<JobTypeInfo>[] = [
 ]
 
 /** Key/value view of one job for humans. */
-export function jobView (job: Job, now = Date.now()): Record<string, unknown> {
+export function jobView (job: JobJson, now = Date.now()): Record<string, unknown> {
   const constraints = Object.entries(job.constraints)
     .filter(([key, value]) => value !== undefined && !(key === 'redundancy' && value === 1))
     .map(([key, value]) => `${key}=${key === 'deadline' ? new Date(value as number).toISOString() : Array.isArray(value) ? value.join(',') : String(value)}`)
@@ -75,7 +76,7 @@ export function jobView (job: Job, now = Date.now()): Record<string, unknown> {
 }
 
 /** The error a job that ended without completing exits with (its own error when it has one). */
-export function jobFailure (job: Job): AgoraError {
+export function jobFailure (job: JobJson): AgoraError {
   if (job.error !== null) return errorFromBody({ ...job.error, message: `job ${job.id} ${job.state}: ${job.error.message}` })
   return new AgoraError('E1086', `job ${job.id} ${job.state}`, { why: `${job.progress.committed} of ${job.progress.total} subtasks done` })
 }

@@ -15,6 +15,7 @@ import { registerKeysCommands } from './commands/keys.ts'
 import { registerInferenceCommands } from './commands/inference.ts'
 import { registerGatewayCommands } from './commands/gateway.ts'
 import { registerJobsCommands } from './commands/jobs.ts'
+import { registerMarketCommands } from './commands/market.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
@@ -42,6 +43,7 @@ export function buildProgram (): Command {
   registerInferenceCommands(program)
   registerGatewayCommands(program)
   registerJobsCommands(program)
+  registerMarketCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)

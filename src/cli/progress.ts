@@ -4,7 +4,7 @@
  * and an ETA from the rate seen so far; elsewhere plain lines, one each time
  * something changes, so logs and pipes stay readable.
  */
-import type { Job } from '../jobs/types.ts'
+import type { JobJson } from '../client/schemas.ts'
 import { formatDuration } from './output.ts'
 
 export interface ProgressStream {
@@ -75,7 +75,7 @@ export class JobProgressView {
     this.eta = new EtaEstimator(now)
   }
 
-  update (job: Job): void {
+  update (job: JobJson): void {
     const { committed, total, running, failed } = job.progress
     const eta = this.eta.estimate(committed, total)
     if (this.stream.isTTY === true) {

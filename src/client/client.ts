@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AgoraError, errorFromBody, messageOf, type ErrorBody } from '../errors.ts'
 import { ROUTES, type Route, type RouteBody, type RouteResponse } from './routes.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, ProviderEntry } from './schemas.ts'
+import type { StatusResponse, PeerEntry, IdentityResponse, OffersQueryInput, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, ProviderEntry, RequestRecordJson, JobJson } from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
-import type { RequestRecord } from '../gateway/index.ts'
-import type { Job, JobSpecInput } from '../jobs/types.ts'
+import type { JobSpecInput } from '../jobs/types.ts'
 import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
 import type { JobDetail, JobsQuery } from './schemas.ts'
 import type { UploadFileOptions } from './upload.ts'
+import type * as M from './market-schemas.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -60,14 +60,14 @@ export class ControlClient {
   untrust (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.untrust, { params: { id: peerId } }) }
   ban (peerId: string, body: RouteBody<typeof ROUTES.ban> = {}): Promise<PeerEntry> { return this.call(ROUTES.ban, { params: { id: peerId }, body }) }
   unban (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.unban, { params: { id: peerId } }) }
-  offers (query: OffersQuery = {}): Promise<Offer[]> { return this.call(ROUTES.offers, { query }) }
+  offers (query: OffersQueryInput = {}): Promise<Offer[]> { return this.call(ROUTES.offers, { query }) }
   localOffer (): Promise<Offer> { return this.call(ROUTES.localOffer) }
   offer (id: string): Promise<Offer> { return this.call(ROUTES.offer, { params: { id } }) }
   withdraw (): Promise<RouteResponse<typeof ROUTES.withdraw>> { return this.call(ROUTES.withdraw) }
   announce (): Promise<Offer> { return this.call(ROUTES.announce) }
   models (): Promise<ModelEntry[]> { return this.call(ROUTES.models) }
-  requests (query: RequestsQuery = {}): Promise<RequestRecord[]> { return this.call(ROUTES.requests, { query }) }
-  request (id: string): Promise<RequestRecord> { return this.call(ROUTES.request, { params: { id } }) }
+  requests (query: RequestsQuery = {}): Promise<RequestRecordJson[]> { return this.call(ROUTES.requests, { query }) }
+  request (id: string): Promise<RequestRecordJson> { return this.call(ROUTES.request, { params: { id } }) }
   providers (): Promise<ProviderEntry[]> { return this.call(ROUTES.providers) }
   addProvider (body: RouteBody<typeof ROUTES.addProvider>): Promise<ProviderEntry> { return this.call(ROUTES.addProvider, { body }) }
   removeProvider (name: string): Promise<{ removed: boolean }> { return this.call(ROUTES.removeProvider, { params: { name } }) }
@@ -77,19 +77,32 @@ export class ControlClient {
   keys (): Promise<ApiKeyEntry[]> { return this.call(ROUTES.keys) }
   createKey (name: string): Promise<CreatedKeyResponse> { return this.call(ROUTES.createKey, { body: { name } }) }
   revokeKey (idOrName: string): Promise<ApiKeyEntry> { return this.call(ROUTES.revokeKey, { params: { id: idOrName } }) }
-  jobs (query: JobsQuery = {}): Promise<Job[]> { return this.call(ROUTES.jobs, { query }) }
-  submitJob (spec: JobSpecInput): Promise<Job> { return this.call(ROUTES.submitJob, { body: spec }) }
+  jobs (query: JobsQuery = {}): Promise<JobJson[]> { return this.call(ROUTES.jobs, { query }) }
+  submitJob (spec: JobSpecInput): Promise<JobJson> { return this.call(ROUTES.submitJob, { body: spec }) }
   job (id: string): Promise<JobDetail> { return this.call(ROUTES.job, { params: { id } }) }
   /** The job without its subtasks (for polling). */
-  jobSummary (id: string): Promise<Job> { return this.call(ROUTES.jobSummary, { params: { id }, query: { subtasks: 'false' } }) }
+  jobSummary (id: string): Promise<JobJson> { return this.call(ROUTES.jobSummary, { params: { id }, query: { subtasks: 'false' } }) }
   jobResult (id: string): Promise<JobResult> { return this.call(ROUTES.jobResult, { params: { id } }) }
-  cancelJob (id: string): Promise<Job> { return this.call(ROUTES.cancelJob, { params: { id } }) }
+  cancelJob (id: string): Promise<JobJson> { return this.call(ROUTES.cancelJob, { params: { id } }) }
   jobTypes (): Promise<JobTypeInfo[]> { return this.call(ROUTES.jobTypes) }
   beginUpload (size: number): Promise<UploadStatus> { return this.call(ROUTES.beginUpload, { body: { size } }) }
   appendUpload (uploadId: string, offset: number, chunk: Uint8Array): Promise<UploadStatus> { return this.call(ROUTES.appendUpload, { params: { id: uploadId }, query: { offset }, raw: chunk }) }
   /** With `sha256`, the node refuses (E1062) content that hashes otherwise. */
   completeUpload (uploadId: string, sha256?: string): Promise<BlobRef> { return this.call(ROUTES.completeUpload, { params: { id: uploadId }, body: sha256 === undefined ? {} : { sha256 } }) }
   /** Upload a file in chunks as a blob; its hash is checked end to end (E1062 when it arrives damaged or changes meanwhile). */
+  wallet (): Promise<M.WalletJson> { return this.call(ROUTES.wallet) }
+  walletHistory (query: M.HistoryQuery = {}): Promise<M.WalletEntryJson[]> { return this.call(ROUTES.walletHistory, { query: query as Record<string, string | number | undefined> }) }
+  reconcile (peer: string): Promise<M.ReconcileJson> { return this.call(ROUTES.reconcile, { params: { peer } }) }
+  limits (): Promise<M.PeerBalanceJson[]> { return this.call(ROUTES.limits) }
+  setLimit (peer: string, limit: string | null): Promise<M.PeerBalanceJson> { return this.call(ROUTES.setLimit, { params: { peer }, body: { limit } }) }
+  contracts (query: M.ContractsQuery = {}): Promise<M.ContractJson[]> { return this.call(ROUTES.contracts, { query: query as Record<string, string | number | undefined> }) }
+  contract (id: string): Promise<M.ContractJson> { return this.call(ROUTES.contract, { params: { id } }) }
+  pending (): Promise<M.ContractJson[]> { return this.call(ROUTES.pending) }
+  /** Waits for the seller's answer (in manual mode, the operator's: up to the request's expiry). */
+  marketRequest (body: M.MarketRequestBody): Promise<M.ContractJson> { return this.call(ROUTES.marketRequest, { body }) }
+  acceptContract (id: string): Promise<M.ContractJson> { return this.call(ROUTES.acceptContract, { params: { id } }) }
+  rejectContract (id: string, reason?: M.RejectBodyInput['reason']): Promise<M.ContractJson> { return this.call(ROUTES.rejectContract, { params: { id }, body: reason === undefined ? {} : { reason } }) }
+  cancelContract (id: string): Promise<M.ContractJson> { return this.call(ROUTES.cancelContract, { params: { id } }) }
   async uploadFile (path: string, opts: UploadFileOptions = {}): Promise<BlobRef> {
     const { uploadFile } = await import('./upload.ts') // loaded on first use: most commands never upload
     return await uploadFile(this, path, opts)

@@ -2,6 +2,6 @@
 export { ControlClient, clientFor, readApiInfo, isAlive, API_INFO_FILE, API_TOKEN_FILE } from './client.ts'
 export type { ApiInfo, ClientInit } from './client.ts'
 export * from './routes.ts'
-export type { StatusResponse, PeerEntry, IdentityResponse, EventMessage, OffersQuery, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, ProviderEntry, JobDetail, JobsQuery } from './schemas.ts'
+export type { StatusResponse, PeerEntry, IdentityResponse, EventMessage, OffersQuery, OffersQueryInput, ModelEntry, ApiKeyEntry, CreatedKeyResponse, RequestsQuery, RequestRecordJson, ProviderEntry, JobDetail, JobJson, SubtaskJson, JobsQuery } from './schemas.ts'
 export type { UploadFileOptions, UploadTarget } from './upload.ts'
 export { EventsClient } from './events-client.ts'

@@ -5,9 +5,9 @@
 import type { z } from 'zod'
 import type * as S from './schemas.ts'
 import type { Offer } from '../offers/index.ts'
-import type { RequestRecord } from '../gateway/index.ts'
-import type { Job, JobSpecInput } from '../jobs/types.ts'
+import type { JobSpecInput } from '../jobs/types.ts'
 import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
+import type * as M from './market-schemas.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -40,8 +40,8 @@ export const ROUTES = {
   withdraw: route<z.infer<typeof S.withdrawResponse>>('POST', `${API_PREFIX}/offers/withdraw`),
   announce: route<Offer>('POST', `${API_PREFIX}/offers/announce`),
   models: route<S.ModelEntry[]>('GET', `${API_PREFIX}/models`),
-  requests: route<RequestRecord[]>('GET', `${API_PREFIX}/requests`),
-  request: route<RequestRecord>('GET', `${API_PREFIX}/requests/:id`),
+  requests: route<S.RequestRecordJson[]>('GET', `${API_PREFIX}/requests`),
+  request: route<S.RequestRecordJson>('GET', `${API_PREFIX}/requests/:id`),
   providers: route<S.ProviderEntry[]>('GET', `${API_PREFIX}/providers`),
   addProvider: route<S.ProviderEntry, S.AddProviderSpec>('POST', `${API_PREFIX}/providers`),
   removeProvider: route<{ removed: boolean }>('POST', `${API_PREFIX}/providers/:name/remove`),
@@ -54,18 +54,30 @@ export const ROUTES = {
   revokeKey: route<S.ApiKeyEntry>('POST', `${API_PREFIX}/keys/:id/revoke`),
   stop: route<z.infer<typeof S.stopResponse>>('POST', `${API_PREFIX}/node/stop`),
   events: route<never>('GET', `${API_PREFIX}/events`),
-  jobs: route<Job[]>('GET', `${API_PREFIX}/jobs`),
-  submitJob: route<Job, JobSpecInput>('POST', `${API_PREFIX}/jobs`),
+  jobs: route<S.JobJson[]>('GET', `${API_PREFIX}/jobs`),
+  submitJob: route<S.JobJson, JobSpecInput>('POST', `${API_PREFIX}/jobs`),
   jobTypes: route<JobTypeInfo[]>('GET', `${API_PREFIX}/jobs/types`),
   job: route<S.JobDetail>('GET', `${API_PREFIX}/jobs/:id`),
   /** The same path with `?subtasks=false`: the job alone (cheap to poll). */
-  jobSummary: route<Job>('GET', `${API_PREFIX}/jobs/:id`),
+  jobSummary: route<S.JobJson>('GET', `${API_PREFIX}/jobs/:id`),
   jobResult: route<JobResult>('GET', `${API_PREFIX}/jobs/:id/result`),
-  cancelJob: route<Job>('POST', `${API_PREFIX}/jobs/:id/cancel`),
+  cancelJob: route<S.JobJson>('POST', `${API_PREFIX}/jobs/:id/cancel`),
   beginUpload: route<UploadStatus, z.infer<typeof S.uploadBody>>('POST', `${API_PREFIX}/uploads`),
   /** Body: the chunk as application/octet-stream (at most UPLOAD_CHUNK_MAX_BYTES); query `offset`. */
   appendUpload: route<UploadStatus>('PUT', `${API_PREFIX}/uploads/:id`),
-  completeUpload: route<BlobRef, z.infer<typeof S.completeUploadBody>>('POST', `${API_PREFIX}/uploads/:id/complete`)
+  completeUpload: route<BlobRef, z.infer<typeof S.completeUploadBody>>('POST', `${API_PREFIX}/uploads/:id/complete`),
+  wallet: route<M.WalletJson>('GET', `${API_PREFIX}/wallet`),
+  walletHistory: route<M.WalletEntryJson[]>('GET', `${API_PREFIX}/wallet/history`),
+  reconcile: route<M.ReconcileJson>('GET', `${API_PREFIX}/wallet/reconcile/:peer`),
+  limits: route<M.PeerBalanceJson[]>('GET', `${API_PREFIX}/market/limits`),
+  setLimit: route<M.PeerBalanceJson, M.LimitBody>('PUT', `${API_PREFIX}/market/limits/:peer`),
+  contracts: route<M.ContractJson[]>('GET', `${API_PREFIX}/market/contracts`),
+  contract: route<M.ContractJson>('GET', `${API_PREFIX}/market/contracts/:id`),
+  pending: route<M.ContractJson[]>('GET', `${API_PREFIX}/market/pending`),
+  marketRequest: route<M.ContractJson, M.MarketRequestBody>('POST', `${API_PREFIX}/market/requests`),
+  acceptContract: route<M.ContractJson>('POST', `${API_PREFIX}/market/contracts/:id/accept`),
+  rejectContract: route<M.ContractJson, M.RejectBodyInput>('POST', `${API_PREFIX}/market/contracts/:id/reject`),
+  cancelContract: route<M.ContractJson>('POST', `${API_PREFIX}/market/contracts/:id/cancel`)
 } as const
 
 export type RouteResponse<R> = R extends Route<infer Res, unknown> ? Res : never

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod'
 import { MAX_BAN_DURATION_MS } from '../peers/constants.ts'
-import { JOB_STATES, SUBTASK_STATES, jobConstraintsSchema, jobInputSchema, type Job, type Subtask } from '../jobs/types.ts'
+import { creditsInput, creditsWire } from '../market/amount.ts'
+import { JOB_STATES, SUBTASK_STATES, jobConstraintsJsonSchema, jobInputSchema } from '../jobs/types.ts'
+import type { RequestRecord } from '../gateway/index.ts'
 
 export const statusResponse = z.object({
   peerId: z.string(),
@@ -71,7 +73,7 @@ export type EventMessage = z.infer<typeof eventMessage>
 export const peerIdParam = z.object({ id: z.string().min(1).max(128) })
 
 /** A number from the query string (or a number, client side): `?limit=` is an error, where coercion alone made it 0. */
-function queryNumber (schema: z.ZodNumber) {
+export function queryNumber (schema: z.ZodNumber) {
   return z.preprocess((value, ctx) => {
     if (typeof value !== 'string') return value
     if (value.trim() !== '') return Number(value)
@@ -84,10 +86,14 @@ function queryNumber (schema: z.ZodNumber) {
 export const offersQuery = z.object({
   model: z.string().min(1).max(256).optional(),
   taskType: z.string().min(1).max(128).optional(),
-  maxPrice: queryNumber(z.number().min(0)).optional(),
+  /** Credits ("0.5"); micro-credits once parsed. */
+  maxPrice: creditsInput.optional(),
   zone: z.string().min(1).max(64).optional()
 }).strict()
+/** As the server reads it (maxPrice in micro-credits). */
 export type OffersQuery = z.infer<typeof offersQuery>
+/** As a client sends it (maxPrice in credits). */
+export type OffersQueryInput = z.input<typeof offersQuery>
 
 export const offerIdParam = z.object({ id: z.string().min(1).max(256) })
 
@@ -105,8 +111,8 @@ export const modelEntry = z.object({
   kind: z.string(),
   /** Nodes whose valid offer lists the model. */
   nodes: z.number(),
-  /** Lowest price among them: per 1k completion tokens for chat models, per 1k prompt tokens for embeddings. */
-  bestPrice: z.number().nullable(),
+  /** Lowest price among them, credits with six decimals: per 1k completion tokens for chat models, per 1k prompt tokens for embeddings. */
+  bestPrice: creditsWire,
   /** Lowest latency EWMA among them (0 when this node serves it). */
   bestLatencyMs: z.number().nullable(),
   /** Peer ids serving it. */
@@ -144,6 +150,8 @@ export const requestsQuery = z.object({
   server: z.string().min(1).max(128).optional()
 }).strict()
 export type RequestsQuery = z.infer<typeof requestsQuery>
+/** A metered request as the API answers it: the price in credits with six decimals. */
+export type RequestRecordJson = Omit<RequestRecord, 'price'> & { price: string }
 export const requestIdParam = z.object({ id: z.string().min(1).max(128) })
 
 /** A provider the node can run inference on (GET /api/v1/providers). */
@@ -195,17 +203,19 @@ export const jobResponse = z.object({
   id: z.string(),
   type: z.string(),
   params: z.record(z.string(), z.unknown()),
-  constraints: jobConstraintsSchema,
+  constraints: jobConstraintsJsonSchema,
   input: jobInputSchema,
   state: z.enum(JOB_STATES),
   progress: z.object({ total: z.number(), committed: z.number(), running: z.number(), failed: z.number() }),
-  spent: z.number(),
+  /** Credits with six decimals. */
+  spent: creditsWire,
   createdAt: z.number(),
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),
   error: errorBodyResponse.nullable(),
   hasResult: z.boolean()
 })
+export type JobJson = z.infer<typeof jobResponse>
 export const jobsResponse = z.array(jobResponse)
 
 /** A subtask as GET /api/v1/jobs/:id lists it (the wire shape of `Subtask`). */
@@ -219,7 +229,8 @@ export const subtaskResponse = z.object({
   attempts: z.number(),
   worker: z.string().nullable(),
   excluded: z.array(z.string()),
-  price: z.number().nullable(),
+  /** Credits with six decimals, once committed. */
+  price: creditsWire.nullable(),
   error: errorBodyResponse.nullable(),
   createdAt: z.number(),
   assignedAt: z.number().nullable(),
@@ -227,9 +238,10 @@ export const subtaskResponse = z.object({
   finishedAt: z.number().nullable(),
   resultHash: z.string().nullable()
 })
+export type SubtaskJson = z.infer<typeof subtaskResponse>
 /** GET /api/v1/jobs/:id: the job and every subtask. */
 export const jobDetailResponse = jobResponse.extend({ subtasks: z.array(subtaskResponse) })
-export type JobDetail = Job & { subtasks: Subtask[] }
+export type JobDetail = z.infer<typeof jobDetailResponse>
 
 export const jobResultResponse = z.object({ jobId: z.string(), state: z.enum(JOB_STATES), partial: z.boolean(), result: z.unknown() })
 export const jobTypesResponse = z.array(z.object({ type: z.string(), description: z.string(), taskTypes: z.array(z.string()), params: z.unknown() }))

@@ -5,7 +5,7 @@
  * error messages all read the schema through this file.
  */
 import { z } from 'zod'
-import { configSchema } from './schema.ts'
+import { configSchema, creditsConfig } from './schema.ts'
 
 export type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array'
 
@@ -123,6 +123,7 @@ function leafOf (schema: z.ZodType, path: string[], description: string, default
 }
 
 function allowedOf (schema: z.ZodType): string {
+  if (schema === creditsConfig) return 'credits: a decimal number, not negative, with at most six decimals (e.g. 0.5 or "0.000001")'
   if (schema instanceof z.ZodBoolean) return 'true or false'
   if (schema instanceof z.ZodNumber) {
     const noun = schema.format !== null && schema.format.includes('int') ? 'an integer' : 'a number'

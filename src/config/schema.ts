@@ -81,10 +81,20 @@ export const reputationSchema = z.object({
   trustedReconnectMaxMs: z.number().int().min(1000).default(60_000).describe('Longest delay between reconnect attempts to a trusted peer')
 }).strict().describe('Peer reputation: how observations become a 0..1 score, and when a peer is banned')
 
+/** An amount of credits in a config file: a decimal (string or number) with at most six decimals; read with parseCredits. */
+export const creditsConfig = z.union([z.string(), z.number()]).refine(value => {
+  try {
+    parseCredits(value)
+    return true
+  } catch {
+    return false
+  }
+}, 'expected credits: a decimal number, not negative, with at most six decimals (e.g. 12.5)')
+
 export const pricesSchema = z.object({
-  perTask: z.number().min(0).default(0).describe('Price of one task (job subtask), in credits'),
-  per1kPromptTokens: z.number().min(0).default(0).describe('Price of 1,000 prompt tokens, in credits'),
-  per1kCompletionTokens: z.number().min(0).default(0).describe('Price of 1,000 completion tokens, in credits')
+  perTask: creditsConfig.default('0').describe('Price of one task (job subtask), in credits'),
+  per1kPromptTokens: creditsConfig.default('0').describe('Price of 1,000 prompt tokens, in credits'),
+  per1kCompletionTokens: creditsConfig.default('0').describe('Price of 1,000 completion tokens, in credits')
 }).strict().describe('What this node asks for its work')
 
 export const offersSchema = z.object({
@@ -155,16 +165,6 @@ export const jobsSchema = z.object({
   debugTasks: z.boolean().default(false).describe('Run and advertise the debug.noop and debug.sleep task types (tests and benchmarks)'),
   timeouts: jobsTimeoutsSchema.default(jobsTimeoutsSchema.parse({}))
 }).strict().describe('Jobs: running subtasks for the network (worker side) and splitting, routing and aggregating our own jobs (coordinator side)')
-
-/** An amount of credits in a config file: a decimal (string or number) with at most six decimals; read with parseCredits. */
-export const creditsConfig = z.union([z.string(), z.number()]).refine(value => {
-  try {
-    parseCredits(value)
-    return true
-  } catch {
-    return false
-  }
-}, 'expected credits: a decimal number, not negative, with at most six decimals (e.g. 12.5)')
 
 export const marketSchema = z.object({
   initialCredits: creditsConfig.default('1000').describe('Credits a new wallet starts with (the grant), as a decimal with at most six decimals'),

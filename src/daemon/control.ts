@@ -6,6 +6,7 @@ import { multiaddr as parseMultiaddr, type Multiaddr } from '@multiformats/multi
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { AgoraError, messageOf } from '../errors.ts'
+import { formatCredits } from '../market/amount.ts'
 import type { ControlPlane } from '../api/control-plane.ts'
 import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
 import type { TrustMode } from '../api/control-plane.ts'
@@ -138,7 +139,7 @@ export class NodeControl implements ControlPlane {
         name: model.name,
         kind: model.kind,
         nodes: model.nodes,
-        bestPrice: Number.isFinite(model.bestPrice) ? model.bestPrice : null,
+        bestPrice: formatCredits(model.bestPrice),
         bestLatencyMs: latencies.length === 0 ? null : Math.min(...latencies),
         servedBy: model.servedBy
       }

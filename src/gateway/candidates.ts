@@ -13,7 +13,8 @@
  */
 import { editDistance } from '../config/suggest.ts'
 import { AgoraError } from '../errors.ts'
-import { offerPrice } from '../offers/index.ts'
+import { formatCredits, type Micro } from '../market/amount.ts'
+import { FREE_PRICES, offerPrice, offerPrices, type Prices } from '../offers/index.ts'
 import type { CircuitBreakers } from './breaker.ts'
 import type { GatewayProvider, LocalProvidersLike } from './router-options.ts'
 import type { GatewayModel, RoutingStrategy } from './types.ts'
@@ -21,14 +22,8 @@ import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
 import type { ModelKind } from '../providers/index.ts'
 
-/** Prices of the serving offer (all zero for a local provider). */
-export interface Prices {
-  perTask: number
-  per1kPromptTokens: number
-  per1kCompletionTokens: number
-}
-
-export const FREE: Prices = Object.freeze({ perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 })
+/** Prices of the serving offer in micro-credits (all zero for a local provider). */
+export type { Prices }
 
 interface CandidateBase {
   /** Circuit-breaker and latency key: `local:<providerId>` or `<peerId>:<model>`. */
@@ -38,8 +33,8 @@ interface CandidateBase {
   kind: ModelKind
   /** Provider id on the serving node. */
   providerId: string
-  /** The price X-Agora-Max-Price is compared with (see offerPrice); 0 locally. */
-  price: number
+  /** The price X-Agora-Max-Price is compared with (see offerPrice), micro-credits; 0 locally. */
+  price: Micro
   prices: Prices
 }
 
@@ -74,7 +69,8 @@ export interface CandidateQuery {
   strategy: RoutingStrategy
   /** 'local', our own peer id, or a peer id. */
   target?: string | undefined
-  maxPrice?: number | undefined
+  /** Micro-credits. */
+  maxPrice?: Micro | undefined
 }
 
 const PEER_ID = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/
@@ -143,12 +139,12 @@ export function findCandidates (sources: CandidateSources, query: CandidateQuery
 
   if (query.maxPrice !== undefined) {
     const cap = query.maxPrice
-    const cheapest = Math.min(...all.map(c => c.price))
+    const cheapest = formatCredits(Math.min(...all.map(c => c.price)))
     all = all.filter(c => c.price <= cap)
     if (all.length === 0) {
-      throw new AgoraError('E931', `every candidate for model '${model}' costs more than ${cap}`, {
+      throw new AgoraError('E931', `every candidate for model '${model}' costs more than ${formatCredits(cap)}`, {
         why: `the cheapest asks ${cheapest} credits per 1k tokens`,
-        details: { model, maxPrice: cap, cheapest }
+        details: { model, maxPrice: formatCredits(cap), cheapest }
       })
     }
   }
@@ -190,7 +186,7 @@ function localCandidates (local: LocalProvidersLike, model: string): LocalCandid
       kind: capability.kind,
       providerId: provider.id,
       price: 0,
-      prices: FREE,
+      prices: FREE_PRICES,
       provider
     })
   }
@@ -211,7 +207,7 @@ function remoteCandidates (sources: CandidateSources, model: string): RemoteCand
       kind: served.kind,
       providerId: served.provider,
       price: offerPrice(offer, model) ?? 0,
-      prices: { perTask: offer.prices.perTask, per1kPromptTokens: offer.prices.per1kPromptTokens, per1kCompletionTokens: offer.prices.per1kCompletionTokens }
+      prices: offerPrices(offer)
     })
   }
   return out

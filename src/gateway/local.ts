@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto'
 import { AgoraError } from '../errors.ts'
 import { suggestModels } from './candidates.ts'
 import { codeOf } from './deadline.ts'
-import { priceOwed, type Metering, type TokenPrices } from './metering/metering.ts'
+import { priceOwed, type Metering } from './metering/metering.ts'
+import { pricesOf } from '../offers/prices.ts'
+import type { Offer } from '../offers/schema.ts'
 import type { GatewayProvider, LocalProvidersLike } from './router-options.ts'
 import type { Requester } from './types.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, Usage } from '../providers/index.ts'
@@ -19,8 +21,8 @@ export interface LocalInferenceComponents {
   local: LocalProvidersLike
   /** Record served calls (optional). */
   metering?: Pick<Metering, 'record'> | undefined
-  /** Our own offer's prices, for the price a peer owes (e.g. `() => offers.local()?.prices`); free when undefined. */
-  prices?: (() => TokenPrices | undefined) | undefined
+  /** Our own offer's prices as signed, for the price a peer owes (e.g. `() => offers.local()?.prices`); free when undefined. */
+  prices?: (() => Offer['prices'] | undefined) | undefined
 }
 
 export interface LocalCallOptions {
@@ -127,7 +129,7 @@ export class LocalInference {
           totalMs: performance.now() - t0,
           outcome,
           errorCode: code,
-          price: outcome === 'ok' && owed !== undefined ? priceOwed(owed, usage) : 0,
+          price: outcome === 'ok' && owed !== undefined ? priceOwed(pricesOf(owed), usage) : 0,
           attempts: r.provider === null ? 0 : 1
         })
       }

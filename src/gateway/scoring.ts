@@ -24,6 +24,7 @@ export interface ScoreInput {
   inFlight: number
   /** 0..1 */
   reputation: number
+  /** Micro-credits; only its place between the set's cheapest and dearest counts. */
   price: number
 }
 

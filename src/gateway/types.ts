@@ -4,6 +4,7 @@
  * interface only; src/gateway/ implements it over the local providers, the
  * peers' offers and /agora/infer/1.
  */
+import type { Micro } from '../market/amount.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, ModelKind } from '../providers/index.ts'
 
 export type RoutingStrategy = 'local-only' | 'prefer-local' | 'load-balance'
@@ -17,8 +18,8 @@ export interface RequestContext {
   requester: Requester
   /** X-Agora-Target or `model@peerId`: only this peer (or 'local'). */
   target?: string
-  /** X-Agora-Max-Price: refuse candidates priced above it (credits per 1k completion tokens for chat, prompt tokens for embeddings). */
-  maxPrice?: number
+  /** X-Agora-Max-Price: refuse candidates priced above it (micro-credits per 1k completion tokens for chat, prompt tokens for embeddings). */
+  maxPrice?: Micro
   /** Overrides the configured strategy. */
   strategy?: RoutingStrategy
   /** Aborted when the client goes away: cancels the upstream call, local or remote. */
@@ -32,8 +33,8 @@ export interface GatewayModel {
   kind: ModelKind
   /** Peer id of the serving node (ours for local providers). */
   ownedBy: string
-  /** Price per 1k completion tokens (chat) or prompt tokens (embeddings), credits. */
-  price: number
+  /** Price per 1k completion tokens (chat) or prompt tokens (embeddings), micro-credits. */
+  price: Micro
   /** Latency EWMA to the owner (0 for local), null when unknown. */
   latencyMs: number | null
   local: boolean

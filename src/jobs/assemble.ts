@@ -6,6 +6,7 @@
  * around the offer service.
  */
 import { collectChat } from '../providers/inference.ts'
+import { parseCredits } from '../market/amount.ts'
 import { BlobStore } from './blobs/index.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
@@ -57,7 +58,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   const executors = executorTable({ debugTasks: jobs.debugTasks })
   const resources = new Resources({ slots: jobs.slots, maxCpuLoad: jobs.maxCpuLoad, minFreeMemoryMb: jobs.minFreeMemoryMb })
   const worker = new TaskWorker({ identity: c.identity, access: c.access, executors, resources, services: workerServices(c), logger, metrics }, {
-    pricePerTask: config.offers.prices.perTask,
+    pricePerTask: parseCredits(config.offers.prices.perTask, 'offers.prices.perTask'),
     debugTasks: jobs.debugTasks
   })
   const capability = new JobsCapabilitySource({ registry: c.capabilities, resources, worker })

@@ -4,6 +4,7 @@
  * store keeps them, and the lifecycle states (DESIGN.md part 4).
  */
 import { z } from 'zod'
+import { creditsInput, creditsWire, formatCredits, type Micro } from '../market/amount.ts'
 import type { ErrorBody } from '../errors.ts'
 
 /** submitted → planned → running → aggregating → completed | failed | cancelled */
@@ -27,16 +28,33 @@ export const jobConstraintsSchema = z.object({
   tags: z.array(z.string().min(1).max(64)).max(16).optional(),
   /** Only workers in this zone. */
   zone: z.string().min(1).max(64).optional(),
-  /** Highest price per subtask (credits) a worker may ask. */
-  maxPricePerSubtask: z.number().finite().min(0).optional(),
-  /** Credits the whole job may spend. */
-  budget: z.number().finite().min(0).optional(),
+  /** Highest price per subtask a worker may ask: credits in ("0.5", 0.5), micro-credits out. */
+  maxPricePerSubtask: creditsInput.optional(),
+  /** What the whole job may spend: credits in, micro-credits out. */
+  budget: creditsInput.optional(),
   /** Epoch milliseconds after which the job fails (partial results kept). */
   deadline: z.number().int().positive().optional(),
   /** Workers per subtask (stored now; the verification issue uses it). */
   redundancy: z.number().int().min(1).max(16).default(1)
 }).strict()
 export type JobConstraints = z.infer<typeof jobConstraintsSchema>
+
+/** The constraints as JSON (the API's answers, the store): amounts as six-decimal strings. */
+export const jobConstraintsJsonSchema = jobConstraintsSchema.extend({
+  maxPricePerSubtask: creditsWire.optional(),
+  budget: creditsWire.optional()
+})
+export type JobConstraintsJson = z.infer<typeof jobConstraintsJsonSchema>
+
+/** Constraints → JSON, amounts as six-decimal strings (keys left out stay out). */
+export function constraintsJson (constraints: JobConstraints): JobConstraintsJson {
+  const { maxPricePerSubtask, budget, ...rest } = constraints
+  return {
+    ...rest,
+    ...(maxPricePerSubtask === undefined ? {} : { maxPricePerSubtask: formatCredits(maxPricePerSubtask) }),
+    ...(budget === undefined ? {} : { budget: formatCredits(budget) })
+  }
+}
 
 /** A job's input: inline text, inline items (batch.chat prompts, …), or an uploaded blob by its sha256. */
 export const jobInputSchema = z.discriminatedUnion('kind', [
@@ -73,8 +91,8 @@ export interface Job {
   input: JobInput
   state: JobState
   progress: JobProgress
-  /** Credits owed to workers so far (offer prices of committed subtasks). */
-  spent: number
+  /** Micro-credits owed to workers so far (the receipts' prices of committed subtasks). */
+  spent: Micro
   createdAt: number
   updatedAt: number
   finishedAt: number | null
@@ -100,8 +118,8 @@ export interface Subtask {
   worker: string | null
   /** Workers that refused, failed or timed out on it (not offered again unless nobody else can). */
   excluded: string[]
-  /** Credits the committed attempt costs. */
-  price: number | null
+  /** Micro-credits the committed attempt costs (its receipt's price). */
+  price: Micro | null
   /** Last error (of the final failure, or of the previous attempt while retrying). */
   error: ErrorBody | null
   createdAt: number

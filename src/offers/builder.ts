@@ -5,9 +5,9 @@
  * model, task type or tag the schema cannot carry is left out, not invented.
  */
 import { AgoraError } from '../errors.ts'
-import { OFFER_CURRENCY, OFFER_LIMITS as L } from './constants.ts'
+import { OFFER_LIMITS as L } from './constants.ts'
+import { wirePrices, type Prices } from './prices.ts'
 import { offerSchema, offeredModelSchema, type Offer, type OfferedModel } from './schema.ts'
-import type { AgoraConfig } from '../config/schema.ts'
 import type { CapabilitySnapshot } from '../providers/registry.ts'
 
 export interface LocalOfferInit {
@@ -15,7 +15,8 @@ export interface LocalOfferInit {
   node: string
   /** node.name; left out when empty. */
   name?: string | undefined
-  prices: AgoraConfig['offers']['prices']
+  /** What the node asks, in micro-credits (signed as six-decimal strings). */
+  prices: Prices
   zone: string
   trustMode: Offer['trustMode']
   policyHash?: string
@@ -42,12 +43,7 @@ export function buildLocalOffer (snapshot: CapabilitySnapshot, init: LocalOfferI
     taskTypes: labels(snapshot.taskTypes, L.taskTypes),
     tags: labels(snapshot.tags, L.tags),
     capacity: { slotsTotal, slotsIdle: Math.min(slotsTotal, wholeSlots(snapshot.capacity.slotsIdle)) },
-    prices: {
-      perTask: init.prices.perTask,
-      per1kPromptTokens: init.prices.per1kPromptTokens,
-      per1kCompletionTokens: init.prices.per1kCompletionTokens,
-      currency: OFFER_CURRENCY
-    },
+    prices: wirePrices(init.prices),
     zone: init.zone.slice(0, L.labelLength),
     trustMode: init.trustMode,
     policyHash: init.policyHash ?? '',

@@ -5,7 +5,9 @@
  */
 export { OfferService } from './service.ts'
 export type { OfferServiceComponents, OfferServiceInit, PeerFeedback, WithdrawResult, ModelSummary, OfferStats } from './types.ts'
-export { offerSchema, offeredModelSchema, withdrawSchema, offerPrice } from './schema.ts'
+export { offerSchema, offeredModelSchema, withdrawSchema } from './schema.ts'
+export { configPrices, FREE_PRICES, offerPrice, offerPrices, pricesOf, wirePrices } from './prices.ts'
+export type { Prices } from './prices.ts'
 export type { Offer, OfferedModel, OfferFilter, Withdrawal } from './schema.ts'
 export { buildLocalOffer, hasSomethingToOffer } from './builder.ts'
 export { capabilityCid } from './dht.ts'

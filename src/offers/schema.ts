@@ -1,8 +1,11 @@
 /**
  * The one schema of an offer (the payload of an OFFER envelope) and of a
  * withdrawal (the payload of a WITHDRAW envelope); the types derive from them.
+ * An offer is signed JSON, so its prices stay in their wire form, six-decimal
+ * strings ("0.250000"); `offerPrices` (prices.ts) reads them as micro-credits.
  */
 import { z } from 'zod'
+import { creditsWire, type Micro } from '../market/amount.ts'
 import { OFFER_CURRENCY, OFFER_LIMITS as L } from './constants.ts'
 
 /** An Ed25519 peer id in base58btc (as in src/identity). */
@@ -12,7 +15,6 @@ export const peerIdSchema = z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$
 export const offerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8 to 64 base64url characters')
 
 const label = z.string().min(1).max(L.labelLength)
-const price = z.number().finite().min(0)
 /** At most 2^52, so that anti-entropy's version (2 × Lamport + 1) stays a safe integer. */
 const lamport = z.number().int().positive().max(2 ** 52)
 
@@ -41,9 +43,9 @@ export const offerSchema = z.object({
     slotsIdle: z.number().int().nonnegative().max(L.slots)
   }).strict().refine(c => c.slotsIdle <= c.slotsTotal, 'slotsIdle exceeds slotsTotal'),
   prices: z.object({
-    perTask: price,
-    per1kPromptTokens: price,
-    per1kCompletionTokens: price,
+    perTask: creditsWire,
+    per1kPromptTokens: creditsWire,
+    per1kCompletionTokens: creditsWire,
     currency: z.literal(OFFER_CURRENCY)
   }).strict(),
   /** Zone label (node.zone); empty: none. */
@@ -74,21 +76,9 @@ export interface OfferFilter {
   model?: string | undefined
   /** Only offers running this task type. */
   taskType?: string | undefined
-  /** Only offers at or under this price, see `offerPrice`. */
-  maxPrice?: number | undefined
+  /** Only offers at or under this price (micro-credits), see `offerPrice`. */
+  maxPrice?: Micro | undefined
   /** Only offers in this zone. */
   zone?: string | undefined
 }
 
-/**
- * The price a filter compares: with a model named, that model's token price
- * (per 1k completion tokens for a chat model, per 1k prompt tokens for an
- * embedding model, which has no completion); otherwise the per-task price.
- * Undefined when the offer does not serve the model.
- */
-export function offerPrice (offer: Offer, model?: string): number | undefined {
-  if (model === undefined) return offer.prices.perTask
-  const served = offer.models.find(m => m.name === model)
-  if (served === undefined) return undefined
-  return served.kind === 'embedding' ? offer.prices.per1kPromptTokens : offer.prices.per1kCompletionTokens
-}

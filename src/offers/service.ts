@@ -18,7 +18,8 @@ import { CapabilityRecords, type CapabilityQuery, type FindProvidersOptions } fr
 import { LocalOfferState } from './local-offer.ts'
 import { createOfferMetrics, type OfferMetrics } from './metrics.ts'
 import { OffersRepository, toEntry } from './repository.ts'
-import { offerPrice, type Offer, type OfferFilter } from './schema.ts'
+import { configPrices, offerPrice } from './prices.ts'
+import type { Offer, OfferFilter } from './schema.ts'
 import { SYNC_PROTOCOL_ID } from './sync/constants.ts'
 import { syncProtocol, type SyncRequest } from './sync/protocol.ts'
 import { runSyncRound, servePage, type SyncResult } from './sync/round.ts'
@@ -67,7 +68,7 @@ export class OfferService {
     this.table = new OfferTable({ maxEntries: init.maxOffers, self: this.self, sink: this.repository })
     this.validator = new OfferValidator({ table: this.table }, { ...init, maxSkewMs, now: this.now })
     this.state = new LocalOfferState({ identity: components.identity, kv: components.store.kv }, {
-      ttlMs: init.ttlMs, maxSkewMs, prices: init.prices, zone: init.zone, trustMode: init.trustMode, name: init.nodeName
+      ttlMs: init.ttlMs, maxSkewMs, prices: configPrices(init.prices), zone: init.zone, trustMode: init.trustMode, name: init.nodeName
     })
     this.records = init.provideOnDht === false ? undefined : new CapabilityRecords({ contentRouting: components.libp2p.contentRouting, log: this.log })
     this.announcer = new Announcer({
@@ -211,7 +212,8 @@ export class OfferService {
     const byName = new Map<string, ModelSummary>()
     for (const offer of this.list()) {
       for (const model of offer.models) {
-        const price = offerPrice(offer, model.name) ?? Infinity
+        // defined: the offer lists the model
+        const price = offerPrice(offer, model.name) ?? 0
         const summary = byName.get(model.name)
         if (summary === undefined) {
           byName.set(model.name, { name: model.name, kind: model.kind, nodes: 1, bestPrice: price, servedBy: [offer.node] })

@@ -13,7 +13,8 @@
  * Pure: no I/O, no clock of its own; a sink hears every change to persist it.
  */
 import { createHash } from 'node:crypto'
-import { offerPrice, type Offer, type OfferFilter } from './schema.ts'
+import { offerPrice } from './prices.ts'
+import type { Offer, OfferFilter } from './schema.ts'
 
 export type EntryKind = 'OFFER' | 'WITHDRAW'
 

@@ -8,6 +8,7 @@ import type { ReqResp } from '../protocols/index.ts'
 import type { CapabilityRegistry } from '../providers/registry.ts'
 import type { Store } from '../store/index.ts'
 import type { Offer } from './schema.ts'
+import type { Micro } from '../market/amount.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -61,8 +62,8 @@ export interface ModelSummary {
   kind: 'chat' | 'embedding'
   /** Nodes whose valid offer lists the model. */
   nodes: number
-  /** Lowest price among them (see `offerPrice`). */
-  bestPrice: number
+  /** Lowest price among them, micro-credits (see `offerPrice`). */
+  bestPrice: Micro
   servedBy: string[]
 }
 

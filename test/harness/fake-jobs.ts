@@ -112,12 +112,13 @@ export class FakeJobs implements JobsApi {
   appendUpload (uploadId: string, offset: number, chunk: Uint8Array): UploadStatus { return this.store().append(uploadId, offset, chunk) }
   completeUpload (uploadId: string, expectedHash?: string): BlobRef { return this.store().complete(uploadId, expectedHash) }
 
-  /** Commit the next `count` pending subtasks on `worker` (state running → job:progress). */
+  /** Commit the next `count` pending subtasks on `worker` at 0.1 credits each (state running → job:progress). */
   advance (jobId: string, count: number, worker = '12D3KooWWorkerFake'): void {
     const job = this.require(jobId)
     const now = this.now()
     for (const subtask of (this.subtasksById.get(jobId) ?? []).filter(s => s.state === 'pending').slice(0, count)) {
-      Object.assign(subtask, { state: 'committed', attempts: subtask.attempts + 1, worker, assignedAt: now, startedAt: now, finishedAt: now, price: 0 })
+      Object.assign(subtask, { state: 'committed', attempts: subtask.attempts + 1, worker, assignedAt: now, startedAt: now, finishedAt: now, price: 100_000 })
+      job.spent += 100_000
       this.events?.emit('subtask:committed', { jobId, subtaskId: subtask.id, type: subtask.type, worker, attempt: subtask.attempts })
     }
     job.state = 'running'

@@ -1,10 +1,13 @@
 /** The control API: status, identity, peers and stopping the node. */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import { AgoraError } from '../../errors.ts'
+import { AgoraError, isAgoraError } from '../../errors.ts'
+import { formatCredits, parseCredits } from '../../market/amount.ts'
 import { ROUTES, API_PREFIX } from '../../client/routes.ts'
 import { connectBody, peerIdParam, offersQuery, offerIdParam, banBody, requestsQuery, requestIdParam, addProviderBody, providerNameParam, accessBody } from '../../client/schemas.ts'
 import type { ApiComponents } from '../server.ts'
+import type { RequestRecord } from '../../gateway/index.ts'
+import type { RequestRecordJson } from '../../client/schemas.ts'
 
 /** Route paths relative to the /api/v1 scope. */
 const path = (full: string): string => full.slice(API_PREFIX.length)
@@ -42,8 +45,8 @@ export function registerControlRoutes (app: FastifyInstance, { control }: Pick<A
   app.post(path(ROUTES.announce.path), async () => await control.announce())
   app.get(path(ROUTES.models.path), async () => control.models())
 
-  app.get(path(ROUTES.requests.path), async request => control.requests(parse(requestsQuery, request.query, 'query')))
-  app.get(path(ROUTES.request.path), async request => control.request(parse(requestIdParam, request.params, 'path').id))
+  app.get(path(ROUTES.requests.path), async request => control.requests(parse(requestsQuery, request.query, 'query')).map(requestJson))
+  app.get(path(ROUTES.request.path), async request => requestJson(control.request(parse(requestIdParam, request.params, 'path').id)))
 
   app.get(path(ROUTES.providers.path), async () => control.providers())
   app.post(path(ROUTES.addProvider.path), async request => await control.addProvider(parse(addProviderBody, request.body, 'body')))
@@ -60,17 +63,40 @@ export function registerControlRoutes (app: FastifyInstance, { control }: Pick<A
   })
 }
 
-/** Validate with one schema; a failure names the field. */
+/** Validate with one schema; a failure names the field (E1100 for an amount of credits, E502 otherwise). */
 export function parse<S extends z.ZodType> (schema: S, value: unknown, where: string): z.infer<S> {
   const result = schema.safeParse(value ?? {})
   if (result.success) return result.data
   const issue = result.error.issues[0]
   const field = issue === undefined || issue.path.length === 0 ? where : `${where}.${issue.path.join('.')}`
-  throw new AgoraError('E502', `invalid ${field}`, { why: issue?.message, details: { issues: result.error.issues } })
+  const code = issue !== undefined && isAmountIssue(issue, value) ? 'E1100' : 'E502'
+  throw new AgoraError(code, `invalid ${field}`, { why: issue?.message, details: { issues: result.error.issues } })
+}
+
+/**
+ * Whether the issue is an amount refused by `creditsInput`: the value at its
+ * path, read as credits, fails for the very reason the issue gives (an
+ * issue of any other schema does not say that).
+ */
+function isAmountIssue (issue: z.core.$ZodIssue, value: unknown): boolean {
+  if (issue.code !== 'custom') return false
+  const input = issue.path.reduce<unknown>((at, key) => typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined, value)
+  if (typeof input !== 'string' && typeof input !== 'number') return false
+  try {
+    parseCredits(input)
+    return false
+  } catch (err) {
+    return isAgoraError(err, 'E1100') && err.why === issue.message
+  }
+}
+
+/** A metered request as the API sends it: the price in credits with six decimals. */
+function requestJson (record: RequestRecord): RequestRecordJson {
+  return { ...record, price: formatCredits(record.price) }
 }
 
 /** An AbortSignal that fires when the client goes away, so work on its behalf stops. */
-function abortOnClose (request: FastifyRequest): AbortSignal {
+export function abortOnClose (request: FastifyRequest): AbortSignal {
   const controller = new AbortController()
   request.raw.once('close', () => { if (!request.raw.complete) controller.abort() })
   return controller.signal

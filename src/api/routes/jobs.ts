@@ -8,10 +8,11 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import { AgoraError } from '../../errors.ts'
 import { ROUTES, API_PREFIX, UPLOAD_CHUNK_MAX_BYTES } from '../../client/routes.ts'
 import { jobsQuery, jobIdParam, jobQuery, uploadBody, uploadIdParam, uploadChunkQuery, completeUploadBody } from '../../client/schemas.ts'
-import { jobSpecSchema, type JobInput } from '../../jobs/types.ts'
+import { jobSpecSchema, type JobInput, type JobSpecInput } from '../../jobs/types.ts'
 import type { JobsApi } from '../../jobs/api-types.ts'
 import { formatBytes } from '../../jobs/blobs/index.ts'
 import { parse } from './control.ts'
+import { jobJson, subtaskJson } from './jobs-json.ts'
 
 const path = (full: string): string => full.slice(API_PREFIX.length)
 
@@ -45,13 +46,14 @@ export async function registerJobsRoutes (app: FastifyInstance, { jobs }: { jobs
 
     scope.get(path(ROUTES.jobs.path), async request => {
       const { state, status, limit } = parse(jobsQuery, request.query, 'query')
-      return api().list({ state: state ?? status, limit })
+      return api().list({ state: state ?? status, limit }).map(jobJson)
     })
     scope.post(path(ROUTES.submitJob.path), { bodyLimit: submitBodyLimit }, async request => {
       const spec = parse(jobSpecSchema, request.body, 'body')
       const size = inlineBytes(spec.input)
       if (size > maxInline) throw inlineTooLarge(size, maxInline)
-      return await api().submit(spec)
+      // the body as sent: the coordinator reads its credits itself (the parsed spec holds micro-credits)
+      return jobJson(await api().submit(request.body as JobSpecInput))
     })
     scope.get(path(ROUTES.jobTypes.path), async () => api().types())
     scope.get(path(ROUTES.job.path), async request => {
@@ -59,10 +61,10 @@ export async function registerJobsRoutes (app: FastifyInstance, { jobs }: { jobs
       const { subtasks } = parse(jobQuery, request.query, 'query')
       const job = api().get(id)
       if (job === undefined) throw new AgoraError('E1060', `no job '${id}'`)
-      return subtasks === 'false' ? job : { ...job, subtasks: api().subtasks(id) }
+      return subtasks === 'false' ? jobJson(job) : { ...jobJson(job), subtasks: api().subtasks(id).map(subtaskJson) }
     })
     scope.get(path(ROUTES.jobResult.path), async request => api().result(parse(jobIdParam, request.params, 'path').id))
-    scope.post(path(ROUTES.cancelJob.path), async request => await api().cancel(parse(jobIdParam, request.params, 'path').id))
+    scope.post(path(ROUTES.cancelJob.path), async request => jobJson(await api().cancel(parse(jobIdParam, request.params, 'path').id)))
 
     scope.post(path(ROUTES.beginUpload.path), async request => api().beginUpload(parse(uploadBody, request.body, 'body').size))
     scope.post(path(ROUTES.completeUpload.path), async request => {

@@ -142,8 +142,8 @@ export interface ModelObject {
   object: 'model'
   created: number
   owned_by: string
-  /** Agora's additions: where and at what cost the model runs. */
-  agora: { kind: ModelKind, price: number, latencyMs: number | null, local: boolean }
+  /** Agora's additions: where and at what cost the model runs (price: credits per 1k tokens, six decimals). */
+  agora: { kind: ModelKind, price: string, latencyMs: number | null, local: boolean }
 }
 
 export interface ModelList {

@@ -7,7 +7,8 @@
  * X-Agora-Strategy; `model@peerId` is left to the gateway to parse.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AgoraError, messageOf } from '../../errors.ts'
+import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
+import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import type { AgoraLogger } from '../../observability/logger.ts'
 import type { Gateway, RequestContext, RoutingStrategy } from '../../gateway/types.ts'
 import { createApiKeyCheck, type ApiKeys } from '../keys/index.ts'
@@ -75,7 +76,7 @@ export function registerOpenAiRoutes (app: FastifyInstance, components: OpenAiRo
   app.get('/models', async (): Promise<ModelList> => ({
     object: 'list',
     data: gateway.models().map(m => ({
-      id: m.id, object: 'model', created: startedAt, owned_by: m.ownedBy, agora: { kind: m.kind, price: m.price, latencyMs: m.latencyMs, local: m.local }
+      id: m.id, object: 'model', created: startedAt, owned_by: m.ownedBy, agora: { kind: m.kind, price: formatCredits(m.price), latencyMs: m.latencyMs, local: m.local }
     }))
   }))
 
@@ -123,14 +124,23 @@ function steering (request: FastifyRequest): Pick<RequestContext, 'target' | 'ma
   const target = header('x-agora-target')
   if (target !== undefined && target.length > 128) throw invalid('X-Agora-Target', 'a peer id or \'local\' is at most 128 characters')
   const priceText = header('x-agora-max-price')
-  const maxPrice = priceText === undefined ? undefined : Number(priceText)
-  if (maxPrice !== undefined && !(Number.isFinite(maxPrice) && maxPrice >= 0)) throw invalid('X-Agora-Max-Price', `expected a number of credits ≥ 0, got '${priceText}'`)
+  const maxPrice = priceText === undefined ? undefined : maxPriceOf(priceText)
   const strategy = header('x-agora-strategy')
   if (strategy !== undefined && !STRATEGIES.has(strategy)) throw invalid('X-Agora-Strategy', `expected one of ${[...STRATEGIES].join(', ')}`)
   return {
     ...(target === undefined ? {} : { target }),
     ...(maxPrice === undefined ? {} : { maxPrice }),
     ...(strategy === undefined ? {} : { strategy: strategy as RoutingStrategy })
+  }
+}
+
+/** X-Agora-Max-Price: credits (at most six decimals) → micro-credits; E1100 naming the header. */
+function maxPriceOf (text: string): Micro {
+  try {
+    return parseCredits(text, 'X-Agora-Max-Price')
+  } catch (err) {
+    if (!isAgoraError(err, 'E1100')) throw err
+    throw new AgoraError('E1100', 'invalid header X-Agora-Max-Price', { why: err.why, details: { param: 'X-Agora-Max-Price', value: text } })
   }
 }
 

@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { AgoraError, messageOf } from '../../errors.ts'
-import { ControlClient, EventsClient, readApiInfo } from '../../client/index.ts'
-import type { Job, JobInput } from '../../jobs/types.ts'
+import { ControlClient, EventsClient, readApiInfo, type JobJson } from '../../client/index.ts'
+import type { JobInput } from '../../jobs/types.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord, say } from '../output.ts'
 import { buildJobSpec, collect, inputSource, type SubmitFlags } from '../jobs-args.ts'
@@ -48,7 +48,7 @@ export function registerJobsCommands (program: Command): void {
     .action(async (flags: SubmitFlags & { wait?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const source = inputSource(flags)
-      const spec = buildJobSpec(flags)
+      const spec = await buildJobSpec(flags)
       const conn = connect(opts, SUBMIT_TIMEOUT_MS)
       const input: JobInput = source.kind === 'file' ? { kind: 'blob', ...await upload(conn.client, source.path, opts) } : source
       const job = await conn.client.submitJob({ ...spec, input })
@@ -73,7 +73,7 @@ export function registerJobsCommands (program: Command): void {
       if (flags.state !== undefined && !(JOB_STATES as readonly string[]).includes(flags.state)) {
         throw new AgoraError('E600', `--state takes one of ${JOB_STATES.join(', ')}, not '${flags.state}'`)
       }
-      const list = await connect(opts).client.jobs({ state: flags.state as Job['state'] | undefined, limit })
+      const list = await connect(opts).client.jobs({ state: flags.state as JobJson['state'] | undefined, limit })
       printList(list, jobColumns(), opts)
     })
 
@@ -141,7 +141,7 @@ async function follow (conn: Connection, jobId: string, opts: GlobalOptions): Pr
   const controller = new AbortController()
   const onSigint = (): void => { controller.abort() }
   process.once('SIGINT', onSigint)
-  let job: Job
+  let job: JobJson
   try {
     job = await watchJob(jobId, {
       fetch: async id => await conn.client.jobSummary(id),

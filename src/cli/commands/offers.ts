@@ -1,10 +1,10 @@
 /** `agora offers list|show|withdraw|announce` and `agora models list`: what the network offers. */
 import type { Command } from 'commander'
-import { AgoraError } from '../../errors.ts'
 import { clientFor } from '../../client/index.ts'
 import type { Offer } from '../../offers/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord, say } from '../output.ts'
+import { creditsFlag } from '../jobs-args.ts'
 
 export function registerOffersCommands (program: Command): void {
   const offers = program.command('offers').description('signed offers: what each node serves, at what price')
@@ -17,8 +17,7 @@ export function registerOffersCommands (program: Command): void {
     .option('--zone <zone>', 'only offers in this zone')
     .action(async (flags: { model?: string, taskType?: string, maxPrice?: string, zone?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const maxPrice = flags.maxPrice === undefined ? undefined : Number(flags.maxPrice)
-      if (maxPrice !== undefined && !(maxPrice >= 0)) throw new AgoraError('E600', `--max-price takes a number of credits, not '${flags.maxPrice}'`)
+      const maxPrice = flags.maxPrice === undefined ? undefined : await creditsFlag('--max-price', flags.maxPrice)
       const list = await clientFor(opts.dataDir).offers({ model: flags.model, taskType: flags.taskType, maxPrice, zone: flags.zone })
       printList(list, [
         { header: 'offer', value: o => o.id },

@@ -12,6 +12,8 @@
  */
 import { createGatewayRequestMetrics, type GatewayRequestMetrics } from './metrics.ts'
 import { messageOf } from '../../errors.ts'
+import { addMicro, perThousand, type Micro } from '../../market/amount.ts'
+import type { Prices } from '../../offers/prices.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { Database } from '../../store/index.ts'
 import type { Requester } from '../types.ts'
@@ -39,8 +41,8 @@ export interface RequestRecord {
   totalMs: number
   outcome: RequestOutcome
   errorCode: string | null
-  /** Credits owed to the server (see priceOwed); 0 locally. */
-  price: number
+  /** Micro-credits owed to the server (see priceOwed); 0 locally. */
+  price: Micro
   /** Candidates tried. */
   attempts: number
 }
@@ -55,16 +57,17 @@ export interface RequestQuery {
   server?: string
 }
 
-/** Token prices of the serving offer. */
-export interface TokenPrices {
-  perTask: number
-  per1kPromptTokens: number
-  per1kCompletionTokens: number
-}
+/** Prices of the serving offer, micro-credits. */
+export type TokenPrices = Prices
 
-/** prompt/1000 × per1kPromptTokens + completion/1000 × per1kCompletionTokens + perTask. */
-export function priceOwed (prices: TokenPrices, usage: { promptTokens: number, completionTokens: number }): number {
-  return usage.promptTokens / 1000 * prices.per1kPromptTokens + usage.completionTokens / 1000 * prices.per1kCompletionTokens + prices.perTask
+/**
+ * prompt/1000 × per1kPromptTokens + completion/1000 × per1kCompletionTokens
+ * + perTask, in micro-credits; each token price is rounded up once, where
+ * its rate meets its count.
+ */
+export function priceOwed (prices: TokenPrices, usage: { promptTokens: number, completionTokens: number }): Micro {
+  const tokens = addMicro(perThousand(prices.per1kPromptTokens, usage.promptTokens), perThousand(prices.per1kCompletionTokens, usage.completionTokens), 'price')
+  return addMicro(tokens, prices.perTask, 'price')
 }
 
 export interface MeteringComponents {
@@ -100,6 +103,7 @@ interface RequestRow {
   total_ms: number
   outcome: RequestOutcome
   error_code: string | null
+  /** Micro-credits (INTEGER since migration 009). */
   price: number
   attempts: number
 }

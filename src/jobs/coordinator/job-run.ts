@@ -17,6 +17,7 @@
  * subtask each time a slot frees, and spends its time on refusals.
  */
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
+import { addMicro, formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market/amount.ts'
 import { DISPATCH_ERROR_CODES, type DispatchResult, type RefusalReason } from '../protocol/types.ts'
 import type { AttemptOutcome, JobConstraints } from '../types.ts'
 import type { SubtaskPlanRow } from '../store/job-store.ts'
@@ -66,13 +67,15 @@ export class JobRun {
   private readonly capacity = new Map<string, { max: number, at: number }>()
   private readonly stop = new AbortController()
   private wake: (() => void) | undefined
-  private reserved = 0
+  /** Micro-credits of the attempts out (their candidates' prices), not yet spent. */
+  private reserved: Micro = 0
   private routeError: AgoraError | undefined
   private stalledSince: number | undefined
-  private spent: number
+  /** Micro-credits of the committed subtasks. */
+  private spent: Micro
   private end: RunEnd | undefined
 
-  constructor (context: CoordinatorContext, plan: RunningPlan, constraints: JobConstraints, rows: SubtaskPlanRow[], spent: number) {
+  constructor (context: CoordinatorContext, plan: RunningPlan, constraints: JobConstraints, rows: SubtaskPlanRow[], spent: Micro) {
     this.c = context
     this.jobId = plan.jobId
     this.plan = plan
@@ -167,7 +170,8 @@ export class JobRun {
     const full = [...this.capacity.keys()].filter(peer => this.atCapacity(peer, now))
     const refused = [...this.refusedFor.keys()].filter(k => k.endsWith(` ${row.type}`)).map(k => k.slice(0, k.indexOf(' ')))
     const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full, ...refused])
-    const remainingBudget = this.constraints.budget === undefined ? undefined : credits(this.constraints.budget - this.spent - this.reserved)
+    // integers: a budget of 0.3 covers three subtasks at 0.1 exactly
+    const remainingBudget = this.constraints.budget === undefined ? undefined : Math.max(0, this.constraints.budget - this.spent - this.reserved)
     let choice
     try {
       choice = this.c.router.choose({
@@ -221,7 +225,7 @@ export class JobRun {
       input,
       deadline: this.constraints.deadline,
       // never more than the offer said, the job's cap, or what the budget has left (the receipt is checked against it)
-      maxPrice: Math.min(choice.candidate.price, this.constraints.maxPricePerSubtask ?? Infinity, remainingBudget ?? Infinity)
+      maxPrice: formatCredits(Math.min(choice.candidate.price, this.constraints.maxPricePerSubtask ?? MAX_MICRO, remainingBudget ?? MAX_MICRO))
     }, {
       signal: AbortSignal.any([controller.signal, this.stop.signal]),
       timeouts: this.c.config.timeouts,
@@ -250,7 +254,8 @@ export class JobRun {
 
   private succeeded (row: SubtaskPlanRow, worker: string, attempt: number, result: DispatchResult, startedAt: number): void {
     if (this.end !== undefined) return
-    const price = result.receiptPayload.price
+    // the dispatcher checked the receipt: its price parses, at most the assignment's maxPrice
+    const price = parseCredits(result.receiptPayload.price, 'price')
     const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now())
     if (!committed) {
       this.c.metrics?.duplicates.inc()
@@ -262,7 +267,7 @@ export class JobRun {
       const dependent = this.rows.get(next)
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
-    this.spent = credits(this.spent + price)
+    this.spent = addMicro(this.spent, price, 'spent')
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)
@@ -339,15 +344,6 @@ export class JobRun {
       this.wake = () => { clearTimeout(timer); resolve() }
     })
   }
-}
-
-/**
- * An amount of credits rounded to a billionth: prices are decimals summed in
- * binary floating point, and a budget of 0.3 for three subtasks at 0.1 must
- * not leave 0.09999999999999998 for the last one (refused as too little).
- */
-function credits (amount: number): number {
-  return Math.round(amount * 1e9) / 1e9
 }
 
 /** Add `n` to a counter; returns the new value (a counter at 0 is removed). */

@@ -6,6 +6,7 @@
  * at a price the assignment allowed). Any problem is E1045.
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
+import { parseCredits } from '../../market/amount.ts'
 import { problemOf } from '../protocol/problem.ts'
 import { resultHash } from '../protocol/hash.ts'
 import { verifyReceipt } from '../protocol/receipt.ts'
@@ -49,7 +50,7 @@ export function checkResult (input: CheckInput): DispatchResult {
       jobId: assignment.jobId,
       subtaskId: assignment.subtaskId,
       type: assignment.type,
-      maxPrice: assignment.maxPrice
+      maxPrice: assignment.maxPrice === undefined ? undefined : parseCredits(assignment.maxPrice, 'maxPrice')
     })
     return { result, resultHash: hash, receipt: input.receipt, receiptPayload: verified.receipt, worker }
   } catch (err) {

@@ -7,6 +7,7 @@
  */
 import { AgoraError, messageOf } from '../../errors.ts'
 import { decodeEnvelope, encodeEnvelope, signEnvelope, verifySignatureOnly, type Envelope, type NodeIdentity } from '../../identity/index.ts'
+import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import { TASK_MAX_RECEIPT_CHARS } from './constants.ts'
 import { problemOf } from './problem.ts'
 import { taskReceiptSchema } from './schema.ts'
@@ -31,8 +32,8 @@ export interface ReceiptExpectation {
   jobId?: string
   subtaskId?: string
   type?: string
-  /** Highest price the assignment allowed. */
-  maxPrice?: number | undefined
+  /** Highest price the assignment allowed, micro-credits. */
+  maxPrice?: Micro | undefined
 }
 
 export interface VerifiedReceipt {
@@ -84,7 +85,8 @@ function firstMismatch (receipt: TaskReceipt, expected: ReceiptExpectation): str
   if (expected.jobId !== undefined && receipt.jobId !== expected.jobId) return `is for job ${receipt.jobId}, not ${expected.jobId}`
   if (expected.subtaskId !== undefined && receipt.subtaskId !== expected.subtaskId) return `is for subtask ${receipt.subtaskId}, not ${expected.subtaskId}`
   if (expected.type !== undefined && receipt.type !== expected.type) return `is for type ${receipt.type}, not ${expected.type}`
-  if (expected.maxPrice !== undefined && receipt.price > expected.maxPrice) return `asks ${receipt.price} credits, over the ${expected.maxPrice} allowed`
+  // the schema checked the form: the price parses, exactly
+  if (expected.maxPrice !== undefined && parseCredits(receipt.price, 'price') > expected.maxPrice) return `asks ${receipt.price} credits, over the ${formatCredits(expected.maxPrice)} allowed`
   if (receipt.finishedAt < receipt.startedAt) return 'finished before it started'
   return undefined
 }

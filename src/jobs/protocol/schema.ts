@@ -12,6 +12,7 @@
  * executor failure or bad input, or the executor's own code).
  */
 import { z } from 'zod'
+import { creditsWire } from '../../market/amount.ts'
 import { REFUSAL_REASONS, type TaskAssignment, type TaskReceipt } from './types.ts'
 import {
   TASK_MAX_ID_CHARS, TASK_MAX_KEY_CHARS, TASK_MAX_MESSAGE_CHARS, TASK_MAX_RECEIPT_CHARS, TASK_MAX_RESULT_BYTES, TASK_MAX_TYPE_CHARS
@@ -32,7 +33,7 @@ export const taskAssignmentSchema = z.object({
   params: z.record(z.string(), z.unknown()),
   input: z.unknown(),
   deadline: epochMs.optional(),
-  maxPrice: z.number().finite().min(0).optional()
+  maxPrice: creditsWire.optional()
 }).strict() satisfies z.ZodType<TaskAssignment>
 
 export const taskRequestSchema = z.discriminatedUnion('kind', [
@@ -79,7 +80,7 @@ export const taskReceiptSchema = z.object({
   worker: z.string().min(1).max(128),
   coordinator: z.string().min(1).max(128),
   resultHash: sha256HexSchema,
-  price: z.number().finite().min(0),
+  price: creditsWire,
   startedAt: epochMs,
   finishedAt: epochMs
 }).strict() satisfies z.ZodType<TaskReceipt>

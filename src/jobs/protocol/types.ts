@@ -19,8 +19,8 @@ export interface TaskAssignment {
   input: unknown
   /** Epoch ms: the worker gives up after it. */
   deadline?: number | undefined
-  /** Highest price (credits) the coordinator pays for this subtask; a worker asking more refuses. */
-  maxPrice?: number | undefined
+  /** Highest price the coordinator pays for this subtask, credits with six decimals ("0.500000"); a worker asking more refuses. */
+  maxPrice?: string | undefined
 }
 
 /** Why a worker refused (a refusal is not a failure: it never lowers reputation). */
@@ -40,8 +40,8 @@ export interface TaskReceipt {
   coordinator: string
   /** sha256 (hex) of the result's canonical JSON (RFC 8785). */
   resultHash: string
-  /** Credits owed: the worker's per-task price. */
-  price: number
+  /** Credits owed, with six decimals ("0.500000"): the worker's per-task price. */
+  price: string
   startedAt: number
   finishedAt: number
 }

@@ -14,6 +14,8 @@
  * cheapest price and the limit.
  */
 import { AgoraError } from '../../errors.ts'
+import { formatCredits, MAX_MICRO, type Micro } from '../../market/amount.ts'
+import { offerPrices } from '../../offers/prices.ts'
 import type { RouteRequest } from './types.ts'
 import type { Offer } from '../../offers/index.ts'
 
@@ -88,26 +90,27 @@ export function capableOffers (all: readonly OfferCandidate[], req: Requirements
   })
 }
 
-/** The capable candidates within the price limits; throws E1021 when every one is above a limit. */
-export function affordableOffers (capable: readonly OfferCandidate[], limits: { maxPrice?: number | undefined, remainingBudget?: number | undefined }, taskType: string): OfferCandidate[] {
-  const limit = Math.min(limits.maxPrice ?? Infinity, limits.remainingBudget ?? Infinity)
-  const affordable = capable.filter(c => c.offer.prices.perTask <= limit)
+/** The capable candidates within the price limits (micro-credits); throws E1021 when every one is above a limit. */
+export function affordableOffers (capable: readonly OfferCandidate[], limits: { maxPrice?: Micro | undefined, remainingBudget?: Micro | undefined }, taskType: string): OfferCandidate[] {
+  const limit = Math.min(limits.maxPrice ?? MAX_MICRO, limits.remainingBudget ?? MAX_MICRO)
+  const priceOf = (c: OfferCandidate): Micro => offerPrices(c.offer).perTask
+  const affordable = capable.filter(c => priceOf(c) <= limit)
   if (affordable.length > 0 || capable.length === 0) return affordable
 
-  const cheapest = capable.reduce((best, c) => c.offer.prices.perTask < best.offer.prices.perTask ? c : best)
-  const price = cheapest.offer.prices.perTask
+  const cheapest = capable.reduce((best, c) => priceOf(c) < priceOf(best) ? c : best)
+  const price = priceOf(cheapest)
   const over: string[] = []
-  if (limits.maxPrice !== undefined && price > limits.maxPrice) over.push(`the max price per subtask (${limits.maxPrice})`)
-  if (limits.remainingBudget !== undefined && price > limits.remainingBudget) over.push(`the job's remaining budget (${limits.remainingBudget})`)
+  if (limits.maxPrice !== undefined && price > limits.maxPrice) over.push(`the max price per subtask (${formatCredits(limits.maxPrice)})`)
+  if (limits.remainingBudget !== undefined && price > limits.remainingBudget) over.push(`the job's remaining budget (${formatCredits(limits.remainingBudget)})`)
   throw new AgoraError('E1021', `every worker for task type '${taskType}' asks more than the job may pay`, {
-    why: `the cheapest (${cheapest.offer.node}) asks ${price} credits per subtask, above ${over.join(' and ')}`,
+    why: `the cheapest (${cheapest.offer.node}) asks ${formatCredits(price)} credits per subtask, above ${over.join(' and ')}`,
     details: {
       taskType,
-      cheapest: price,
+      cheapest: formatCredits(price),
       cheapestNode: cheapest.offer.node,
-      limit,
-      maxPricePerSubtask: limits.maxPrice ?? null,
-      remainingBudget: limits.remainingBudget ?? null,
+      limit: formatCredits(limit),
+      maxPricePerSubtask: limits.maxPrice === undefined ? null : formatCredits(limits.maxPrice),
+      remainingBudget: limits.remainingBudget === undefined ? null : formatCredits(limits.remainingBudget),
       candidates: capable.length
     }
   })

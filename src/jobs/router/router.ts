@@ -25,6 +25,7 @@ import { ROUTER_DEFAULTS, type RouterWeights } from './constants.ts'
 import { affordableOffers, capableOffers, requirementsOf, type OfferCandidate } from './filter.ts'
 import { createJobRouterMetrics, ExplorationWindow, type JobRouterMetrics } from './metrics.ts'
 import { recencyOf, scoreWorkers, type WorkerScoreInput } from './score.ts'
+import { offerPrices } from '../../offers/prices.ts'
 import type { JobRouterApi, RouteChoice, RouteRequest, WorkerCandidate } from './types.ts'
 import type { AttemptOutcome } from '../types.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
@@ -262,7 +263,7 @@ export class JobRouter implements JobRouterApi {
     const arm = this.bandit.get(peer, taskType, now)
     return {
       reputation: u.local ? 1 : view?.reputation ?? 0.5,
-      price: u.offer.prices.perTask,
+      price: offerPrices(u.offer).perTask,
       latencyMs: u.local ? 0 : view?.latencyMs ?? null,
       inFlight: this.inFlight(peer),
       slotsIdle: u.offer.capacity.slotsIdle,

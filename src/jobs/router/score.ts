@@ -24,6 +24,7 @@ import type { RouterWeights } from './constants.ts'
 
 export interface WorkerScoreInput {
   reputation: number
+  /** Per-task price, micro-credits (only its place between the cheapest and the dearest counts). */
   price: number
   /** Ping EWMA (ms), null when unknown. */
   latencyMs: number | null

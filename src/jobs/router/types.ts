@@ -4,6 +4,7 @@
  * any other); the choice mixes a deterministic score with a Thompson-sampling
  * draw over each worker's successes and failures for the task type.
  */
+import type { Micro } from '../../market/amount.ts'
 import type { AttemptOutcome, JobConstraints } from '../types.ts'
 
 export interface RouteRequest {
@@ -11,8 +12,8 @@ export interface RouteRequest {
   /** Models the worker must serve (the executor's `models(params)` plus the constraints'). */
   models: string[]
   constraints: JobConstraints
-  /** Credits the job has left (budget − spent − reserved); undefined: no budget. */
-  remainingBudget?: number | undefined
+  /** Micro-credits the job has left (budget − spent − reserved); undefined: no budget. */
+  remainingBudget?: Micro | undefined
   /** Workers not to choose (already tried on this subtask) unless nobody else is left. */
   exclude?: ReadonlySet<string>
 }
@@ -20,8 +21,8 @@ export interface RouteRequest {
 export interface WorkerCandidate {
   peerId: string
   local: boolean
-  /** Per-task price from the worker's offer. */
-  price: number
+  /** Per-task price from the worker's offer, micro-credits. */
+  price: Micro
   /** Idle slots the offer advertised. */
   slotsIdle: number
   reputation: number

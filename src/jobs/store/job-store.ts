@@ -15,9 +15,10 @@
  * resumed job re-dispatches open attempts anyway.
  */
 import type { ErrorBody } from '../../errors.ts'
+import { MICRO_PER_CREDIT, parseCredits, type Micro } from '../../market/amount.ts'
 import type { Database } from '../../store/index.ts'
 import type { PlannedSubtask } from '../planner/types.ts'
-import type { Job, JobConstraints, JobInput, JobState, Subtask, SubtaskState } from '../types.ts'
+import { constraintsJson, type Job, type JobConstraints, type JobInput, type JobState, type Subtask, type SubtaskState } from '../types.ts'
 
 interface JobRow {
   id: string
@@ -29,6 +30,7 @@ interface JobRow {
   total: number
   committed: number
   failed: number
+  /** Micro-credits (INTEGER since migration 009). */
   spent: number
   created_at: number
   updated_at: number
@@ -47,6 +49,7 @@ interface SubtaskRow {
   attempts: number
   worker: string | null
   excluded: string
+  /** Micro-credits (INTEGER since migration 009). */
   price: number | null
   error: string | null
   created_at: number
@@ -80,7 +83,8 @@ export interface CommitInput {
   attempt: number
   result: unknown
   resultHash: string
-  price: number
+  /** Micro-credits: the receipt's price. */
+  price: Micro
   receipt: string
 }
 
@@ -114,7 +118,7 @@ export class JobStore {
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO jobs (id, type, input, params, constraints, state, total, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?)`).run(job.id, job.type, JSON.stringify(job.input), JSON.stringify(job.params),
-        JSON.stringify(job.constraints), subtasks.length, job.createdAt, job.createdAt)
+        JSON.stringify(constraintsJson(job.constraints)), subtasks.length, job.createdAt, job.createdAt)
       const insert = this.db.prepare(`INSERT INTO subtasks (job_id, id, seq, type, params, input, deps, state, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`)
       subtasks.forEach((s, seq) => {
@@ -224,7 +228,7 @@ export class JobStore {
         finished_at = ?, error = NULL WHERE job_id = ? AND id = ? AND attempts = ? AND state IN ('assigned', 'running')`)
         .run(input.worker, JSON.stringify(input.result), input.resultHash, input.price, input.receipt, now, jobId, subtaskId, input.attempt)
       if (Number(changed.changes) === 0) return false
-      this.db.prepare('UPDATE jobs SET committed = committed + 1, spent = ROUND(spent + ?, 9), updated_at = ? WHERE id = ?').run(input.price, now, jobId)
+      this.db.prepare('UPDATE jobs SET committed = committed + 1, spent = spent + ?, updated_at = ? WHERE id = ?').run(input.price, now, jobId)
       return true
     })
   }
@@ -310,7 +314,7 @@ function toJob (row: JobRow, running: number): Job {
     type: row.type,
     input: JSON.parse(row.input) as JobInput,
     params: JSON.parse(row.params) as Record<string, unknown>,
-    constraints: JSON.parse(row.constraints) as JobConstraints,
+    constraints: storedConstraints(row.constraints),
     state: row.state as JobState,
     progress: { total: row.total, committed: row.committed, running, failed: row.failed },
     spent: row.spent,
@@ -320,6 +324,21 @@ function toJob (row: JobRow, running: number): Job {
     error: row.error === null ? null : JSON.parse(row.error) as ErrorBody,
     hasResult: row.has_result === 1
   }
+}
+
+/**
+ * Stored constraints: amounts are six-decimal strings. A float is credits
+ * in the form written before migration 009 (which converts those rows): it
+ * is read with the migration's rule, rounded to the micro-credit.
+ */
+function storedConstraints (text: string): JobConstraints {
+  const constraints = JSON.parse(text) as Record<string, unknown>
+  for (const key of ['maxPricePerSubtask', 'budget']) {
+    const value = constraints[key]
+    if (typeof value === 'string') constraints[key] = parseCredits(value, `constraints.${key}`)
+    else if (typeof value === 'number') constraints[key] = Math.round(value * MICRO_PER_CREDIT)
+  }
+  return constraints as JobConstraints
 }
 
 function toSubtask (row: SubtaskRow): Subtask {

@@ -7,7 +7,7 @@ export const WORKER_DEFAULTS = {
   maxCpuLoad: 0.9,
   /** Refuse while free memory is below this many MiB (jobs.minFreeMemoryMb; 0: no limit). */
   minFreeMemoryMb: 256,
-  /** Credits asked per subtask (offers.prices.perTask). */
+  /** Micro-credits asked per subtask (offers.prices.perTask). */
   pricePerTask: 0,
   /** How long a CPU / memory reading is reused (the load average moves every 5 s anyway). */
   sampleMs: 1000,

@@ -6,6 +6,7 @@
  * not kept (it cannot be fetched later: the caller gets E1046).
  */
 import { WORKER_DEFAULTS } from './constants.ts'
+import type { Micro } from '../../market/amount.ts'
 
 export interface CachedResult {
   coordinator: string
@@ -21,7 +22,8 @@ export interface CachedResult {
   bytes: number
   /** sha256 (hex) of `utf8`. */
   hash: string
-  price: number
+  /** Micro-credits the result was made at. */
+  price: Micro
   startedAt: number
   finishedAt: number
 }

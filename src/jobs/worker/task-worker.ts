@@ -10,6 +10,7 @@
  * caller leaving aborts the executor.
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
+import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import { problemOf } from '../protocol/problem.ts'
 import { canonicalJson, sha256Hex } from '../protocol/hash.ts'
 import { signReceipt } from '../protocol/receipt.ts'
@@ -41,8 +42,8 @@ export interface TaskWorkerComponents {
 }
 
 export interface TaskWorkerInit {
-  /** Credits asked per subtask (offers.prices.perTask). */
-  pricePerTask?: number
+  /** Micro-credits asked per subtask (offers.prices.perTask). */
+  pricePerTask?: Micro
   /** Run the debug executors (jobs.debugTasks). */
   debugTasks?: boolean
   progressThrottleMs?: number
@@ -83,7 +84,7 @@ export class TaskWorker {
   private readonly c: TaskWorkerComponents
   private readonly log: Logger
   private readonly metrics: WorkerMetrics | undefined
-  private readonly price: number
+  private readonly price: Micro
   private readonly debugTasks: boolean
   private readonly throttleMs: number
   private readonly heartbeatMs: number
@@ -121,8 +122,8 @@ export class TaskWorker {
     await Promise.allSettled(executions.map(async execution => await execution.done))
   }
 
-  /** Per-task price asked. */
-  get pricePerTask (): number {
+  /** Per-task price asked, micro-credits. */
+  get pricePerTask (): Micro {
     return this.price
   }
 
@@ -145,8 +146,8 @@ export class TaskWorker {
     }
     const cached = this.cache.get(coordinator, assignment.key)
     if (cached !== undefined) {
-      if (assignment.maxPrice !== undefined && assignment.maxPrice < cached.price) {
-        yield this.refuse({ reason: 'price', message: `the result was made at ${cached.price} credits, over the ${assignment.maxPrice} offered` }, assignment)
+      if (assignment.maxPrice !== undefined && parseCredits(assignment.maxPrice, 'maxPrice') < cached.price) {
+        yield this.refuse({ reason: 'price', message: `the result was made at ${formatCredits(cached.price)} credits, over the ${assignment.maxPrice} offered` }, assignment)
         return
       }
       this.metrics?.accepted.inc({ how: 'cached' })
@@ -215,7 +216,7 @@ export class TaskWorker {
     if (executor === undefined || !this.enabled(executor)) return refused('type', `unknown task type ${assignment.type}; this worker runs ${this.taskTypes().join(', ') || 'none'}`)
     const now = this.now()
     if (assignment.deadline !== undefined && assignment.deadline <= now) return refused('deadline', `the deadline passed ${now - assignment.deadline} ms ago`)
-    if (assignment.maxPrice !== undefined && assignment.maxPrice < this.price) return refused('price', `this worker asks ${this.price} credits per task, over the ${assignment.maxPrice} offered`)
+    if (assignment.maxPrice !== undefined && parseCredits(assignment.maxPrice, 'maxPrice') < this.price) return refused('price', `this worker asks ${formatCredits(this.price)} credits per task, over the ${assignment.maxPrice} offered`)
     const slot = this.c.resources.tryAcquire()
     if (typeof slot === 'string') return refused(slot, resourceMessage(slot, this.c.resources), this.retryAfterMs)
     const input = executor.input.safeParse(assignment.input)
@@ -293,7 +294,7 @@ export class TaskWorker {
       worker: this.self,
       coordinator,
       resultHash: entry.hash,
-      price: entry.price,
+      price: formatCredits(entry.price),
       startedAt: entry.startedAt,
       finishedAt: entry.finishedAt
     })

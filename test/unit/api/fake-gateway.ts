@@ -19,7 +19,7 @@ export const PEER = '12D3KooWRemotePeer'
 
 export const MODELS: GatewayModel[] = [
   { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', price: 0, latencyMs: 0, local: true },
-  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, price: 1.5, latencyMs: 12.5, local: false },
+  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, price: 1_500_000, latencyMs: 12.5, local: false },
   { id: 'agora/wink-embed-100d', kind: 'embedding', ownedBy: '12D3KooWSelf', price: 0, latencyMs: 0, local: true }
 ]
 

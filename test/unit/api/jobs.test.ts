@@ -22,8 +22,8 @@ const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 const auth = { host: '127.0.0.1', authorization: `Bearer ${TOKEN}` }
 const MAX_INLINE = 64 * 1024
 
-function errorOf (res: LightMyRequestResponse): { code: string, message: string, hint?: string } {
-  return (res.json() as { error: { code: string, message: string, hint?: string } }).error
+function errorOf (res: LightMyRequestResponse): { code: string, message: string, why?: string, hint?: string } {
+  return (res.json() as { error: { code: string, message: string, why?: string, hint?: string } }).error
 }
 
 describe('jobs API', () => {
@@ -51,22 +51,33 @@ describe('jobs API', () => {
   const submit = async (body: unknown): Promise<LightMyRequestResponse> => await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: auth, payload: body as object })
 
   test('submit stores the spec with defaults and answers the job', async () => {
-    const res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x'.repeat(2500) }, constraints: { maxPricePerSubtask: 2, zone: 'eu' } })
+    const res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x'.repeat(2500) }, constraints: { maxPricePerSubtask: 2, budget: '0.3', zone: 'eu' } })
     assert.equal(res.statusCode, 200)
     const job = jobResponse.parse(res.json())
     assert.equal(job.state, 'planned')
     assert.equal(job.progress.total, 3)
-    assert.deepEqual(jobs.submitted.at(-1)?.constraints, { maxPricePerSubtask: 2, zone: 'eu', redundancy: 1 })
+    // credits in (a JSON number or a decimal string), micro-credits inside, six-decimal strings out
+    assert.deepEqual(jobs.submitted.at(-1)?.constraints, { maxPricePerSubtask: 2_000_000, budget: 300_000, zone: 'eu', redundancy: 1 })
+    assert.deepEqual(job.constraints, { maxPricePerSubtask: '2.000000', budget: '0.300000', zone: 'eu', redundancy: 1 })
+    assert.equal(job.spent, '0.000000')
     assert.deepEqual(jobs.submitted.at(-1)?.params, {})
   })
 
-  test('a body failing the spec schema is 400 E502 naming the field', async () => {
+  test('a body failing the spec schema is 400 E502 naming the field; a bad amount is E1100 naming it', async () => {
     let res = await submit({ type: 'text.embed', input: { kind: 'pdf', data: 'x' } })
     assert.equal(res.statusCode, 400)
     assert.equal(errorOf(res).code, 'E502')
     assert.match(errorOf(res).message, /body\.input\.kind/)
-    res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x' }, constraints: { budget: -1 } })
-    assert.match(errorOf(res).message, /body\.constraints\.budget/)
+    for (const budget of [-1, '0.1234567', 'lots', 1e-7]) {
+      res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x' }, constraints: { budget } })
+      assert.equal(res.statusCode, 400)
+      assert.equal(errorOf(res).code, 'E1100', String(budget))
+      assert.match(errorOf(res).message, /body\.constraints\.budget/)
+    }
+    res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x' }, constraints: { maxPricePerSubtask: '0.0000001' } })
+    assert.equal(errorOf(res).code, 'E1100')
+    assert.match(errorOf(res).message, /body\.constraints\.maxPricePerSubtask/)
+    assert.match(errorOf(res).why ?? '', /7 decimals/)
     res = await submit({ type: 'text.embed', input: { kind: 'text', text: 'x' }, extra: true })
     assert.equal(errorOf(res).code, 'E502')
   })
@@ -123,9 +134,10 @@ describe('jobs API', () => {
     const detail = jobDetailResponse.parse(res.json())
     assert.equal(detail.state, 'running')
     assert.equal(detail.progress.committed, 2)
-    assert.deepEqual(detail.subtasks.map(s => [s.id, s.state, s.worker, s.attempts]), [
-      ['task-0000', 'committed', '12D3KooWWorkerA', 1], ['task-0001', 'committed', '12D3KooWWorkerA', 1], ['task-0002', 'pending', null, 0]
+    assert.deepEqual(detail.subtasks.map(s => [s.id, s.state, s.worker, s.attempts, s.price]), [
+      ['task-0000', 'committed', '12D3KooWWorkerA', 1, '0.100000'], ['task-0001', 'committed', '12D3KooWWorkerA', 1, '0.100000'], ['task-0002', 'pending', null, 0, null]
     ])
+    assert.equal(detail.spent, '0.200000')
     const missing = await app.inject({ method: 'GET', url: '/api/v1/jobs/job-nope', headers: auth })
     assert.equal(missing.statusCode, 404)
     assert.equal(errorOf(missing).code, 'E1060')

@@ -32,9 +32,9 @@ describe('/v1 through the openai client', () => {
     const models = []
     for await (const model of client.models.list()) models.push(model)
     assert.deepEqual(models.map(m => [m.id, m.owned_by]), [['llama3.2:3b', '12D3KooWSelf'], ['llama3.2:3b', PEER], ['agora/wink-embed-100d', '12D3KooWSelf']])
-    const remote = models[1] as unknown as { object: string, agora: { price: number, latencyMs: number, local: boolean, kind: string } }
+    const remote = models[1] as unknown as { object: string, agora: { price: string, latencyMs: number, local: boolean, kind: string } }
     assert.equal(remote.object, 'model')
-    assert.deepEqual(remote.agora, { kind: 'chat', price: 1.5, latencyMs: 12.5, local: false })
+    assert.deepEqual(remote.agora, { kind: 'chat', price: '1.500000', latencyMs: 12.5, local: false })
   })
 
   test('a chat completion: content, finish reason, usage and where it ran', async () => {
@@ -193,11 +193,14 @@ describe('/v1 wire details through inject', () => {
     const sent = api.gateway.chats[0]
     assert.equal(sent?.request.model, `llama3.2:3b@${PEER}`, 'model@peer is passed through for the gateway to parse')
     assert.equal(sent?.ctx.target, PEER)
-    assert.equal(sent?.ctx.maxPrice, 2.5)
+    assert.equal(sent?.ctx.maxPrice, 2_500_000, 'credits in the header, micro-credits to the gateway')
     assert.equal(sent?.ctx.strategy, 'load-balance')
-    const bad = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { 'x-agora-max-price': 'cheap' })
-    assert.equal(bad.statusCode, 400)
-    assert.equal(bad.json().error.param, 'X-Agora-Max-Price')
+    for (const price of ['cheap', '-1', '0.0000001']) {
+      const bad = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { 'x-agora-max-price': price })
+      assert.equal(bad.statusCode, 400)
+      assert.equal(bad.json().error.code, 'E1100', price)
+      assert.equal(bad.json().error.param, 'X-Agora-Max-Price')
+    }
   })
 
   test('a peer over its rate limit is 429 with Retry-After in whole seconds', async () => {

@@ -25,7 +25,7 @@ const PEER = { peerId: '12D3KooWPeer', addresses: ['/ip4/127.0.0.1/tcp/2'], late
 const OFFER = {
   id: 'offer-1', node: '12D3KooWTest', models: [{ name: 'agora/wink-embed-100d', provider: 'wink', kind: 'embedding' as const, contextLength: 8192 }],
   taskTypes: ['text.embed'], tags: ['cpu'], capacity: { slotsTotal: 2, slotsIdle: 2 },
-  prices: { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0, currency: 'credits' as const },
+  prices: { perTask: '0.000000', per1kPromptTokens: '0.000000', per1kCompletionTokens: '0.000000', currency: 'credits' as const },
   zone: '', trustMode: 'friends' as const, policyHash: '', expiresAt: 10, lamport: 1
 }
 
@@ -52,9 +52,12 @@ function stubControl (): ControlPlane & { stops: string[], calls: unknown[] } {
     },
     withdraw: async () => ({ withdrawn: true, offerId: 'offer-1' }),
     announce: async () => OFFER as never,
-    models: () => [{ name: 'agora/wink-embed-100d', kind: 'embedding', nodes: 1, bestPrice: 0, bestLatencyMs: 0, servedBy: ['12D3KooWTest'] }],
+    models: () => [{ name: 'agora/wink-embed-100d', kind: 'embedding', nodes: 1, bestPrice: '0.000000', bestLatencyMs: 0, servedBy: ['12D3KooWTest'] }],
     requests: (query: unknown) => { calls.push(['requests', query]); return [] },
-    request: (id: string) => { throw new AgoraError('E505', `no request '${id}'`) },
+    request: (id: string) => {
+      if (id !== 'r1') throw new AgoraError('E505', `no request '${id}'`)
+      return { id, ts: 1, requester: { kind: 'peer', peerId: '12D3KooWPeer' }, server: 'local', provider: 'wink', model: 'm', op: 'chat', promptTokens: 1, completionTokens: 1, firstTokenMs: 1, totalMs: 2, outcome: 'ok', errorCode: null, price: 250_001, attempts: 1 }
+    },
     providers: () => [PROVIDER],
     addProvider: async (spec: unknown) => { calls.push(['addProvider', spec]); return PROVIDER },
     removeProvider: async () => true,
@@ -182,16 +185,20 @@ describe('control API', () => {
   test('offers take their filters from the query string, validated', async () => {
     const ok = await app.inject({ url: '/api/v1/offers?model=m&maxPrice=2.5', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(ok.statusCode, 200)
-    assert.deepEqual(control.calls.at(-1), ['offers', { model: 'm', maxPrice: 2.5 }])
-    const bad = await app.inject({ url: '/api/v1/offers?maxPrice=cheap', headers: { ...auth, host: '127.0.0.1' } })
-    assert.equal(bad.statusCode, 400)
-    assert.match(bad.json().error.message, /query\.maxPrice/)
+    assert.deepEqual(control.calls.at(-1), ['offers', { model: 'm', maxPrice: 2_500_000 }], 'credits in, micro-credits to the node')
+    assert.equal(ok.json()[0].prices.perTask, '0.000000')
+    for (const price of ['cheap', '-1', '0.0000001']) {
+      const bad = await app.inject({ url: `/api/v1/offers?maxPrice=${price}`, headers: { ...auth, host: '127.0.0.1' } })
+      assert.equal(bad.statusCode, 400)
+      assert.equal(bad.json().error.code, 'E1100', price)
+      assert.match(bad.json().error.message, /query\.maxPrice/)
+    }
     const unknown = await app.inject({ url: '/api/v1/offers?colour=red', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(unknown.statusCode, 400)
     // an empty value is no value, not 0 (which filtered to free offers only)
     const empty = await app.inject({ url: '/api/v1/offers?maxPrice=', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(empty.statusCode, 400)
-    assert.match(empty.json().error.why, /a number, not empty/)
+    assert.match(empty.json().error.why, /not a decimal number/)
     const emptyLimit = await app.inject({ url: '/api/v1/requests?limit=%20', headers: { ...auth, host: '127.0.0.1' } })
     assert.equal(emptyLimit.statusCode, 400)
     assert.equal((await app.inject({ url: '/api/v1/requests?limit=5&before=0', headers: { ...auth, host: '127.0.0.1' } })).statusCode, 200)
@@ -218,7 +225,7 @@ describe('control API', () => {
 
   test('models list matches the shared shape', async () => {
     const res = await app.inject({ url: '/api/v1/models', headers: { ...auth, host: '127.0.0.1' } })
-    assert.equal(modelsResponse.parse(res.json())[0]?.nodes, 1)
+    assert.equal(modelsResponse.parse(res.json())[0]?.bestPrice, '0.000000')
   })
 
   test('providers: add validates the spec and names the field; requests take validated filters; trust mode changes at run time', async () => {
@@ -234,6 +241,7 @@ describe('control API', () => {
     assert.deepEqual(control.calls.at(-1), ['requests', { outcome: 'ok', limit: 5 }])
     assert.equal((await app.inject({ url: '/api/v1/requests?outcome=maybe', headers: h })).statusCode, 400)
     assert.equal((await app.inject({ url: '/api/v1/requests/nope', headers: h })).statusCode, 404)
+    assert.equal((await app.inject({ url: '/api/v1/requests/r1', headers: h })).json().price, '0.250001', 'credits with six decimals')
     const set = await app.inject({ method: 'POST', url: '/api/v1/access', headers: h, payload: { trustMode: 'public' } })
     assert.deepEqual(set.json(), { trustMode: 'public' })
     assert.deepEqual((await app.inject({ url: '/api/v1/access', headers: h })).json(), { trustMode: 'public' })

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseParamValue, parseParams, parseDuration, parseDeadline, parseCredits, parseItems, inputSource, buildJobSpec, type SubmitFlags } from '../../../src/cli/jobs-args.ts'
+import { parseParamValue, parseParams, parseDuration, parseDeadline, creditsFlag, parseItems, inputSource, buildJobSpec, type SubmitFlags } from '../../../src/cli/jobs-args.ts'
 import { jobSpecSchema } from '../../../src/jobs/types.ts'
 import { isAgoraError } from '../../../src/errors.ts'
 
@@ -74,10 +74,13 @@ describe('--deadline', () => {
 })
 
 describe('credits, items and the input', () => {
-  test('credits are non-negative numbers', () => {
-    assert.equal(parseCredits('--max-price', '0.5'), 0.5)
-    assert.equal(parseCredits('--budget', '0'), 0)
-    for (const text of ['-1', 'cheap', '', 'Infinity']) assert.throws(() => parseCredits('--max-price', text), usage(/--max-price takes a number of credits/))
+  test('credits: decimals with at most six places, sent as six-decimal strings; anything else is a usage error (E600) naming the flag', async () => {
+    assert.equal(await creditsFlag('--max-price', '0.5'), '0.500000')
+    assert.equal(await creditsFlag('--budget', '0'), '0.000000')
+    assert.equal(await creditsFlag('--budget', '0.000001'), '0.000001')
+    for (const text of ['-1', 'cheap', '', 'Infinity', '0.1234567', '1e-7']) {
+      await assert.rejects(creditsFlag('--max-price', text), (err: unknown) => isAgoraError(err, 'E600') && err.what.includes('--max-price') && err.why !== undefined, text)
+    }
   })
 
   test('an items file is one JSON value per line; a bad line is named', () => {
@@ -100,16 +103,17 @@ describe('credits, items and the input', () => {
 describe('buildJobSpec', () => {
   const flags = (extra: Partial<SubmitFlags> = {}): SubmitFlags => ({ type: 'summarize', param: [], model: [], tag: [], ...extra })
 
-  test('flags become params and constraints the real schema accepts', () => {
+  test('flags become params and constraints the real schema accepts', async () => {
     const now = 1_800_000_000_000
-    const spec = buildJobSpec(flags({ param: ['model=llama3.2:3b', 'maxWords=200'], maxPrice: '0.5', budget: '20', deadline: '10m', zone: 'eu-west', model: ['llama3.2:3b'], tag: ['gpu'] }), now)
+    const spec = await buildJobSpec(flags({ param: ['model=llama3.2:3b', 'maxWords=200'], maxPrice: '0.5', budget: '20', deadline: '10m', zone: 'eu-west', model: ['llama3.2:3b'], tag: ['gpu'] }), now)
+    assert.deepEqual([spec.constraints?.maxPricePerSubtask, spec.constraints?.budget], ['0.500000', '20.000000'], 'sent as six-decimal strings')
     const parsed = jobSpecSchema.parse({ ...spec, input: { kind: 'text', text: 'x' } })
     assert.deepEqual(parsed.params, { model: 'llama3.2:3b', maxWords: 200 })
-    assert.deepEqual(parsed.constraints, { maxPricePerSubtask: 0.5, budget: 20, deadline: now + 600_000, zone: 'eu-west', models: ['llama3.2:3b'], tags: ['gpu'], redundancy: 1 })
+    assert.deepEqual(parsed.constraints, { maxPricePerSubtask: 500_000, budget: 20_000_000, deadline: now + 600_000, zone: 'eu-west', models: ['llama3.2:3b'], tags: ['gpu'], redundancy: 1 })
   })
 
-  test('no flags: empty params and constraints', () => {
-    const parsed = jobSpecSchema.parse({ ...buildJobSpec(flags()), input: { kind: 'blob', hash: 'a'.repeat(64), size: 3 } })
+  test('no flags: empty params and constraints', async () => {
+    const parsed = jobSpecSchema.parse({ ...await buildJobSpec(flags()), input: { kind: 'blob', hash: 'a'.repeat(64), size: 3 } })
     assert.deepEqual(parsed.constraints, { redundancy: 1 })
     assert.deepEqual(parsed.params, {})
   })

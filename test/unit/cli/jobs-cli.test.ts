@@ -19,7 +19,7 @@ import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { isAgoraError } from '../../../src/errors.ts'
 import { BlobStore } from '../../../src/jobs/blobs/index.ts'
-import type { Job, Subtask } from '../../../src/jobs/types.ts'
+import type { JobJson, SubtaskJson } from '../../../src/client/schemas.ts'
 import { FakeJobs, unusedControl } from '../../harness/fake-jobs.ts'
 import { runAgora } from '../../harness/cli.ts'
 
@@ -84,7 +84,7 @@ describe('agora jobs against a listening API', () => {
     assert.deepEqual(progress, [0, ...Array.from({ length: 6 }, (_, i) => Math.min((i + 1) * 1000, content.length))])
     const job = await client.submitJob({ type: 'text.embed', input: { kind: 'blob', ...blob }, params: { hold: true } })
     const summary = await client.jobSummary(job.id)
-    assert.equal((summary as Job & { subtasks?: Subtask[] }).subtasks, undefined, 'the summary has no subtasks')
+    assert.equal((summary as JobJson & { subtasks?: SubtaskJson[] }).subtasks, undefined, 'the summary has no subtasks')
     assert.equal((await client.job(job.id)).subtasks.length, Math.ceil(content.length / 1000))
     assert.ok((await client.jobs({ state: 'planned' })).some(j => j.id === job.id))
     assert.equal((await client.cancelJob(job.id)).state, 'cancelled')
@@ -97,13 +97,14 @@ describe('agora jobs against a listening API', () => {
     writeFileSync(file, 'A sentence about peers. '.repeat(200))
     const result = await cli('jobs', 'submit', '--type', 'summarize', '--file', file, '--param', 'model=llama3.2:3b', '--param', 'maxWords=50', '--max-price', '0.5', '--deadline', '10m', '--wait', '--json')
     assert.equal(result.code, 0, result.stderr)
-    const job = JSON.parse(result.stdout) as Job
+    const job = JSON.parse(result.stdout) as JobJson
     assert.match(job.id, /^job-/)
     assert.equal(job.state, 'completed')
     const spec = jobs.submitted.at(-1)
     assert.equal(spec?.input.kind, 'blob')
     assert.deepEqual(spec?.params, { model: 'llama3.2:3b', maxWords: 50 })
-    assert.equal(spec?.constraints.maxPricePerSubtask, 0.5)
+    assert.equal(spec?.constraints.maxPricePerSubtask, 500_000, '--max-price 0.5 reaches the node as credits, read as micro-credits')
+    assert.equal(job.constraints.maxPricePerSubtask, '0.500000', 'and comes back in the JSON as six decimals')
     assert.ok((spec?.constraints.deadline ?? 0) > Date.now() + 9 * 60_000)
   })
 
@@ -120,10 +121,10 @@ describe('agora jobs against a listening API', () => {
 
   test('show, list, result and types', async () => {
     const submitted = await cli('jobs', 'submit', '--type', 'text.embed', '--text', 'z'.repeat(1500), '--wait', '--json')
-    const { id } = JSON.parse(submitted.stdout) as Job
+    const { id } = JSON.parse(submitted.stdout) as JobJson
 
     const show = await cli('jobs', 'show', id, '--json')
-    const detail = JSON.parse(show.stdout) as Job & { subtasks: Subtask[] }
+    const detail = JSON.parse(show.stdout) as JobJson & { subtasks: SubtaskJson[] }
     assert.deepEqual(detail.subtasks.map(s => [s.id, s.state, s.attempts, s.worker]), [['task-0000', 'committed', 1, WORKER], ['task-0001', 'committed', 1, '12D3KooWWorkerFake']])
     const table = await cli('jobs', 'show', id)
     assert.equal(table.code, 0, table.stderr)
@@ -131,7 +132,7 @@ describe('agora jobs against a listening API', () => {
     assert.match(table.stdout, /…StUvWxYz/)
     assert.ok(!table.stdout.includes(WORKER), 'the table shortens peer ids')
 
-    const list = JSON.parse((await cli('jobs', 'list', '--state', 'completed', '--json')).stdout) as Job[]
+    const list = JSON.parse((await cli('jobs', 'list', '--state', 'completed', '--json')).stdout) as JobJson[]
     assert.ok(list.some(j => j.id === id))
     assert.ok(list.every(j => j.state === 'completed'))
     const badState = await cli('jobs', 'list', '--state', 'asleep')
@@ -164,6 +165,11 @@ describe('agora jobs against a listening API', () => {
     const badParam = await cli('jobs', 'submit', '--type', 'text.embed', '--text', 'x', '--param', 'novalue')
     assert.equal(badParam.code, 2)
     assert.match(badParam.stderr, /Error \[E600\]: --param takes key=value, not 'novalue'/)
+    const submitted = jobs.submitted.length
+    const badBudget = await cli('jobs', 'submit', '--type', 'text.embed', '--text', 'x', '--budget', '0.1234567')
+    assert.equal(badBudget.code, 2)
+    assert.match(badBudget.stderr, /Error \[E600\]: --budget takes credits, not '0\.1234567' — it has 7 decimals, at most 6 are allowed/)
+    assert.equal(jobs.submitted.length, submitted, 'refused before the node is asked')
     // no input flag: an empty item list goes out, and the node says a text job needs an input
     const noInput = await cli('jobs', 'submit', '--type', 'text.embed')
     assert.equal(noInput.code, 1)

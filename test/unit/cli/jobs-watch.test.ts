@@ -10,12 +10,13 @@ import { renderProgress, EtaEstimator, JobProgressView, formatSize } from '../..
 import { shortPeer, jobFailure } from '../../../src/cli/jobs-format.ts'
 import { AgoraError } from '../../../src/errors.ts'
 import type { EventMessage } from '../../../src/client/schemas.ts'
-import type { Job, JobState } from '../../../src/jobs/types.ts'
+import type { JobState } from '../../../src/jobs/types.ts'
+import type { JobJson } from '../../../src/client/schemas.ts'
 
-function job (state: JobState, committed: number, total = 4): Job {
+function job (state: JobState, committed: number, total = 4): JobJson {
   return {
     id: 'job-1', type: 'text.embed', params: {}, constraints: { redundancy: 1 }, input: { kind: 'text', text: 'x' }, state,
-    progress: { total, committed, running: 0, failed: 0 }, spent: 0, createdAt: 1, updatedAt: 1, finishedAt: null, error: null, hasResult: false
+    progress: { total, committed, running: 0, failed: 0 }, spent: '0.000000', createdAt: 1, updatedAt: 1, finishedAt: null, error: null, hasResult: false
   }
 }
 
@@ -51,7 +52,7 @@ describe('watchJob', () => {
     const states = [job('running', 0), job('completed', 4)]
     const seen: string[] = []
     const final = await watchJob('job-1', {
-      fetch: async () => { const next = states.shift() as Job; fetched.push(next.state); return next },
+      fetch: async () => { const next = states.shift() as JobJson; fetched.push(next.state); return next },
       openEvents: async () => stream,
       onUpdate: j => seen.push(`${j.state} ${j.progress.committed}/${j.progress.total}`),
       pollMs: 60_000
@@ -65,7 +66,7 @@ describe('watchJob', () => {
   test('without events it polls until the job is finished', async () => {
     const states = [job('planned', 0), job('running', 1), job('running', 3), job('failed', 3)]
     const final = await watchJob('job-1', {
-      fetch: async () => states.shift() as Job,
+      fetch: async () => states.shift() as JobJson,
       openEvents: async () => { throw new AgoraError('E601', 'cannot open the event stream') },
       onUpdate: () => {},
       pollMs: 5

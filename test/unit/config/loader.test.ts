@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { AgoraError, isAgoraError } from '../../../src/errors.ts'
 import { configSearchPaths, defaultConfig, findConfigFile, loadConfig } from '../../../src/config/index.ts'
 import type { ConfigIssue, LoadConfigInit } from '../../../src/config/index.ts'
+import { configPrices } from '../../../src/offers/index.ts'
 
 let root: string
 let cwd: string
@@ -197,6 +198,19 @@ describe('loadConfig', () => {
     const section = catchError(() => loadConfig(init({ env: { AGORA_NETWORK_FOO_BAR_BAZ_QUUX: '1' } })))
     assert.equal(section.code, 'E301')
     assert.doesNotThrow(() => loadConfig(init({ env: { AGORA_UNRELATED_TOOL_SETTING: 'x', AGORA_DATA_DIR: '/x' } })))
+  })
+
+  test('offer prices: decimals with at most six places (strings or numbers, env too); seven places are refused at load naming the key', () => {
+    const good = write(join(root, 'prices.yaml'), 'offers:\n  prices:\n    perTask: 0.5\n    per1kPromptTokens: "0.000001"\n')
+    const { config } = loadConfig(init({ configFile: good, env: { AGORA_OFFERS_PRICES_PER1K_COMPLETION_TOKENS: '2.25' } }))
+    assert.deepEqual(configPrices(config.offers.prices), { perTask: 500_000, per1kPromptTokens: 1, per1kCompletionTokens: 2_250_000 })
+    assert.deepEqual(configPrices(defaultConfig().offers.prices), { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 })
+    const bad = write(join(root, 'bad-prices.yaml'), 'offers:\n  prices:\n    perTask: 0.1234567\n')
+    const err = catchError(() => loadConfig(init({ configFile: bad })))
+    assert.equal(err.code, 'E300')
+    assert.match(err.message, /0\.1234567 for config key 'offers\.prices\.perTask'/)
+    assert.ok(err.message.includes(`${bad}:3`), err.message)
+    assert.match(err.why ?? '', /at most six decimals/)
   })
 
   test('invalid YAML → E302 with file:line:col', () => {

@@ -31,7 +31,7 @@ describe('Metering', () => {
     const db = new Database({ path: ':memory:' })
     assert.ok(db.schemaVersion >= 4)
     const metering = new Metering({ db })
-    const peerRow = row({ id: 'r2', requester: { kind: 'peer', peerId: '12D3KooWpeer' }, server: '12D3KooWserver', price: 0.25, outcome: 'error', errorCode: 'E933', firstTokenMs: null, attempts: 3 })
+    const peerRow = row({ id: 'r2', requester: { kind: 'peer', peerId: '12D3KooWpeer' }, server: '12D3KooWserver', price: 250_000, outcome: 'error', errorCode: 'E933', firstTokenMs: null, attempts: 3 })
     metering.record(row())
     metering.record(peerRow)
     assert.deepEqual(metering.get('r1'), row())
@@ -82,9 +82,13 @@ describe('Metering', () => {
     db.close()
   })
 
-  test('price owed by the serving offer\'s prices', () => {
-    assert.equal(priceOwed({ perTask: 0.5, per1kPromptTokens: 1, per1kCompletionTokens: 4 }, { promptTokens: 2000, completionTokens: 500 }), 0.5 + 2 + 2)
+  test('price owed by the serving offer\'s prices, in micro-credits', () => {
+    assert.equal(priceOwed({ perTask: 500_000, per1kPromptTokens: 1_000_000, per1kCompletionTokens: 4_000_000 }, { promptTokens: 2000, completionTokens: 500 }), 500_000 + 2_000_000 + 2_000_000)
     assert.equal(priceOwed({ perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 }, { promptTokens: 2000, completionTokens: 500 }), 0)
+    // each token price is rounded up once, where its rate meets its count: 1 token at 1 micro-credit per 1k costs 1
+    assert.equal(priceOwed({ perTask: 0, per1kPromptTokens: 1, per1kCompletionTokens: 3 }, { promptTokens: 1, completionTokens: 1001 }), 1 + 4)
+    // 0.1 + 0.2 credits of tokens are 0.3 exactly
+    assert.equal(priceOwed({ perTask: 0, per1kPromptTokens: 100_000, per1kCompletionTokens: 200_000 }, { promptTokens: 1000, completionTokens: 1000 }), 300_000)
   })
 
   test('Prometheus counters and histograms', async () => {

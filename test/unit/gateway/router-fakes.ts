@@ -3,6 +3,7 @@ import { AgoraError } from '../../../src/errors.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { InferenceGateway, Metering, type GatewayInit, type RequestContext } from '../../../src/gateway/index.ts'
 import { Database } from '../../../src/store/index.ts'
+import { formatCredits, parseCredits } from '../../../src/market/amount.ts'
 import type { Offer } from '../../../src/offers/index.ts'
 import type { PeerView } from '../../../src/peers/index.ts'
 import type {
@@ -119,10 +120,13 @@ export class FakeRemote {
 export interface OfferSpec {
   node: string
   models: Array<{ name: string, kind?: 'chat' | 'embedding' }>
-  per1kCompletionTokens?: number
-  per1kPromptTokens?: number
-  perTask?: number
+  /** Credits, as a user writes them ("0.5" or 0.5); default 0. */
+  per1kCompletionTokens?: string | number
+  per1kPromptTokens?: string | number
+  perTask?: string | number
 }
+
+const credits = (value: string | number = 0): string => formatCredits(parseCredits(value))
 
 export function offer (spec: OfferSpec): Offer {
   return {
@@ -132,7 +136,7 @@ export function offer (spec: OfferSpec): Offer {
     taskTypes: [],
     tags: [],
     capacity: { slotsTotal: 1, slotsIdle: 1 },
-    prices: { perTask: spec.perTask ?? 0, per1kPromptTokens: spec.per1kPromptTokens ?? 0, per1kCompletionTokens: spec.per1kCompletionTokens ?? 0, currency: 'credits' },
+    prices: { perTask: credits(spec.perTask), per1kPromptTokens: credits(spec.per1kPromptTokens), per1kCompletionTokens: credits(spec.per1kCompletionTokens), currency: 'credits' },
     zone: '',
     trustMode: 'public',
     policyHash: '',

@@ -80,9 +80,10 @@ describe('InferenceGateway: candidates and strategies', () => {
       offer({ node: PEER_B, models: [{ name: MODEL }], per1kCompletionTokens: 8 })
     ])
     s.peerBook.reputations.set(PEER_B, 1)
-    const err = await rejectsWith(s.gateway.chat(chat(MODEL), ctx({ maxPrice: 1 })), 'E931')
-    assert.equal(err.details?.cheapest, 5)
-    const run = await s.gateway.chat(chat(MODEL), ctx({ maxPrice: 6 }))
+    const err = await rejectsWith(s.gateway.chat(chat(MODEL), ctx({ maxPrice: 4_999_999 })), 'E931')
+    assert.equal(err.details?.cheapest, '5.000000', 'credits with six decimals, one micro-credit over the cap')
+    assert.equal(err.details?.maxPrice, '4.999999')
+    const run = await s.gateway.chat(chat(MODEL), ctx({ maxPrice: 5_000_000 }))
     assert.equal(run.server, PEER_A)
     await collectChat(run.events)
   })
@@ -129,9 +130,9 @@ describe('InferenceGateway: candidates and strategies', () => {
     s.peerBook.banned.add(PEER_B)
     assert.deepEqual(s.gateway.models(), [
       { id: 'embed', kind: 'embedding', ownedBy: SELF, price: 0, latencyMs: 0, local: true },
-      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, price: 0.5, latencyMs: 42, local: false },
+      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, price: 500_000, latencyMs: 42, local: false },
       { id: MODEL, kind: 'chat', ownedBy: SELF, price: 0, latencyMs: 0, local: true },
-      { id: MODEL, kind: 'chat', ownedBy: PEER_A, price: 2, latencyMs: 42, local: false }
+      { id: MODEL, kind: 'chat', ownedBy: PEER_A, price: 2_000_000, latencyMs: 42, local: false }
     ])
   })
 })
@@ -157,8 +158,8 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     assert.equal(row.promptTokens, 12)
     assert.equal(row.completionTokens, 3)
     assert.ok(row.firstTokenMs !== null && row.firstTokenMs >= 0 && row.firstTokenMs <= row.totalMs)
-    // 12/1000 × 1 + 3/1000 × 2 + 0.25
-    assert.ok(Math.abs(row.price - (0.012 + 0.006 + 0.25)) < 1e-9)
+    // 12/1000 × 1 + 3/1000 × 2 + 0.25 credits, exactly, in micro-credits
+    assert.equal(row.price, 12_000 + 6_000 + 250_000)
   })
 
   test('when every candidate is over its rate limit, the answer is that limit (429) with the soonest retry, not E933', async () => {
@@ -283,7 +284,7 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     const left = await s.gateway.chat({ ...chat(MODEL), model: `${MODEL}@${PEER_A}` }, ctx())
     for await (const event of left.events) { assert.equal(event.type, 'delta'); break }
     // 'hi' is estimated at 5 prompt tokens (4 per message + 1), one delta delivered
-    assert.deepEqual(pick(s.metering.get(left.id)), { outcome: 'cancelled', promptTokens: 5, completionTokens: 1, price: 5 + 2 + 0.5 })
+    assert.deepEqual(pick(s.metering.get(left.id)), { outcome: 'cancelled', promptTokens: 5, completionTokens: 1, price: 5_000_000 + 2_000_000 + 500_000 })
 
     s.remote.behaviour.set(PEER_B, 'fail-mid')
     const broken = await s.gateway.chat({ ...chat(MODEL), model: `${MODEL}@${PEER_B}` }, ctx())
@@ -313,7 +314,7 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     const row = s.metering.get(run.id)
     assert.equal(row?.op, 'embeddings')
     assert.equal(row?.promptTokens, 6)
-    assert.ok(Math.abs((row?.price ?? 0) - 0.06) < 1e-9)
+    assert.equal(row?.price, 60_000, '6 tokens at 10 credits per 1k')
     await rejectsWith(s.gateway.embeddings({ model: MODEL, input: ['a'] }, ctx()), 'E930')
   })
 })

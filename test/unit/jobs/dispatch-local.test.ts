@@ -21,7 +21,7 @@ describe('jobs dispatch: local (in process)', () => {
   const registry = createRegistry({ defaultMetrics: false })
 
   before(async () => {
-    setup = await makeWorker({ slots: 1, pricePerTask: 1 })
+    setup = await makeWorker({ slots: 1, pricePerTask: 1_000_000 })
     self = setup.identity.peerIdString
     dispatcher = new Dispatcher({ reqresp: noWire, worker: setup.worker, executors: setup.fx.executors, logger: silentLogger(), metrics: registry }, { timeouts: { acceptMs: 500, firstProgressMs: 1000, totalMs: 5000 } })
   })
@@ -29,12 +29,12 @@ describe('jobs dispatch: local (in process)', () => {
   test('a verified result with our own receipt; callbacks fire', async () => {
     let accepted = 0
     const progress: number[] = []
-    const a = assignment(self, 't.echo', { input: { text: 'local' }, maxPrice: 1 })
+    const a = assignment(self, 't.echo', { input: { text: 'local' }, maxPrice: '1.000000' })
     const result = await dispatcher.dispatch(self, a, { onAccepted: () => { accepted++ }, onProgress: f => { progress.push(f) } })
     assert.deepEqual(result.result, { text: 'local' })
     assert.equal(result.resultHash, resultHash({ text: 'local' }))
     assert.equal(result.worker, self)
-    assert.equal(result.receiptPayload.price, 1)
+    assert.equal(result.receiptPayload.price, '1.000000')
     assert.equal(accepted, 1)
     verifyReceipt(result.receipt, { worker: self, coordinator: self, key: a.key, attempt: 1, resultHash: result.resultHash })
     const values = (await registry.getSingleMetric('agora_jobs_dispatch_attempts_total')?.get())?.values ?? []
@@ -42,7 +42,7 @@ describe('jobs dispatch: local (in process)', () => {
   })
 
   test('a refusal is E1040 with the reason', async () => {
-    await assert.rejects(dispatcher.dispatch(self, assignment(self, 't.echo', { input: { text: 'x' }, maxPrice: 0.5 })), (err: unknown) => {
+    await assert.rejects(dispatcher.dispatch(self, assignment(self, 't.echo', { input: { text: 'x' }, maxPrice: '0.500000' })), (err: unknown) => {
       isCode('E1040')(err)
       assert.equal((err as { details: Record<string, unknown> }).details.reason, 'price')
       return true

@@ -1,6 +1,7 @@
 import { describe, test, mock } from 'node:test'
 import assert from 'node:assert/strict'
 import { AgoraError } from '../../../src/errors.ts'
+import { parseCredits } from '../../../src/market/amount.ts'
 import { JobRun, type RunEnd } from '../../../src/jobs/coordinator/job-run.ts'
 import { JobStore } from '../../../src/jobs/store/job-store.ts'
 import { Database } from '../../../src/store/index.ts'
@@ -47,10 +48,23 @@ describe('JobRun', () => {
     db.close()
   })
 
-  test('a budget that exactly covers the prices is enough (credits are not compared in raw floating point)', async () => {
-    const { run, store, db } = setup(items(3), new ListRouter(['w1'], 0.1), new FakeDispatcher({}), { concurrency: 1 }, undefined, 0.3)
+  test('a budget of "0.3" covers three subtasks at "0.1" exactly (micro-credits, no floating point)', async () => {
+    const dispatcher = new FakeDispatcher({})
+    const { run, store, db } = setup(items(3), new ListRouter(['w1'], parseCredits('0.1')), dispatcher, { concurrency: 1 }, undefined, parseCredits('0.3'))
     assert.deepEqual(await run.run(), { state: 'completed' })
-    assert.equal(store.get('j1')?.spent, 0.3)
+    assert.equal(store.get('j1')?.spent, 300_000)
+    assert.deepEqual(store.subtasks('j1').map(s => s.price), [100_000, 100_000, 100_000])
+    // the last one is offered at what is left of the budget, exactly the price
+    assert.deepEqual(dispatcher.calls.map(c => c.assignment.maxPrice), ['0.100000', '0.100000', '0.100000'])
+    db.close()
+  })
+
+  test('a budget one micro-credit short of the last subtask fails the job with E1021', async () => {
+    const { run, store, db } = setup(items(3), new ListRouter(['w1'], parseCredits('0.1')), new FakeDispatcher({}), { concurrency: 1 }, undefined, parseCredits('0.299999'))
+    const end = await run.run()
+    assert.equal(end.state, 'failed')
+    assert.equal(end.state === 'failed' ? end.error.code : undefined, 'E1021')
+    assert.equal(store.get('j1')?.spent, 200_000)
     db.close()
   })
 
@@ -296,12 +310,12 @@ describe('JobRun', () => {
     store.assign('j', 's-0', 'w1', 1, 2)
     store.retry('j', 's-0', 1, { code: 'E1041', message: 'slow' }, 'w1', false, 3)
     store.assign('j', 's-0', 'w2', 2, 4)
-    const commit = { result: 'x', resultHash: 'h', price: 1, receipt: 'r' }
+    const commit = { result: 'x', resultHash: 'h', price: 1_000_000, receipt: 'r' }
     assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w1', attempt: 1 }, 5), false)
     assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w2', attempt: 2 }, 6), true)
     assert.equal(store.commit('j', 's-0', { ...commit, worker: 'w2', attempt: 2 }, 7), false)
     assert.equal(store.get('j')?.progress.committed, 1)
-    assert.equal(store.get('j')?.spent, 1)
+    assert.equal(store.get('j')?.spent, 1_000_000)
     db.close()
   })
 })

@@ -2,6 +2,7 @@ import { describe, test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeEnvelope, encodeEnvelope, generateIdentity, signEnvelope, type NodeIdentity } from '../../../src/identity/index.ts'
 import { canonicalJson, decodeReceipt, resultHash, sha256Hex, signReceipt, verifyReceipt, type ReceiptExpectation, type TaskReceipt } from '../../../src/jobs/protocol/index.ts'
+import { parseCredits } from '../../../src/market/amount.ts'
 import { isCode } from '../../harness/checks.ts'
 
 describe('jobs protocol: receipts', () => {
@@ -23,11 +24,11 @@ describe('jobs protocol: receipts', () => {
       worker: worker.peerIdString,
       coordinator: coordinator.peerIdString,
       resultHash: hash,
-      price: 3,
+      price: '3.000000',
       startedAt: 1000,
       finishedAt: 1500
     }
-    expected = { worker: worker.peerIdString, coordinator: coordinator.peerIdString, key: receipt.key, attempt: 2, resultHash: hash, jobId: 'job-1', subtaskId: 's-1', type: 't.echo', maxPrice: 5 }
+    expected = { worker: worker.peerIdString, coordinator: coordinator.peerIdString, key: receipt.key, attempt: 2, resultHash: hash, jobId: 'job-1', subtaskId: 's-1', type: 't.echo', maxPrice: 5_000_000 }
   })
 
   const reencode = (encoded: string, change: (envelope: Record<string, unknown>) => void): string => {
@@ -53,7 +54,7 @@ describe('jobs protocol: receipts', () => {
   })
 
   test('a tampered payload fails the signature (E1045)', () => {
-    const forged = reencode(signReceipt(worker, receipt), e => { (e.payload as Record<string, unknown>).price = 1 })
+    const forged = reencode(signReceipt(worker, receipt), e => { (e.payload as Record<string, unknown>).price = '1.000000' })
     assert.throws(() => verifyReceipt(forged, expected), (err: unknown) => isCode('E1045')(err) && /signature/.test((err as { why: string }).why))
   })
 
@@ -79,9 +80,23 @@ describe('jobs protocol: receipts', () => {
       [{ attempt: 1 }, /attempt/],
       [{ resultHash: sha256Hex('something else') }, /hashes/],
       [{ subtaskId: 's-2' }, /subtask/],
-      [{ maxPrice: 2 }, /credits/]
+      [{ maxPrice: 2_000_000 }, /credits/]
     ] as const) {
       assert.throws(() => verifyReceipt(encoded, { ...expected, ...change }), (err: unknown) => isCode('E1045')(err) && pattern.test((err as { why: string }).why), JSON.stringify(change))
+    }
+  })
+
+  test('the price may equal the assignment\'s maxPrice; one micro-credit over it is refused (E1045)', () => {
+    const encoded = signReceipt(worker, receipt)
+    assert.equal(verifyReceipt(encoded, { ...expected, maxPrice: parseCredits('3') }).receipt.price, '3.000000')
+    assert.throws(() => verifyReceipt(encoded, { ...expected, maxPrice: parseCredits('2.999999') }),
+      (err: unknown) => isCode('E1045')(err) && /asks 3\.000000 credits, over the 2\.999999 allowed/.test((err as { why: string }).why))
+  })
+
+  test('a price not in the six-decimal wire form (a number, seven decimals) is a bad payload (E1045)', () => {
+    for (const price of [3, '3', '3.0000001', '-3.000000']) {
+      const bad = Buffer.from(encodeEnvelope(signEnvelope(worker, { kind: 'RECEIPT', payload: { ...receipt, price }, to: coordinator.peerIdString }))).toString('base64url')
+      assert.throws(() => verifyReceipt(bad, expected), (err: unknown) => isCode('E1045')(err) && /price/.test((err as { why: string }).why), String(price))
     }
   })
 

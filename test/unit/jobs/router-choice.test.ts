@@ -6,10 +6,10 @@ import { A, B, C, SELF, T0, fixture, metricValue, offer, request } from './route
 
 describe('jobs router: score', () => {
   test('cheaper, closer, less loaded, more reputable, fresher each score higher', () => {
-    const base = { reputation: 0.5, price: 1, latencyMs: 50, inFlight: 0, slotsIdle: 4, recency: 1 }
+    const base = { reputation: 0.5, price: 1_000_000, latencyMs: 50, inFlight: 0, slotsIdle: 4, recency: 1 }
     const opts = { weights: ROUTER_DEFAULTS.weights, latencyScaleMs: ROUTER_DEFAULTS.latencyScaleMs }
     const pairs: Array<[string, Partial<typeof base>]> = [
-      ['price', { price: 0.5 }], ['latency', { latencyMs: 5 }], ['load', { inFlight: 0 }],
+      ['price', { price: 500_000 }], ['latency', { latencyMs: 5 }], ['load', { inFlight: 0 }],
       ['reputation', { reputation: 0.9 }], ['recency', { recency: 1 }]
     ]
     const worse = { ...base, inFlight: 2, recency: 0.5 }

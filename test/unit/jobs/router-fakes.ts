@@ -5,6 +5,7 @@ import { createRegistry, type Registry } from '../../../src/observability/metric
 import { PeerBook } from '../../../src/peers/index.ts'
 import { openStore, type Store } from '../../../src/store/index.ts'
 import { JobRouter, type JobRouterInit, type RouteRequest } from '../../../src/jobs/router/index.ts'
+import { formatCredits, parseCredits, type Micro } from '../../../src/market/amount.ts'
 import type { Offer } from '../../../src/offers/index.ts'
 
 /** A syntactically valid Ed25519 peer id made of one repeated base58 letter. */
@@ -27,10 +28,16 @@ export interface OfferSpec {
   models?: string[]
   tags?: string[]
   zone?: string
-  perTask?: number
+  /** Credits per task, as a user writes them ("2.5" or 2.5); default 1. */
+  perTask?: string | number
   slotsIdle?: number
   trustMode?: Offer['trustMode']
   expiresAt?: number
+}
+
+/** Credits → micro-credits, for limits (max prices, budgets) in the router's unit. */
+export function micro (credits: string | number): Micro {
+  return parseCredits(credits)
 }
 
 export function offer (spec: OfferSpec): Offer {
@@ -42,7 +49,7 @@ export function offer (spec: OfferSpec): Offer {
     taskTypes: spec.taskTypes ?? ['text.embed'],
     tags: spec.tags ?? [],
     capacity: { slotsTotal: Math.max(4, slotsIdle), slotsIdle },
-    prices: { perTask: spec.perTask ?? 1, per1kPromptTokens: 0, per1kCompletionTokens: 0, currency: 'credits' },
+    prices: { perTask: formatCredits(parseCredits(spec.perTask ?? 1)), per1kPromptTokens: '0.000000', per1kCompletionTokens: '0.000000', currency: 'credits' },
     zone: spec.zone ?? '',
     trustMode: spec.trustMode ?? 'public',
     policyHash: '',

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isAgoraError } from '../../../src/errors.ts'
 import { isCode } from '../../harness/checks.ts'
-import { A, B, C, D, SELF, fixture, metricValue, offer, peer, request } from './router-fakes.ts'
+import { A, B, C, D, SELF, fixture, metricValue, micro, offer, peer, request } from './router-fakes.ts'
 import type { ClosestOffer } from '../../../src/jobs/router/index.ts'
 
 const peersOf = (f: ReturnType<typeof fixture>, req = request()): string[] => f.router.candidates(req).map(c => c.peerId).sort()
@@ -49,9 +49,10 @@ describe('jobs router: candidates', () => {
 
   test('per-task price at or under the max price per subtask and the remaining budget', () => {
     const f = fixture([offer({ node: A, perTask: 1 }), offer({ node: B, perTask: 3 }), offer({ node: C, perTask: 5 })])
-    assert.deepEqual(peersOf(f, request({ constraints: { redundancy: 1, maxPricePerSubtask: 3 } })), [A, B])
-    assert.deepEqual(peersOf(f, request({ remainingBudget: 1 })), [A])
-    assert.deepEqual(peersOf(f, request({ remainingBudget: 4, constraints: { redundancy: 1, maxPricePerSubtask: 10 } })), [A, B])
+    assert.deepEqual(peersOf(f, request({ constraints: { redundancy: 1, maxPricePerSubtask: micro(3) } })), [A, B])
+    assert.deepEqual(peersOf(f, request({ constraints: { redundancy: 1, maxPricePerSubtask: micro('2.999999') } })), [A], 'one micro-credit under a price leaves it out')
+    assert.deepEqual(peersOf(f, request({ remainingBudget: micro(1) })), [A])
+    assert.deepEqual(peersOf(f, request({ remainingBudget: micro(4), constraints: { redundancy: 1, maxPricePerSubtask: micro(10) } })), [A, B])
   })
 
   test('banned peers and private offers of others are left out', () => {
@@ -82,13 +83,13 @@ describe('jobs router: candidates', () => {
   })
 
   test('a candidate carries its offer\'s price, idle slots and the peer book\'s reputation and latency', () => {
-    const f = fixture([offer({ node: A, perTask: 2.5, slotsIdle: 7 })])
+    const f = fixture([offer({ node: A, perTask: '2.5', slotsIdle: 7 })])
     f.book.record(A, 'success')
     f.store.peers.recordLatency(A, 42)
     f.router.begin(A)
     const [a] = f.router.candidates(request())
     assert.ok(a !== undefined)
-    assert.equal(a.price, 2.5)
+    assert.equal(a.price, 2_500_000, 'micro-credits')
     assert.equal(a.slotsIdle, 7)
     assert.equal(a.latencyMs, 42)
     assert.equal(a.inFlight, 1)
@@ -159,24 +160,25 @@ describe('jobs router: no candidate', () => {
 
   test('E1021 names the cheapest price and the max price', async () => {
     const f = fixture([offer({ node: A, perTask: 4 }), offer({ node: B, perTask: 2.5 }), offer({ node: C, taskTypes: ['x'], perTask: 0 })])
-    const err = caught(() => f.router.choose(request({ constraints: { redundancy: 1, maxPricePerSubtask: 2 } })))
+    const err = caught(() => f.router.choose(request({ constraints: { redundancy: 1, maxPricePerSubtask: micro(2) } })))
     assert.equal(err.code, 'E1021')
-    assert.match(err.why, /asks 2\.5 credits per subtask, above the max price per subtask \(2\)/)
-    assert.equal(err.details.cheapest, 2.5)
+    assert.match(err.why, /asks 2\.500000 credits per subtask, above the max price per subtask \(2\.000000\)/)
+    assert.equal(err.details.cheapest, '2.500000')
     assert.equal(err.details.cheapestNode, B)
-    assert.equal(err.details.limit, 2)
+    assert.equal(err.details.limit, '2.000000')
     assert.equal(err.details.candidates, 2)
     assert.equal(await metricValue(f.registry, 'agora_jobs_router_no_candidate_total', { reason: 'price' }), 1)
   })
 
   test('E1021 names the remaining budget when that is the limit', () => {
     const f = fixture([offer({ node: A, perTask: 4 })])
-    const err = caught(() => f.router.choose(request({ remainingBudget: 1, constraints: { redundancy: 1, maxPricePerSubtask: 10 } })))
+    const err = caught(() => f.router.choose(request({ remainingBudget: micro(1), constraints: { redundancy: 1, maxPricePerSubtask: micro(10) } })))
     assert.equal(err.code, 'E1021')
-    assert.match(err.why, /asks 4 credits per subtask, above the job's remaining budget \(1\)/)
+    assert.match(err.why, /asks 4\.000000 credits per subtask, above the job's remaining budget \(1\.000000\)/)
     assert.doesNotMatch(err.why, /max price/)
-    assert.equal(err.details.remainingBudget, 1)
-    assert.equal(err.details.limit, 1)
+    assert.equal(err.details.remainingBudget, '1.000000')
+    assert.equal(err.details.maxPricePerSubtask, '10.000000')
+    assert.equal(err.details.limit, '1.000000')
   })
 
   test('a missing capability wins over the price (E1020 before E1021)', () => {

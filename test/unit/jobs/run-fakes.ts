@@ -12,8 +12,9 @@ export class ListRouter implements JobRouterApi {
   readonly load = new Map<string, number>()
   maxLoad = 0
   readonly workers: string[]
+  /** Micro-credits per subtask. */
   readonly price: number
-  constructor (workers: string[], price = 1) {
+  constructor (workers: string[], price = 1_000_000) {
     this.workers = workers
     this.price = price
   }
@@ -53,7 +54,7 @@ export class FakeDispatcher implements TaskDispatcher {
       resultHash: 'h'.repeat(64),
       receipt: 'receipt',
       worker,
-      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: assignment.maxPrice ?? 1, startedAt: 0, finishedAt: 0 }
+      receiptPayload: { key: assignment.key, attempt: assignment.attempt, jobId: assignment.jobId, subtaskId: assignment.subtaskId, type: assignment.type, worker, coordinator: 'me', resultHash: 'h', price: assignment.maxPrice ?? '1.000000', startedAt: 0, finishedAt: 0 }
     }
   }
 }

@@ -37,7 +37,7 @@ describe('jobs worker: TaskWorker', () => {
   const trusted = (): string[] => [coordinator.peerIdString]
 
   test('runs an executor: accepted, then the result with a receipt for this attempt and hash', async () => {
-    const { worker, identity } = await makeWorker({ trusted, pricePerTask: 2 })
+    const { worker, identity } = await makeWorker({ trusted, pricePerTask: 2_000_000 })
     const a = assignment(coordinator.peerIdString, 't.echo', { input: { text: 'hi' }, params: { upper: true }, attempt: 3 })
     const events = await run(worker, coordinator.peerIdString, a)
     assert.equal(events[0]?.type, 'accepted')
@@ -45,18 +45,20 @@ describe('jobs worker: TaskWorker', () => {
     assert.deepEqual(result.result(), { text: 'HI' })
     assert.equal(result.hash, resultHash({ text: 'HI' }))
     const { receipt } = verifyReceipt(result.receipt, { worker: identity.peerIdString, coordinator: coordinator.peerIdString, key: a.key, attempt: 3, resultHash: result.hash })
-    assert.equal(receipt.price, 2)
+    assert.equal(receipt.price, '2.000000', 'credits with six decimals on the wire')
     assert.ok(receipt.finishedAt >= receipt.startedAt)
   })
 
   test('refusals: unknown or disabled debug type, price, deadline, access (with the access code), stopping', async () => {
-    const { worker } = await makeWorker({ trusted, pricePerTask: 5 })
+    const { worker } = await makeWorker({ trusted, pricePerTask: 5_000_000 })
     const c = coordinator.peerIdString
     const type = refusalOf(await run(worker, c, assignment(c, 'no.such')))
     assert.equal(type.reason, 'type')
     assert.match(type.message, /t\.echo/, 'the known types are listed')
     assert.equal(refusalOf(await run(worker, c, assignment(c, 't.debug'))).reason, 'type')
-    assert.equal(refusalOf(await run(worker, c, assignment(c, 't.echo', { input: { text: 'x' }, maxPrice: 4 }))).reason, 'price')
+    const price = refusalOf(await run(worker, c, assignment(c, 't.echo', { input: { text: 'x' }, maxPrice: '4.999999' })))
+    assert.equal(price.reason, 'price')
+    assert.match(price.message, /asks 5\.000000 credits per task, over the 4\.999999 offered/)
     assert.equal(refusalOf(await run(worker, c, assignment(c, 't.echo', { input: { text: 'x' }, deadline: Date.now() - 1 }))).reason, 'deadline')
     const access = refusalOf(await run(worker, stranger.peerIdString, assignment(stranger.peerIdString, 't.echo', { input: { text: 'x' } })))
     assert.equal(access.reason, 'access')
@@ -99,7 +101,7 @@ describe('jobs worker: TaskWorker', () => {
   })
 
   test('idempotency: a finished key returns the cached result without running again, with a receipt for the new attempt', async () => {
-    const { worker, fx, identity } = await makeWorker({ trusted })
+    const { worker, fx, identity } = await makeWorker({ trusted, pricePerTask: 1 })
     const c = coordinator.peerIdString
     const a = assignment(c, 't.echo', { input: { text: 'once' } })
     const first = resultOf(await run(worker, c, a))
@@ -111,7 +113,7 @@ describe('jobs worker: TaskWorker', () => {
     assert.deepEqual(second.result(), { text: 'once' })
     assert.equal(verifyReceipt(second.receipt, { worker: identity.peerIdString, coordinator: c, key: a.key, attempt: 2, resultHash: first.hash }).receipt.attempt, 2)
     // the price it was made at still applies
-    assert.equal(refusalOf(await run(worker, c, { ...a, attempt: 3, maxPrice: -1 })).reason, 'price')
+    assert.equal(refusalOf(await run(worker, c, { ...a, attempt: 3, maxPrice: '0.000000' })).reason, 'price')
     // the same key from another coordinator is another subtask
     const { worker: open } = await makeWorker({ trusted: () => [c, stranger.peerIdString], fx })
     resultOf(await run(open, c, a))

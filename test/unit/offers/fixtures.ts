@@ -22,7 +22,7 @@ export function offerFor (node: string, overrides: Partial<Offer> = {}): Offer {
     taskTypes: ['chat'],
     tags: ['cpu'],
     capacity: { slotsTotal: 4, slotsIdle: 2 },
-    prices: { perTask: 1, per1kPromptTokens: 0.5, per1kCompletionTokens: 2, currency: OFFER_CURRENCY },
+    prices: { perTask: '1.000000', per1kPromptTokens: '0.500000', per1kCompletionTokens: '2.000000', currency: OFFER_CURRENCY },
     zone: 'eu',
     trustMode: 'public',
     policyHash: '',

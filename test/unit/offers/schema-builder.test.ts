@@ -1,7 +1,7 @@
 import { describe, test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { isAgoraError } from '../../../src/errors.ts'
-import { buildLocalOffer, hasSomethingToOffer, offerPrice, offerSchema, withdrawSchema } from '../../../src/offers/index.ts'
+import { buildLocalOffer, configPrices, hasSomethingToOffer, offerPrice, offerPrices, offerSchema, withdrawSchema } from '../../../src/offers/index.ts'
 import { identities, NOW, offerFor, snapshot, TTL } from './fixtures.ts'
 import type { NodeIdentity } from '../../../src/identity/index.ts'
 
@@ -9,7 +9,8 @@ let node: NodeIdentity
 
 before(async () => { [node] = await identities(1) as [NodeIdentity] })
 
-const prices = { perTask: 1, per1kPromptTokens: 0.25, per1kCompletionTokens: 3 }
+/** Micro-credits: 1, 0.25 and 3 credits. */
+const prices = { perTask: 1_000_000, per1kPromptTokens: 250_000, per1kCompletionTokens: 3_000_000 }
 const base = { id: 'abcdefgh12345678', prices, zone: 'eu-west', trustMode: 'friends' as const, lamport: 7, expiresAt: NOW + TTL }
 
 describe('offers: the offer schema', () => {
@@ -28,7 +29,12 @@ describe('offers: the offer schema', () => {
       { ...good, node: 'not-a-peer-id' },
       { ...good, lamport: 0 },
       { ...good, models: Array.from({ length: 300 }, (_, i) => ({ name: `m${i}`, provider: 'p', kind: 'chat', contextLength: 1 })) },
-      { ...good, prices: { ...good.prices, perTask: -1 } }
+      { ...good, prices: { ...good.prices, perTask: '-1.000000' } },
+      // amounts travel as six-decimal strings only: a number, fewer or more places are refused
+      { ...good, prices: { ...good.prices, perTask: 1 } },
+      { ...good, prices: { ...good.prices, perTask: '1.5' } },
+      { ...good, prices: { ...good.prices, perTask: '1.0000001' } },
+      { ...good, prices: { ...good.prices, per1kPromptTokens: '9007199254.740992' } }
     ]
     for (const value of bad) assert.equal(offerSchema.safeParse(value).success, false, JSON.stringify(value).slice(0, 80))
   })
@@ -45,21 +51,28 @@ describe('offers: the offer schema', () => {
         { name: 'embed-model', provider: 'wink', kind: 'embedding', contextLength: 512 }
       ]
     })
-    assert.equal(offerPrice(offer), offer.prices.perTask)
-    assert.equal(offerPrice(offer, 'chat-model'), offer.prices.per1kCompletionTokens)
-    assert.equal(offerPrice(offer, 'embed-model'), offer.prices.per1kPromptTokens)
+    assert.deepEqual(offerPrices(offer), { perTask: 1_000_000, per1kPromptTokens: 500_000, per1kCompletionTokens: 2_000_000 })
+    assert.equal(offerPrice(offer), 1_000_000)
+    assert.equal(offerPrice(offer, 'chat-model'), 2_000_000)
+    assert.equal(offerPrice(offer, 'embed-model'), 500_000)
     assert.equal(offerPrice(offer, 'missing'), undefined)
   })
 })
 
 describe('offers: the local offer builder', () => {
+  test('the config\'s prices (decimal strings or numbers, at most six decimals) become micro-credits; a bad one is E1100 naming the key', () => {
+    assert.deepEqual(configPrices({ perTask: '0.000001', per1kPromptTokens: 0.25, per1kCompletionTokens: '3' }), { perTask: 1, per1kPromptTokens: 250_000, per1kCompletionTokens: 3_000_000 })
+    assert.throws(() => configPrices({ perTask: '0', per1kPromptTokens: '0.0000001', per1kCompletionTokens: '0' }),
+      (err: unknown) => isAgoraError(err, 'E1100') && err.what.includes('offers.prices.per1kPromptTokens'))
+  })
+
   test('built from the registry snapshot and the config', () => {
     const offer = buildLocalOffer(snapshot(), { ...base, node: node.peerIdString, name: 'box-1' })
     assert.deepEqual(offer.models, snapshot().models)
     assert.deepEqual(offer.taskTypes, ['chat', 'embed'])
     assert.deepEqual(offer.tags, ['gpu'])
     assert.deepEqual(offer.capacity, { slotsTotal: 4, slotsIdle: 3 })
-    assert.deepEqual(offer.prices, { ...prices, currency: 'credits' })
+    assert.deepEqual(offer.prices, { perTask: '1.000000', per1kPromptTokens: '0.250000', per1kCompletionTokens: '3.000000', currency: 'credits' })
     assert.equal(offer.zone, 'eu-west')
     assert.equal(offer.trustMode, 'friends')
     assert.equal(offer.policyHash, '')

@@ -83,17 +83,19 @@ describe('offers: table rules', () => {
 
   test('list filters by model, task type, zone and price; get finds by offer id or node id', () => {
     const table = new OfferTable({ maxEntries: 10 })
-    table.apply(offerEntry(offerFor(A, { id: 'offer-aaaa', zone: 'eu', prices: { perTask: 1, per1kPromptTokens: 1, per1kCompletionTokens: 5, currency: 'credits' } })), NOW)
-    table.apply(offerEntry(offerFor(B, { id: 'offer-bbbb', zone: 'us', taskTypes: ['embed'], prices: { perTask: 3, per1kPromptTokens: 1, per1kCompletionTokens: 1, currency: 'credits' } })), NOW)
+    table.apply(offerEntry(offerFor(A, { id: 'offer-aaaa', zone: 'eu', prices: { perTask: '1.000000', per1kPromptTokens: '1.000000', per1kCompletionTokens: '5.000000', currency: 'credits' } })), NOW)
+    table.apply(offerEntry(offerFor(B, { id: 'offer-bbbb', zone: 'us', taskTypes: ['embed'], prices: { perTask: '3.000000', per1kPromptTokens: '1.000000', per1kCompletionTokens: '1.000000', currency: 'credits' } })), NOW)
     table.apply(offerEntry(offerFor(C, { id: 'offer-cccc', models: [{ name: 'other', provider: 'x', kind: 'embedding', contextLength: 1 }] })), NOW)
     const nodes = (filter: Parameters<OfferTable['list']>[0]): string[] => table.list(filter, NOW).map(o => o.node)
     assert.deepEqual(nodes({}), [A, B, C])
     assert.deepEqual(nodes({ model: 'llama3.2:3b' }), [A, B])
     assert.deepEqual(nodes({ taskType: 'embed' }), [B])
     assert.deepEqual(nodes({ zone: 'eu' }), [A, C])
-    assert.deepEqual(nodes({ maxPrice: 2 }), [A, C])
+    // maxPrice in micro-credits
+    assert.deepEqual(nodes({ maxPrice: 2_000_000 }), [A, C])
+    assert.deepEqual(nodes({ maxPrice: 999_999 }), [], 'one micro-credit under the cheapest per-task price')
     // with a model named, maxPrice compares that model's completion price
-    assert.deepEqual(nodes({ model: 'llama3.2:3b', maxPrice: 2 }), [B])
+    assert.deepEqual(nodes({ model: 'llama3.2:3b', maxPrice: 2_000_000 }), [B])
     assert.deepEqual(nodes({ model: 'nope' }), [])
     assert.equal(table.get('offer-bbbb', NOW)?.node, B)
     assert.equal(table.get(C, NOW)?.id, 'offer-cccc')
