@@ -6,7 +6,8 @@
  *   identity → logger/metrics → store → envelopes → peer book (gater, gossip scores)
  *   → libp2p (not listening) → reqresp, gossip → capability registry + wink provider
  *   → peer manager, peer guard, info → offer service → provider manager
- *   → gateway: access control, metering, /agora/infer/1 server and client, router; API keys
+ *   → access control → market: ledger, escrow, payments, contracts, /agora/market/1
+ *   → gateway: metering, /agora/infer/1 server and client, router (both paid through the market); API keys
  *   → jobs: worker (resources, capability source, /agora/task/1), router, dispatcher, blobs, coordinator
  */
 import { join } from 'node:path'
@@ -27,6 +28,7 @@ import { CapabilityRegistry, ProviderManager, createWinkProvider, winkCacheDir }
 import { AccessControl, InferenceGateway, InferenceServer, LocalInference, Metering, RemoteInference } from './gateway/index.ts'
 import { ApiKeys } from './api/index.ts'
 import { assembleJobs } from './jobs/index.ts'
+import { MarketService } from './market/index.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
 
 export interface AssembleInit {
@@ -112,16 +114,21 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     })
     // the gateway: one access rule for every protocol that spends our compute, metering of every request
     const access = new AccessControl({ peerBook, logger, metrics }, { ...config.access, selfPeerId: identity.peerIdString })
+    // the market pays for what jobs and the gateway buy, and books what they sell: built before both
+    const market = new MarketService({ db: store.db, identity, reqresp, envelopes, peerBook, offers, access, events, logger, metrics }, config.market)
     const metering = new Metering({ db: store.db, metrics, logger })
     const localInference = new LocalInference({ local: providers, metering, prices: () => offers.local()?.prices })
-    const inferenceServer = new InferenceServer({ reqresp, access, local: localInference, logger, metrics })
+    const inferenceServer = new InferenceServer({ reqresp, access, local: localInference, market, logger, metrics })
     const remote = new RemoteInference({ reqresp, libp2p, logger, metrics }, config.gateway.timeouts)
-    const gateway = new InferenceGateway({ selfPeerId: identity.peerIdString, local: providers, remote, offers, peerBook, metering, logger, metrics }, config.gateway)
+    const gateway = new InferenceGateway({ selfPeerId: identity.peerIdString, local: providers, remote, offers, peerBook, metering, market, logger, metrics }, {
+      ...config.gateway,
+      holdTokens: config.market.gatewayHoldTokens
+    })
     const keys = new ApiKeys({ db: store.db })
-    const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access })
+    const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
-      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, jobs: jobs.api
+      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, jobs: jobs.api
     }
     const services: Service[] = [
       // first up, last down: metering batches its rows and writes what is pending just before the store closes
@@ -133,6 +140,8 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       { name: 'info', start: async () => { await info.start() }, stop: async () => { await info.stop() } },
       { name: 'peer manager', start: async () => { await peerManager.start() }, stop: async () => { await peerManager.stop() } },
       { name: 'peer guard', start: async () => { await peerGuard.start() }, stop: async () => { await peerGuard.stop() } },
+      // the books are open before anything that buys or sells starts, and written last
+      { name: 'market', start: async () => { await market.start() }, stop: async () => { await market.stop() } },
       { name: 'inference server', start: async () => { await inferenceServer.start() }, stop: async () => { await inferenceServer.stop() } },
       // the jobs worker registers its task types and slots before the first offer goes out;
       // the coordinator resumes unfinished jobs once offers flow

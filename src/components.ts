@@ -14,6 +14,7 @@ import type { CapabilityRegistry, ProviderManager, WinkProvider } from './provid
 import type { AccessControl, Gateway, Metering } from './gateway/index.ts'
 import type { ApiKeys } from './api/index.ts'
 import type { JobCoordinator } from './jobs/index.ts'
+import type { MarketService } from './market/index.ts'
 import type { PeerBook } from './peers/index.ts'
 import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
@@ -50,6 +51,8 @@ export interface AgoraComponents {
   readonly gateway: Gateway
   /** API keys for /v1. */
   readonly keys: ApiKeys
+  /** The wallet and the market: holds, captures, receipts, payments, contracts (docs/market.md). */
+  readonly market: MarketService
   /** Our jobs: submit, plan, route, dispatch, aggregate, resume (the coordinator). */
   readonly jobs: JobCoordinator
 }

@@ -11,6 +11,8 @@ import { queryNumber } from './schemas.ts'
 /** POST /api/v1/market/requests: a direct request against a peer's offer. */
 export const marketRequestBody = z.object({
   offerId: z.string().min(1).max(256),
+  /** The model or task type bought; may be left out when the offer serves one thing only. */
+  what: z.string().min(1).max(256).optional(),
   quantity: z.number().int().min(1).max(1_000_000),
   /** The most the buyer pays per unit, in credits. */
   maxUnitPrice: creditsInput,

@@ -25,6 +25,7 @@ import type { PeerBook } from '../peers/index.ts'
 import type { ReqResp } from '../protocols/index.ts'
 import type { CapabilityRegistry, WinkProvider } from '../providers/index.ts'
 import type { Store } from '../store/index.ts'
+import type { MarketApi } from '../market/types.ts'
 import type { Registry } from 'prom-client'
 
 export interface JobsAssemblyComponents {
@@ -42,6 +43,8 @@ export interface JobsAssemblyComponents {
   offers: OfferService
   peerBook: PeerBook
   access: AccessControl
+  /** Pays for our priced subtasks and books what we sell (none: nothing is booked). */
+  market?: MarketApi | undefined
 }
 
 export interface JobsAssembly {
@@ -57,7 +60,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   const jobs = config.jobs
   const executors = executorTable({ debugTasks: jobs.debugTasks })
   const resources = new Resources({ slots: jobs.slots, maxCpuLoad: jobs.maxCpuLoad, minFreeMemoryMb: jobs.minFreeMemoryMb })
-  const worker = new TaskWorker({ identity: c.identity, access: c.access, executors, resources, services: workerServices(c), logger, metrics }, {
+  const worker = new TaskWorker({ identity: c.identity, access: c.access, executors, resources, services: workerServices(c), market: c.market, logger, metrics }, {
     pricePerTask: parseCredits(config.offers.prices.perTask, 'offers.prices.perTask'),
     debugTasks: jobs.debugTasks
   })
@@ -80,7 +83,8 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     events: c.events,
     logger,
     metrics,
-    selfPeerId: c.identity.peerIdString
+    selfPeerId: c.identity.peerIdString,
+    market: c.market
   }, jobs)
   return {
     api: coordinator,

@@ -80,6 +80,8 @@ export interface WalletEntry {
 
 export interface DirectRequest {
   offerId: string
+  /** The model or task type to buy; may be left out when the offer serves only one thing. */
+  what?: string
   quantity: number
   /** The most the buyer pays per unit. */
   maxUnitPrice: Micro
@@ -135,6 +137,8 @@ export interface MarketApi {
   contractFor(seller: string, what: string, amount: Micro): PaySource | undefined
   /** Capture one checked receipt; idempotent by receiptId; E1104 above what is held. */
   capture(input: CaptureInput): void
+  /** Whether a receipt was captured already (from whichever hold). */
+  captured(receiptId: string): boolean
   /** Release what is left of a hold (exactly once). */
   release(holdId: string): void
   /** Resolves once everything booked so far is on disk (before telling a peer or a user). */
@@ -143,6 +147,9 @@ export interface MarketApi {
   // jobs worker and gateway server, seller side
   /** Whether this node takes `amount` more of work from `buyer` (its credit limit); E1102 when not. */
   admit(buyer: string, amount: Micro, what?: string): void
-  /** Record a receipt this node signed for `buyer` (so its payment proof can be checked); idempotent by receiptId. */
-  issue(receipt: { receiptId: string, buyer: string, amount: Micro }): void
+  /**
+   * Record a receipt this node signed for `buyer` (so its payment proof can be checked); idempotent by receiptId.
+   * With `what` (or `contractId`) it counts toward the buyer's accepted contract for it that has room.
+   */
+  issue(receipt: { receiptId: string, buyer: string, amount: Micro, what?: string, contractId?: string }): void
 }

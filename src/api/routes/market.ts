@@ -40,9 +40,9 @@ export function registerMarketRoutes (app: FastifyInstance, { market }: { market
   app.get(path(ROUTES.contract.path), async request => contractJson(api().contract(parse(contractIdParam, request.params, 'path').id)))
   app.get(path(ROUTES.pending.path), async () => api().pending().map(contractJson))
   app.post(path(ROUTES.marketRequest.path), async request => {
-    const { offerId, quantity, maxUnitPrice, expiresInMs } = parse(marketRequestBody, request.body, 'body')
+    const { offerId, what, quantity, maxUnitPrice, expiresInMs } = parse(marketRequestBody, request.body, 'body')
     const expiresAt = expiresInMs === undefined ? undefined : Date.now() + expiresInMs
-    return contractJson(await api().request({ offerId, quantity, maxUnitPrice, ...(expiresAt === undefined ? {} : { expiresAt }) }, { signal: abortOnClose(request) }))
+    return contractJson(await api().request({ offerId, quantity, maxUnitPrice, ...(what === undefined ? {} : { what }), ...(expiresAt === undefined ? {} : { expiresAt }) }, { signal: abortOnClose(request) }))
   })
   app.post(path(ROUTES.acceptContract.path), async request => contractJson(await api().accept(parse(contractIdParam, request.params, 'path').id)))
   app.post(path(ROUTES.rejectContract.path), async request => {

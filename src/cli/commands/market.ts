@@ -22,15 +22,22 @@ export function registerMarketCommands (program: Command): void {
     .description('ask a peer to sell against its offer; waits for its ACCEPT (the hold is placed) or REJECT')
     .requiredOption('--quantity <n>', 'units wanted (tasks, or thousands of tokens)')
     .requiredOption('--max-price <credits>', 'the most you pay per unit')
+    .option('--what <model-or-task>', 'the model or task type to buy (needed when the offer serves more than one)')
     .option('--expires <duration>', 'how long the request and its contract stay valid, e.g. 10m (default market.requestTtlMs)')
-    .action(async (offerId: string, flags: { quantity: string, maxPrice: string, expires?: string }, cmd: Command) => {
+    .action(async (offerId: string, flags: { quantity: string, maxPrice: string, what?: string, expires?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const expiresInMs = flags.expires === undefined ? undefined : parseDuration(flags.expires.trim())
       if (flags.expires !== undefined && expiresInMs === undefined) throw new AgoraError('E600', `--expires takes a duration, not '${flags.expires}'`, { hint: 'e.g. --expires 30s, 10m, 2h' })
       const { checkFlags } = await import('../check-flags.ts')
       const { marketRequestBody } = await import('../../client/market-schemas.ts')
-      const body = { offerId, quantity: Number(flags.quantity), maxUnitPrice: await creditsFlag('--max-price', flags.maxPrice), ...(expiresInMs === undefined ? {} : { expiresInMs }) }
-      checkFlags(marketRequestBody, body, { quantity: '--quantity', maxUnitPrice: '--max-price', expiresInMs: '--expires', offerId: 'offerId' }, 'market request')
+      const body = {
+        offerId,
+        quantity: Number(flags.quantity),
+        maxUnitPrice: await creditsFlag('--max-price', flags.maxPrice),
+        ...(flags.what === undefined ? {} : { what: flags.what }),
+        ...(expiresInMs === undefined ? {} : { expiresInMs })
+      }
+      checkFlags(marketRequestBody, body, { quantity: '--quantity', maxUnitPrice: '--max-price', what: '--what', expiresInMs: '--expires', offerId: 'offerId' }, 'market request')
       // the seller may queue it for its operator: wait up to the request's own expiry
       const client = clientFor(opts.dataDir, { timeoutMs: (expiresInMs ?? 10 * 60_000) + 30_000 })
       printContract(await client.marketRequest(body), opts)

@@ -5,6 +5,7 @@ import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
+import type { JobMarket } from './job-payments.ts'
 
 export interface CoordinatorContext {
   store: JobStore
@@ -14,6 +15,8 @@ export interface CoordinatorContext {
   config: Pick<JobsConfig, 'concurrency' | 'maxAttempts' | 'timeouts'>
   selfPeerId: string
   metrics?: CoordinatorMetrics | undefined
+  /** The buyer's side of the market: priced subtasks are paid through it (none: nothing is booked). */
+  market?: JobMarket | undefined
   /** A subtask committed: tell watchers (throttled). */
   progress(jobId: string): void
 }

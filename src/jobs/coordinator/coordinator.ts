@@ -26,6 +26,8 @@ import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { JobStore } from '../store/job-store.ts'
+import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
+import { taskReceiptId } from '../protocol/receipt.ts'
 import type { Registry } from 'prom-client'
 
 /** Uploaded inputs, content-addressed (src/jobs/blobs). */
@@ -50,6 +52,8 @@ export interface CoordinatorComponents {
   logger: AgoraLogger
   metrics?: Registry | undefined
   selfPeerId: string
+  /** Pays for priced subtasks (docs/market.md); none: nothing is held or booked. */
+  market?: JobMarket | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -83,9 +87,11 @@ export class JobCoordinator implements JobsApi {
   /** Resume every unfinished job. */
   async start (): Promise<void> {
     this.stopping = false
+    this.releaseFinishedHolds()
     for (const jobId of this.store.unfinished()) {
       try {
         const reset = this.store.resetInterrupted(jobId)
+        this.recapture(jobId)
         this.log.info({ job: jobId, redispatch: reset }, 'resuming a job')
         this.drive(jobId)
       } catch (err) {
@@ -122,7 +128,17 @@ export class JobCoordinator implements JobsApi {
     }
     const planned = await planJob(spec, this.resolveInput(spec), this.c.tools, { debugTasks: this.config.debugTasks })
     const id = newJobId()
-    this.store.insert({ id, type: spec.type, input: spec.input, params: spec.params, constraints: spec.constraints, createdAt: Date.now() }, planned.subtasks)
+    // the budget is held before the job exists: a wallet that cannot cover it refuses the job (E1101), nothing is stored
+    const budget = spec.constraints.budget ?? 0
+    if (budget > 0) this.c.market?.hold(jobHoldId(id), budget, { ref: jobHoldId(id) })
+    try {
+      this.store.insert({ id, type: spec.type, input: spec.input, params: spec.params, constraints: spec.constraints, createdAt: Date.now() }, planned.subtasks)
+    } catch (err) {
+      if (budget > 0) this.c.market?.release(jobHoldId(id))
+      throw err
+    }
+    // "accepted" only once the hold is on disk
+    if (budget > 0) await this.c.market?.durable()
     this.metrics?.submitted.inc({ type: spec.type })
     this.c.events.emit('job:submitted', { jobId: id, type: spec.type, state: 'planned' })
     this.log.info({ job: id, type: spec.type, subtasks: planned.subtasks.length }, 'job submitted')
@@ -231,6 +247,8 @@ export class JobCoordinator implements JobsApi {
     }
     const finished = this.store.get(jobId) as Job
     this.metrics?.finished.inc({ type: finished.type, state: finished.state })
+    // what the budget did not pay for goes back (once; a no-op for a job without a budget)
+    this.c.market?.release(jobHoldId(jobId))
     this.emitProgress(finished)
     const event = { jobId, type: finished.type, state: finished.state }
     if (finished.state === 'completed') this.c.events.emit('job:completed', event)
@@ -248,6 +266,7 @@ export class JobCoordinator implements JobsApi {
       config: this.config,
       selfPeerId: this.c.selfPeerId,
       metrics: this.metrics,
+      market: this.c.market,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return
@@ -260,6 +279,28 @@ export class JobCoordinator implements JobsApi {
 
   private emitProgress (job: Job): void {
     this.c.events.emit('job:progress', { jobId: job.id, type: job.type, state: job.state, ...job.progress })
+  }
+
+  /** A job that finished just before a crash may still hold its budget: give it back (a no-op when it was). */
+  private releaseFinishedHolds (): void {
+    if (this.c.market === undefined) return
+    for (const job of this.store.list({ limit: 1000 })) {
+      if (FINISHED_JOB_STATES.includes(job.state) && (job.constraints.budget ?? 0) > 0) this.c.market.release(jobHoldId(job.id))
+    }
+  }
+
+  /** After a restart: captures of subtasks committed just before the crash are booked again (no-ops when they were). */
+  private recapture (jobId: string): void {
+    const job = this.store.get(jobId)
+    if (this.c.market === undefined || job === undefined) return
+    const payments = new JobPayments(this.c.market, { jobId, selfPeerId: this.c.selfPeerId, budget: job.constraints.budget })
+    for (const subtask of this.store.subtasks(jobId)) {
+      if (subtask.state !== 'committed' || subtask.worker === null || subtask.price === null) continue
+      payments.recapture({
+        subtaskId: subtask.id, attempt: subtask.attempts, worker: subtask.worker, type: subtask.type, price: subtask.price,
+        receiptId: taskReceiptId(`${this.c.selfPeerId}/${jobId}/${subtask.id}`)
+      })
+    }
   }
 
   private runningPlan (jobId: string, planner: AnyPlanner, params: unknown, constraintModels: string[]): RunningPlan {

@@ -23,6 +23,8 @@ import type { AttemptOutcome, JobConstraints } from '../types.ts'
 import type { SubtaskPlanRow } from '../store/job-store.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { ReadyQueue } from './ready-queue.ts'
+import { JobPayments, unpaidAttempt, type AttemptPayment } from './job-payments.ts'
+import { taskReceiptId } from '../protocol/receipt.ts'
 
 /** How long a refusing worker is skipped (unless it says how long). */
 const REFUSAL_BACKOFF_MS = 250
@@ -69,6 +71,7 @@ export class JobRun {
   private wake: (() => void) | undefined
   /** Micro-credits of the attempts out (their candidates' prices), not yet spent. */
   private reserved: Micro = 0
+  private readonly payments: JobPayments
   private routeError: AgoraError | undefined
   private stalledSince: number | undefined
   /** Micro-credits of the committed subtasks. */
@@ -89,6 +92,7 @@ export class JobRun {
         else list.push(row.id)
       }
     }
+    this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs })
     this.ready = new ReadyQueue(rows.filter(r => r.state === 'pending' && this.depsDone(r)).map(r => r.id), id => this.rows.get(id)?.type ?? '')
     this.spent = spent
   }
@@ -204,6 +208,16 @@ export class JobRun {
     }
     const input = work.input ?? this.plan.bind(row.id, this.c.store.results(this.jobId, row.deps))
     const attempt = row.attempts + 1
+    // never more than the offer said, the job's cap, or what the budget has left (the receipt is checked against it)
+    const maxPrice = Math.min(choice.candidate.price, this.constraints.maxPricePerSubtask ?? MAX_MICRO, remainingBudget ?? MAX_MICRO)
+    let payment: AttemptPayment | undefined
+    try {
+      payment = this.payments.forAttempt({ subtaskId: row.id, attempt, worker, type: row.type, maxPrice })
+    } catch (err) {
+      if (!isAgoraError(err, 'E1101')) throw err
+      this.finish({ state: 'failed', error: unpaidAttempt(this.jobId, err) })
+      return 0
+    }
     row.attempts = attempt
     row.state = 'assigned'
     this.c.store.assign(this.jobId, row.id, worker, attempt, now)
@@ -224,8 +238,7 @@ export class JobRun {
       params: work.params,
       input,
       deadline: this.constraints.deadline,
-      // never more than the offer said, the job's cap, or what the budget has left (the receipt is checked against it)
-      maxPrice: formatCredits(Math.min(choice.candidate.price, this.constraints.maxPricePerSubtask ?? MAX_MICRO, remainingBudget ?? MAX_MICRO))
+      maxPrice: formatCredits(maxPrice)
     }, {
       signal: AbortSignal.any([controller.signal, this.stop.signal]),
       timeouts: this.c.config.timeouts,
@@ -247,12 +260,13 @@ export class JobRun {
       if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
       this.poke()
     }
-    dispatched.then(result => { settle(); this.succeeded(row, worker, attempt, result, startedAt) }, (err: unknown) => { settle(); this.failed(row, worker, attempt, err) })
+    dispatched.then(result => { settle(); this.succeeded(row, worker, attempt, result, startedAt, payment) }, (err: unknown) => { settle(); this.failed(row, worker, attempt, err) })
       .catch((err: unknown) => { this.finish({ state: 'failed', error: internalError(this.jobId, err) }) })
+      .finally(() => { this.payments.settle(payment) })
     return true
   }
 
-  private succeeded (row: SubtaskPlanRow, worker: string, attempt: number, result: DispatchResult, startedAt: number): void {
+  private succeeded (row: SubtaskPlanRow, worker: string, attempt: number, result: DispatchResult, startedAt: number, payment: AttemptPayment | undefined): void {
     if (this.end !== undefined) return
     // the dispatcher checked the receipt: its price parses, at most the assignment's maxPrice
     const price = parseCredits(result.receiptPayload.price, 'price')
@@ -268,6 +282,7 @@ export class JobRun {
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
     this.spent = addMicro(this.spent, price, 'spent')
+    this.payments.capture(payment, { receiptId: taskReceiptId(`${this.c.selfPeerId}/${this.jobId}/${row.id}`), worker, price })
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)

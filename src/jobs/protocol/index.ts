@@ -7,7 +7,7 @@ export { resultRefSchema, sha256HexSchema, taskAssignmentSchema, taskFrameSchema
 export type { ResultRef, TaskFrame, TaskRequest } from './schema.ts'
 export { canonicalJson, resultHash, sha256Hex } from './hash.ts'
 export { problemOf } from './problem.ts'
-export { decodeReceipt, signReceipt, verifyReceipt } from './receipt.ts'
+export { decodeReceipt, signReceipt, taskReceiptId, verifyReceipt } from './receipt.ts'
 export type { ReceiptExpectation, VerifiedReceipt } from './receipt.ts'
 export {
   DISPATCH_TIMEOUT_DEFAULTS, ENGINE_TIMEOUT_SLACK_MS, TASK_CHUNK_BYTES, TASK_INLINE_RESULT_BYTES, TASK_MAX_REQUEST_BYTES, TASK_MAX_RESPONSE_BYTES,

@@ -13,6 +13,16 @@ import { problemOf } from './problem.ts'
 import { taskReceiptSchema } from './schema.ts'
 import type { TaskReceipt } from './types.ts'
 
+/**
+ * The market's id of the receipt for a subtask (docs/market.md): the worker
+ * books it as issued, the coordinator captures it. One per subtask key, not
+ * per attempt: a worker that delivers the same work to a second attempt
+ * (from its result cache) is owed it once.
+ */
+export function taskReceiptId (key: string): string {
+  return `task:${key}`
+}
+
 /** Sign `receipt` as `identity` (the worker), addressed to `receipt.coordinator`; the encoded envelope. */
 export function signReceipt (identity: NodeIdentity, receipt: TaskReceipt, now: number = Date.now()): string {
   const envelope = signEnvelope(identity, { kind: 'RECEIPT', payload: { ...receipt }, to: receipt.coordinator }, now)

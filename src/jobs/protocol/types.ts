@@ -24,7 +24,7 @@ export interface TaskAssignment {
 }
 
 /** Why a worker refused (a refusal is not a failure: it never lowers reputation). */
-export const REFUSAL_REASONS = ['slots', 'cpu', 'memory', 'type', 'access', 'price', 'deadline', 'stopping'] as const
+export const REFUSAL_REASONS = ['slots', 'cpu', 'memory', 'type', 'access', 'price', 'deadline', 'stopping', 'credit'] as const
 export type RefusalReason = typeof REFUSAL_REASONS[number]
 
 /** The payload of the RECEIPT envelope a worker signs for a result. */

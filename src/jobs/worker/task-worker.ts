@@ -2,9 +2,12 @@
  * Runs subtasks for coordinators, the same way whether the offer came over
  * /agora/task/1 (TaskServer) or from this node's own dispatcher. In order:
  * access (trust mode, bans) → stopping → a finished key returns its cached
- * result, a running key attaches → known type → deadline → price →
- * resources (slots, CPU, memory) → input and params against the executor's
- * schemas (E1044) → run with progress, heartbeats and a signed receipt.
+ * result, a running key attaches → known type → deadline → price → the
+ * coordinator's credit with us (market, priced work only) → resources
+ * (slots, CPU, memory) → input and params against the executor's schemas
+ * (E1044) → run with progress, heartbeats and a signed receipt, booked in
+ * the market (durably) before it leaves, so the coordinator's payment proof
+ * for it can be checked. Work for this node's own jobs is free.
  * A refusal is an event, not an error; failures throw AgoraError. The
  * caller's signal aborting (stream gone) leaves the execution, and the last
  * caller leaving aborts the executor.
@@ -13,7 +16,7 @@ import { AgoraError, isAgoraError } from '../../errors.ts'
 import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import { problemOf } from '../protocol/problem.ts'
 import { canonicalJson, sha256Hex } from '../protocol/hash.ts'
-import { signReceipt } from '../protocol/receipt.ts'
+import { signReceipt, taskReceiptId } from '../protocol/receipt.ts'
 import { TASK_MAX_RESULT_BYTES } from '../protocol/constants.ts'
 import { WORKER_DEFAULTS } from './constants.ts'
 import { Execution, type ExecutionOutcome } from './execution.ts'
@@ -21,6 +24,7 @@ import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts'
 import { ResultCache, type CachedResult } from './result-cache.ts'
 import type { Resources } from './resources.ts'
 import type { AccessControl } from '../../gateway/access/index.ts'
+import type { MarketApi } from '../../market/types.ts'
 import type { NodeIdentity } from '../../identity/index.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { AnyExecutor, ExecutorContext } from '../executors/types.ts'
@@ -37,6 +41,8 @@ export interface TaskWorkerComponents {
   executors: ReadonlyMap<string, AnyExecutor>
   resources: Resources
   services: WorkerServices
+  /** The seller's side of the market: credit limits and receipts issued (none: priced work is not booked). */
+  market?: Pick<MarketApi, 'admit' | 'issue' | 'durable'> | undefined
   logger: AgoraLogger
   metrics?: Registry | undefined
 }
@@ -152,7 +158,7 @@ export class TaskWorker {
       }
       this.metrics?.accepted.inc({ how: 'cached' })
       yield { type: 'accepted', slotsIdle: this.c.resources.idleSlots() }
-      yield this.resultEvent(cached, coordinator, assignment, () => JSON.parse(cached.utf8.toString('utf8')) as unknown)
+      yield await this.resultEvent(cached, coordinator, assignment, () => JSON.parse(cached.utf8.toString('utf8')) as unknown)
       return
     }
     let execution = this.running.get(runId(coordinator, assignment.key))
@@ -178,7 +184,7 @@ export class TaskWorker {
       }
       const outcome = next.value
       if (!outcome.ok) throw outcome.error
-      yield this.resultEvent(this.factsOf(execution, outcome), coordinator, assignment, () => outcome.result)
+      yield await this.resultEvent(this.factsOf(execution, outcome, coordinator), coordinator, assignment, () => outcome.result)
     } finally {
       leave()
     }
@@ -216,7 +222,10 @@ export class TaskWorker {
     if (executor === undefined || !this.enabled(executor)) return refused('type', `unknown task type ${assignment.type}; this worker runs ${this.taskTypes().join(', ') || 'none'}`)
     const now = this.now()
     if (assignment.deadline !== undefined && assignment.deadline <= now) return refused('deadline', `the deadline passed ${now - assignment.deadline} ms ago`)
-    if (assignment.maxPrice !== undefined && parseCredits(assignment.maxPrice, 'maxPrice') < this.price) return refused('price', `this worker asks ${formatCredits(this.price)} credits per task, over the ${assignment.maxPrice} offered`)
+    const price = this.priceFor(coordinator)
+    if (assignment.maxPrice !== undefined && parseCredits(assignment.maxPrice, 'maxPrice') < price) return refused('price', `this worker asks ${formatCredits(price)} credits per task, over the ${assignment.maxPrice} offered`)
+    const credit = this.creditFor(coordinator, price, assignment.type)
+    if (credit !== undefined) return refused('credit', `${credit.code}: ${credit.what}${credit.why === undefined ? '' : ` — ${credit.why}`}`, this.retryAfterMs)
     const slot = this.c.resources.tryAcquire()
     if (typeof slot === 'string') return refused(slot, resourceMessage(slot, this.c.resources), this.retryAfterMs)
     const input = executor.input.safeParse(assignment.input)
@@ -279,12 +288,33 @@ export class TaskWorker {
   }
 
   /** What a receipt and a result event need of a result. */
-  private factsOf (execution: Execution, outcome: Extract<ExecutionOutcome, { ok: true }>): ResultFacts {
-    return { bytes: outcome.bytes, hash: outcome.hash, price: this.price, startedAt: execution.startedAt, finishedAt: outcome.finishedAt }
+  private factsOf (execution: Execution, outcome: Extract<ExecutionOutcome, { ok: true }>, coordinator = execution.coordinator): ResultFacts {
+    return { bytes: outcome.bytes, hash: outcome.hash, price: this.priceFor(coordinator), startedAt: execution.startedAt, finishedAt: outcome.finishedAt }
   }
 
-  /** The result for one caller, with a receipt for its attempt. */
-  private resultEvent (entry: ResultFacts, coordinator: string, assignment: TaskAssignment, result: () => unknown): WorkerResult {
+  /** What this worker asks of a coordinator: nothing of its own node. */
+  private priceFor (coordinator: string): Micro {
+    return coordinator === this.self ? 0 : this.price
+  }
+
+  /** Why the coordinator's credit with us does not cover `price` more (E1102), if it does not. */
+  private creditFor (coordinator: string, price: Micro, type: string): AgoraError | undefined {
+    if (price === 0 || this.c.market === undefined) return undefined
+    try {
+      this.c.market.admit(coordinator, price, type)
+      return undefined
+    } catch (err) {
+      if (isAgoraError(err, 'E1102')) return err
+      throw err
+    }
+  }
+
+  /** The result for one caller, with a receipt for its attempt, booked (durably) as owed to us before it leaves. */
+  private async resultEvent (entry: ResultFacts, coordinator: string, assignment: TaskAssignment, result: () => unknown): Promise<WorkerResult> {
+    if (entry.price > 0 && this.c.market !== undefined) {
+      this.c.market.issue({ receiptId: taskReceiptId(assignment.key), buyer: coordinator, amount: entry.price, what: assignment.type })
+      await this.c.market.durable()
+    }
     const receipt = signReceipt(this.c.identity, {
       key: assignment.key,
       attempt: assignment.attempt,

@@ -26,7 +26,7 @@ describe('jobs dispatch: local (in process)', () => {
     dispatcher = new Dispatcher({ reqresp: noWire, worker: setup.worker, executors: setup.fx.executors, logger: silentLogger(), metrics: registry }, { timeouts: { acceptMs: 500, firstProgressMs: 1000, totalMs: 5000 } })
   })
 
-  test('a verified result with our own receipt; callbacks fire', async () => {
+  test('a verified result with our own receipt, free (a node does not pay itself); callbacks fire', async () => {
     let accepted = 0
     const progress: number[] = []
     const a = assignment(self, 't.echo', { input: { text: 'local' }, maxPrice: '1.000000' })
@@ -34,7 +34,7 @@ describe('jobs dispatch: local (in process)', () => {
     assert.deepEqual(result.result, { text: 'local' })
     assert.equal(result.resultHash, resultHash({ text: 'local' }))
     assert.equal(result.worker, self)
-    assert.equal(result.receiptPayload.price, '1.000000')
+    assert.equal(result.receiptPayload.price, '0.000000', 'its offer asks 1 credit of peers, nothing of its own jobs')
     assert.equal(accepted, 1)
     verifyReceipt(result.receipt, { worker: self, coordinator: self, key: a.key, attempt: 1, resultHash: result.resultHash })
     const values = (await registry.getSingleMetric('agora_jobs_dispatch_attempts_total')?.get())?.values ?? []
@@ -42,9 +42,9 @@ describe('jobs dispatch: local (in process)', () => {
   })
 
   test('a refusal is E1040 with the reason', async () => {
-    await assert.rejects(dispatcher.dispatch(self, assignment(self, 't.echo', { input: { text: 'x' }, maxPrice: '0.500000' })), (err: unknown) => {
+    await assert.rejects(dispatcher.dispatch(self, assignment(self, 't.echo', { input: { text: 'x' }, deadline: Date.now() - 1000 })), (err: unknown) => {
       isCode('E1040')(err)
-      assert.equal((err as { details: Record<string, unknown> }).details.reason, 'price')
+      assert.equal((err as { details: Record<string, unknown> }).details.reason, 'deadline')
       return true
     })
   })

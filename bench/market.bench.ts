@@ -1,0 +1,264 @@
+/**
+ * Market benchmark, one core, file databases in a temp dir:
+ * 1. ledger postings per second, durable: rounds of hold, capture, release
+ *    (three postings) on the Ledger, group-committed with synchronous=FULL,
+ *    BATCH rounds per turn of the event loop, each turn awaiting durable() —
+ *    bar ≥ 20,000/s; beside it, same run: the same postings with
+ *    synchronous=NORMAL, a single-row INSERT loop (one row per posting, same
+ *    transactions, FULL) as the floor SQLite sets, and the same rounds through
+ *    Escrow (hold rows, owed receipts) for information;
+ * 2. payment proofs verified and booked per second: PAYMENT envelopes of
+ *    RECEIPTS_PER_PROOF receipts (market.paymentEveryReceipts' default) from
+ *    wire bytes through Payee.accept (decode, signature, checks, earn
+ *    posting, proof stored), durable() every PROOF_BATCH — bar ≥ 5,000/s;
+ *    baseline: bare Ed25519 verifications per second (node:crypto) of the
+ *    same signed bytes.
+ * 4. a direct request round between two nodes on loopback (real libp2p,
+ *    stores on disk): request → accept → one delivery → payment — bar p50
+ *    < 5 ms; baseline: the bare /agora/info/1 round trip on the same
+ *    connection, same run (bench/market-direct.ts).
+ * Figures are medians over RUNS runs after a warm-up, by the wall clock (the
+ * bars); the detail adds the rate per CPU-second of the process, which is
+ * what one idle core does when the machine is shared (fsync waits are not CPU).
+ *
+ * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/market.bench.ts
+ * (BENCH_ONLY=ledger|payments|direct runs one part; BENCH_RUNS=n; BENCH_ROUNDS=n for part 4.)
+ */
+import { verify as cryptoVerify } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { generateIdentity, encodeEnvelope, peerIdToPublicKey, signingBytes, type Envelope, type NodeIdentity } from '../src/identity/index.ts'
+import { Escrow } from '../src/market/escrow/index.ts'
+import { capturePosting, holdPosting, Ledger, releasePosting } from '../src/market/ledger/index.ts'
+import { Payee, Payer } from '../src/market/payments/index.ts'
+import { silentLogger } from '../src/observability/logger.ts'
+import { Database } from '../src/store/index.ts'
+import { tempDir } from '../test/harness/temp.ts'
+import { median, report, round, type BenchRow } from './lib.ts'
+import { directRoundTrips } from './market-direct.ts'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+/** Rounds (hold, capture, release) per run. */
+const ROUNDS = 10_000
+/** Rounds per turn of the event loop (one group commit). */
+const BATCH = 100
+const PROOFS = 1_500
+const RECEIPTS_PER_PROOF = 16
+const PROOF_BATCH = 64
+const GRANT = 1_000_000 * 1_000_000
+const SELLER = '12D3KooWSeLLerSeLLerSeLLerSeLLerSeLLerSeLLerSeLLer'
+const rows: BenchRow[] = []
+const dir = tempDir('agora-bench-market-')
+let files = 0
+
+function freshDb (): Database {
+  return new Database({ path: join(dir, `bench-${files++}.db`) })
+}
+
+function startedLedger (db: Database, synchronous: 'FULL' | 'NORMAL'): Ledger {
+  const ledger = new Ledger({ db, logger: silentLogger() }, { grant: GRANT, synchronous })
+  ledger.start()
+  return ledger
+}
+
+/** A rate by the wall clock (the bar) and per CPU-second of this process (what one idle core would do; this machine is shared). */
+interface Rate { wall: number, cpu: number }
+
+/** Start timing; the returned function turns a count into rates. */
+function startClock (): (count: number) => Rate {
+  const wall = performance.now()
+  const cpu = process.cpuUsage()
+  return (count: number) => {
+    const used = process.cpuUsage(cpu)
+    return { wall: count / ((performance.now() - wall) / 1000), cpu: count / ((used.user + used.system) / 1e6) }
+  }
+}
+
+/** Postings per second of `rounds` hold/capture/release rounds on the bare ledger. */
+async function ledgerRate (synchronous: 'FULL' | 'NORMAL'): Promise<Rate> {
+  const db = freshDb()
+  const ledger = startedLedger(db, synchronous)
+  await ledger.durable()
+  const stop = startClock()
+  for (let i = 0; i < ROUNDS; i += BATCH) {
+    for (let j = i; j < i + BATCH; j++) {
+      ledger.post(holdPosting(`h${j}`, 1000))
+      ledger.post(capturePosting({ holdId: `h${j}`, receiptId: `r${j}`, seller: SELLER, amount: 600 }))
+      ledger.post(releasePosting(`h${j}`, 400))
+    }
+    await ledger.durable()
+  }
+  const rate = stop(3 * ROUNDS)
+  db.close()
+  return rate
+}
+
+/** The same rounds through Escrow: hold rows and owed receipts ride the same commits. */
+async function escrowRate (): Promise<Rate> {
+  const db = freshDb()
+  const ledger = startedLedger(db, 'FULL')
+  const escrow = new Escrow({ db, ledger, logger: silentLogger(), owed: { owe: () => {} } })
+  await ledger.durable()
+  const stop = startClock()
+  for (let i = 0; i < ROUNDS; i += BATCH) {
+    for (let j = i; j < i + BATCH; j++) {
+      escrow.hold(`h${j}`, 1000)
+      escrow.capture({ holdId: `h${j}`, receiptId: `r${j}`, seller: SELLER, amount: 600 })
+      escrow.release(`h${j}`)
+    }
+    await ledger.durable()
+  }
+  const rate = stop(3 * ROUNDS)
+  db.close()
+  return rate
+}
+
+/** The floor: one single-row INSERT per posting, in the same transactions, synchronous=FULL. */
+function insertRate (): Rate {
+  const db = freshDb()
+  db.sqlite.exec('CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, key TEXT NOT NULL, amount INTEGER NOT NULL)')
+  const insert = db.sqlite.prepare('INSERT INTO bench_rows (key, amount) VALUES (?, ?)')
+  const stop = startClock()
+  for (let i = 0; i < ROUNDS; i += BATCH) {
+    db.sqlite.exec('PRAGMA synchronous = FULL')
+    db.sqlite.exec('BEGIN IMMEDIATE')
+    for (let j = 0; j < 3 * BATCH; j++) insert.run(`k${3 * i + j}`, j)
+    db.sqlite.exec('COMMIT')
+    db.sqlite.exec('PRAGMA synchronous = NORMAL')
+  }
+  const rate = stop(3 * ROUNDS)
+  db.close()
+  return rate
+}
+
+async function ledgerPostings (): Promise<void> {
+  await ledgerRate('FULL') // warm-up
+  const full: Rate[] = []
+  const normal: Rate[] = []
+  const inserts: Rate[] = []
+  const escrow: Rate[] = []
+  for (let run = 0; run < RUNS; run++) {
+    full.push(await ledgerRate('FULL'))
+    normal.push(await ledgerRate('NORMAL'))
+    inserts.push(insertRate())
+    escrow.push(await escrowRate())
+  }
+  const rate = median(full.map(r => r.wall))
+  const detail = `${ROUNDS} rounds × 3, ${BATCH} rounds (${3 * BATCH} postings) per commit; runs ${full.map(r => round(r.wall, 0)).join(', ')}; ${perCpu(full)}`
+  rows.push({ metric: 'ledger postings/s (hold, capture, release), synchronous=FULL', value: rate, unit: '/s', target: '≥ 20000/s', pass: rate >= 20_000, detail })
+  rows.push({ metric: 'baseline: the same postings, synchronous=NORMAL', value: median(normal.map(r => r.wall)), unit: '/s', target: 'info', pass: true, detail: `FULL is ${round(100 * rate / median(normal.map(r => r.wall)), 0)} % of it; ${perCpu(normal)}` })
+  rows.push({ metric: 'baseline: single-row INSERT loop, same transactions, FULL', value: median(inserts.map(r => r.wall)), unit: '/s', target: 'info', pass: true, detail: `one row per posting (a posting writes 3-5 rows); ${perCpu(inserts)}` })
+  rows.push({ metric: 'escrow rounds as postings/s (holds and owed rows too), FULL', value: median(escrow.map(r => r.wall)), unit: '/s', target: 'info', pass: true, detail: perCpu(escrow) })
+}
+
+function perCpu (rates: Rate[]): string {
+  return `${round(median(rates.map(r => r.cpu)), 0)} per CPU-second`
+}
+
+interface ProofSet { proofs: Uint8Array[], envelopes: Envelope[] }
+
+/** A buys from B: `count` proofs of `receipts` receipts each, signed in order (B has issued every receipt). */
+async function prepareProofs (a: NodeIdentity, self: string, payee: Payee, ledger: Ledger, count: number, receipts: number): Promise<ProofSet> {
+  const db = freshDb()
+  const payerLedger = startedLedger(db, 'NORMAL')
+  const payer = new Payer({ db, ledger: payerLedger, identity: a, logger: silentLogger() })
+  const escrow = new Escrow({ db, ledger: payerLedger, logger: silentLogger(), owed: payer })
+  const proofs: Uint8Array[] = []
+  const envelopes: Envelope[] = []
+  for (let p = 0; p < count; p++) {
+    escrow.hold(`h${p}`, receipts * 1000)
+    for (let k = 0; k < receipts; k++) {
+      const receiptId = `task:${p.toString(36)}-${k}#1`
+      payee.issue({ receiptId, buyer: a.peerIdString, amount: 1000 })
+      escrow.capture({ holdId: `h${p}`, receiptId, seller: self, amount: 1000 })
+    }
+    const proof = payer.next(self)
+    if (proof === undefined) throw new Error('no proof')
+    payer.acknowledged(self, proof.nonce)
+    proofs.push(encodeEnvelope(proof.envelope))
+    envelopes.push(proof.envelope)
+    if (p % 100 === 99) await Promise.all([payerLedger.durable(), ledger.durable()])
+  }
+  await Promise.all([payerLedger.durable(), ledger.durable()])
+  db.close()
+  return { proofs, envelopes }
+}
+
+/** Proofs of `receipts` receipts through Payee.accept, and bare verifies of the same bytes, RUNS times. */
+async function proofRates (receipts: number): Promise<{ booked: Rate[], verifies: Rate[] }> {
+  const a = await generateIdentity()
+  const b = await generateIdentity()
+  const db = freshDb()
+  const ledger = startedLedger(db, 'FULL')
+  const payee = new Payee({ db, ledger }, { self: b.peerIdString })
+  const warm = 200
+  const { proofs, envelopes } = await prepareProofs(a, b.peerIdString, payee, ledger, warm + PROOFS * RUNS, receipts)
+  const accept = async (from: number, to: number): Promise<Rate> => {
+    const stop = startClock()
+    for (let i = from; i < to; i++) {
+      payee.accept(proofs[i] as Uint8Array)
+      if ((i - from) % PROOF_BATCH === PROOF_BATCH - 1) await ledger.durable()
+    }
+    await ledger.durable()
+    return stop(to - from)
+  }
+  await accept(0, warm)
+  const key = peerIdToPublicKey(a.peerIdString)
+  const signed = envelopes.map(envelope => {
+    const { sig, ...unsigned } = envelope
+    return { data: signingBytes(unsigned), sig: Buffer.from(sig, 'base64url') }
+  })
+  const booked: Rate[] = []
+  const verifies: Rate[] = []
+  for (let run = 0; run < RUNS; run++) {
+    const from = warm + run * PROOFS
+    booked.push(await accept(from, from + PROOFS))
+    const stop = startClock()
+    for (let i = from; i < from + PROOFS; i++) {
+      const s = signed[i] as { data: Uint8Array, sig: Buffer }
+      if (!cryptoVerify(null, s.data, key, s.sig)) throw new Error('bad signature')
+    }
+    verifies.push(stop(PROOFS))
+  }
+  db.close()
+  return { booked, verifies }
+}
+
+async function paymentProofs (): Promise<void> {
+  const { booked, verifies } = await proofRates(RECEIPTS_PER_PROOF)
+  const rate = median(booked.map(r => r.wall))
+  const verify = median(verifies.map(r => r.wall))
+  rows.push({
+    metric: `payment proofs verified and booked/s (${RECEIPTS_PER_PROOF} receipts each), FULL`,
+    value: rate,
+    unit: '/s',
+    target: '≥ 5000/s',
+    pass: rate >= 5_000,
+    detail: `${PROOFS} proofs per run, durable() every ${PROOF_BATCH}; runs ${booked.map(r => round(r.wall, 0)).join(', ')}; ${perCpu(booked)}`
+  })
+  rows.push({ metric: 'baseline: bare Ed25519 verifications/s (node:crypto), same bytes', value: verify, unit: '/s', target: 'info', pass: true, detail: `a proof costs ${round(verify / rate, 1)}× a bare verify; ${perCpu(verifies)}` })
+  const single = await proofRates(1)
+  const one = median(single.booked.map(r => r.wall))
+  rows.push({ metric: 'payment proofs of 1 receipt verified and booked/s, FULL', value: one, unit: '/s', target: 'info', pass: true, detail: `${round(median(single.verifies.map(r => r.wall)) / one, 1)}× a bare verify; ${perCpu(single.booked)}` })
+}
+
+/** Part 4: direct request rounds on loopback (FULL, as nodes run; NORMAL beside it shows what the fsyncs cost). */
+async function directRequests (): Promise<void> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 300)
+  rows.push(...await directRoundTrips({ rounds }))
+  rows.push(...await directRoundTrips({ rounds, synchronous: 'NORMAL' }))
+}
+
+const started = performance.now()
+const only = process.env.BENCH_ONLY
+try {
+  for (const [name, phase] of [['ledger', ledgerPostings], ['payments', paymentProofs], ['direct', directRequests]] as const) {
+    if (only !== undefined && !name.startsWith(only)) continue
+    const t = performance.now()
+    await phase()
+    console.error(`${name}: ${round((performance.now() - t) / 1000)} s`)
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
+report('market', rows, { runs: RUNS, seconds: round((performance.now() - started) / 1000) })

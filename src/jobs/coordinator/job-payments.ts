@@ -1,0 +1,109 @@
+/**
+ * How a job pays its workers through the market (docs/market.md, "Jobs and
+ * the gateway"). A job with a budget holds it at submission (the
+ * coordinator does that); each priced attempt is paid from, in order: an
+ * accepted contract with that worker for the task type that has room, the
+ * job's hold, or — a job without a budget — a hold of the attempt's own
+ * price placed when it goes out. A checked receipt captures its price from
+ * there (once: the receipt id is the subtask's); the attempt's own hold is
+ * released when the attempt ends, the job's when the job ends. Work this
+ * node does for itself, and free work, touch nothing.
+ */
+import { AgoraError, isAgoraError } from '../../errors.ts'
+import type { Micro } from '../../market/amount.ts'
+import type { MarketApi } from '../../market/types.ts'
+
+/** What the coordinator needs of the market (its buyer side). */
+export type JobMarket = Pick<MarketApi, 'hold' | 'capture' | 'captured' | 'release' | 'contractFor' | 'durable'>
+
+/** Where one attempt's price comes from; `own`: a hold placed for that attempt alone. */
+export interface AttemptPayment {
+  holdId: string
+  own: boolean
+}
+
+/** The hold a job's budget sits in. */
+export function jobHoldId (jobId: string): string {
+  return `job:${jobId}`
+}
+
+export class JobPayments {
+  private readonly market: JobMarket | undefined
+  private readonly jobId: string
+  private readonly selfPeerId: string
+  private readonly budgeted: boolean
+
+  private readonly ownHoldMs: number
+
+  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number }) {
+    this.market = market
+    this.jobId = init.jobId
+    this.selfPeerId = init.selfPeerId
+    this.budgeted = init.budget !== undefined && init.budget > 0
+    // an attempt's own hold outlives the attempt's longest time a little, so one left behind by a crash expires by itself
+    this.ownHoldMs = (init.attemptMs ?? 10 * 60_000) + 60_000
+  }
+
+  /** Before an attempt goes out at up to `maxPrice`: where it will be paid from (undefined: nothing to pay). E1101 when nothing can cover it. */
+  forAttempt (attempt: { subtaskId: string, attempt: number, worker: string, type: string, maxPrice: Micro }): AttemptPayment | undefined {
+    if (this.market === undefined || attempt.maxPrice === 0 || attempt.worker === this.selfPeerId) return undefined
+    const contract = this.market.contractFor(attempt.worker, attempt.type, attempt.maxPrice)
+    if (contract !== undefined) return { holdId: contract.holdId, own: false }
+    if (this.budgeted) return { holdId: jobHoldId(this.jobId), own: false }
+    return this.ownHold(`${attempt.subtaskId}#${attempt.attempt}`, attempt.maxPrice)
+  }
+
+  private ownHold (name: string, amount: Micro): AttemptPayment {
+    const holdId = `${jobHoldId(this.jobId)}/${name}`
+    this.market?.hold(holdId, amount, { ref: jobHoldId(this.jobId), expiresAt: Date.now() + this.ownHoldMs })
+    return { holdId, own: true }
+  }
+
+  /**
+   * A receipt the coordinator checked: its price is owed to the worker, taken
+   * from the attempt's source — or, when a contract shared by attempts at the
+   * same time has run out of room (E1104), from the job's hold or a hold of
+   * its own.
+   */
+  capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }): void {
+    if (payment === undefined || this.market === undefined || receipt.price === 0) return
+    const input = { receiptId: receipt.receiptId, seller: receipt.worker, amount: receipt.price }
+    try {
+      this.market.capture({ holdId: payment.holdId, ...input })
+    } catch (err) {
+      if (!isAgoraError(err, 'E1104') || payment.own || payment.holdId === jobHoldId(this.jobId)) throw err
+      const fallback = this.budgeted ? { holdId: jobHoldId(this.jobId), own: false } : this.ownHold(receipt.receiptId, receipt.price)
+      try {
+        this.market.capture({ holdId: fallback.holdId, ...input })
+      } finally {
+        this.settle(fallback)
+      }
+    }
+  }
+
+  /** The attempt ended (committed, failed or abandoned): its own hold's rest goes back. */
+  settle (payment: AttemptPayment | undefined): void {
+    if (payment?.own === true) this.market?.release(payment.holdId)
+  }
+
+  /**
+   * After a restart: a subtask committed before the crash whose capture may
+   * not have reached the disk is captured again (a no-op when it did).
+   */
+  recapture (subtask: { subtaskId: string, attempt: number, worker: string, type: string, price: Micro, receiptId: string }): void {
+    if (this.market === undefined || subtask.price === 0 || subtask.worker === this.selfPeerId || this.market.captured(subtask.receiptId)) return
+    const payment = this.budgeted
+      ? { holdId: jobHoldId(this.jobId), own: false }
+      : this.forAttempt({ ...subtask, maxPrice: subtask.price })
+    try {
+      this.capture(payment, { receiptId: subtask.receiptId, worker: subtask.worker, price: subtask.price })
+    } finally {
+      this.settle(payment)
+    }
+  }
+}
+
+/** The error a job fails with when the wallet cannot pay an attempt (E1101 from the market, reworded for the job). */
+export function unpaidAttempt (jobId: string, err: AgoraError): AgoraError {
+  return new AgoraError('E1101', `job ${jobId} cannot pay for its next subtask`, { why: err.why ?? err.what, hint: err.hint, details: err.details, cause: err })
+}

@@ -1,0 +1,256 @@
+/**
+ * The payee side of payments (docs/market.md "Payments"): receipts this node
+ * signed are recorded with `issue`; a payer's PAYMENT proof is checked —
+ * signature and addressee, epoch, nonce = last + 1, cumulative = last +
+ * the receipts listed, each of them issued by us to this payer and unpaid at
+ * its amount, root chained on — and then booked (the earn posting) in the
+ * same commit that stores the proof. Every proof is kept, not only the last.
+ *
+ * No age window applies: a proof is resent unchanged until acknowledged and
+ * may be old; the nonce is the replay protection. A proof identical to one
+ * accepted before (the last, or an older one arriving late) is answered
+ * 'duplicate' and changes nothing; a different one under a used nonce is
+ * refused. Wait for `ledger.durable()` before answering OK.
+ */
+import { AgoraError } from '../../errors.ts'
+import { decodeEnvelope, parseEnvelope, verifySignatureOnly, type Envelope } from '../../identity/index.ts'
+import { formatCredits, type Micro } from '../amount.ts'
+import { assertAmount, earnPosting, type Ledger } from '../ledger/index.ts'
+import type { Database } from '../../store/index.ts'
+import { GENESIS_ROOT, MAX_RECEIPT_ID_LENGTH, PAYMENT_EPOCH } from './constants.ts'
+import { PayeeRepository, type IssuedRow, type ReceivedRow } from './payee-repository.ts'
+import { chainRoot, paymentRefused, parsePaymentPayload, payloadDigest, type PaymentProof, type PaymentRule } from './proof.ts'
+
+export interface PayeeComponents {
+  db: Database
+  ledger: Ledger
+}
+
+export interface PayeeInit {
+  /** This node's peer id: proofs must be addressed to it. */
+  self: string
+  now?: () => number
+}
+
+export interface AcceptedProof {
+  outcome: 'applied' | 'duplicate'
+  payer: string
+  nonce: number
+  cumulative: Micro
+  /** What this proof paid (0 for a duplicate). */
+  amount: Micro
+  receipts: number
+}
+
+interface PayerBook {
+  nonce: number
+  cumulative: Micro
+  root: string
+  digest: string
+  /** Digests of proofs accepted since the last commit (not readable from disk yet). */
+  recent: Map<number, string>
+}
+
+export class Payee {
+  private readonly ledger: Ledger
+  private readonly repo: PayeeRepository
+  private readonly self: string
+  private readonly now: () => number
+  /** Unpaid receipts per buyer, plus those paid since the last commit. */
+  private issued = new Map<string, Map<string, IssuedRow>>()
+  private unpaidBy = new Map<string, Micro>()
+  private paidPending: IssuedRow[] = []
+  private books = new Map<string, PayerBook>()
+  /** Books with digests in `recent`. */
+  private readonly dirty = new Set<PayerBook>()
+
+  constructor (components: PayeeComponents, init: PayeeInit) {
+    this.ledger = components.ledger
+    this.repo = new PayeeRepository(components.db)
+    this.self = init.self
+    this.now = init.now ?? Date.now
+    this.load()
+    components.ledger.onReload(() => this.load())
+    components.ledger.onCommit(() => this.committed())
+  }
+
+  /** Record a receipt this node signed for `buyer` (before handing it over); idempotent; E1123 when the id was issued with other terms. */
+  issue (receipt: { receiptId: string, buyer: string, amount: Micro }): 'applied' | 'duplicate' {
+    assertAmount(receipt.amount, 'receipt')
+    if (typeof receipt.receiptId !== 'string' || receipt.receiptId.length === 0 || receipt.receiptId.length > MAX_RECEIPT_ID_LENGTH) {
+      throw new AgoraError('E1123', 'a receipt needs an id', { why: `1 to ${MAX_RECEIPT_ID_LENGTH} characters, got ${JSON.stringify(receipt.receiptId)}` })
+    }
+    const before = this.issued.get(receipt.buyer)?.get(receipt.receiptId) ?? this.repo.issued(receipt.buyer, receipt.receiptId)
+    if (before !== undefined) {
+      if (before.amount === receipt.amount) return 'duplicate'
+      throw new AgoraError('E1123', `receipt ${receipt.receiptId} was issued before for ${formatCredits(before.amount)} credits`, {
+        why: `now ${formatCredits(receipt.amount)}`, details: { receiptId: receipt.receiptId, buyer: receipt.buyer }
+      })
+    }
+    const row: IssuedRow = { buyer: receipt.buyer, id: receipt.receiptId, amount: receipt.amount, paidNonce: null }
+    this.remember(row)
+    this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount)
+    const at = this.now()
+    this.ledger.write(() => this.repo.issue(row, at))
+    return 'applied'
+  }
+
+  /**
+   * Check and book a payer's proof (wire bytes or a decoded envelope). Throws
+   * the refusal with `details.rule`: E110/E111 (bytes), E113 (kind), E117
+   * (addressee), E112 (signature), E1117 (malformed, payer), E1100 (an
+   * amount), E1120 (epoch, nonce, cumulative lowered, root), E1121 (receipts).
+   */
+  accept (input: Uint8Array | Envelope): AcceptedProof {
+    const envelope = this.verified(input)
+    const { payload, proof } = parsePaymentPayload(envelope.payload)
+    const ctx = { payer: envelope.from, nonce: proof.nonce }
+    if (proof.payer !== envelope.from) throw paymentRefused('E1117', 'payer', 'payment proof signed by another node than its payer', `payer ${proof.payer}, signed by ${envelope.from}`, ctx)
+    if (proof.payer === this.self) throw paymentRefused('E1117', 'payer', 'payment proof from this node to itself', 'a node does not pay itself', ctx)
+    if (proof.payee !== this.self) throw paymentRefused('E117', 'addressee', 'payment proof for another payee', `it pays ${proof.payee}`, ctx)
+    if (proof.epoch !== PAYMENT_EPOCH) throw paymentRefused('E1120', 'epoch', `payment proof of epoch ${proof.epoch}`, `this node accepts epoch ${PAYMENT_EPOCH}`, ctx)
+    const book = this.book(proof.payer)
+    const digest = payloadDigest(payload)
+    if (proof.nonce <= book.nonce) {
+      const stored = proof.nonce === book.nonce ? book.digest : book.recent.get(proof.nonce) ?? this.repo.digestOf(proof.payer, proof.epoch, proof.nonce)
+      if (stored === digest) return { outcome: 'duplicate', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount: 0, receipts: proof.receipts.length }
+      const rule: PaymentRule = proof.nonce === book.nonce ? 'replayed' : 'backwards'
+      throw paymentRefused('E1120', rule, `payment proof ${proof.nonce} differs from the one accepted under that nonce`, `the last accepted is ${book.nonce}; a nonce is used once`, ctx)
+    }
+    if (proof.nonce > book.nonce + 1) throw paymentRefused('E1120', 'skipped', `payment proof ${proof.nonce} skips a nonce`, `the next one is ${book.nonce + 1}`, ctx)
+    if (proof.cumulative < book.cumulative) {
+      throw paymentRefused('E1120', 'cumulative-lowered', 'payment proof lowers the cumulative amount', `${formatCredits(proof.cumulative)} < ${formatCredits(book.cumulative)} credits`, ctx)
+    }
+    const paid = this.checkReceipts(proof, ctx)
+    const sum = paid.reduce((total, row) => total + BigInt(row.amount), 0n)
+    if (BigInt(book.cumulative) + sum !== BigInt(proof.cumulative)) {
+      throw paymentRefused('E1121', 'sum', 'payment proof amounts do not add up',
+        `${formatCredits(book.cumulative)} + ${formatCredits(sum)} listed ≠ cumulative ${formatCredits(proof.cumulative)} credits`, ctx)
+    }
+    const ids = proof.receipts.map(r => r.id)
+    if (chainRoot(book.root, ids) !== proof.root) throw paymentRefused('E1120', 'root', 'payment proof root does not chain on the last one', 'root ≠ sha256(previous root ‖ ids)', ctx)
+    const amount = Number(sum)
+    const at = this.now()
+    // the earn key and the stored proof share one commit, so the key is new whenever the nonce is
+    if (this.ledger.post(earnPosting({ payer: proof.payer, epoch: proof.epoch, nonce: proof.nonce, amount, at })) === 'duplicate') {
+      return { outcome: 'duplicate', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount: 0, receipts: ids.length }
+    }
+    for (const row of paid) {
+      row.paidNonce = proof.nonce
+      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) - row.amount)
+      this.paidPending.push(row)
+    }
+    Object.assign(book, { nonce: proof.nonce, cumulative: proof.cumulative, root: proof.root, digest })
+    book.recent.set(proof.nonce, digest)
+    this.dirty.add(book)
+    const stored: ReceivedRow = { epoch: proof.epoch, nonce: proof.nonce, cumulative: proof.cumulative, root: proof.root, digest, envelope: JSON.stringify(envelope), receivedAt: at }
+    this.ledger.write(() => this.repo.insertProof(proof.payer, stored, ids))
+    return { outcome: 'applied', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount, receipts: ids.length }
+  }
+
+  /** Receipts issued to `buyer` that no proof has paid yet. */
+  unpaid (buyer: string): Micro {
+    return this.unpaidBy.get(buyer) ?? 0
+  }
+
+  /** The last proof accepted from `payer` (nonce 0: none yet). */
+  last (payer: string): { nonce: number, cumulative: Micro, root: string } {
+    const book = this.book(payer)
+    return { nonce: book.nonce, cumulative: book.cumulative, root: book.root }
+  }
+
+  /** Every proof accepted from `payer`, oldest first (evidence for a dispute). */
+  received (payer: string, limit = 1000): ReceivedRow[] {
+    this.ledger.flush()
+    return this.repo.received(payer, limit)
+  }
+
+  private verified (input: Uint8Array | Envelope): Envelope {
+    let envelope: Envelope
+    try {
+      envelope = input instanceof Uint8Array ? decodeEnvelope(input) : parseEnvelope(input)
+    } catch (err) {
+      throw withRule(err, 'malformed')
+    }
+    const ctx = { payer: envelope.from }
+    if (envelope.kind !== 'PAYMENT') throw paymentRefused('E113', 'kind', `unexpected ${envelope.kind} envelope`, 'a payment carries a PAYMENT envelope', ctx)
+    if (envelope.to !== this.self) throw paymentRefused('E117', 'addressee', 'PAYMENT envelope addressed to another node', `it is for ${envelope.to ?? 'nobody'}`, ctx)
+    try {
+      return verifySignatureOnly(envelope)
+    } catch (err) {
+      throw withRule(err, 'signature')
+    }
+  }
+
+  /** The issued, unpaid receipts the proof lists, at their amounts (E1121 naming the first that is not). */
+  private checkReceipts (proof: PaymentProof, ctx: Record<string, unknown>): IssuedRow[] {
+    if (proof.receipts.length === 0) throw paymentRefused('E1121', 'empty', 'payment proof lists no receipts', 'a proof pays for at least one receipt', ctx)
+    const seen = new Set<string>()
+    const rows: IssuedRow[] = []
+    const issued = this.issued.get(proof.payer)
+    // details are built only for a refusal: this loop runs per receipt of every proof
+    const details = (receiptId: string): Record<string, unknown> => ({ ...ctx, receiptId })
+    for (const receipt of proof.receipts) {
+      if (seen.has(receipt.id)) throw paymentRefused('E1121', 'duplicate-receipt', `payment proof lists receipt ${receipt.id} twice`, 'each receipt is paid once', details(receipt.id))
+      seen.add(receipt.id)
+      const row = issued?.get(receipt.id)
+      if (row === undefined || row.paidNonce !== null) {
+        const known = row ?? this.repo.issued(proof.payer, receipt.id)
+        const rule: PaymentRule = known === undefined ? 'unknown-receipt' : 'already-paid'
+        const why = known === undefined ? 'this node issued no such receipt to the payer' : `it was paid by proof ${String(known.paidNonce)}`
+        throw paymentRefused('E1121', rule, `payment proof covers receipt ${receipt.id}`, why, details(receipt.id))
+      }
+      if (row.amount !== receipt.amount) {
+        throw paymentRefused('E1121', 'amount', `payment proof pays receipt ${receipt.id} ${formatCredits(receipt.amount)} credits`, `it was issued for ${formatCredits(row.amount)}`, details(receipt.id))
+      }
+      rows.push(row)
+    }
+    return rows
+  }
+
+  private book (payer: string): PayerBook {
+    let book = this.books.get(payer)
+    if (book === undefined) {
+      const row = this.repo.last(payer, PAYMENT_EPOCH)
+      book = row === undefined
+        ? { nonce: 0, cumulative: 0, root: GENESIS_ROOT, digest: '', recent: new Map() }
+        : { nonce: row.nonce, cumulative: row.cumulative, root: row.root, digest: row.digest, recent: new Map() }
+      this.books.set(payer, book)
+    }
+    return book
+  }
+
+  private remember (row: IssuedRow): void {
+    let byId = this.issued.get(row.buyer)
+    if (byId === undefined) {
+      byId = new Map()
+      this.issued.set(row.buyer, byId)
+    }
+    byId.set(row.id, row)
+  }
+
+  /** What was paid since the last commit is on disk now: forget it here. */
+  private committed (): void {
+    for (const row of this.paidPending) this.issued.get(row.buyer)?.delete(row.id)
+    this.paidPending = []
+    for (const book of this.dirty) book.recent.clear()
+    this.dirty.clear()
+  }
+
+  /** From disk: at start, and after a failed commit dropped the queued rows. */
+  private load (): void {
+    this.issued = new Map()
+    this.unpaidBy = new Map()
+    for (const row of this.repo.unpaid()) {
+      this.remember(row)
+      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount)
+    }
+    this.paidPending = []
+    this.books = new Map()
+    this.dirty.clear()
+  }
+}
+
+function withRule (err: unknown, rule: PaymentRule): unknown {
+  return err instanceof AgoraError ? paymentRefused(err.code, rule, err.what, err.why ?? '', { ...err.details }) : err
+}

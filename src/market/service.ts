@@ -1,0 +1,247 @@
+/**
+ * The market service (docs/market.md): the books (ledger, escrow, payer and
+ * payee), contracts, the /agora/market/1 protocol and the timers behind
+ * them, behind one `MarketApi`. Built from a few components and the
+ * `market` config section; `start()` loads the books (posting the grant on
+ * the first start), repairs contracts from them, serves the protocol and
+ * starts the expiry and payment timers; `stop()` undoes that and writes
+ * what is pending.
+ */
+import { AgoraError, messageOf } from '../errors.ts'
+import { formatCredits, type Micro } from './amount.ts'
+import { MarketParts, type MarketServiceComponents, type MarketServiceInit } from './parts.ts'
+import { contractOfHold, MARKET_DEFAULTS } from './constants.ts'
+import { captureKey } from './ledger/index.ts'
+import { publicContract, type ContractRecord } from './contracts/repository.ts'
+import { differences, localView, peerBalanceOf, viewFromWire, walletOf } from './wallet.ts'
+import { credits } from './metrics.ts'
+import type { BalanceView, CaptureInput, Contract, ContractState, DirectRequest, MarketApi, PaySource, PeerBalance, RejectReason, Wallet, WalletEntry } from './types.ts'
+
+export type { MarketServiceComponents, MarketServiceInit } from './parts.ts'
+
+export class MarketService implements MarketApi {
+  private readonly p: MarketParts
+  private started = false
+  private shutdown = new AbortController()
+  private walletTimer: NodeJS.Immediate | undefined
+  /** Requests this node is making (stop waits for them to end: they write their outcome). */
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readonly undo: Array<() => void> = []
+
+  constructor (components: MarketServiceComponents, init: MarketServiceInit = {}) {
+    this.p = new MarketParts(components, init, {
+      signal: () => this.shutdown.signal,
+      walletChanged: () => { this.walletChanged() }
+    })
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.shutdown = new AbortController()
+    const p = this.p
+    p.ledger.start()
+    p.repair()
+    p.notifier.refresh()
+    this.undo.push(p.escrow.onExpired((hold, released) => {
+      p.metrics?.refunded.inc(credits(released))
+      const id = contractOfHold(hold.id)
+      const contract = id === undefined ? undefined : p.contracts.get(id)
+      if (contract !== undefined) p.expiry.expire(contract)
+      this.walletChanged()
+    }))
+    p.escrow.start()
+    p.expiry.start()
+    await p.reqresp.handle(p.protocol, p.handler)
+    p.sender.start()
+    this.walletChanged()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.shutdown.abort(new AgoraError('E504', 'the market is stopping'))
+    const p = this.p
+    await p.reqresp.unhandle(p.protocol.id)
+    await Promise.allSettled([...this.inflight])
+    p.sender.stop()
+    p.seller.stop()
+    p.expiry.stop()
+    p.escrow.stop()
+    for (const fn of this.undo.splice(0)) fn()
+    if (this.walletTimer !== undefined) clearImmediate(this.walletTimer)
+    this.walletTimer = undefined
+    try {
+      p.ledger.stop()
+    } catch (err) {
+      p.log.error({ err: messageOf(err) }, 'writing the books at stop failed')
+    }
+  }
+
+  // ---- wallet
+
+  wallet (): Wallet {
+    return walletOf(this.p.books)
+  }
+
+  history (query: { limit?: number, before?: number, account?: string } = {}): WalletEntry[] {
+    return this.p.ledger.history(query)
+  }
+
+  setLimit (peer: string, limit: Micro | null): PeerBalance {
+    this.p.limits.set(peer, limit, this.p.now())
+    return peerBalanceOf(this.p.books, peer)
+  }
+
+  async reconcile (peer: string, options: { signal?: AbortSignal } = {}): Promise<{ local: BalanceView, remote: BalanceView, differences: string[] }> {
+    this.assertRunning()
+    const signals = [this.shutdown.signal, AbortSignal.timeout(MARKET_DEFAULTS.paymentTimeoutMs)]
+    if (options.signal !== undefined) signals.push(options.signal)
+    const answer = await this.p.reqresp.request(peer, this.p.protocol, { type: 'balance' }, { signal: AbortSignal.any(signals) })
+    if (answer.type !== 'balance') throw this.p.refusedBy(peer, new AgoraError('E1117', `${peer} answered a balance request with ${answer.type}`))
+    if (answer.view.peer !== this.p.self) throw this.p.refusedBy(peer, new AgoraError('E1117', `${peer} sent its view of another pair`, { why: `it names ${answer.view.peer}` }))
+    const remote = viewFromWire(answer.view)
+    const local = localView(this.p.books, peer)
+    return { local, remote, differences: differences(local, remote, peer) }
+  }
+
+  // ---- contracts
+
+  contracts (query: { state?: ContractState, role?: 'buyer' | 'seller', limit?: number } = {}): Contract[] {
+    return this.p.contracts.list(query, this.p.maxListed).map(publicContract)
+  }
+
+  contract (id: string): Contract {
+    return publicContract(this.record(id))
+  }
+
+  async request (request: DirectRequest, options: { signal?: AbortSignal } = {}): Promise<Contract> {
+    this.assertRunning()
+    const signals = [this.shutdown.signal]
+    if (options.signal !== undefined) signals.push(options.signal)
+    const asking = this.p.buyer.request(request, AbortSignal.any(signals))
+    this.inflight.add(asking)
+    try {
+      const record = await asking
+      this.walletChanged()
+      return publicContract(record)
+    } finally {
+      this.inflight.delete(asking)
+    }
+  }
+
+  pending (): Contract[] {
+    return this.p.contracts.pending().map(publicContract)
+  }
+
+  async accept (contractId: string): Promise<Contract> {
+    return publicContract(this.p.seller.accept(contractId))
+  }
+
+  async reject (contractId: string, reason: RejectReason = 'declined'): Promise<Contract> {
+    return publicContract(this.p.seller.reject(contractId, reason))
+  }
+
+  async cancel (contractId: string): Promise<Contract> {
+    const record = this.record(contractId)
+    if (record.role === 'seller') {
+      if (record.state !== 'accepted') throw new AgoraError('E1112', `contract ${contractId} is ${record.state}`, { why: record.state === 'proposed' ? 'reject a pending request instead' : 'only an accepted contract can be cancelled' })
+      return publicContract(this.p.seller.cancel(record))
+    }
+    if (record.state !== 'accepted' && record.state !== 'proposed') throw new AgoraError('E1112', `contract ${contractId} is ${record.state} already`)
+    const ended = this.p.buyer.cancel(record)
+    await this.p.ledger.durable()
+    this.walletChanged()
+    return publicContract(ended)
+  }
+
+  // ---- buyer side of jobs and the gateway
+
+  hold (holdId: string, amount: Micro, options: { expiresAt?: number, ref?: string } = {}): void {
+    this.p.escrow.hold(holdId, amount, options)
+    this.walletChanged()
+  }
+
+  contractFor (seller: string, what: string, amount: Micro): PaySource | undefined {
+    return this.p.buyer.contractFor(seller, what, amount)
+  }
+
+  capture (input: CaptureInput): void {
+    if (this.p.escrow.capture(input) !== 'applied') return
+    this.p.metrics?.captured.inc(credits(input.amount))
+    const contractId = contractOfHold(input.holdId)
+    if (contractId !== undefined) this.p.buyer.captured(contractId, input.amount)
+    this.p.sender.captured(input.seller)
+    this.walletChanged()
+  }
+
+  captured (receiptId: string): boolean {
+    return this.p.ledger.has(captureKey(receiptId))
+  }
+
+  release (holdId: string): void {
+    const contractId = contractOfHold(holdId)
+    const contract = contractId === undefined ? undefined : this.p.contracts.get(contractId)
+    // a contract's hold ends with its contract
+    if (contract !== undefined && contract.role === 'buyer' && contract.state === 'accepted') {
+      this.p.buyer.cancel(contract)
+    } else {
+      const { amount } = this.p.escrow.release(holdId)
+      if (amount > 0) this.p.metrics?.refunded.inc(credits(amount))
+    }
+    this.walletChanged()
+  }
+
+  async durable (): Promise<void> {
+    await this.p.ledger.durable()
+  }
+
+  // ---- seller side of jobs and the gateway
+
+  admit (buyer: string, amount: Micro, what?: string): void {
+    try {
+      this.p.credit.admit(buyer, amount, what)
+    } finally {
+      this.p.creditUsed(buyer)
+    }
+  }
+
+  issue (receipt: { receiptId: string, buyer: string, amount: Micro, what?: string, contractId?: string }): void {
+    if (this.p.payee.issue(receipt) !== 'applied') return
+    const contract = this.p.sellerContractFor(receipt)
+    if (contract !== undefined) this.p.sellerCaptured(contract, receipt.amount)
+    this.p.creditUsed(receipt.buyer)
+  }
+
+  /** Send what is owed to `payee` now, whatever the payment policy says (tests, operators). */
+  flushPayments (payee: string): void {
+    this.p.sender.flush(payee)
+  }
+
+  private record (id: string): ContractRecord {
+    const record = this.p.contracts.get(id)
+    if (record === undefined) throw new AgoraError('E1110', `no contract ${id}`, { details: { contractId: id } })
+    return record
+  }
+
+  /** One wallet:update per turn of the event loop, however many postings it saw. */
+  private walletChanged (): void {
+    if (this.walletTimer !== undefined || !this.started) return
+    this.walletTimer = setImmediate(() => {
+      this.walletTimer = undefined
+      const summary = this.p.ledger.summary()
+      this.p.metrics?.held.set(credits(summary.held))
+      this.p.events.emit('wallet:update', {
+        balance: formatCredits(summary.balance),
+        available: formatCredits(summary.available),
+        held: formatCredits(summary.held),
+        earned: formatCredits(summary.earned),
+        spent: formatCredits(summary.spent)
+      })
+    })
+  }
+
+  private assertRunning (): void {
+    if (!this.started) throw new AgoraError('E504', 'the market is not running')
+  }
+}

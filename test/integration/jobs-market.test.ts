@@ -1,0 +1,107 @@
+/**
+ * Jobs pay through the market, between real nodes (docs/market.md): a
+ * budget is held at submission, each checked receipt captures its price and
+ * is owed to its worker, the rest is released at the end; payment proofs
+ * reach the workers, and every pair of books agrees to the micro-credit. A
+ * wallet that cannot cover a budget refuses the job; a worker stops taking
+ * work from a buyer at the credit limit it set.
+ */
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { isAgoraError } from '../../src/errors.ts'
+import { parseCredits, sumMicro } from '../../src/market/index.ts'
+import { TestSwarm, clientOf, mergeDeep } from '../harness/nodes.ts'
+import { JOBS_NODE_CONFIG, waitForJob, waitForOffers } from '../harness/jobs.ts'
+import { waitFor } from '../harness/wait.ts'
+import type { AgoraNode } from '../../src/node.ts'
+import type { AgoraConfig } from '../../src/config/index.ts'
+import type { DeepPartial } from '../../src/config/types.ts'
+import type { WalletJson } from '../../src/client/market-schemas.ts'
+
+const config = (over: Record<string, unknown> = {}): DeepPartial<AgoraConfig> => mergeDeep(JOBS_NODE_CONFIG as unknown as Record<string, unknown>, {
+  market: { paymentEveryReceipts: 4, paymentEveryMs: 200 },
+  ...over
+}) as DeepPartial<AgoraConfig>
+
+const micro = (text: string): number => parseCredits(text)
+
+/** grant + earned − spent = available + held, to the micro-credit. */
+function assertWalletIdentity (w: WalletJson, who: string): void {
+  assert.equal(BigInt(micro(w.grant)) + BigInt(micro(w.earned)) - BigInt(micro(w.spent)), sumMicro([micro(w.available), micro(w.held)]), `${who}: ${JSON.stringify(w)}`)
+}
+
+function peer (w: WalletJson, id: string): WalletJson['peers'][number] | undefined {
+  return w.peers.find(p => p.peer === id)
+}
+
+describe('jobs pay their workers through the market', () => {
+  const swarm = new TestSwarm()
+  let buyer: AgoraNode
+  let cheap: AgoraNode
+  let dear: AgoraNode
+
+  before(async () => {
+    buyer = await swarm.add({ config: config({ jobs: { slots: 0 } }) })
+    const bootstrap = { network: { bootstrap: [buyer.components.libp2p.getMultiaddrs()[0]?.toString()] } }
+    ;[cheap, dear] = await Promise.all([
+      swarm.add({ config: config({ ...bootstrap, jobs: { slots: 2 }, offers: { prices: { perTask: '0.1' } } }) }),
+      swarm.add({ config: config({ ...bootstrap, jobs: { slots: 2 }, offers: { prices: { perTask: '0.25' } } }) })
+    ])
+    await waitForOffers(buyer, [cheap, dear], 'debug.noop')
+  })
+  after(async () => { await swarm.stop() })
+
+  test('a budgeted job: held at submission, each receipt captured and paid, the rest released; both books agree', async () => {
+    const job = await buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 12 }, constraints: { budget: '5' } })
+    const held = buyer.components.market.history({ account: `held:job:${job.id}` })
+    assert.equal(held.at(-1)?.kind, 'hold')
+    assert.equal(held.at(-1)?.amount, 5_000_000, 'the whole budget was held when the job was accepted')
+    const done = await waitForJob(buyer, job.id)
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    const byWorker = new Map<string, number>()
+    for (const s of buyer.components.jobs.subtasks(job.id)) byWorker.set(s.worker as string, (byWorker.get(s.worker as string) ?? 0) + (s.price as number))
+    assert.equal(done.spent, [...byWorker.values()].reduce((a, b) => a + b, 0))
+
+    const w = await clientOf(buyer).wallet()
+    assert.equal(micro(w.held), 0, 'what the budget did not pay for went back')
+    assert.equal(micro(w.spent), done.spent)
+    assert.equal(micro(w.available), 1_000_000_000 - done.spent)
+    assertWalletIdentity(w, 'buyer')
+    // payment proofs reach the workers; then each pair's books mirror each other
+    for (const seller of [cheap, dear]) {
+      const owed = byWorker.get(seller.peerId) ?? 0
+      assert.equal(micro(peer(w, seller.peerId)?.payable ?? '0'), owed)
+      const theirs = await waitFor(`${seller.peerId.slice(-6)} to be paid`, async () => {
+        const wallet = await clientOf(seller).wallet()
+        return micro(peer(wallet, buyer.peerId)?.receivable ?? '0') === owed ? wallet : undefined
+      }, { timeoutMs: 20_000 })
+      assert.equal(micro(theirs.earned), owed)
+      assert.equal(micro(peer(theirs, buyer.peerId)?.unpaid ?? '-1'), 0)
+      assertWalletIdentity(theirs, 'seller')
+      const reconciled = await clientOf(buyer).reconcile(seller.peerId)
+      assert.deepEqual(reconciled.differences, [])
+    }
+  })
+
+  test('a budget the wallet cannot cover refuses the job (402 E1101, naming the balance); nothing is stored', async () => {
+    const before = buyer.components.jobs.list().length
+    await assert.rejects(buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 1 }, constraints: { budget: '5000' } }),
+      (err: unknown) => isAgoraError(err, 'E1101') && err.status === 402 && /available/.test(`${err.what} ${err.why ?? ''}`))
+    assert.equal(buyer.components.jobs.list().length, before)
+    assert.equal(micro((await clientOf(buyer).wallet()).held), 0)
+  })
+
+  test('a worker stops taking work from a buyer at the credit limit it set; the other worker takes the rest', async () => {
+    const limit = '0.5'
+    await clientOf(cheap).setLimit(buyer.peerId, limit)
+    const owedBefore = micro(peer(await clientOf(cheap).wallet(), buyer.peerId)?.receivable ?? '0')
+    const job = await buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 12 }, constraints: { budget: '5' } })
+    const done = await waitForJob(buyer, job.id)
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    const refused = (await cheap.components.metrics.getSingleMetric('agora_jobs_worker_refused_total')?.get())?.values.find(v => v.labels.reason === 'credit')?.value ?? 0
+    const sold = buyer.components.jobs.subtasks(job.id).filter(s => s.worker === cheap.peerId).length
+    // what the buyer owed it before, plus this job's work, never past the limit
+    assert.ok(owedBefore + sold * 100_000 <= Math.max(owedBefore, micro(limit)), `${sold} more subtasks on top of ${owedBefore} owed, limit ${limit}`)
+    assert.ok(refused > 0 || owedBefore >= micro(limit), 'the worker refused for credit')
+  })
+})
