@@ -13,6 +13,11 @@
  *    posting, proof stored), durable() every PROOF_BATCH — bar ≥ 5,000/s;
  *    baseline: bare Ed25519 verifications per second (node:crypto) of the
  *    same signed bytes.
+ * 3. the cost of paying: no-op subtasks/s of a priced job (budget held,
+ *    each receipt captured, proofs sent and booked) against the same job
+ *    free, interleaved run by run, coordinator in process and two sets of
+ *    three worker daemons that differ only in their price — bar ≥ 0.9×
+ *    (bench/market-pay.ts);
  * 4. a direct request round between two nodes on loopback (real libp2p,
  *    stores on disk): request → accept → one delivery → payment — bar p50
  *    < 5 ms; baseline: the bare /agora/info/1 round trip on the same
@@ -22,7 +27,7 @@
  * what one idle core does when the machine is shared (fsync waits are not CPU).
  *
  * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/market.bench.ts
- * (BENCH_ONLY=ledger|payments|direct runs one part; BENCH_RUNS=n; BENCH_ROUNDS=n for part 4.)
+ * (BENCH_ONLY=ledger|payments|pay|direct runs one part; BENCH_RUNS=n; BENCH_NOOP_COUNT=n for part 3; BENCH_ROUNDS=n for part 4.)
  */
 import { verify as cryptoVerify } from 'node:crypto'
 import { rmSync } from 'node:fs'
@@ -36,6 +41,7 @@ import { Database } from '../src/store/index.ts'
 import { tempDir } from '../test/harness/temp.ts'
 import { median, report, round, type BenchRow } from './lib.ts'
 import { directRoundTrips } from './market-direct.ts'
+import { payCost } from './market-pay.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 /** Rounds (hold, capture, release) per run. */
@@ -242,6 +248,15 @@ async function paymentProofs (): Promise<void> {
   rows.push({ metric: 'payment proofs of 1 receipt verified and booked/s, FULL', value: one, unit: '/s', target: 'info', pass: true, detail: `${round(median(single.verifies.map(r => r.wall)) / one, 1)}× a bare verify; ${perCpu(single.booked)}` })
 }
 
+/** Part 3: the cost of paying — a priced no-op job against the same job free, same run. */
+async function costOfPaying (): Promise<void> {
+  const { free, paid, count } = await payCost(RUNS, Number(process.env.BENCH_NOOP_COUNT ?? 3000))
+  const ratio = median(paid) / median(free)
+  rows.push({ metric: 'no-op subtasks/s, free job (baseline)', value: median(free), unit: 'subtasks/s', target: 'baseline', pass: true, detail: `runs ${free.map(v => round(v, 0)).join(', ')} (${count} subtasks, 3 workers)` })
+  rows.push({ metric: 'no-op subtasks/s, priced job (held, captured, paid)', value: median(paid), unit: 'subtasks/s', target: 'info', pass: true, detail: `runs ${paid.map(v => round(v, 0)).join(', ')}` })
+  rows.push({ metric: 'priced / free', value: ratio, unit: 'x', target: '>= 0.9', pass: ratio >= 0.9 })
+}
+
 /** Part 4: direct request rounds on loopback (FULL, as nodes run; NORMAL beside it shows what the fsyncs cost). */
 async function directRequests (): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 300)
@@ -252,7 +267,7 @@ async function directRequests (): Promise<void> {
 const started = performance.now()
 const only = process.env.BENCH_ONLY
 try {
-  for (const [name, phase] of [['ledger', ledgerPostings], ['payments', paymentProofs], ['direct', directRequests]] as const) {
+  for (const [name, phase] of [['ledger', ledgerPostings], ['payments', paymentProofs], ['pay', costOfPaying], ['direct', directRequests]] as const) {
     if (only !== undefined && !name.startsWith(only)) continue
     const t = performance.now()
     await phase()

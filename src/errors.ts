@@ -125,6 +125,7 @@ export const ERROR_CODES = {
   E939: { status: 502, hint: 'the candidate ended its answer without a result; it was treated as a failure' },
   E940: { status: 499, hint: 'the client cancelled the request' },
   E941: { status: 400, hint: 'the model cannot do this: use /v1/chat/completions for chat models and /v1/embeddings for embedding models' },
+  E950: { status: 402, hint: 'this peer charges for inference and the request carried no payment; the buyer\'s node must be an Agora version with a market (it holds the price and sends it along)' },
   // gateway: the OpenAI-compatible API and its keys (E960–E989)
   E960: { status: 401, hint: 'pass an API key as `Authorization: Bearer agk_…` (create one with `agora keys create <name>`); loopback clients need none while api.allowLocalWithoutKey is true' },
   E961: { status: 400, hint: 'fix the request as described; /v1 takes OpenAI\'s request format' },

@@ -4,14 +4,15 @@
  * manager lists healthy ones first). It is what /agora/infer/1 serves to
  * peers: the serving side never routes onwards. With a Metering it records
  * one row per call (requester: the peer; price: our own offer's prices,
- * i.e. what the peer owes us).
+ * i.e. what the peer owes us, capped at what a paid call may cost).
  */
 import { randomUUID } from 'node:crypto'
 import { AgoraError } from '../errors.ts'
 import { suggestModels } from './candidates.ts'
 import { codeOf } from './deadline.ts'
 import { priceOwed, type Metering } from './metering/metering.ts'
-import { pricesOf } from '../offers/prices.ts'
+import { FREE_PRICES, pricesOf, type Prices } from '../offers/prices.ts'
+import type { Micro } from '../market/amount.ts'
 import type { Offer } from '../offers/schema.ts'
 import type { GatewayProvider, LocalProvidersLike } from './router-options.ts'
 import type { Requester } from './types.ts'
@@ -29,6 +30,8 @@ export interface LocalCallOptions {
   signal?: AbortSignal
   /** Who asks, for the metering row (a peer over /agora/infer/1 by default unknown: local, no key). */
   requester?: Requester
+  /** A paid call: the buyer's hold caps its price (and the metering row's). */
+  maxPrice?: Micro | undefined
 }
 
 export class LocalInference {
@@ -36,6 +39,12 @@ export class LocalInference {
 
   constructor (components: LocalInferenceComponents) {
     this.c = components
+  }
+
+  /** What our offer asks, micro-credits; free before the offer exists. */
+  ownPrices (): Prices {
+    const wire = this.c.prices?.()
+    return wire === undefined ? FREE_PRICES : pricesOf(wire)
   }
 
   /** Models served here (first provider wins per name). */
@@ -60,7 +69,7 @@ export class LocalInference {
   }
 
   async * chatStream (request: ChatRequest, opts: LocalCallOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
-    const meter = this.meter('chat', request.model, opts.requester)
+    const meter = this.meter('chat', request.model, opts.requester, opts.maxPrice)
     let provider: GatewayProvider | undefined
     let firstTokenMs: number | null = null
     let done = false
@@ -89,7 +98,7 @@ export class LocalInference {
   }
 
   async embeddings (request: EmbeddingsRequest, opts: LocalCallOptions = {}): Promise<EmbeddingsResult> {
-    const meter = this.meter('embeddings', request.model, opts.requester)
+    const meter = this.meter('embeddings', request.model, opts.requester, opts.maxPrice)
     let provider: GatewayProvider | undefined
     try {
       provider = this.pick(request.model, 'embedding')
@@ -102,11 +111,10 @@ export class LocalInference {
     }
   }
 
-  private meter (op: 'chat' | 'embeddings', model: string, requester: Requester = { kind: 'local', keyId: null }): Meter {
+  private meter (op: 'chat' | 'embeddings', model: string, requester: Requester = { kind: 'local', keyId: null }, maxPrice = Number.MAX_SAFE_INTEGER): Meter {
     const ts = Date.now()
     const t0 = performance.now()
     const metering = this.c.metering
-    const prices = this.c.prices
     return {
       elapsed: () => performance.now() - t0,
       end: (r) => {
@@ -114,7 +122,6 @@ export class LocalInference {
         const code = r.err !== undefined ? codeOf(r.err) : r.cancelled === true ? 'E940' : null
         const outcome = code === null ? 'ok' : code === 'E940' || code === 'E703' ? 'cancelled' : 'error'
         const usage = r.usage ?? { promptTokens: 0, completionTokens: 0 }
-        const owed = prices?.()
         metering.record({
           id: randomUUID(),
           ts,
@@ -129,7 +136,7 @@ export class LocalInference {
           totalMs: performance.now() - t0,
           outcome,
           errorCode: code,
-          price: outcome === 'ok' && owed !== undefined ? priceOwed(pricesOf(owed), usage) : 0,
+          price: outcome === 'ok' ? Math.min(priceOwed(this.ownPrices(), usage), maxPrice) : 0,
           attempts: r.provider === null ? 0 : 1
         })
       }

@@ -7,8 +7,10 @@ import type { AgoraConfig } from '../config/schema.ts'
 import type { AgoraLogger } from '../observability/logger.ts'
 import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
-import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, InferenceProvider } from '../providers/index.ts'
+import type { ChatRequest, EmbeddingsRequest, InferenceProvider } from '../providers/index.ts'
 import type { Metering } from './metering/metering.ts'
+import type { GatewayMarket } from './payments.ts'
+import type { CallPayment, PricedChatEvent, PricedEmbeddingsResult } from './remote/index.ts'
 import type { Registry } from 'prom-client'
 
 /** The part of a local provider the gateway uses (an InferenceProvider fits). */
@@ -22,10 +24,20 @@ export interface LocalProvidersLike {
   providers(): GatewayProvider[]
 }
 
-/** The /agora/infer/1 client (RemoteInference fits): it enforces dial, first-token and idle timeouts itself. */
+/** How a call to a peer is made: cancelled by `signal`, paid with `payment` (a peer that charges). */
+export interface RemoteCallOpts {
+  signal?: AbortSignal
+  payment?: CallPayment | undefined
+}
+
+/**
+ * The /agora/infer/1 client (RemoteInference fits): it enforces dial,
+ * first-token and idle timeouts itself; a paid answer carries the price
+ * the server claims.
+ */
 export interface RemoteInferenceLike {
-  chatStream(peerId: string, request: ChatRequest, opts: { signal?: AbortSignal }): AsyncIterable<ChatEvent>
-  embeddings(peerId: string, request: EmbeddingsRequest, opts: { signal?: AbortSignal }): Promise<EmbeddingsResult>
+  chatStream(peerId: string, request: ChatRequest, opts: RemoteCallOpts): AsyncIterable<PricedChatEvent>
+  embeddings(peerId: string, request: EmbeddingsRequest, opts: RemoteCallOpts): Promise<PricedEmbeddingsResult>
 }
 
 export interface GatewayComponents {
@@ -36,6 +48,8 @@ export interface GatewayComponents {
   offers: Pick<OfferService, 'list'>
   peerBook: Pick<PeerBook, 'view' | 'reputation' | 'record'>
   metering: Pick<Metering, 'record'>
+  /** The buyer's side of the market: pays peers that charge (none: nothing is paid, as before the market). */
+  market?: GatewayMarket | undefined
   logger: AgoraLogger
   metrics?: Registry | undefined
 }
@@ -50,6 +64,8 @@ export interface GatewayInit extends Partial<Omit<GatewayConfig, 'timeouts'>> {
   now?: () => number
   /** Score weights (see scoring.ts). */
   weights?: Partial<ScoreWeights>
+  /** Completion tokens a paid chat request without max_tokens holds for (market.gatewayHoldTokens). */
+  holdTokens?: number
 }
 
 export interface ScoreWeights {
@@ -76,7 +92,9 @@ export const GATEWAY_DEFAULTS = {
   latencyAlpha: 0.3,
   /** Latency at which the latency term of the score is one half. */
   latencyScaleMs: 1_000,
-  weights: { latency: 0.35, load: 0.25, reputation: 0.25, price: 0.15, tieBreak: 0.01 }
+  weights: { latency: 0.35, load: 0.25, reputation: 0.25, price: 0.15, tieBreak: 0.01 },
+  /** market.gatewayHoldTokens's default. */
+  holdTokens: 4096
 } as const satisfies {
   strategy: GatewayConfig['strategy']
   attempts: number
@@ -89,4 +107,5 @@ export const GATEWAY_DEFAULTS = {
   latencyAlpha: number
   latencyScaleMs: number
   weights: ScoreWeights
+  holdTokens: number
 }

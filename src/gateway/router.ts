@@ -6,73 +6,40 @@
  * backoff with jitter — and the next one tried, up to `attempts`; once the
  * first event is in hand the run belongs to that candidate and a later error
  * reaches the client (a token already did). Every request ends in one
- * metering row, whatever its outcome.
+ * metering row, whatever its outcome. An attempt at a peer that charges is
+ * paid per request through the market (payments.ts): held before it goes
+ * out, captured when it completes, released when it ends; a candidate the
+ * wallet cannot pay is passed over (E1101 when none is left).
  *
  * Timeouts: the gateway enforces firstTokenMs and idleMs on local providers;
  * the remote client enforces its own on peers and the gateway keeps a
  * backstop at dialMs + the same timeout. totalMs bounds the whole request.
  */
-import { randomUUID } from 'node:crypto'
 import { childController } from '../abort.ts'
 import { AgoraError } from '../errors.ts'
 import { backoffDelay } from '../peers/index.ts'
 import { CircuitBreakers, type BreakerSnapshot, type BreakerTransition } from './breaker.ts'
 import { findCandidates, listModels, parseModelRef, type Candidate, type Operation } from './candidates.ts'
+import { GatewayPayments, type PaidAttempt } from './payments.ts'
+import { openScope, type ChatStart, type Scope, type Settlement, type Started } from './scope.ts'
 import { blameOf, codeOf, describe, reasonOf, sleep, withTimeout } from './deadline.ts'
 import { priceOwed } from './metering/metering.ts'
-import { estimatePromptTokens } from './access/estimate.ts'
+import { estimateEmbeddingsTokens, estimatePromptTokens } from './access/estimate.ts'
 import { createRouterMetrics, type RouterMetrics } from './router-metrics.ts'
 import { GATEWAY_DEFAULTS, type GatewayComponents, type GatewayInit, type ScoreWeights } from './router-options.ts'
 import { CandidateStats, loadKey, rankCandidates, type ScoreInput } from './scoring.ts'
 import { withRetryAfter } from './remote/session.ts'
-import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, Requester, RoutingStrategy } from './types.ts'
+import type { CallPayment, PricedChatEvent, PricedEmbeddingsResult } from './remote/index.ts'
+import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, RoutingStrategy } from './types.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, Usage } from '../providers/index.ts'
-
-/** One request in flight: its id, clock, attempts and the signal that ends it (client gone or totalMs). */
-interface Scope {
-  id: string
-  op: Operation
-  model: string
-  requester: Requester
-  ts: number
-  t0: number
-  signal: AbortSignal
-  attempts: number
-  last: Candidate | undefined
-  /** Estimated prompt tokens (chat): what a request cut short is metered with, lacking the engine's usage. */
-  promptTokens: number
-  dispose: () => void
-}
-
-/** A candidate that produced its first event (chat) or its result (embeddings). */
-interface Started<T> {
-  candidate: Candidate
-  value: T
-  /** Aborted with the request's scope too; `release` stops following the scope. */
-  attempt: AbortController
-  release: () => void
-  firstTokenMs: number
-}
-
-interface ChatStart {
-  iterator: AsyncIterator<ChatEvent>
-  first: ChatEvent
-}
-
-interface Settlement {
-  candidate?: Candidate | undefined
-  usage?: Usage
-  firstTokenMs?: number
-  err?: unknown
-  cancelled?: boolean
-}
+import type { ChatEvent, ChatRequest, EmbeddingsRequest, Usage } from '../providers/index.ts'
 
 export class InferenceGateway implements Gateway {
   private readonly c: GatewayComponents
   private readonly log: Logger
   private readonly metrics: RouterMetrics | undefined
   private readonly breakers: CircuitBreakers
+  private readonly payments: GatewayPayments
   private readonly stats = new CandidateStats()
   private readonly strategy: RoutingStrategy
   private readonly attempts: number
@@ -98,6 +65,11 @@ export class InferenceGateway implements Gateway {
       cooldownMs: init.breakerCooldownMs ?? GATEWAY_DEFAULTS.breakerCooldownMs,
       now: this.now
     })
+    this.payments = new GatewayPayments({ market: components.market, peerBook: components.peerBook, log: this.log }, {
+      holdTokens: init.holdTokens ?? GATEWAY_DEFAULTS.holdTokens,
+      totalMs: this.timeouts.totalMs,
+      now: this.now
+    })
   }
 
   /** Local providers' models (owned by us, free, latency 0), then every model in a peer's offer (banned peers left out). */
@@ -107,12 +79,12 @@ export class InferenceGateway implements Gateway {
 
   async chat (request: ChatRequest, ctx: RequestContext): Promise<ChatRun> {
     const ref = parseModelRef(request.model)
-    const scope = this.open('chat', ref.model, ctx, estimatePromptTokens(request))
+    const scope = this.open('chat', ref.model, ctx, estimatePromptTokens(request), request.max_tokens)
     const upstream: ChatRequest = { ...request, model: ref.model }
     let started: Started<ChatStart>
     try {
       const candidates = this.rank(scope, ctx, ref.target)
-      started = await this.attemptAll(scope, candidates, async (candidate, signal) => await this.startChat(candidate, upstream, signal))
+      started = await this.attemptAll(scope, candidates, async (candidate, signal, payment) => await this.startChat(candidate, upstream, signal, payment))
     } catch (err) {
       this.settle(scope, { err })
       scope.dispose()
@@ -124,21 +96,26 @@ export class InferenceGateway implements Gateway {
 
   async embeddings (request: EmbeddingsRequest, ctx: RequestContext): Promise<EmbeddingsRun> {
     const ref = parseModelRef(request.model)
-    const scope = this.open('embeddings', ref.model, ctx)
+    const scope = this.open('embeddings', ref.model, ctx, estimateEmbeddingsTokens(request))
     const upstream: EmbeddingsRequest = { ...request, model: ref.model }
+    let paid: PaidAttempt | undefined
     try {
       const candidates = this.rank(scope, ctx, ref.target)
-      const started = await this.attemptAll(scope, candidates, async (candidate, signal) => await this.callEmbeddings(candidate, upstream, signal))
+      const started = await this.attemptAll(scope, candidates, async (candidate, signal, payment) => await this.callEmbeddings(candidate, upstream, signal, payment))
       const { candidate, value } = started
+      paid = started.paid
       started.release()
       this.stats.end(loadKey(candidate))
       this.succeeded(candidate)
-      this.settle(scope, { candidate, usage: { promptTokens: value.usage.promptTokens, completionTokens: 0 }, firstTokenMs: started.firstTokenMs })
+      const usage = { promptTokens: value.usage.promptTokens, completionTokens: 0 }
+      const price = paid === undefined ? undefined : this.payments.capture(paid, value.price, usage)
+      this.settle(scope, { candidate, usage, firstTokenMs: started.firstTokenMs, price })
       return { id: scope.id, server: candidate.server, provider: candidate.providerId, attempts: scope.attempts, vectors: value.vectors, usage: value.usage }
     } catch (err) {
       this.settle(scope, { err })
       throw err
     } finally {
+      this.payments.close(paid)
       scope.dispose()
     }
   }
@@ -148,32 +125,8 @@ export class InferenceGateway implements Gateway {
     return this.breakers.snapshot()
   }
 
-  private open (op: Operation, model: string, ctx: RequestContext, promptTokens = 0): Scope {
-    const controller = new AbortController()
-    const onAbort = (): void => { controller.abort(new AgoraError('E940', 'the client cancelled the request')) }
-    if (ctx.signal.aborted) onAbort()
-    else ctx.signal.addEventListener('abort', onAbort, { once: true })
-    const totalMs = this.timeouts.totalMs
-    const timer = setTimeout(() => {
-      controller.abort(new AgoraError('E938', `the request took longer than ${totalMs} ms`, { details: { totalMs } }))
-    }, totalMs)
-    timer.unref()
-    return {
-      id: randomUUID(),
-      op,
-      model,
-      requester: ctx.requester,
-      ts: this.now(),
-      t0: performance.now(),
-      signal: controller.signal,
-      attempts: 0,
-      last: undefined,
-      promptTokens,
-      dispose: () => {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', onAbort)
-      }
-    }
+  private open (op: Operation, model: string, ctx: RequestContext, promptTokens = 0, maxTokens?: number): Scope {
+    return openScope({ op, model, ctx, totalMs: this.timeouts.totalMs, now: this.now(), promptTokens, maxTokens })
   }
 
   private rank (scope: Scope, ctx: RequestContext, modelTarget: string | undefined): Candidate[] {
@@ -199,10 +152,11 @@ export class InferenceGateway implements Gateway {
     }
   }
 
-  /** Try candidates in order until one produces its first event; E933 with every error when none does. */
-  private async attemptAll<T> (scope: Scope, candidates: Candidate[], start: (c: Candidate, signal: AbortSignal) => Promise<T>): Promise<Started<T>> {
+  /** Try candidates in order until one produces its first event; E933 with every error when none does (E1101 when none could be paid). */
+  private async attemptAll<T> (scope: Scope, candidates: Candidate[], start: (c: Candidate, signal: AbortSignal, payment: CallPayment | undefined) => Promise<T>): Promise<Started<T>> {
     const errors: Array<{ server: string, provider: string, code: string, message: string }> = []
     const rateLimited: AgoraError[] = []
+    let unpaid: unknown
     for (const candidate of candidates) {
       if (scope.attempts >= this.attempts) break
       if (scope.signal.aborted) throw reasonOf(scope.signal)
@@ -214,17 +168,28 @@ export class InferenceGateway implements Gateway {
         errors.push({ server: candidate.server, provider: candidate.providerId, code: 'E934', message: 'circuit breaker open' })
         continue
       }
+      let paid: PaidAttempt | undefined
+      try {
+        paid = this.payments.open(candidate, { requestId: scope.id, attempt: scope.attempts + 1, promptTokens: scope.promptTokens, maxTokens: scope.maxTokens, op: scope.op })
+      } catch (err) {
+        // the wallet cannot pay this one (E1101): no fault of the candidate's, and the next may be free
+        this.breakers.release(candidate.key)
+        unpaid ??= err
+        errors.push({ server: candidate.server, provider: candidate.providerId, ...describe(err) })
+        continue
+      }
       scope.attempts++
       scope.last = candidate
       const { controller: attempt, release } = childController(scope.signal)
       const t0 = performance.now()
       this.stats.begin(loadKey(candidate))
       try {
-        const value = await start(candidate, attempt.signal)
+        const value = await start(candidate, attempt.signal, this.payments.payment(paid))
         const firstTokenMs = performance.now() - t0
         this.stats.observeLatency(candidate.key, firstTokenMs)
-        return { candidate, value, attempt, release, firstTokenMs }
+        return { candidate, value, attempt, release, firstTokenMs, paid }
       } catch (err) {
+        this.payments.close(paid)
         this.stats.end(loadKey(candidate))
         attempt.abort(err)
         release()
@@ -240,6 +205,10 @@ export class InferenceGateway implements Gateway {
         this.log.debug({ id: scope.id, model: scope.model, server: candidate.server, provider: candidate.providerId, attempt: scope.attempts, err: described.message }, 'candidate failed before its first token')
       }
     }
+    if (scope.attempts === 0 && unpaid !== undefined) {
+      const cause = unpaid instanceof AgoraError ? unpaid : undefined
+      throw new AgoraError('E1101', `the wallet cannot pay for model '${scope.model}' on any candidate`, { why: cause?.why ?? cause?.what, cause: unpaid, details: { model: scope.model, errors } })
+    }
     if (scope.attempts === 0) {
       throw new AgoraError('E934', `no candidate for model '${scope.model}' is available now`, { why: 'circuit breaker open', details: { model: scope.model, errors } })
     }
@@ -253,10 +222,10 @@ export class InferenceGateway implements Gateway {
     })
   }
 
-  private async startChat (candidate: Candidate, request: ChatRequest, signal: AbortSignal): Promise<ChatStart> {
-    const iterable = candidate.route === 'local'
+  private async startChat (candidate: Candidate, request: ChatRequest, signal: AbortSignal, payment: CallPayment | undefined): Promise<ChatStart> {
+    const iterable: AsyncIterable<PricedChatEvent> = candidate.route === 'local'
       ? candidate.provider.chatStream(request, { signal })
-      : this.c.remote.chatStream(candidate.server, request, { signal })
+      : this.c.remote.chatStream(candidate.server, request, { signal, payment })
     const iterator = iterable[Symbol.asyncIterator]()
     try {
       const first = await withTimeout(iterator.next(), this.timeoutFor(candidate, 'firstTokenMs'), signal,
@@ -269,11 +238,11 @@ export class InferenceGateway implements Gateway {
     }
   }
 
-  private async callEmbeddings (candidate: Candidate, request: EmbeddingsRequest, signal: AbortSignal): Promise<EmbeddingsResult> {
+  private async callEmbeddings (candidate: Candidate, request: EmbeddingsRequest, signal: AbortSignal, payment: CallPayment | undefined): Promise<PricedEmbeddingsResult> {
     const ms = this.timeoutFor(candidate, 'firstTokenMs')
-    const call = candidate.route === 'local'
+    const call: Promise<PricedEmbeddingsResult> = candidate.route === 'local'
       ? candidate.provider.embeddings(request, { signal })
-      : this.c.remote.embeddings(candidate.server, request, { signal })
+      : this.c.remote.embeddings(candidate.server, request, { signal, payment })
     const result = await withTimeout(call, ms, signal, () => new AgoraError('E936', `no embeddings from ${candidate.server}/${candidate.providerId}`, { why: `waited ${ms} ms` }))
     if (result.vectors.length !== request.input.length) {
       throw new AgoraError('E939', `${candidate.server}/${candidate.providerId} answered ${result.vectors.length} vectors for ${request.input.length} inputs`)
@@ -292,14 +261,17 @@ export class InferenceGateway implements Gateway {
     // an answer cut short has no usage from the engine: about one token per delta delivered
     let deltas = 0
     const partial = (): Usage => ({ promptTokens: scope.promptTokens, completionTokens: deltas })
+    // a paid answer that did not complete captured nothing (the server issues nothing for it either)
+    const unpaid = s.paid === undefined ? undefined : 0
     try {
       while (true) {
         if (event.type === 'done') {
           // settle before handing over `done`: a consumer may stop right after it
           settled = true
           this.succeeded(candidate)
-          this.settle(scope, { candidate, usage: event.usage, firstTokenMs: s.firstTokenMs })
-          yield event
+          const price = s.paid === undefined ? undefined : this.payments.capture(s.paid, event.price, event.usage)
+          this.settle(scope, { candidate, usage: event.usage, firstTokenMs: s.firstTokenMs, price })
+          yield { type: 'done', finishReason: event.finishReason, usage: event.usage }
           return
         }
         if (event.type === 'delta') deltas++
@@ -314,7 +286,7 @@ export class InferenceGateway implements Gateway {
         settled = true
         if (scope.signal.aborted) this.breakers.release(candidate.key)
         else this.failed(candidate, err)
-        this.settle(scope, { candidate, err, usage: partial(), firstTokenMs: s.firstTokenMs })
+        this.settle(scope, { candidate, err, usage: partial(), firstTokenMs: s.firstTokenMs, price: unpaid })
         s.attempt.abort(err)
       }
       throw err
@@ -322,11 +294,12 @@ export class InferenceGateway implements Gateway {
       if (!settled) {
         // the consumer stopped reading before the end
         this.breakers.release(candidate.key)
-        this.settle(scope, { candidate, cancelled: true, usage: partial(), firstTokenMs: s.firstTokenMs })
+        this.settle(scope, { candidate, cancelled: true, usage: partial(), firstTokenMs: s.firstTokenMs, price: unpaid })
         s.attempt.abort(new AgoraError('E940', 'the client stopped reading the answer'))
       }
       this.stats.end(loadKey(candidate))
       closeQuietly(iterator)
+      this.payments.close(s.paid)
       s.release()
       scope.dispose()
     }
@@ -374,14 +347,14 @@ export class InferenceGateway implements Gateway {
       totalMs: performance.now() - scope.t0,
       outcome,
       errorCode: code,
-      // what the client received before it left is owed; a server that failed is owed nothing
-      price: candidate !== undefined && (outcome === 'ok' || (outcome === 'cancelled' && usage.completionTokens > 0)) ? priceOwed(candidate.prices, usage) : 0,
+      // a paid attempt: what was captured. Otherwise what the client received before it left is owed; a server that failed is owed nothing
+      price: s.price ?? (candidate !== undefined && (outcome === 'ok' || (outcome === 'cancelled' && usage.completionTokens > 0)) ? priceOwed(candidate.prices, usage) : 0),
       attempts: scope.attempts
     })
   }
 }
 
-function closeQuietly (iterator: AsyncIterator<ChatEvent>): void {
+function closeQuietly (iterator: AsyncIterator<ChatEvent | PricedChatEvent>): void {
   try {
     iterator.return?.()?.catch(() => {})
   } catch {

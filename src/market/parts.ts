@@ -71,7 +71,11 @@ export interface ServiceHooks {
   walletChanged: () => void
 }
 
+/** Buyers the credit-used gauge keeps a series for (the most recently active). */
+const MAX_GAUGED_BUYERS = 256
+
 export class MarketParts {
+  private readonly gaugedBuyers = new Set<string>()
   readonly self: string
   readonly now: () => number
   readonly log: Logger
@@ -222,6 +226,14 @@ export class MarketParts {
   creditUsed (buyer: string): void {
     if (this.metrics === undefined) return
     this.metrics.creditUsed.set({ peer: buyer }, credits(this.credit.exposure(buyer).total))
+    // one series per buyer, the most recently active ones only: a busy seller meets buyers without end
+    this.gaugedBuyers.delete(buyer)
+    this.gaugedBuyers.add(buyer)
+    if (this.gaugedBuyers.size > MAX_GAUGED_BUYERS) {
+      const oldest = this.gaugedBuyers.values().next().value as string
+      this.gaugedBuyers.delete(oldest)
+      this.metrics.creditUsed.remove({ peer: oldest })
+    }
   }
 
   /** The seller contract a receipt is issued under: the one named, or the buyer's accepted contract for `what` with room. */

@@ -6,12 +6,16 @@
  * node cancels its provider call. The chat answer is pulled frame by frame
  * as the consumer asks (a slow consumer slows the remote provider).
  * A refusal comes back with the code of the rule that refused it
- * (E900–E905; E904/E905 with `details.retryAfterMs`).
+ * (E900–E905; E904/E905 with `details.retryAfterMs`; E950 and E1102 for
+ * payment). A paid call sends its payment with the request and hands back
+ * the price the server issued its receipt for; checking and capturing it
+ * is the gateway's (payments.ts).
  */
 import { isAgoraError } from '../../errors.ts'
+import { parseCredits, type Micro } from '../../market/amount.ts'
 import { ENGINE_TIMEOUT_SLACK_MS, REMOTE_TIMEOUT_DEFAULTS, type RemoteTimeouts } from './constants.ts'
 import { Deadlines } from './deadlines.ts'
-import { toWireRequest } from './encode.ts'
+import { toWireRequest, type CallPayment } from './encode.ts'
 import { createInferClientMetrics, type InferClientMetrics } from './metrics.ts'
 import { createInferProtocol, type InferProtocol } from './protocol.ts'
 import { Session } from './session.ts'
@@ -33,7 +37,15 @@ export interface RemoteInferenceComponents {
 export interface RemoteCallOptions {
   /** Aborting cancels the call here and on the remote (E914, or the reason when it is an AgoraError). */
   signal?: AbortSignal
+  /** A paid call: the receipt id and the buyer's hold, the most it may cost. */
+  payment?: CallPayment | undefined
 }
+
+/** A chat event from a peer; the `done` of a paid answer carries the price the server claims, micro-credits. */
+export type PricedChatEvent = ChatEvent & { price?: Micro }
+
+/** Embeddings from a peer; a paid answer carries the price the server claims, micro-credits. */
+export type PricedEmbeddingsResult = EmbeddingsResult & { price?: Micro }
 
 export class RemoteInference {
   private readonly reqresp: RemoteInferenceComponents['reqresp']
@@ -71,8 +83,8 @@ export class RemoteInference {
    * Stream a chat completion from `peerId`: deltas, then one `done`. Breaking
    * out of the loop (or aborting the signal) cancels it on the remote.
    */
-  async * chatStream (peerId: string, request: ChatRequest, options: RemoteCallOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
-    const session = this.open('chat', peerId, toWireRequest('chat', request), options)
+  async * chatStream (peerId: string, request: ChatRequest, options: RemoteCallOptions = {}): AsyncGenerator<PricedChatEvent, void, undefined> {
+    const session = this.open('chat', peerId, toWireRequest('chat', request, options.payment), options)
     let outcome = 'abandoned'
     try {
       while (true) {
@@ -86,7 +98,7 @@ export class RemoteInference {
         // read the end now: a consumer that stops at `done` then leaves a complete stream, not a cancelled one
         if (await session.next() !== undefined) throw session.protocolError('a frame after done')
         outcome = 'ok'
-        yield { type: 'done', finishReason: frame.finishReason, usage: frame.usage }
+        yield { type: 'done', finishReason: frame.finishReason, usage: frame.usage, ...priceOf(frame.price) }
         return
       }
     } catch (err) {
@@ -99,8 +111,8 @@ export class RemoteInference {
   }
 
   /** Embed `request.input` on `peerId`: one vector per input, in order. */
-  async embeddings (peerId: string, request: EmbeddingsRequest, options: RemoteCallOptions = {}): Promise<EmbeddingsResult> {
-    const session = this.open('embeddings', peerId, toWireRequest('embeddings', request), options)
+  async embeddings (peerId: string, request: EmbeddingsRequest, options: RemoteCallOptions = {}): Promise<PricedEmbeddingsResult> {
+    const session = this.open('embeddings', peerId, toWireRequest('embeddings', request, options.payment), options)
     const inputs = request.input.length
     let outcome = 'abandoned'
     try {
@@ -119,7 +131,7 @@ export class RemoteInference {
         if (frame.count !== inputs || vectors.length !== inputs) throw session.protocolError(`${vectors.length} vectors (count ${frame.count}) for ${inputs} inputs`)
         if (await session.next() !== undefined) throw session.protocolError('a frame after the embeddings frame')
         outcome = 'ok'
-        return { vectors, usage: { promptTokens: frame.usage.promptTokens } }
+        return { vectors, usage: { promptTokens: frame.usage.promptTokens }, ...priceOf(frame.price) }
       }
     } catch (err) {
       outcome = isAgoraError(err) ? err.code : 'error'
@@ -142,4 +154,9 @@ export class RemoteInference {
       metrics: this.metrics
     })
   }
+}
+
+/** The price of a final frame (validated six-decimal credits) as micro-credits; nothing when the frame has none. */
+function priceOf (wire: string | undefined): { price?: Micro } {
+  return wire === undefined ? {} : { price: parseCredits(wire, 'price') }
 }

@@ -11,6 +11,8 @@ export const INFER_MAX_MESSAGES = 512
 export const INFER_MAX_MESSAGE_CHARS = 256 * 1024
 /** Characters in a model id. */
 export const INFER_MAX_MODEL_CHARS = 256
+/** Characters in a payment's receipt id (`infer:<requestId>#<attempt>` is ~45). */
+export const INFER_MAX_RECEIPT_ID_CHARS = 256
 /** Stop sequences, and characters in each. */
 export const INFER_MAX_STOPS = 4
 export const INFER_MAX_STOP_CHARS = 256

@@ -4,20 +4,30 @@
  */
 import { AgoraError } from '../../errors.ts'
 import { INFER_MAX_REQUEST_BYTES } from './constants.ts'
-import { inferRequestSchema, type InferRequest } from './schema.ts'
+import { inferRequestSchema, type InferPayment, type InferRequest } from './schema.ts'
+import { formatCredits, type Micro } from '../../market/amount.ts'
 import type { ChatRequest, EmbeddingsRequest } from '../../providers/inference.ts'
 import type { z } from 'zod'
 
 const encoder = new TextEncoder()
 
+/** How a paid call pays (the buyer's side): the receipt id and the most it may cost, micro-credits. */
+export interface CallPayment {
+  receiptId: string
+  maxPrice: Micro
+}
+
 /**
- * The wire request for a chat or embeddings call (known fields only), or
- * E916 when it exceeds the protocol's limits.
+ * The wire request for a chat or embeddings call (known fields only, and
+ * the payment when there is one), or E916 when it exceeds the protocol's limits.
  */
-export function toWireRequest (op: 'chat', request: ChatRequest): InferRequest
-export function toWireRequest (op: 'embeddings', request: EmbeddingsRequest): InferRequest
-export function toWireRequest (op: 'chat' | 'embeddings', request: ChatRequest | EmbeddingsRequest): InferRequest {
-  const value = op === 'chat' ? { op, request: pickChat(request as ChatRequest) } : { op, request: { model: request.model, input: (request as EmbeddingsRequest).input } }
+export function toWireRequest (op: 'chat', request: ChatRequest, payment?: CallPayment): InferRequest
+export function toWireRequest (op: 'embeddings', request: EmbeddingsRequest, payment?: CallPayment): InferRequest
+export function toWireRequest (op: 'chat' | 'embeddings', request: ChatRequest | EmbeddingsRequest, payment?: CallPayment): InferRequest {
+  const value: { op: 'chat' | 'embeddings', request: unknown, payment?: InferPayment } = op === 'chat'
+    ? { op, request: pickChat(request as ChatRequest) }
+    : { op, request: { model: request.model, input: (request as EmbeddingsRequest).input } }
+  if (payment !== undefined) value.payment = { receiptId: payment.receiptId, maxPrice: formatCredits(payment.maxPrice) }
   const parsed = inferRequestSchema.safeParse(value)
   if (!parsed.success) throw new AgoraError('E916', `the ${op} request does not fit /agora/infer/1`, { why: problemOf(parsed.error) })
   const bytes = encoder.encode(JSON.stringify(parsed.data)).byteLength

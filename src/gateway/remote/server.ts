@@ -7,38 +7,51 @@
  * provider; when the caller goes away the engine's signal aborts, and that
  * signal is the one the provider call got (the upstream HTTP request or
  * worker job is cancelled).
+ *
+ * When this node charges for inference (its offer asks a price, and it has a
+ * market), a request is paid: checked after access control and before any
+ * compute (charge.ts: E950 without payment, E1102 past the credit limit),
+ * and its receipt issued and durable before the final frame carries its price.
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
 import { estimateEmbeddingsTokens, estimatePromptTokens } from '../access/estimate.ts'
 import { abortable, raceAbort } from '../../abort.ts'
 import { INFER_MAX_DELTA_CHARS, INFER_MAX_DIMENSIONS, INFER_RATE_LIMIT, INFER_STALL_MS, INFER_VECTOR_FRAME_BUDGET } from './constants.ts'
 import { chunkVectors, splitText } from './encode.ts'
+import { chargeFor, issueReceipt, type Charge, type SellerMarket } from './charge.ts'
+import { formatCredits, type Micro } from '../../market/amount.ts'
+import { FREE_PRICES, type Prices } from '../../offers/prices.ts'
 import { createInferServerMetrics, type InferServerMetrics } from './metrics.ts'
 import { createInferProtocol, type InferProtocol } from './protocol.ts'
 import type { AccessControl } from '../access/access-control.ts'
 import type { Requester } from '../types.ts'
-import type { InferFrame, InferOp, InferRequest } from './schema.ts'
+import type { InferFrame, InferOp, InferPayment, InferRequest } from './schema.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { HandlerContext, RateLimit, ReqResp } from '../../protocols/index.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, InferenceCallOptions, Usage } from '../../providers/inference.ts'
 import type { Registry } from 'prom-client'
 
-/** How a served call reaches the local providers: the caller's signal, and who asks (for metering). */
+/** How a served call reaches the local providers: the caller's signal, who asks, and the most a paid call may cost (for metering). */
 export interface ServedCallOptions extends InferenceCallOptions {
   signal: AbortSignal
   requester: Requester
+  maxPrice?: Micro | undefined
 }
 
 /** What the server needs from this node's providers (the gateway's LocalInference facade fits). */
 export interface LocalInferenceLike {
   chatStream(request: ChatRequest, opts: ServedCallOptions): AsyncIterable<ChatEvent>
   embeddings(request: EmbeddingsRequest, opts: ServedCallOptions): Promise<EmbeddingsResult>
+  /** What our offer asks, micro-credits (free when left out). */
+  ownPrices?(): Prices
 }
 
 export interface InferenceServerComponents {
   reqresp: Pick<ReqResp, 'handleStream' | 'unhandle'>
   access: Pick<AccessControl, 'check' | 'charge' | 'admitPeer'>
   local: LocalInferenceLike
+  /** The seller's side of the market: without it every request is served free, as before the market. */
+  market?: SellerMarket | undefined
   logger: AgoraLogger
   metrics?: Registry | undefined
 }
@@ -54,6 +67,7 @@ export class InferenceServer {
   private readonly reqresp: InferenceServerComponents['reqresp']
   private readonly access: InferenceServerComponents['access']
   private readonly local: LocalInferenceLike
+  private readonly market: SellerMarket | undefined
   private readonly log: Logger
   private readonly metrics: InferServerMetrics | undefined
   readonly protocol: InferProtocol
@@ -62,6 +76,7 @@ export class InferenceServer {
     this.reqresp = components.reqresp
     this.access = components.access
     this.local = components.local
+    this.market = components.market
     this.log = components.logger.forComponent('agora:infer')
     this.metrics = createInferServerMetrics(components.metrics)
     this.protocol = createInferProtocol({ responseMs: init.stallMs ?? INFER_STALL_MS }, init.rateLimit ?? INFER_RATE_LIMIT)
@@ -78,20 +93,21 @@ export class InferenceServer {
   /** One request: the frames of its answer (dispatch on the op). */
   private serve (request: InferRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
     switch (request.op) {
-      case 'chat': return this.serveChat(request.request, context)
-      case 'embeddings': return this.serveEmbeddings(request.request, context)
+      case 'chat': return this.serveChat(request.request, request.payment, context)
+      case 'embeddings': return this.serveEmbeddings(request.request, request.payment, context)
     }
   }
 
-  private async * serveChat (request: ChatRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
+  private async * serveChat (request: ChatRequest, payment: InferPayment | undefined, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
     const { peerId, signal } = context
     const prompt = estimatePromptTokens(request)
     const reserved = this.admit('chat', peerId, request.model, prompt + (request.max_tokens ?? 0))
+    const charge = this.charge('chat', peerId, request.model, prompt, payment, reserved)
     const outcome = new Outcome('chat', peerId, request.model, signal)
     let usage: Usage | undefined
     let deltas = 0
     try {
-      for await (const event of abortable(this.local.chatStream(request, { signal, requester: { kind: 'peer', peerId } }), signal)) {
+      for await (const event of abortable(this.local.chatStream(request, { signal, requester: { kind: 'peer', peerId }, maxPrice: charge?.maxPrice }), signal)) {
         if (event.type === 'delta') {
           if (event.text.length === 0) continue
           deltas++
@@ -99,7 +115,8 @@ export class InferenceServer {
           continue
         }
         usage = event.usage
-        yield { type: 'done', finishReason: event.finishReason, usage: event.usage }
+        const price = await this.bill(charge, peerId, request.model, event.usage)
+        yield { type: 'done', finishReason: event.finishReason, usage: event.usage, ...price }
         outcome.ok()
         return
       }
@@ -113,18 +130,21 @@ export class InferenceServer {
     }
   }
 
-  private async * serveEmbeddings (request: EmbeddingsRequest, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
+  private async * serveEmbeddings (request: EmbeddingsRequest, payment: InferPayment | undefined, context: HandlerContext): AsyncGenerator<InferFrame, void, undefined> {
     const { peerId, signal } = context
     const estimated = estimateEmbeddingsTokens(request)
     const reserved = this.admit('embeddings', peerId, request.model, estimated)
+    const charge = this.charge('embeddings', peerId, request.model, estimated, payment, reserved)
     const outcome = new Outcome('embeddings', peerId, request.model, signal)
     let tokens = estimated
     try {
-      const result = await raceAbort(this.local.embeddings(request, { signal, requester: { kind: 'peer', peerId } }), signal)
+      const result = await raceAbort(this.local.embeddings(request, { signal, requester: { kind: 'peer', peerId }, maxPrice: charge?.maxPrice }), signal)
       checkVectors(result, request.input.length)
       tokens = result.usage.promptTokens
       for (const chunk of chunkVectors(result.vectors, INFER_VECTOR_FRAME_BUDGET)) yield { type: 'vectors', offset: chunk.offset, vectors: chunk.vectors }
-      yield { type: 'embeddings', count: result.vectors.length, usage: { promptTokens: result.usage.promptTokens } }
+      // the receipt is issued once every vector went out: a caller that left half-way owes nothing
+      const price = await this.bill(charge, peerId, request.model, { promptTokens: result.usage.promptTokens, completionTokens: 0 })
+      yield { type: 'embeddings', count: result.vectors.length, usage: { promptTokens: result.usage.promptTokens }, ...price }
       outcome.ok()
     } catch (err) {
       throw outcome.failed(err)
@@ -143,6 +163,25 @@ export class InferenceServer {
       this.metrics?.served.inc({ op, outcome: code })
       throw err
     }
+  }
+
+  /** How the request is paid (undefined: free); a refusal (E950, E1102) gives the tokens reserved back and is thrown to the engine. */
+  private charge (op: InferOp, peerId: string, model: string, promptTokens: number, payment: InferPayment | undefined, reserved: number): Charge | undefined {
+    try {
+      return chargeFor(this.market, this.local.ownPrices?.() ?? FREE_PRICES, { peer: peerId, model, promptTokens, payment })
+    } catch (err) {
+      this.access.charge(peerId, 0, reserved)
+      const code = isAgoraError(err) ? err.code : 'E599'
+      this.metrics?.served.inc({ op, outcome: code })
+      this.log.debug({ peerId, op, model, code }, 'paid request refused')
+      throw err
+    }
+  }
+
+  /** The final frame's price (a paid request: issued and durable first); nothing for a free one. */
+  private async bill (charge: Charge | undefined, peerId: string, model: string, usage: Usage): Promise<{ price?: string }> {
+    if (charge === undefined || this.market === undefined) return {}
+    return { price: formatCredits(await issueReceipt(this.market, charge, peerId, model, usage)) }
   }
 
   private finish (outcome: Outcome): void {

@@ -43,10 +43,19 @@ interface Row {
   updated_at: number
 }
 
+/** Pairs whose accepted contracts are cached at most. */
+const MAX_CACHED_PAIRS = 4096
+
 const COLUMNS = 'id, role, buyer, seller, request_id, offer_id, what, quantity, unit_price, max_total, captured, expires_at, state, reason, hold_id, signed, created_at, updated_at'
 
 export class ContractsRepository {
   private readonly db: Database
+  /**
+   * `accepted()` answers by (role, peer), cleared by every write: it is asked
+   * for every priced subtask (credit checks, paying from a contract), and most
+   * pairs have no contract at all.
+   */
+  private readonly acceptedCache = new Map<string, ContractRecord[]>()
 
   constructor (db: Database) {
     this.db = db
@@ -54,6 +63,7 @@ export class ContractsRepository {
 
   /** Store a new contract; false when its id, or its request on this side, is taken already. */
   insert (c: ContractRecord): boolean {
+    this.acceptedCache.clear()
     const result = this.db.prepare(`INSERT OR IGNORE INTO market_contracts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(c.id, c.role, c.buyer, c.seller, c.requestId, c.offerId, c.what, c.quantity, c.unitPrice, c.maxTotal, c.captured, c.expiresAt, c.state, c.reason, c.holdId, c.signed, c.createdAt, c.updatedAt)
     return Number(result.changes) === 1
@@ -92,8 +102,15 @@ export class ContractsRepository {
 
   /** Accepted contracts of one pair on this side: the seller's with `buyer` (role seller), or the buyer's with `seller` (role buyer). */
   accepted (role: 'buyer' | 'seller', peer: string): ContractRecord[] {
+    const key = `${role} ${peer}`
+    const cached = this.acceptedCache.get(key)
+    if (cached !== undefined) return cached
     const column = role === 'seller' ? 'buyer' : 'seller'
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM market_contracts WHERE ${column} = ? AND state = 'accepted' AND role = ? ORDER BY expires_at, id`).all(peer, role) as unknown as Row[]).map(toRecord)
+    // frozen: the cached records are shared by every caller until the next write
+    const found = (this.db.prepare(`SELECT ${COLUMNS} FROM market_contracts WHERE ${column} = ? AND state = 'accepted' AND role = ? ORDER BY expires_at, id`).all(peer, role) as unknown as Row[]).map(row => Object.freeze(toRecord(row)))
+    if (this.acceptedCache.size >= MAX_CACHED_PAIRS) this.acceptedCache.clear()
+    this.acceptedCache.set(key, found)
+    return found
   }
 
   /** Every accepted contract of a side (start-up repair, metrics). */
@@ -114,6 +131,7 @@ export class ContractsRepository {
 
   /** Move from `from` to `to`; false when the contract is no longer in `from` (someone else moved it). */
   move (id: string, from: ContractState, to: ContractState, now: number, fields: { reason?: RejectReason | null, holdId?: string, signed?: string } = {}): boolean {
+    this.acceptedCache.clear()
     const result = this.db.prepare(`UPDATE market_contracts SET state = ?, updated_at = ?,
         reason = COALESCE(?, reason), hold_id = COALESCE(?, hold_id), signed = COALESCE(?, signed)
       WHERE id = ? AND state = ?`)
@@ -123,6 +141,7 @@ export class ContractsRepository {
 
   /** Add to what an accepted contract has taken; false when it is not accepted or has no room for it. */
   addCaptured (id: string, amount: number, now: number): boolean {
+    this.acceptedCache.clear()
     const result = this.db.prepare('UPDATE market_contracts SET captured = captured + ?, updated_at = ? WHERE id = ? AND state = \'accepted\' AND captured + ? <= max_total')
       .run(amount, now, id, amount)
     return Number(result.changes) === 1
@@ -130,6 +149,7 @@ export class ContractsRepository {
 
   /** Set what an accepted contract has taken (repair from the escrow's books at start). */
   setCaptured (id: string, captured: number, now: number): void {
+    this.acceptedCache.clear()
     this.db.prepare('UPDATE market_contracts SET captured = ?, updated_at = ? WHERE id = ? AND state = \'accepted\'').run(captured, now, id)
   }
 

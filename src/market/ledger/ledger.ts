@@ -3,11 +3,12 @@
  * memory and are the authority for every check, so two postings in the same
  * moment can never both spend the same credits; a posting is applied there at
  * once, whole or not at all, and queued. The queue is written in ONE
- * transaction per turn of the event loop (group commit) with
- * synchronous=FULL for that transaction only — the rest of the store runs
- * NORMAL (see src/store/db.ts) — and `durable()` resolves after it. A commit
- * that fails reloads the balances from disk and rejects the waiting
- * `durable()` calls: memory is never silently ahead of disk.
+ * transaction (group commit) at the end of the turn when someone waits for
+ * it, else within LAZY_COMMIT_MS; `durable()` resolves once that commit is
+ * on stable storage — the WAL fdatasynced off the event loop (wal-sync.ts),
+ * what synchronous=FULL guarantees without stalling the node on each fsync.
+ * A commit that fails reloads the balances from disk and rejects the
+ * waiting `durable()` calls: memory is never silently ahead of disk.
  *
  * Rooms built on the ledger (escrow, payments) queue their own rows with
  * `write()` so they land in the same commit as the posting they go with, and
@@ -23,6 +24,7 @@ import { accountSign, AVAILABLE, EARNED, GRANT, HELD_PREFIX, signHolds, SPENT } 
 import { Journal, type BookedEntry, type BookedPosting, type HistoryQuery } from './journal.ts'
 import { createLedgerMetrics, type LedgerMetrics } from './metrics.ts'
 import { grantPosting } from './postings.ts'
+import { WalSync } from './wal-sync.ts'
 
 export interface Entry {
   account: string
@@ -74,6 +76,13 @@ interface Waiter { resolve: () => void, reject: (err: Error) => void }
 type Queued = BookedPosting | (() => void)
 
 const MAX_KEY_LENGTH = 1024
+/**
+ * Postings nobody waits for are committed within this long; a `durable()`
+ * waiter has them committed at the end of the turn. A busy coordinator
+ * capturing a receipt every turn would otherwise commit every turn. What is
+ * not yet durable has not been told to anyone.
+ */
+const LAZY_COMMIT_MS = 25
 
 export class Ledger {
   private readonly db: Database
@@ -89,6 +98,12 @@ export class Ledger {
   private queue: Queued[] = []
   private waiters: Waiter[] = []
   private immediate: NodeJS.Immediate | undefined
+  private lazy: NodeJS.Timeout | undefined
+  /** Syncs the WAL for `durable()` (a file store with FULL durability only). */
+  private readonly wal: WalSync | undefined
+  /** Commits made, and how many of them a finished WAL sync covers. */
+  private commits = 0
+  private syncedCommits = 0
   private readonly reloadListeners = new Set<() => void>()
   private readonly commitListeners = new Set<() => void>()
   private started = false
@@ -100,6 +115,7 @@ export class Ledger {
     this.metrics = createLedgerMetrics(components.metrics)
     this.grant = init.grant
     this.synchronousFull = (init.synchronous ?? 'FULL') === 'FULL'
+    this.wal = this.synchronousFull && isFile(this.db.path) ? new WalSync(this.db.path) : undefined
     this.now = init.now ?? Date.now
   }
 
@@ -111,9 +127,10 @@ export class Ledger {
     if (!this.has('grant')) this.post(grantPosting(this.grant))
   }
 
-  /** Write what is pending. */
+  /** Write what is pending (the store's close syncs it). */
   stop (): void {
     this.flush()
+    this.wal?.close()
   }
 
   /**
@@ -186,8 +203,10 @@ export class Ledger {
 
   /** Resolves once everything posted or written so far is committed to disk; rejects (E400) when that commit failed. */
   durable (): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve()
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
+    if (this.queue.length === 0) return this.synced()
+    const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+    this.schedule(true)
+    return waiting
   }
 
   /** Entries, newest first (pending postings are committed first so the history is complete). */
@@ -214,6 +233,10 @@ export class Ledger {
       clearImmediate(this.immediate)
       this.immediate = undefined
     }
+    if (this.lazy !== undefined) {
+      clearTimeout(this.lazy)
+      this.lazy = undefined
+    }
     const queue = this.queue
     const waiters = this.waiters
     this.queue = []
@@ -227,37 +250,50 @@ export class Ledger {
         return
       }
       this.pending.clear()
+      this.commits++
       this.metrics?.commits.inc({ outcome: 'ok' })
       this.metrics?.commitSeconds.observe((performance.now() - started) / 1000)
       for (const listener of this.commitListeners) listener()
     }
-    for (const waiter of waiters) waiter.resolve()
+    if (waiters.length === 0) return
+    this.synced().then(() => { for (const waiter of waiters) waiter.resolve() }, (err: unknown) => {
+      for (const waiter of waiters) waiter.reject(err as Error)
+    })
+  }
+
+  /** Resolves once every commit so far is on stable storage (the WAL synced since). */
+  private async synced (): Promise<void> {
+    if (this.wal === undefined || this.syncedCommits === this.commits) return
+    const target = this.commits
+    try {
+      await this.wal.sync()
+    } catch (err) {
+      this.metrics?.commits.inc({ outcome: 'failed' })
+      this.log.error({ err: messageOf(err) }, 'the ledger\'s writes could not be synced to disk')
+      throw err
+    }
+    this.syncedCommits = Math.max(this.syncedCommits, target)
   }
 
   private commit (queue: Queued[]): void {
     const sqlite = this.db.sqlite
-    if (this.synchronousFull) sqlite.exec('PRAGMA synchronous = FULL')
+    sqlite.exec('BEGIN IMMEDIATE')
     try {
-      sqlite.exec('BEGIN IMMEDIATE')
-      try {
-        const touched = new Map<string, Micro>()
-        for (const item of queue) {
-          if (typeof item === 'function') {
-            item()
-            continue
-          }
-          this.journal.insert(item)
-          for (const entry of item.entries) touched.set(entry.account, entry.balance)
+      const touched = new Map<string, Micro>()
+      for (const item of queue) {
+        if (typeof item === 'function') {
+          item()
+          continue
         }
-        this.journal.writeBalances(touched)
-        sqlite.exec('COMMIT')
-      } catch (err) {
-        // SQLite may have rolled back already (a full disk does)
-        if (sqlite.isTransaction) sqlite.exec('ROLLBACK')
-        throw err
+        this.journal.insert(item)
+        for (const entry of item.entries) touched.set(entry.account, entry.balance)
       }
-    } finally {
-      if (this.synchronousFull && sqlite.isOpen) sqlite.exec('PRAGMA synchronous = NORMAL')
+      this.journal.writeBalances(touched)
+      sqlite.exec('COMMIT')
+    } catch (err) {
+      // SQLite may have rolled back already (a full disk does)
+      if (sqlite.isTransaction) sqlite.exec('ROLLBACK')
+      throw err
     }
   }
 
@@ -282,11 +318,19 @@ export class Ledger {
     for (const waiter of waiters) waiter.reject(error)
   }
 
-  private schedule (): void {
-    this.immediate ??= setImmediate(() => {
-      this.immediate = undefined
+  /** A commit at the end of this turn when someone waits for it (`now`), else within LAZY_COMMIT_MS. */
+  private schedule (now = false): void {
+    if (now) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined
+        this.flush()
+      })
+      return
+    }
+    this.lazy ??= setTimeout(() => {
+      this.lazy = undefined
       this.flush()
-    })
+    }, LAZY_COMMIT_MS)
   }
 
   /** The account's balance after `entry`, or a refusal naming the rule. */
@@ -346,4 +390,8 @@ function sameEntries (a: readonly Entry[], b: readonly Entry[]): boolean {
   if (a.length !== b.length) return false
   const byAccount = new Map(a.map(entry => [entry.account, entry.amount]))
   return b.every(entry => byAccount.get(entry.account) === entry.amount)
+}
+
+function isFile (path: string): boolean {
+  return path !== '' && path !== ':memory:' && !path.startsWith('file::memory:')
 }

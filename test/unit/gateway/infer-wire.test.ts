@@ -33,6 +33,22 @@ describe('gateway: /agora/infer/1 wire shapes', () => {
     assert.equal(inferFrameSchema.safeParse({ type: 'embeddings', count: 1, usage: { promptTokens: 3 } }).success, true)
   })
 
+  test('a paid request carries its payment (six-decimal credits); final frames may carry a price', () => {
+    const chat = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }] }
+    assert.deepEqual(toWireRequest('chat', chat, { receiptId: 'infer:r#1', maxPrice: 1_500_000 }),
+      { op: 'chat', request: chat, payment: { receiptId: 'infer:r#1', maxPrice: '1.500000' } })
+    assert.deepEqual(toWireRequest('embeddings', { model: 'e', input: ['a'] }, { receiptId: 'infer:r#2', maxPrice: 7 }).payment, { receiptId: 'infer:r#2', maxPrice: '0.000007' })
+    const request = (payment: unknown): boolean => inferRequestSchema.safeParse({ op: 'embeddings', request: { model: 'e', input: ['a'] }, payment }).success
+    assert.equal(request({ receiptId: 'x', maxPrice: '1.5' }), false, 'exactly six decimals on the wire')
+    assert.equal(request({ receiptId: 'x', maxPrice: '-1.000000' }), false)
+    assert.equal(request({ receiptId: '', maxPrice: '1.000000' }), false)
+    assert.equal(request({ receiptId: 'x', maxPrice: '1.000000', extra: 1 }), false)
+    assert.equal(request({ receiptId: 'x', maxPrice: '1.000000' }), true)
+    assert.equal(inferFrameSchema.safeParse({ type: 'done', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 }, price: '0.013000' }).success, true)
+    assert.equal(inferFrameSchema.safeParse({ type: 'done', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 }, price: 13 }).success, false)
+    assert.equal(inferFrameSchema.safeParse({ type: 'embeddings', count: 1, usage: { promptTokens: 3 }, price: '0.004000' }).success, true)
+  })
+
   test('long deltas are split into frames, never inside a surrogate pair', () => {
     assert.deepEqual(splitText('abc', 4), ['abc'])
     const parts = splitText('x'.repeat(10_000), INFER_MAX_DELTA_CHARS)

@@ -28,6 +28,20 @@ describe('LocalInference', () => {
     db.close()
   })
 
+  test('ownPrices: our offer\'s prices in micro-credits (free before there is an offer); a paid call\'s row is capped at its hold', async () => {
+    const good = new FakeProvider('good', [{ name: 'm' }])
+    const db = new Database({ path: ':memory:' })
+    const metering = new Metering({ db }, { flushMs: 0 })
+    const offer: { prices?: { perTask: string, per1kPromptTokens: string, per1kCompletionTokens: string, currency: 'credits' } } = {}
+    const local = new LocalInference({ local: new FakeProviders([good]), metering, prices: () => offer.prices })
+    assert.deepEqual(local.ownPrices(), { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 })
+    offer.prices = { perTask: '1.000000', per1kPromptTokens: '0.000000', per1kCompletionTokens: '1000.000000', currency: 'credits' }
+    assert.deepEqual(local.ownPrices(), { perTask: 1_000_000, per1kPromptTokens: 0, per1kCompletionTokens: 1_000_000_000 })
+    await collectChat(local.chatStream(chat('m'), { requester: { kind: 'peer', peerId: PEER_A }, maxPrice: 2_500_000 }))
+    assert.equal(metering.list()[0]?.price, 2_500_000, 'the buyer\'s hold caps what the request costs')
+    db.close()
+  })
+
   test('unknown model E930 with suggestions, wrong kind E941, an unhealthy provider as the last resort', async () => {
     const p = new FakeProvider('p', [{ name: 'llama3.2:3b' }, { name: 'e', kind: 'embedding' }])
     const local = new LocalInference({ local: new FakeProviders([p]) })

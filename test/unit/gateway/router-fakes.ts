@@ -1,9 +1,11 @@
-/** Fakes for the router's unit tests: scripted providers and remote peers, an offer table, a recording peer book. */
+/** Fakes for the router's unit tests: scripted providers and remote peers, an offer table, a recording peer book and market. */
 import { AgoraError } from '../../../src/errors.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
-import { InferenceGateway, Metering, type GatewayInit, type RequestContext } from '../../../src/gateway/index.ts'
+import { InferenceGateway, Metering, type CallPayment, type GatewayInit, type PricedChatEvent, type PricedEmbeddingsResult, type RequestContext } from '../../../src/gateway/index.ts'
+import type { GatewayMarket } from '../../../src/gateway/payments.ts'
+import type { CaptureInput, PaySource } from '../../../src/market/index.ts'
 import { Database } from '../../../src/store/index.ts'
-import { formatCredits, parseCredits } from '../../../src/market/amount.ts'
+import { formatCredits, parseCredits, type Micro } from '../../../src/market/amount.ts'
 import type { Offer } from '../../../src/offers/index.ts'
 import type { PeerView } from '../../../src/peers/index.ts'
 import type {
@@ -101,19 +103,69 @@ export class FakeRemote {
   readonly behaviour = new Map<string, Behaviour>()
   readonly calls: string[] = []
   readonly signals = new Map<string, AbortSignal>()
+  /** The price a peer claims in its final frame (none: it claims nothing). */
+  readonly claims = new Map<string, Micro>()
+  /** The payment each call carried, in call order. */
+  readonly payments: Array<CallPayment | undefined> = []
 
-  chatStream (peerId: string, _request: ChatRequest, opts: { signal?: AbortSignal }): AsyncIterable<ChatEvent> {
+  chatStream (peerId: string, _request: ChatRequest, opts: { signal?: AbortSignal, payment?: CallPayment | undefined }): AsyncIterable<PricedChatEvent> {
     this.calls.push(peerId)
+    this.payments.push(opts.payment)
     if (opts.signal !== undefined) this.signals.set(peerId, opts.signal)
-    return script(this.behaviour.get(peerId) ?? 'answer', opts.signal, peerId)
+    return this.priced(peerId, script(this.behaviour.get(peerId) ?? 'answer', opts.signal, peerId))
   }
 
-  async embeddings (peerId: string, request: EmbeddingsRequest, opts: { signal?: AbortSignal }): Promise<EmbeddingsResult> {
+  async embeddings (peerId: string, request: EmbeddingsRequest, opts: { signal?: AbortSignal, payment?: CallPayment | undefined }): Promise<PricedEmbeddingsResult> {
     this.calls.push(peerId)
+    this.payments.push(opts.payment)
     const behaviour = this.behaviour.get(peerId) ?? 'answer'
     if (behaviour === 'fail') throw new AgoraError('E700', `${peerId} is broken`)
     if (behaviour === 'hang') await waitForAbort(opts.signal)
-    return { vectors: request.input.map(() => [0, 1]), usage: { promptTokens: 3 * request.input.length } }
+    const claim = this.claims.get(peerId)
+    return { vectors: request.input.map(() => [0, 1]), usage: { promptTokens: 3 * request.input.length }, ...(claim === undefined ? {} : { price: claim }) }
+  }
+
+  private async * priced (peerId: string, events: AsyncIterable<ChatEvent>): AsyncGenerator<PricedChatEvent> {
+    for await (const event of events) {
+      const claim = this.claims.get(peerId)
+      yield event.type === 'done' && claim !== undefined ? { ...event, price: claim } : event
+    }
+  }
+}
+
+/** The buyer's side of a market, recording every call; holds beyond `available` are refused (E1101). */
+export class FakeMarket implements GatewayMarket {
+  available: Micro = 1_000_000_000
+  /** hold / capture / release, in order. */
+  readonly calls: Array<{ op: 'hold', holdId: string, amount: Micro, expiresAt: number | undefined } | { op: 'capture', input: CaptureInput } | { op: 'release', holdId: string }> = []
+  readonly held = new Map<string, Micro>()
+  /** An accepted contract's hold to draw on, when set. */
+  contract: PaySource | undefined
+
+  hold (holdId: string, amount: Micro, options: { expiresAt?: number } = {}): void {
+    if (amount > this.available) throw new AgoraError('E1101', `the wallet cannot hold ${formatCredits(amount)} credits`, { why: `available is ${formatCredits(this.available)}` })
+    this.calls.push({ op: 'hold', holdId, amount, expiresAt: options.expiresAt })
+    this.available -= amount
+    this.held.set(holdId, amount)
+  }
+
+  contractFor (): PaySource | undefined { return this.contract }
+
+  capture (input: CaptureInput): void {
+    const left = this.held.get(input.holdId) ?? 0
+    if (input.amount > left) throw new AgoraError('E1104', `cannot capture ${input.amount} from ${input.holdId}`)
+    this.calls.push({ op: 'capture', input })
+    this.held.set(input.holdId, left - input.amount)
+  }
+
+  release (holdId: string): void {
+    this.calls.push({ op: 'release', holdId })
+    this.available += this.held.get(holdId) ?? 0
+    this.held.delete(holdId)
+  }
+
+  ops (): string[] {
+    return this.calls.map(c => c.op === 'capture' ? `capture ${c.input.receiptId} ${c.input.amount}` : `${c.op} ${c.holdId}${c.op === 'hold' ? ` ${c.amount}` : ''}`)
   }
 }
 
@@ -178,10 +230,11 @@ export interface Setup {
   peerBook: FakePeerBook
   metering: Metering
   db: Database
+  market: FakeMarket | undefined
 }
 
 /** A gateway over fakes and a real Metering on an in-memory store. */
-export function setup (locals: FakeProvider[], offers: Offer[], init: GatewayInit = {}): Setup {
+export function setup (locals: FakeProvider[], offers: Offer[], init: GatewayInit = {}, market?: FakeMarket): Setup {
   const providers = new FakeProviders(locals)
   const remote = new FakeRemote()
   const fakeOffers = new FakeOffers()
@@ -190,9 +243,9 @@ export function setup (locals: FakeProvider[], offers: Offer[], init: GatewayIni
   const db = new Database({ path: ':memory:' })
   const metering = new Metering({ db })
   const gateway = new InferenceGateway({
-    selfPeerId: SELF, local: providers, remote, offers: fakeOffers, peerBook, metering, logger: silentLogger()
+    selfPeerId: SELF, local: providers, remote, offers: fakeOffers, peerBook, metering, market, logger: silentLogger()
   }, { backoffMs: 1, random: () => 0.5, ...init })
-  return { gateway, providers, remote, offers: fakeOffers, peerBook, metering, db }
+  return { gateway, providers, remote, offers: fakeOffers, peerBook, metering, db, market }
 }
 
 export function ctx (extra: Partial<RequestContext> = {}): RequestContext {

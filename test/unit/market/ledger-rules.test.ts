@@ -1,5 +1,8 @@
 /** The ledger's rules, one by one, on a real SQLite database: sums, signs, idempotency, group commit, failure, history. */
-import { test } from 'node:test'
+import { test, mock } from 'node:test'
+import fs, { rmSync } from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
@@ -7,6 +10,8 @@ import { Database } from '../../../src/store/index.ts'
 import { MAX_MICRO } from '../../../src/market/amount.ts'
 import { Ledger, holdPosting, type PostingInput } from '../../../src/market/ledger/index.ts'
 import { isCode } from '../../harness/checks.ts'
+import { tempDir } from '../../harness/temp.ts'
+import { waitFor } from '../../harness/wait.ts'
 import { assertBooks, assertJournal, CREDIT, snapshot } from './books-nodes.ts'
 
 function ledgerOn (db: Database = new Database({ path: ':memory:' }), grant = 100 * CREDIT): Ledger {
@@ -148,23 +153,44 @@ test('a posting before start() → E1103', () => {
   assert.throws(() => ledger.post(holdPosting('h', 0)), isCode('E1103'))
 })
 
-test('group commit: the postings of one turn land in ONE transaction, with synchronous=FULL, then NORMAL again', async () => {
-  const db = new Database({ path: ':memory:' })
+test('group commit: one transaction for the postings of a turn; durable() waits for the WAL to be fdatasynced, off the event loop', async () => {
+  const dir = tempDir('agora-ledger-')
+  const db = new Database({ path: join(dir, 'ledger.db') })
   const metrics = createRegistry({ defaultMetrics: false })
-  const ledger = new Ledger({ db, logger: silentLogger(), metrics }, { grant: 100 * CREDIT })
-  ledger.start()
-  await ledger.durable()
-  const modes: number[] = []
-  for (let i = 0; i < 50; i++) ledger.post(holdPosting(`h${i}`, CREDIT))
-  ledger.write(() => modes.push((db.sqlite.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous))
-  assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 1, 'nothing written before the turn ends')
-  await ledger.durable()
-  assert.deepEqual(modes, [2], 'FULL (2) inside the commit')
-  assert.equal((db.sqlite.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 1, 'NORMAL (1) after')
-  assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 51)
-  const commits = (await metrics.getSingleMetric('agora_market_ledger_commits_total')?.get())?.values.find(v => v.labels.outcome === 'ok')?.value
-  assert.equal(commits, 2, 'the grant, then the 50 holds in one commit')
-  assertJournal(db)
+  const synced: number[] = []
+  const realSync = fs.fdatasync
+  mock.method(fs, 'fdatasync', (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => { synced.push(fd); realSync(fd, callback) })
+  syncBuiltinESMExports()
+  try {
+    const ledger = new Ledger({ db, logger: silentLogger(), metrics }, { grant: 100 * CREDIT })
+    ledger.start()
+    await ledger.durable()
+    const afterGrant = synced.length
+    assert.ok(afterGrant >= 1, 'the grant was synced before durable() resolved')
+    for (let i = 0; i < 50; i++) ledger.post(holdPosting(`h${i}`, CREDIT))
+    assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 1, 'nothing written before the turn ends')
+    await ledger.durable()
+    assert.equal(synced.length, afterGrant + 1, 'one sync for the 50 holds')
+    assert.equal((db.sqlite.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 1, 'the connection stays NORMAL (1): SQLite never fsyncs on the event loop')
+    assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 51)
+    const commits = (await metrics.getSingleMetric('agora_market_ledger_commits_total')?.get())?.values.find(v => v.labels.outcome === 'ok')?.value
+    assert.equal(commits, 2, 'the grant, then the 50 holds in one commit')
+    await ledger.durable()
+    assert.equal(synced.length, afterGrant + 1, 'nothing new: no sync')
+    // a commit nobody waited for (LAZY_COMMIT_MS later) is synced by the next durable(), even with nothing queued
+    ledger.post(holdPosting('lazy', CREDIT))
+    await waitFor('the lazy commit', () => (db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n === 52)
+    assert.equal(synced.length, afterGrant + 1)
+    await ledger.durable()
+    assert.equal(synced.length, afterGrant + 2)
+    ledger.stop()
+    assertJournal(db)
+  } finally {
+    mock.restoreAll()
+    syncBuiltinESMExports()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('durable() resolves at once when nothing is pending', async () => {
