@@ -3,8 +3,8 @@
  * memory and are the authority for every check, so two postings in the same
  * moment can never both spend the same credits; a posting is applied there at
  * once, whole or not at all, and queued. The queue is written in ONE
- * transaction (group commit) at the end of the turn when someone waits for
- * it, else within LAZY_COMMIT_MS; `durable()` resolves once that commit is
+ * transaction (group commit) when someone waits for it (`durable()`), else
+ * within LAZY_COMMIT_MS; `durable()` resolves once that commit is
  * on stable storage — the WAL fdatasynced off the event loop (wal-sync.ts),
  * what synchronous=FULL guarantees without stalling the node on each fsync.
  * A commit that fails reloads the balances from disk and rejects the
@@ -77,8 +77,8 @@ type Queued = BookedPosting | (() => void)
 
 const MAX_KEY_LENGTH = 1024
 /**
- * Postings nobody waits for are committed within this long; a `durable()`
- * waiter has them committed at the end of the turn. A busy coordinator
+ * Postings nobody waits for are committed within this long; `durable()`
+ * commits at once. A busy coordinator
  * capturing a receipt every turn would otherwise commit every turn. What is
  * not yet durable has not been told to anyone.
  */
@@ -97,7 +97,6 @@ export class Ledger {
   private readonly pending = new Map<string, Entry[]>()
   private queue: Queued[] = []
   private waiters: Waiter[] = []
-  private immediate: NodeJS.Immediate | undefined
   private lazy: NodeJS.Timeout | undefined
   /** Syncs the WAL for `durable()` (a file store with FULL durability only). */
   private readonly wal: WalSync | undefined
@@ -204,8 +203,9 @@ export class Ledger {
   /** Resolves once everything posted or written so far is committed to disk; rejects (E400) when that commit failed. */
   durable (): Promise<void> {
     if (this.queue.length === 0) return this.synced()
+    // commit now (cheap: the store runs NORMAL); what costs, the fsync, runs off the loop and is shared by every caller meanwhile
     const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
-    this.schedule(true)
+    this.flush()
     return waiting
   }
 
@@ -229,10 +229,6 @@ export class Ledger {
 
   /** Commit the queue now, in one transaction (otherwise done once per turn of the event loop). */
   flush (): void {
-    if (this.immediate !== undefined) {
-      clearImmediate(this.immediate)
-      this.immediate = undefined
-    }
     if (this.lazy !== undefined) {
       clearTimeout(this.lazy)
       this.lazy = undefined
@@ -318,20 +314,14 @@ export class Ledger {
     for (const waiter of waiters) waiter.reject(error)
   }
 
-  /** A commit at the end of this turn when someone waits for it (`now`), else within LAZY_COMMIT_MS. */
-  private schedule (now = false): void {
-    if (now) {
-      this.immediate ??= setImmediate(() => {
-        this.immediate = undefined
-        this.flush()
-      })
-      return
-    }
+  /** A commit within LAZY_COMMIT_MS for postings nobody waits for (`durable()` commits at once). */
+  private schedule (): void {
     this.lazy ??= setTimeout(() => {
       this.lazy = undefined
       this.flush()
     }, LAZY_COMMIT_MS)
   }
+
 
   /** The account's balance after `entry`, or a refusal naming the rule. */
   private checkedBalance (input: PostingInput, entry: Entry): Micro {

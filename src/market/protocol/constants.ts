@@ -29,3 +29,6 @@ export const MAX_QUANTITY = 1_000_000_000
 /** Longest `what` (a model name or a task type) and reject message, in characters. */
 export const MAX_WHAT_LENGTH = 256
 export const MAX_REJECT_MESSAGE = 256
+
+/** Idle warm streams kept per peer and in all, and how long one waits for the next request. */
+export const MARKET_STREAM_REUSE = { maxIdlePerPeer: 4, maxIdle: 256, idleMs: 15_000 }
