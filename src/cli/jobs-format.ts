@@ -45,6 +45,8 @@ export function subtaskColumns (now = Date.now()): Column<SubtaskJson>[] {
     { header: 'state', value: s => s.error === null || s.state === 'committed' ? s.state : `${s.state} ${s.error.code}` },
     { header: 'attempts', value: s => s.attempts },
     { header: 'worker', value: s => shortPeer(s.worker) },
+    // what the worker was paid for it (its receipt's price; nothing until it commits)
+    { header: 'price', value: s => s.price ?? '-' },
     { header: 'duration', value: s => span(s.startedAt ?? s.assignedAt, s.finishedAt, now) }
   ]
 }

@@ -18,20 +18,30 @@ export interface LimitDefaults {
   trustedCreditLimit: Micro
 }
 
+/** Peers whose limit (or its absence) is remembered at most. */
+const MAX_CACHED = 10_000
+
 export class LimitsRepository {
   private readonly db: Database
+  /** Asked for every priced piece of work a seller takes: remembered, overrides and their absence alike. */
+  private readonly cache = new Map<string, Micro | null>()
 
   constructor (db: Database) {
     this.db = db
   }
 
   get (peer: string): Micro | undefined {
+    const cached = this.cache.get(peer)
+    if (cached !== undefined) return cached ?? undefined
     const row = this.db.prepare('SELECT limit_micro FROM market_credit_limits WHERE peer = ?').get(peer) as { limit_micro: number } | undefined
+    if (this.cache.size >= MAX_CACHED) this.cache.clear()
+    this.cache.set(peer, row?.limit_micro ?? null)
     return row?.limit_micro
   }
 
   /** Set an override, or drop it (null: the defaults apply again). */
   set (peer: string, limit: Micro | null, now: number): void {
+    this.cache.set(peer, limit)
     if (limit === null) {
       this.db.prepare('DELETE FROM market_credit_limits WHERE peer = ?').run(peer)
       return
