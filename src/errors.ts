@@ -194,7 +194,6 @@ export const ERROR_CODES = {
   // market: payments
   E1120: { status: 409, hint: 'a payment proof must raise its nonce by one and never lower the cumulative amount; the older proof is kept' },
   E1121: { status: 422, hint: 'a payment proof may cover only receipts this node issued to the payer and has not been paid for' },
-  E1122: { status: 422, hint: 'a receipt must name work that was assigned to that worker by this node, at the accepted price' },
   E1123: { status: 409, hint: 'a receipt id names one piece of work: it was issued before to another buyer or for another amount; this is a bug — see the node log' },
   // market: the control API
   E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' }

@@ -42,7 +42,7 @@ export interface MarketHandlerDeps {
 type Handlers = { [T in MarketRequestType]: (request: Extract<MarketRequest, { type: T }>, context: HandlerContext) => Promise<MarketResponse> }
 
 /** Codes that blame the sender: its message was forged, replayed, malformed, misaddressed or out of order. */
-const SENDER_FAULTS = new Set(['E110', 'E111', 'E112', 'E113', 'E114', 'E115', 'E116', 'E117', 'E1117', 'E1118', 'E1120', 'E1121', 'E1122'])
+const SENDER_FAULTS = new Set(['E110', 'E111', 'E112', 'E113', 'E114', 'E115', 'E116', 'E117', 'E1117', 'E1118', 'E1120', 'E1121'])
 
 export function isSenderFault (err: unknown): err is AgoraError {
   return err instanceof AgoraError && SENDER_FAULTS.has(err.code)
