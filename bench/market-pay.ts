@@ -12,7 +12,7 @@ import { killDaemons, startDaemon, type Daemon } from '../test/harness/cli.ts'
 import { TestSwarm, firstAddress, mergeDeep } from '../test/harness/nodes.ts'
 import { JOBS_NODE_CONFIG } from '../test/harness/jobs.ts'
 import { waitFor } from '../test/harness/wait.ts'
-import { timeJob, workerEnv } from './jobs-fleet.ts'
+import { CpuMeter, timeJob, workerEnv, type CpuShare } from './jobs-fleet.ts'
 import type { AgoraConfig } from '../src/config/index.ts'
 import type { DeepPartial } from '../src/config/types.ts'
 import type { JobSpecInput } from '../src/jobs/types.ts'
@@ -25,6 +25,8 @@ export interface PayCost {
   free: number[]
   paid: number[]
   count: number
+  /** Cores used by the coordinator (this process) and the workers, median run of each kind. */
+  cpu: { free: CpuShare, paid: CpuShare }
 }
 
 const spec = (count: number, zone: 'free' | 'paid'): JobSpecInput => ({
@@ -56,12 +58,18 @@ export async function payCost (runs: number, count: number): Promise<PayCost> {
     await timeJob(coordinator, spec(500, 'paid'))
     const free: number[] = []
     const paid: number[] = []
+    const shares: { free: CpuShare[], paid: CpuShare[] } = { free: [], paid: [] }
+    const meter = new CpuMeter(() => workers.map(w => w.pid), () => [])
     for (let r = 0; r < runs; r++) {
-      free.push(count / ((await timeJob(coordinator, spec(count, 'free'))).ms / 1000))
-      paid.push(count / ((await timeJob(coordinator, spec(count, 'paid'))).ms / 1000))
+      for (const [zone, rates] of [['free', free], ['paid', paid]] as const) {
+        meter.start()
+        rates.push(count / ((await timeJob(coordinator, spec(count, zone))).ms / 1000))
+        shares[zone].push(meter.stop())
+      }
     }
     await checkPaid(coordinator)
-    return { free, paid, count }
+    const middle = (list: CpuShare[]): CpuShare => [...list].sort((a, b) => a.coordinator - b.coordinator)[Math.floor(list.length / 2)] as CpuShare
+    return { free, paid, count, cpu: { free: middle(shares.free), paid: middle(shares.paid) } }
   } finally {
     await swarm.stop()
     await killDaemons()

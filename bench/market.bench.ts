@@ -250,10 +250,11 @@ async function paymentProofs (): Promise<void> {
 
 /** Part 3: the cost of paying — a priced no-op job against the same job free, same run. */
 async function costOfPaying (): Promise<void> {
-  const { free, paid, count } = await payCost(RUNS, Number(process.env.BENCH_NOOP_COUNT ?? 3000))
+  const { free, paid, count, cpu } = await payCost(RUNS, Number(process.env.BENCH_NOOP_COUNT ?? 3000))
   const ratio = median(paid) / median(free)
-  rows.push({ metric: 'no-op subtasks/s, free job (baseline)', value: median(free), unit: 'subtasks/s', target: 'baseline', pass: true, detail: `runs ${free.map(v => round(v, 0)).join(', ')} (${count} subtasks, 3 workers)` })
-  rows.push({ metric: 'no-op subtasks/s, priced job (held, captured, paid)', value: median(paid), unit: 'subtasks/s', target: 'info', pass: true, detail: `runs ${paid.map(v => round(v, 0)).join(', ')}` })
+  const cores = (share: { coordinator: number, workers: number, others: number }): string => `cores: coordinator ${round(share.coordinator)}, workers ${round(share.workers)}, others ${round(share.others)}`
+  rows.push({ metric: 'no-op subtasks/s, free job (baseline)', value: median(free), unit: 'subtasks/s', target: 'baseline', pass: true, detail: `runs ${free.map(v => round(v, 0)).join(', ')} (${count} subtasks, 3 workers); ${cores(cpu.free)}` })
+  rows.push({ metric: 'no-op subtasks/s, priced job (held, captured, paid)', value: median(paid), unit: 'subtasks/s', target: 'info', pass: true, detail: `runs ${paid.map(v => round(v, 0)).join(', ')}; ${cores(cpu.paid)}` })
   rows.push({ metric: 'priced / free', value: ratio, unit: 'x', target: '>= 0.9', pass: ratio >= 0.9 })
 }
 
