@@ -198,9 +198,13 @@ export class MarketService implements MarketApi {
 
   // ---- seller side of jobs and the gateway
 
-  admit (buyer: string, amount: Micro, what?: string): void {
+  admit (buyer: string, amount: Micro, what?: string): () => void {
     try {
-      this.p.credit.admit(buyer, amount, what)
+      const release = this.p.credit.reserve(buyer, amount, what)
+      return () => {
+        release()
+        this.p.creditUsed(buyer)
+      }
     } finally {
       this.p.creditUsed(buyer)
     }

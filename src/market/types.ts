@@ -145,8 +145,12 @@ export interface MarketApi {
   durable(): Promise<void>
 
   // jobs worker and gateway server, seller side
-  /** Whether this node takes `amount` more of work from `buyer` (its credit limit); E1102 when not. */
-  admit(buyer: string, amount: Micro, what?: string): void
+  /**
+   * Take on `amount` more of work from `buyer` if its credit limit allows (E1102
+   * when not); the amount counts against the limit until the returned release
+   * is called — after the receipt is issued, or when the work fails.
+   */
+  admit(buyer: string, amount: Micro, what?: string): () => void
   /**
    * Record a receipt this node signed for `buyer` (so its payment proof can be checked); idempotent by receiptId.
    * With `what` (or `contractId`) it counts toward the buyer's accepted contract for it that has room.

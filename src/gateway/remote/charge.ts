@@ -30,6 +30,8 @@ export interface Charge {
   maxPrice: Micro
   /** Our prices when the request arrived (a price change mid-request does not move its price). */
   prices: Prices
+  /** Give back the credit reserved for the request (after the receipt is issued, or when it failed); once. */
+  release: () => void
 }
 
 /** Whether `prices` ask nothing at all. */
@@ -59,8 +61,8 @@ export function chargeFor (
       details: { model, maxPrice: payment.maxPrice, least: formatCredits(least) }
     })
   }
-  market.admit(peer, maxPrice, model)
-  return { receiptId: payment.receiptId, maxPrice, prices }
+  const release = market.admit(peer, maxPrice, model)
+  return { receiptId: payment.receiptId, maxPrice, prices, release }
 }
 
 /**

@@ -126,6 +126,8 @@ export class InferenceServer {
     } finally {
       // what was produced is paid for, even when the caller left half-way (about one token per delta)
       this.access.charge(peerId, usage === undefined ? prompt + deltas : usage.promptTokens + usage.completionTokens, reserved)
+      // the credit held for the request: taken over by its receipt, or given back
+      charge?.release()
       this.finish(outcome)
     }
   }
@@ -150,6 +152,7 @@ export class InferenceServer {
       throw outcome.failed(err)
     } finally {
       this.access.charge(peerId, tokens, reserved)
+      charge?.release()
       this.finish(outcome)
     }
   }

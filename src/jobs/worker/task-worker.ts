@@ -225,13 +225,17 @@ export class TaskWorker {
     const price = this.priceFor(coordinator)
     if (assignment.maxPrice !== undefined && parseCredits(assignment.maxPrice, 'maxPrice') < price) return refused('price', `this worker asks ${formatCredits(price)} credits per task, over the ${assignment.maxPrice} offered`)
     const credit = this.creditFor(coordinator, price, assignment.type)
-    if (credit !== undefined) return refused('credit', `${credit.code}: ${credit.what}${credit.why === undefined ? '' : ` — ${credit.why}`}`, this.retryAfterMs)
+    if (credit instanceof AgoraError) return refused('credit', `${credit.code}: ${credit.what}${credit.why === undefined ? '' : ` — ${credit.why}`}`, this.retryAfterMs)
     const slot = this.c.resources.tryAcquire()
-    if (typeof slot === 'string') return refused(slot, resourceMessage(slot, this.c.resources), this.retryAfterMs)
+    if (typeof slot === 'string') {
+      credit()
+      return refused(slot, resourceMessage(slot, this.c.resources), this.retryAfterMs)
+    }
     const input = executor.input.safeParse(assignment.input)
     const params = input.success ? executor.params.safeParse(assignment.params) : undefined
     if (!input.success || params?.success !== true) {
       slot()
+      credit()
       const why = !input.success ? `input: ${problemOf(input.error)}` : `params: ${params === undefined ? 'invalid' : problemOf(params.error)}`
       this.metrics?.failed.inc({ code: 'E1044' })
       throw new AgoraError('E1044', `invalid ${assignment.type} subtask`, { why })
@@ -256,7 +260,11 @@ export class TaskWorker {
       if (outcome.ok) {
         this.metrics?.completed.inc()
         this.cache.set(this.entryOf(execution, outcome))
+        // the work is done and held for the coordinator: its receipt is owed, and takes over the credit reserved for it
+        if (price > 0) this.c.market?.issue({ receiptId: taskReceiptId(assignment.key), buyer: coordinator, amount: price, what: assignment.type })
+        credit()
       } else {
+        credit()
         this.metrics?.failed.inc({ code: outcome.error.code })
         this.log.debug({ key: assignment.key, code: outcome.error.code, why: outcome.error.why }, 'subtask failed')
       }
@@ -297,12 +305,15 @@ export class TaskWorker {
     return coordinator === this.self ? 0 : this.price
   }
 
-  /** Why the coordinator's credit with us does not cover `price` more (E1102), if it does not. */
-  private creditFor (coordinator: string, price: Micro, type: string): AgoraError | undefined {
-    if (price === 0 || this.c.market === undefined) return undefined
+  /**
+   * The coordinator's credit with us for `price` more: a release of the amount
+   * reserved (call it once the receipt is issued or the work failed), or why
+   * the credit does not cover it (E1102).
+   */
+  private creditFor (coordinator: string, price: Micro, type: string): AgoraError | (() => void) {
+    if (price === 0 || this.c.market === undefined) return () => {}
     try {
-      this.c.market.admit(coordinator, price, type)
-      return undefined
+      return this.c.market.admit(coordinator, price, type)
     } catch (err) {
       if (isAgoraError(err, 'E1102')) return err
       throw err

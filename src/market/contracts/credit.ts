@@ -8,9 +8,14 @@
  * + Σ (maxTotal − captured)                 what its accepted contracts here
  *                                            may still take
  *
+ * + work admitted and not yet issued          reserved by `reserve` until the
+ *                                            receipt is issued (or the work fails)
+ *
  * and work worth `amount` is admitted when exposure + amount stays within
  * the limit — or when an accepted contract of that buyer for the same
- * `what` still has room for it (that room is counted already).
+ * `what` still has room for it (that room is counted already). Work taken on
+ * at the same moment reserves its amount, so two admissions can never both
+ * use the same room.
  */
 import { AgoraError } from '../../errors.ts'
 import { formatCredits, type Micro } from '../amount.ts'
@@ -41,7 +46,9 @@ export interface Exposure {
   owed: Micro
   /** Room left in the buyer's accepted contracts here. */
   open: Micro
-  /** owed + open. */
+  /** Work admitted and not yet issued. */
+  reserved: Micro
+  /** owed + open + reserved. */
   total: Micro
 }
 
@@ -49,6 +56,7 @@ export class CreditPolicy {
   private readonly c: CreditPolicyComponents
   private readonly defaults: LimitDefaults
   private readonly now: () => number
+  private readonly reservations = new Map<string, Micro>()
 
   constructor (components: CreditPolicyComponents, init: LimitDefaults & { now?: () => number }) {
     this.c = components
@@ -68,7 +76,28 @@ export class CreditPolicy {
     for (const contract of this.c.contracts.accepted('seller', buyer)) {
       if (contract.expiresAt > now) open += room(contract)
     }
-    return { owed, open, total: owed + open }
+    const reserved = this.reservations.get(buyer) ?? 0
+    return { owed, open, reserved, total: owed + open + reserved }
+  }
+
+  /**
+   * Admit work like `admit`, and hold its amount against the limit until the
+   * returned release is called (once the receipt is issued, or the work
+   * failed); calling it again does nothing.
+   */
+  reserve (buyer: string, amount: Micro, what?: string): () => void {
+    // work a contract pays for uses its room, counted already
+    if (what !== undefined && this.contractWithRoom(buyer, what, amount) !== undefined) return () => {}
+    this.admit(buyer, amount, what)
+    this.reservations.set(buyer, (this.reservations.get(buyer) ?? 0) + amount)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      const left = (this.reservations.get(buyer) ?? 0) - amount
+      if (left > 0) this.reservations.set(buyer, left)
+      else this.reservations.delete(buyer)
+    }
   }
 
   /** An accepted contract of `buyer` here for `what` with room for `amount`, if any. */
@@ -84,7 +113,7 @@ export class CreditPolicy {
     const exposure = this.exposure(buyer)
     if (exposure.total + amount <= limit) return
     throw new AgoraError('E1102', `credit limit reached for ${buyer}`, {
-      why: `it owes ${formatCredits(exposure.owed)} and its open contracts may take ${formatCredits(exposure.open)} more; ` +
+      why: `it owes ${formatCredits(exposure.owed)}, work in progress comes to ${formatCredits(exposure.reserved)} and its open contracts may take ${formatCredits(exposure.open)} more; ` +
         `${formatCredits(amount)} more would pass the limit of ${formatCredits(limit)}`,
       details: { peer: buyer, limit: formatCredits(limit), balance: formatCredits(exposure.owed), open: formatCredits(exposure.open), amount: formatCredits(amount) }
     })

@@ -37,10 +37,14 @@ class SellerBooks implements SellerMarket {
   refuse = false
   gate: Promise<void> | undefined
 
-  admit (buyer: string, amount: Micro, what?: string): void {
+  admit (buyer: string, amount: Micro, what?: string): () => void {
     if (this.refuse) throw new AgoraError('E1102', `${buyer} would pass its credit limit`)
     this.log.push(`admit ${amount} ${what ?? ''}`)
+    return () => { this.released++ }
   }
+
+  /** Releases of the credit admitted (one per admitted request, once it ended). */
+  released = 0
 
   issue (receipt: { receiptId: string, buyer: string, amount: Micro, what?: string }): void {
     this.log.push(`issue ${receipt.receiptId} ${receipt.amount} ${receipt.what ?? ''}`)
@@ -84,6 +88,7 @@ describe('gateway: paid /agora/infer/1 requests, serving side', () => {
 
   beforeEach(() => {
     books.log.length = 0
+    books.released = 0
     books.refuse = false
     books.gate = undefined
     local.prices = PAID
@@ -125,6 +130,7 @@ describe('gateway: paid /agora/infer/1 requests, serving side', () => {
     await reading
     // usage { promptTokens: 7, completionTokens: 3 }: 7 × 1000 + 3 × 2000
     assert.deepEqual(books.log, ['admit 1000000 echo', 'issue infer:r2#1 13000 echo', 'durable', 'durable done', 'done received'])
+    await waitFor('the credit held for the request to be given back', () => books.released === 1)
     assert.deepEqual(events.at(-1), { type: 'done', finishReason: 'stop', usage: { promptTokens: 7, completionTokens: 3 }, price: 13_000 })
   })
 
@@ -139,6 +145,7 @@ describe('gateway: paid /agora/infer/1 requests, serving side', () => {
     const result = await remote.embeddings(serverPeer, { model: 'embed', input: ['a', 'bb'] }, pay('infer:r4#1', 1_000_000))
     assert.equal(result.price, 4000, '2 tokens per input × 1 credit per 1k')
     assert.deepEqual(books.log, ['admit 1000000 embed', 'issue infer:r4#1 4000 embed', 'durable', 'durable done'])
+    await waitFor('the credit held for the request to be given back', () => books.released === 1)
   })
 
   test('a request cut short (the caller left) issues nothing', async () => {
@@ -149,6 +156,7 @@ describe('gateway: paid /agora/infer/1 requests, serving side', () => {
     }
     await waitFor('the provider to see the cancel', () => local.aborted === aborted + 1)
     assert.deepEqual(books.log, ['admit 1000000 drip'])
+    await waitFor('the credit held for the request to be given back', () => books.released === 1)
   })
 
   test('free prices: no payment needed, none charged', async () => {

@@ -67,9 +67,28 @@ test('exposure = what it owes net (proven or not) + what its accepted contracts 
   contracts.insert(contract({ state: 'settled', captured: 20 * C }))
   contracts.insert(contract({ expiresAt: NOW - 1 }))
   contracts.insert(contract({ role: 'buyer' }))
-  assert.deepEqual(policy.exposure(BUYER), { owed: 25 * C, open: 16 * C, total: 41 * C })
+  assert.deepEqual(policy.exposure(BUYER), { owed: 25 * C, open: 16 * C, reserved: 0, total: 41 * C })
   books.payable = 100 * C
   assert.deepEqual(policy.exposure(BUYER).owed, 0, 'this node owing the peer more is no credit the peer uses')
+  db.close()
+})
+
+test('work taken on at the same moment reserves its amount: two admissions never share the same room; a release gives it back once', () => {
+  const { policy, books, db } = setup()
+  books.receivable = 60 * C
+  const first = policy.reserve(BUYER, 30 * C)
+  assert.equal(policy.exposure(BUYER).reserved, 30 * C)
+  assert.doesNotThrow(() => { policy.admit(BUYER, 10 * C) }, 'exactly at the limit with the reservation')
+  assert.throws(() => policy.reserve(BUYER, 10 * C + 1), isCode('E1102'), 'the reserved 30 count: 60 + 30 + 10.000001 > 100')
+  // the receipt is issued (the books now count it as unpaid) and takes over the reservation
+  books.unpaid = 30 * C
+  first()
+  first()
+  assert.equal(policy.exposure(BUYER).reserved, 0, 'released once, not twice')
+  assert.equal(policy.exposure(BUYER).total, 90 * C)
+  const failed = policy.reserve(BUYER, 10 * C)
+  failed()
+  assert.doesNotThrow(() => policy.reserve(BUYER, 10 * C), 'work that failed gives its room back')
   db.close()
 })
 
