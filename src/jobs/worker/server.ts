@@ -6,11 +6,18 @@
  * engine pulls the next frame when the transport took the previous one and
  * aborts the handler's signal when the caller goes away — that signal is
  * the one the worker follows, so the executor is aborted too.
+ *
+ * The `accepted` frame waits up to `acceptLingerMs` for the next one: a
+ * quick task's acceptance and result then leave in one send (one muxer
+ * frame, one encrypted record, one window update on each side instead of
+ * two) — a priced task's result waits for its receipt's fsync, which
+ * otherwise splits them. A slower task's acceptance leaves when the linger
+ * ends, far inside the coordinator's accept deadline (5 s).
  */
 import { AgoraError } from '../../errors.ts'
 import { TASK_CHUNK_BYTES, TASK_INLINE_RESULT_BYTES, TASK_RATE_LIMIT, TASK_STALL_MS } from '../protocol/constants.ts'
 import { createTaskProtocol, type TaskProtocol } from '../protocol/protocol.ts'
-import type { TaskWorker } from './task-worker.ts'
+import type { TaskWorker, WorkerEvent } from './task-worker.ts'
 import type { TaskFrame, TaskRequest } from '../protocol/schema.ts'
 import type { TaskAssignment } from '../protocol/types.ts'
 import type { AccessControl } from '../../gateway/access/index.ts'
@@ -34,7 +41,12 @@ export interface TaskServerInit {
   stallMs?: number
   /** Per-peer streams per second in the engine (a flood guard; slots are the real limit). */
   rateLimit?: RateLimit
+  /** How long an `accepted` frame may wait to leave with the next (ACCEPT_LINGER_MS; 0: at once). */
+  acceptLingerMs?: number
 }
+
+/** Long enough for a quick task's result (a receipt's fsync included), short beside the accept deadline. */
+export const ACCEPT_LINGER_MS = 10
 
 export class TaskServer {
   readonly protocol: TaskProtocol
@@ -42,6 +54,7 @@ export class TaskServer {
   private readonly log: Logger
   private readonly inlineBytes: number
   private readonly chunkBytes: number
+  private readonly acceptLingerMs: number
   private started = false
 
   constructor (components: TaskServerComponents, init: TaskServerInit = {}) {
@@ -49,6 +62,7 @@ export class TaskServer {
     this.log = components.logger.forComponent('agora:jobs:server')
     this.inlineBytes = init.inlineResultBytes ?? TASK_INLINE_RESULT_BYTES
     this.chunkBytes = Math.min(init.chunkBytes ?? TASK_CHUNK_BYTES, TASK_CHUNK_BYTES)
+    this.acceptLingerMs = init.acceptLingerMs ?? ACCEPT_LINGER_MS
     this.protocol = createTaskProtocol({ responseMs: init.stallMs ?? TASK_STALL_MS }, init.rateLimit ?? TASK_RATE_LIMIT)
   }
 
@@ -72,20 +86,45 @@ export class TaskServer {
   }
 
   private async * serveOffer (assignment: TaskAssignment, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
-    for await (const event of this.c.worker.run(context.peerId, assignment, context.signal)) {
-      switch (event.type) {
-        case 'accepted':
-        case 'refused':
-        case 'progress':
-          yield event
-          break
-        case 'result':
-          yield event.bytes > this.inlineBytes
-            ? { type: 'result', ref: { hash: event.hash, size: event.bytes }, receipt: event.receipt }
-            : { type: 'result', result: event.result(), receipt: event.receipt }
-          break
+    const events = this.c.worker.run(context.peerId, assignment, context.signal)
+    let held: TaskFrame | undefined
+    let pending: Promise<IteratorResult<WorkerEvent, void>> | undefined
+    try {
+      while (true) {
+        pending = events.next()
+        let step = held === undefined ? await pending : await within(pending, this.acceptLingerMs)
+        if (step === undefined) {
+          // the linger ended first: the acceptance goes alone
+          yield held as TaskFrame
+          held = undefined
+          step = await pending
+        }
+        pending = undefined
+        if (step.done === true) break
+        const event = step.value
+        if (event.type === 'accepted' && this.acceptLingerMs > 0) {
+          held = event
+          continue
+        }
+        if (held !== undefined) {
+          yield held
+          held = undefined
+        }
+        yield this.frameOf(event)
       }
+      if (held !== undefined) yield held
+    } finally {
+      // the caller left while an event was awaited: the run ends on its aborted signal; nobody reads that event
+      pending?.catch(() => {})
+      await events.return(undefined)
     }
+  }
+
+  private frameOf (event: WorkerEvent): TaskFrame {
+    if (event.type !== 'result') return event
+    return event.bytes > this.inlineBytes
+      ? { type: 'result', ref: { hash: event.hash, size: event.bytes }, receipt: event.receipt }
+      : { type: 'result', result: event.result(), receipt: event.receipt }
   }
 
   private async * serveFetch (key: string, hash: string, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
@@ -98,5 +137,15 @@ export class TaskServer {
       if (context.signal.aborted) throw context.signal.reason instanceof AgoraError ? context.signal.reason : new AgoraError('E204', 'the caller went away')
       yield { type: 'chunk', data: bytes.subarray(offset, offset + this.chunkBytes).toString('base64') }
     }
+  }
+}
+
+/** `promise`'s outcome, or undefined when `ms` pass first. */
+async function within<T> (promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<undefined>(resolve => { timer = setTimeout(() => { resolve(undefined) }, ms) })])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -96,6 +96,12 @@ export class Ledger {
   /** Keys queued and not yet committed, with their (normalised) entries. */
   private readonly pending = new Map<string, Entry[]>()
   private queue: Queued[] = []
+  /**
+   * The last key has() found nowhere: post() under it skips the lookup (a
+   * capture asks has() first). Only post() adds a key, and it forgets this
+   * one as it does, so this never goes stale.
+   */
+  private lastAbsent: string | undefined
   private waiters: Waiter[] = []
   private lazy: NodeJS.Timeout | undefined
   /** Syncs the WAL for `durable()` (a file store with FULL durability only). */
@@ -143,7 +149,8 @@ export class Ledger {
   post (input: PostingInput): PostOutcome {
     this.assertStarted()
     const entries = normalise(input)
-    const before = this.pending.get(input.key) ?? this.journal.entriesOf(input.key)
+    const before = this.pending.get(input.key) ?? (input.key === this.lastAbsent ? undefined : this.journal.entriesOf(input.key))
+    if (input.key === this.lastAbsent) this.lastAbsent = undefined
     if (before !== undefined) {
       if (!sameEntries(before, entries)) {
         throw this.refuse(input, 'E1103', `idempotency key ${input.key} was used before for a different posting`, 'a retry must repeat the same entries')
@@ -175,7 +182,10 @@ export class Ledger {
 
   /** Whether a posting under `key` was applied (queued or on disk). */
   has (key: string): boolean {
-    return this.pending.has(key) || this.journal.has(key)
+    if (this.pending.has(key)) return true
+    if (this.journal.has(key)) return true
+    this.lastAbsent = key
+    return false
   }
 
   /** Signed, as the ledger keeps it (0 for an account never used or a closed hold). */

@@ -60,6 +60,21 @@ test('the same key again is a duplicate and changes nothing — also after a res
   assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings WHERE key = ?').get('hold:h1') as { n: number }).n, 1)
 })
 
+test('has() then post() under a key found nowhere: applied once; after the commit, again → duplicate (the lookup has() saved is not trusted twice)', async () => {
+  const ledger = ledgerOn()
+  assert.equal(ledger.has('hold:h1'), false)
+  assert.equal(ledger.post(holdPosting('h1', 5 * CREDIT)), 'applied')
+  await ledger.durable()
+  const before = snapshot(ledger)
+  assert.equal(ledger.post(holdPosting('h1', 5 * CREDIT)), 'duplicate')
+  assert.throws(() => ledger.post(holdPosting('h1', 6 * CREDIT)), isCode('E1103'))
+  assert.deepEqual(snapshot(ledger), before)
+  // a refused posting under a key has() found nowhere takes nothing: the key stays free
+  assert.equal(ledger.has('hold:h2'), false)
+  assert.throws(() => ledger.post(holdPosting('h2', 500 * CREDIT)), isCode('E1101'))
+  assert.equal(ledger.post(holdPosting('h2', 5 * CREDIT)), 'applied')
+})
+
 test('a key reused for different entries → E1103, nothing changes', async () => {
   const ledger = ledgerOn()
   ledger.post(holdPosting('h1', 5 * CREDIT))
