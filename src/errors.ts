@@ -196,7 +196,11 @@ export const ERROR_CODES = {
   E1121: { status: 422, hint: 'a payment proof may cover only receipts this node issued to the payer and has not been paid for' },
   E1123: { status: 409, hint: 'a receipt id names one piece of work: it was issued before to another buyer or for another amount; this is a bug — see the node log' },
   // market: the control API
-  E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' }
+  E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' },
+  // verification
+  E1200: { status: 409, hint: 'only the decision that stands (highest epoch, Lamport time, decider id) is finalized, once; an older or losing one is reconciled instead' },
+  E1201: { status: 409, hint: 'a decider decides a thread once per epoch; the second, different decision is counted against it' },
+  E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

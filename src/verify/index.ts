@@ -1,0 +1,10 @@
+/** The verification room's door: quorum size and bootstrap mode, decisions and epochs, comparators, adaptive replication. */
+export { Quorum, quorumSize } from './quorum.ts'
+export type { QuorumInit, QuorumMode, QuorumState } from './quorum.ts'
+export { DecisionBook, compareDecisions, resolveThread } from './decisions.ts'
+export type { Decision, DecisionOutcome, ThreadOutcome } from './decisions.ts'
+export { agreement, comparatorFor, embeddingComparator, exactComparator, sentimentComparator, textComparator } from './comparators.ts'
+export type { Agreement, CompareMethod, Comparator, ComparatorInit, EmbedTexts, Replica } from './comparators.ts'
+export { AdaptiveReplication, escapeProbability } from './replication.ts'
+export type { ReplicationInit, WorkerStanding } from './replication.ts'
+export { COMPARE_DEFAULTS, VERIFY_DEFAULTS } from './constants.ts'

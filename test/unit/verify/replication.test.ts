@@ -1,0 +1,59 @@
+/** Adaptive replication: every result checked until 10 in a row were valid, then max(pMin, 1/n); one invalid result resets n and halves the share. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { AdaptiveReplication, escapeProbability } from '../../../src/verify/index.ts'
+
+test('untrusted until 10 consecutive valid checks: probability 1; then 1/n down to the 0.05 floor', () => {
+  const r = new AdaptiveReplication()
+  const seen: number[] = []
+  for (let n = 0; n < 30; n++) {
+    seen.push(r.checkProbability('w', 'text.embed'))
+    r.record('w', 'text.embed', true)
+  }
+  assert.deepEqual(seen.slice(0, 10), Array(10).fill(1))
+  assert.equal(seen[10], 1 / 10)
+  assert.equal(seen[15], 1 / 15)
+  assert.equal(seen[20], 0.05)
+  assert.equal(seen[29], 0.05, 'the floor holds')
+  assert.equal(r.standing('w', 'text.embed').trusted, true)
+  assert.equal(r.checkProbability('w', 'text.chunk'), 1, 'trust is per task type')
+  assert.equal(r.checkProbability('other', 'text.embed'), 1, 'and per worker')
+})
+
+test('one invalid result resets the streak (checked every time again) and halves the share; valid checks win it back slowly', () => {
+  const r = new AdaptiveReplication()
+  for (let n = 0; n < 12; n++) r.record('w', 't', true)
+  const caught = r.record('w', 't', false)
+  assert.equal(caught.streak, 0)
+  assert.equal(caught.trusted, false)
+  assert.equal(caught.checkProbability, 1)
+  assert.equal(caught.share, 0.5)
+  assert.equal(r.record('w', 't', false).share, 0.25)
+  const after = r.record('w', 't', true)
+  assert.ok(after.share > 0.25 && after.share < 0.5, `share ${after.share}`)
+  assert.equal(after.checks, 15)
+  assert.equal(after.invalid, 2)
+})
+
+test('shouldCheck draws against the probability with the given random source', () => {
+  let next = 0.07
+  const r = new AdaptiveReplication({ random: () => next })
+  assert.equal(r.shouldCheck('w', 't'), true, 'untrusted: always, whatever the draw')
+  for (let n = 0; n < 20; n++) r.record('w', 't', true)
+  assert.equal(r.checkProbability('w', 't'), 0.05)
+  assert.equal(r.shouldCheck('w', 't'), false)
+  next = 0.049
+  assert.equal(r.shouldCheck('w', 't'), true)
+})
+
+test('detection arithmetic: always cheating at p = 0.1 escapes 50 tasks with 0.5 %; cheating on 10 % escapes 500 with 0.7 %', () => {
+  assert.ok(Math.abs(escapeProbability(0.1, 1, 50) - 0.9 ** 50) < 1e-12)
+  assert.ok(escapeProbability(0.1, 1, 50) < 0.01)
+  assert.ok(escapeProbability(0.1, 0.1, 500) < 0.01)
+  assert.ok(escapeProbability(0.05, 0.1, 500) > 0.05, 'at the floor alone, 10 % cheating needs more tasks')
+})
+
+test('bad settings are refused', () => {
+  assert.throws(() => new AdaptiveReplication({ trustAfter: 0 }), RangeError)
+  assert.throws(() => new AdaptiveReplication({ pMin: 0 }), RangeError)
+})
