@@ -200,7 +200,8 @@ export const ERROR_CODES = {
   // verification
   E1200: { status: 409, hint: 'only the decision that stands (highest epoch, Lamport time, decider id) is finalized, once; an older or losing one is reconciled instead' },
   E1201: { status: 409, hint: 'a decider decides a thread once per epoch; the second, different decision is counted against it' },
-  E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' }
+  E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' },
+  E1203: { status: 503, hint: 'check that etcd runs at verify.etcd.endpoints (`etcdctl endpoint health`); a decision call is safe to repeat' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

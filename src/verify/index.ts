@@ -8,3 +8,5 @@ export type { Agreement, CompareMethod, Comparator, ComparatorInit, EmbedTexts, 
 export { AdaptiveReplication, escapeProbability } from './replication.ts'
 export type { ReplicationInit, WorkerStanding } from './replication.ts'
 export { COMPARE_DEFAULTS, VERIFY_DEFAULTS } from './constants.ts'
+export { EtcdDecider } from './etcd-decider.ts'
+export type { EtcdDeciderInit, EtcdOutcome } from './etcd-decider.ts'
