@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   E206: { status: 429, hint: 'slow down: too many messages in a short time' },
   E207: { status: 502, hint: 'the remote refused the request; see the message for its reason' },
   E208: { status: 400, hint: 'network.psk must name a libp2p swarm key file: three lines, /key/swarm/psk/1.0.0/, /base16/ and 64 hex digits' },
-  E209: { status: 400, hint: 'use one of the agora gossip topics: /agora/offers/1, /agora/needs/1, /agora/packages/1' },
+  E209: { status: 400, hint: 'use one of the agora gossip topics: /agora/offers/1, /agora/needs/1, /agora/packages/1, /agora/verify/1' },
   E210: { status: 503, hint: 'no connected peer follows this topic yet; wait for peers (see `agora peers`) and retry' },
   E220: { status: 400, hint: 'a peer id looks like 12D3KooW… (see `agora peers list`)' },
   // configuration
@@ -206,7 +206,8 @@ export const ERROR_CODES = {
   E1211: { status: 429, hint: 'the peer sends verification messages faster than allowed; the rest are dropped unverified' },
   E1212: { status: 409, hint: 'a signer\'s messages for one thread carry rising Lamport times; an older or repeated one is dropped' },
   E1213: { status: 409, hint: 'an attestation counts only in the thread\'s current epoch; a new decision fenced this one off' },
-  E1214: { status: 409, hint: 'an attestation reveals exactly what it committed to before; a reveal without or against its commitment is refused' }
+  E1214: { status: 409, hint: 'an attestation reveals exactly what it committed to before; a reveal without or against its commitment is refused' },
+  E1215: { status: 400, hint: 'a verification message travels under its signer\'s own name; one published by another peer is forged or misrouted' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

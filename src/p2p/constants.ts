@@ -9,9 +9,11 @@ export const OFFERS_TOPIC = '/agora/offers/1'
 export const NEEDS_TOPIC = '/agora/needs/1'
 /** Gossip topic for signed package manifests. */
 export const PACKAGES_TOPIC = '/agora/packages/1'
+/** Gossip topic for verification: attestations, decisions, challenges (docs/verification.md). */
+export const VERIFY_TOPIC = '/agora/verify/1'
 
 /** The only gossip topics this node subscribes to, publishes on or tracks for peers. */
-export const ALLOWED_TOPICS = [OFFERS_TOPIC, NEEDS_TOPIC, PACKAGES_TOPIC] as const
+export const ALLOWED_TOPICS = [OFFERS_TOPIC, NEEDS_TOPIC, PACKAGES_TOPIC, VERIFY_TOPIC] as const
 
 export type GossipTopic = typeof ALLOWED_TOPICS[number]
 

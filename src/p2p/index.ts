@@ -1,7 +1,7 @@
 /** The p2p room's door: libp2p assembly, gossip, the peer manager and their limits. */
 export { createAgoraLibp2p, startAgoraLibp2p, libp2pOptions, dhtProtocol, listenError } from './create-libp2p.ts'
 export type { AgoraLibp2p, AgoraServices, CreateLibp2pComponents, CreateLibp2pInit, Libp2pDatastore, NetworkConfig } from './create-libp2p.ts'
-export { ALLOWED_TOPICS, OFFERS_TOPIC, NEEDS_TOPIC, PACKAGES_TOPIC, isAllowedTopic, APP_SCORE_WEIGHT, GOSSIPSUB_SCORE_THRESHOLDS } from './constants.ts'
+export { ALLOWED_TOPICS, OFFERS_TOPIC, NEEDS_TOPIC, PACKAGES_TOPIC, VERIFY_TOPIC, isAllowedTopic, APP_SCORE_WEIGHT, GOSSIPSUB_SCORE_THRESHOLDS } from './constants.ts'
 export type { GossipTopic } from './constants.ts'
 export { Gossip } from './gossip.ts'
 export type { GossipComponents, GossipInit, GossipMessage, GossipHandler, PublishResult, WaitForTopicPeersOptions, GossipValidator, GossipValidationInput, GossipVerdict } from './gossip.ts'

@@ -1,7 +1,8 @@
 /**
  * Checks one verification envelope from a peer, cheapest first, so a flood
  * or junk costs no signature check:
- *   size and envelope shape (E111, E110) → kind (E113) → payload schema
+ *   size and envelope shape (E111, E110) → signer = gossip author (E1215)
+ *   → kind (E113) → payload schema
  *   (E1210) → per-signer rate limit (E1211) → Lamport time above the last
  *   one seen from that signer on that thread (E1212) → an ATTEST in the
  *   thread's current epoch (E1213), and a reveal matching its commitment
@@ -66,9 +67,16 @@ export class VerifyValidator {
     this.maxThreads = init.maxThreads ?? DEFAULT_MAX_THREADS
   }
 
-  /** Check `input` (wire bytes or a decoded envelope); the accepted message, or the refusal thrown. */
-  accept (input: Uint8Array | Envelope): Accepted {
+  /**
+   * Check `input` (wire bytes or a decoded envelope); the accepted message,
+   * or the refusal thrown. `author`: the peer gossip says published it — the
+   * signer must be that peer (E1215), checked before anything is remembered.
+   */
+  accept (input: Uint8Array | Envelope, options: { author?: string } = {}): Accepted {
     const envelope = input instanceof Uint8Array ? decodeEnvelope(input) : parseEnvelope(input)
+    if (options.author !== undefined && envelope.from !== options.author) {
+      throw new AgoraError('E1215', `${envelope.kind} signed by ${envelope.from} published by ${options.author}`, { details: { kind: envelope.kind, from: envelope.from, author: options.author } })
+    }
     if (!KINDS.has(envelope.kind)) throw new AgoraError('E113', `unexpected ${envelope.kind} envelope`, { why: `verification takes ${VERIFY_KINDS.join(', ')}`, details: { kind: envelope.kind } })
     const kind = envelope.kind as VerifyKind
     const parsed = VERIFY_SCHEMAS[kind].safeParse(envelope.payload)

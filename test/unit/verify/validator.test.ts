@@ -59,6 +59,16 @@ test('a forged ATTEST (another key, the victim\'s id) → E112, and it moves not
   assert.equal(validator.accept(sign(victim, 'ATTEST', payload, 'job-1', 1, 7)).kind, 'ATTEST')
 })
 
+test('a message published under another peer\'s name → E1215 before anything is remembered: the signer\'s own copy still passes', async () => {
+  const alice = await generateIdentity()
+  const mallory = await generateIdentity()
+  const { validator, verified } = setup()
+  const decide = sign(alice, 'DECIDE', { result: H('a') }, 'job-1', 1, 1)
+  assert.throws(() => validator.accept(encodeEnvelope(decide), { author: mallory.peerIdString }), isCode('E1215'))
+  assert.equal(verified(), 0)
+  assert.equal(validator.accept(encodeEnvelope(decide), { author: alice.peerIdString }).kind, 'DECIDE')
+})
+
 test('a replayed DECIDE or ATTEST → E1212 (stale Lamport); once the thread is forgotten, the persisted replay guard still refuses it (E114)', async () => {
   const alice = await generateIdentity()
   const { validator } = setup({ maxThreads: 2 })

@@ -1,0 +1,226 @@
+/**
+ * Attestations and decisions over gossip (`/agora/verify/1`,
+ * docs/verification.md "Deciding"). A verifier ATTESTs in two steps: a
+ * commitment first, the reveal once it has seen K commitments for that
+ * result (or `revealAfterMs` passed), so nobody can copy a verdict. Every
+ * node tallies the reveals; the thread's decider, once K verifiers revealed
+ * the same valid result, DECIDEs — once per (thread, epoch), after the etcd
+ * compare-and-set when that backend is used — and every node books the
+ * DECIDE in its DecisionBook, where the ordering rule makes them agree.
+ *
+ * Incoming messages are checked in gossipsub's topic validator (before
+ * they are forwarded): the envelope's signer must be the gossip author,
+ * then the VerifyValidator's checks; a sender's fault is rejected (its
+ * gossip score falls), a stale or early message ignored. This node's own
+ * messages take the same path before they are published.
+ */
+import { randomBytes } from 'node:crypto'
+import { isAgoraError, messageOf } from '../errors.ts'
+import { encodeEnvelope, signEnvelope, type Envelope, type NodeIdentity } from '../identity/index.ts'
+import { VERIFY_TOPIC, type Gossip, type GossipVerdict } from '../p2p/index.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
+import type { EtcdDecider } from './etcd-decider.ts'
+import { attestCommitment, type VerifyKind, type VerifyPayload } from './messages.ts'
+import type { Accepted, VerifyValidator } from './validator.ts'
+
+export interface VerifyNetworkComponents {
+  gossip: Pick<Gossip, 'subscribe' | 'validate' | 'publish'>
+  identity: NodeIdentity
+  validator: VerifyValidator
+  decisions: DecisionBook
+  logger: Logger
+  /** The etcd backend: a decision is published only after its compare-and-set. */
+  etcd?: Pick<EtcdDecider, 'decide'>
+}
+
+export interface VerifyNetworkInit {
+  /** Agreeing reveals a decision needs now (the Quorum's K). */
+  k: () => number
+  /** Whether this node decides `thread` (its coordinator). */
+  decides: (thread: string) => boolean
+  /** Reveal after this long even with fewer than K commitments seen. */
+  revealAfterMs?: number
+}
+
+export interface AttestInput {
+  thread: string
+  epoch: number
+  subtask: string
+  worker: string
+  resultHash: string
+  verdict: 'valid' | 'invalid' | 'inconclusive'
+}
+
+export type DecisionListener = (decision: Decision, outcome: DecisionOutcome) => void
+
+/** Codes that mean "not now" rather than "this sender misbehaves". */
+const IGNORED = new Set(['E1211', 'E1212', 'E1213', 'E1214', 'E114', 'E115', 'E116', 'E1200'])
+const DEFAULT_REVEAL_AFTER_MS = 2000
+
+export class VerifyNetwork {
+  private readonly c: VerifyNetworkComponents
+  private readonly init: VerifyNetworkInit
+  private readonly revealAfterMs: number
+  /** thread → this node's Lamport time there. */
+  private readonly clocks = new Map<string, number>()
+  /** `thread epoch subtask worker` → verifiers that committed. */
+  private readonly commits = new Map<string, Set<string>>()
+  /** `thread epoch subtask worker resultHash` → verifiers that revealed it valid. */
+  private readonly reveals = new Map<string, Set<string>>()
+  /** `thread epoch` this node decided. */
+  private readonly decided = new Set<string>()
+  private readonly waiting = new Map<string, () => void>()
+  private readonly listeners = new Set<DecisionListener>()
+  private readonly undo: Array<() => void> = []
+
+  constructor (components: VerifyNetworkComponents, init: VerifyNetworkInit) {
+    this.c = components
+    this.init = init
+    this.revealAfterMs = init.revealAfterMs ?? DEFAULT_REVEAL_AFTER_MS
+  }
+
+  start (): void {
+    this.undo.push(this.c.gossip.validate(VERIFY_TOPIC, ({ data, from }) => this.received(data, from)))
+    // the work happens in the validator; the subscription keeps this node in the topic's mesh
+    this.undo.push(this.c.gossip.subscribe(VERIFY_TOPIC, () => {}))
+  }
+
+  stop (): void {
+    for (const fn of this.undo.splice(0)) fn()
+    for (const wake of this.waiting.values()) wake()
+  }
+
+  /** Called for each decision this node books (its own or a peer's). */
+  onDecision (listener: DecisionListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Verifiers whose valid reveal of `resultHash` this node has counted. */
+  revealed (at: { thread: string, epoch: number, subtask: string, worker: string }, resultHash: string): number {
+    return this.reveals.get(`${at.thread} ${at.epoch} ${at.subtask} ${at.worker} ${resultHash}`)?.size ?? 0
+  }
+
+  /** Attest a result: the commitment now, the reveal once K commitments are seen (or revealAfterMs passed). */
+  async attest (input: AttestInput): Promise<void> {
+    const salt = randomBytes(16).toString('base64url')
+    const base = { epoch: input.epoch, subtask: input.subtask, worker: input.worker }
+    await this.send('ATTEST', input.thread, { ...base, phase: 'commit', commitment: attestCommitment(input.verdict, input.resultHash, salt) })
+    await this.enoughCommits(input)
+    await this.send('ATTEST', input.thread, { ...base, phase: 'reveal', verdict: input.verdict, resultHash: input.resultHash, salt })
+  }
+
+  /** Sign, book locally, publish. */
+  private async send<K extends VerifyKind> (kind: K, thread: string, fields: Record<string, unknown>): Promise<Envelope> {
+    const lamport = (this.clocks.get(thread) ?? 0) + 1
+    this.clocks.set(thread, lamport)
+    const envelope = signEnvelope(this.c.identity, { kind, payload: { thread, lamport, ...fields } as VerifyPayload<K> })
+    const accepted = this.c.validator.accept(envelope)
+    try {
+      await this.c.gossip.publish(VERIFY_TOPIC, encodeEnvelope(envelope))
+    } catch (err) {
+      // nobody subscribed yet (E210): booked here all the same
+      if (!isAgoraError(err, 'E210')) throw err
+    }
+    // its effects (a decision it completes) come after it is out, so peers see our messages in Lamport order
+    this.apply(accepted)
+    return envelope
+  }
+
+  private received (data: Uint8Array, author: string): GossipVerdict {
+    try {
+      this.apply(this.c.validator.accept(data, { author }))
+      return 'accept'
+    } catch (err) {
+      if (isAgoraError(err) && IGNORED.has(err.code)) return 'ignore'
+      this.c.logger.debug({ author, err: messageOf(err) }, 'verification message refused')
+      return 'reject'
+    }
+  }
+
+  private apply (accepted: Accepted): void {
+    const { envelope, kind } = accepted
+    const payload = accepted.payload as { thread: string, lamport: number }
+    this.clocks.set(payload.thread, Math.max(this.clocks.get(payload.thread) ?? 0, payload.lamport))
+    if (kind === 'ATTEST') this.tally(envelope.from, accepted.payload as VerifyPayload<'ATTEST'>)
+    else if (kind === 'DECIDE') {
+      const p = accepted.payload as VerifyPayload<'DECIDE'>
+      this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result })
+    }
+  }
+
+  private tally (verifier: string, p: VerifyPayload<'ATTEST'>): void {
+    const at = `${p.thread} ${p.epoch} ${p.subtask} ${p.worker}`
+    if (p.phase === 'commit') {
+      add(this.commits, at, verifier)
+      if ((this.commits.get(at)?.size ?? 0) >= this.init.k()) this.waiting.get(at)?.()
+      return
+    }
+    if (p.verdict !== 'valid') return
+    const key = `${at} ${p.resultHash}`
+    const count = add(this.reveals, key, verifier)
+    const epochKey = `${p.thread} ${p.epoch}`
+    if (count < this.init.k() || !this.init.decides(p.thread) || this.decided.has(epochKey)) return
+    // one decision per (thread, epoch), whatever arrives later
+    if (this.decided.size >= MAX_TALLIES) this.decided.delete(this.decided.values().next().value as string)
+    this.decided.add(epochKey)
+    void this.decide(p.thread, p.epoch, p.resultHash).catch(err => {
+      this.decided.delete(epochKey)
+      this.c.logger.warn({ thread: p.thread, err: messageOf(err) }, 'deciding failed')
+    })
+  }
+
+  private async decide (thread: string, epoch: number, result: string): Promise<void> {
+    const lamport = (this.clocks.get(thread) ?? 0) + 1
+    if (this.c.etcd !== undefined) {
+      const outcome = await this.c.etcd.decide({ thread, epoch, lamport, decider: this.c.identity.peerIdString, result })
+      // another coordinator of the group decided first: its DECIDE is the one that stands
+      if (outcome.outcome === 'lost') return
+    }
+    await this.send('DECIDE', thread, { epoch, result })
+  }
+
+  private book (decision: Decision): void {
+    let outcome: DecisionOutcome
+    try {
+      outcome = this.c.decisions.offer(decision)
+    } catch (err) {
+      this.c.logger.warn({ thread: decision.thread, err: messageOf(err) }, 'decision refused')
+      return
+    }
+    if (outcome.outcome === 'duplicate') return
+    for (const listener of this.listeners) listener(decision, outcome)
+  }
+
+  private async enoughCommits (input: AttestInput): Promise<void> {
+    const at = `${input.thread} ${input.epoch} ${input.subtask} ${input.worker}`
+    if ((this.commits.get(at)?.size ?? 0) >= this.init.k()) return
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.waiting.delete(at)
+        resolve()
+      }
+      const timer = setTimeout(done, this.revealAfterMs)
+      this.waiting.set(at, done)
+    })
+  }
+}
+
+/** Tallies kept at most (the oldest is forgotten first): a flood of attestations cannot bloat the node. */
+const MAX_TALLIES = 100_000
+
+function add (sets: Map<string, Set<string>>, key: string, member: string): number {
+  let set = sets.get(key)
+  if (set === undefined) {
+    if (sets.size >= MAX_TALLIES) {
+      const oldest = sets.keys().next()
+      if (oldest.done !== true) sets.delete(oldest.value)
+    }
+    set = new Set()
+    sets.set(key, set)
+  }
+  set.add(member)
+  return set.size
+}
