@@ -12,10 +12,13 @@
  *    cheats the comparators must catch (random vectors, another chunk's
  *    vector; a canned answer, the answer to another question) — the
  *    thresholds in src/verify/constants.ts must sit between them.
- * The DECIDE-latency and verifier-overhead bars need the ATTEST/DECIDE
- * protocol and redundant execution in the coordinator (not built yet).
+ * 3. DECIDE latency over real gossip, quorum and etcd backends side by side
+ *    (bench/verify-decide.ts) — bar p95 < 2 s.
+ * The verifier-overhead bar needs redundant execution in the coordinator
+ * (not built yet).
  *
- * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/verify.bench.ts (BENCH_RUNS=n)
+ * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/verify.bench.ts
+ * (BENCH_RUNS=n detection runs; BENCH_ROUNDS=n decide rounds per backend)
  */
 import { rmSync } from 'node:fs'
 import { WinkEngine } from '../src/providers/index.ts'
@@ -24,6 +27,7 @@ import { AdaptiveReplication, COMPARE_DEFAULTS } from '../src/verify/index.ts'
 import { tempDir } from '../test/harness/temp.ts'
 import { median, percentile, report, round, type BenchRow } from './lib.ts'
 import { ANSWERS } from './verify-corpus.ts'
+import { decideLatency } from './verify-decide.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000)
 const rows: BenchRow[] = []
@@ -130,4 +134,5 @@ detection('always cheating, p = 0.1: caught within 50 tasks', 1, 0.1, 10, 50, tr
 detection('cheating on 10 % of tasks, p = 0.1: caught within 500 tasks', 0.1, 0.1, 10, 500, true)
 detection('cheating on 10 %, default floor pMin 0.05 after 1000 checks: within 500', 0.1, 0.05, 1000, 500, false)
 await calibration()
+rows.push(...await decideLatency(Number(process.env.BENCH_ROUNDS ?? 50)))
 report('verify', rows, { runs: RUNS, seconds: round((performance.now() - started) / 1000) })
