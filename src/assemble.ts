@@ -8,6 +8,7 @@
  *   → peer manager, peer guard, info → offer service → provider manager
  *   → access control → market: ledger, escrow, payments, contracts, /agora/market/1
  *   → gateway: metering, /agora/infer/1 server and client, router (both paid through the market); API keys
+ *   → verify: attestations and decisions over gossip, the quorum from the verifiers' offers
  *   → jobs: worker (resources, capability source, /agora/task/1), router, dispatcher, blobs, coordinator
  */
 import { join } from 'node:path'
@@ -29,6 +30,7 @@ import { AccessControl, InferenceGateway, InferenceServer, LocalInference, Meter
 import { ApiKeys } from './api/index.ts'
 import { assembleJobs } from './jobs/index.ts'
 import { MarketService } from './market/index.ts'
+import { VerifyService } from './verify/index.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
 
 export interface AssembleInit {
@@ -125,10 +127,11 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       holdTokens: config.market.gatewayHoldTokens
     })
     const keys = new ApiKeys({ db: store.db })
+    const verify = new VerifyService({ identity, gossip, envelopes, offers, capabilities, events, logger, metrics }, config.verify)
     const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
-      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, jobs: jobs.api
+      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, verify, jobs: jobs.api
     }
     const services: Service[] = [
       // first up, last down: metering batches its rows and writes what is pending just before the store closes
@@ -146,6 +149,8 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       // the jobs worker registers its task types and slots before the first offer goes out;
       // the coordinator resumes unfinished jobs once offers flow
       jobs.worker,
+      // its verify tag is registered before the first offer goes out
+      { name: 'verify', start: () => { verify.start() }, stop: () => { verify.stop() } },
       { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } },
       jobs.coordinator
     ]

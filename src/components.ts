@@ -15,6 +15,7 @@ import type { AccessControl, Gateway, Metering } from './gateway/index.ts'
 import type { ApiKeys } from './api/index.ts'
 import type { JobCoordinator } from './jobs/index.ts'
 import type { MarketService } from './market/index.ts'
+import type { VerifyService } from './verify/index.ts'
 import type { PeerBook } from './peers/index.ts'
 import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
@@ -53,6 +54,8 @@ export interface AgoraComponents {
   readonly keys: ApiKeys
   /** The wallet and the market: holds, captures, receipts, payments, contracts (docs/market.md). */
   readonly market: MarketService
+  /** Verification: attestations and decisions over gossip, the quorum (docs/verification.md). */
+  readonly verify: VerifyService
   /** Our jobs: submit, plan, route, dispatch, aggregate, resume (the coordinator). */
   readonly jobs: JobCoordinator
 }

@@ -50,6 +50,10 @@ export interface AgoraEventMap {
   'payment:sent': PaymentEvent
   'payment:received': PaymentEvent
   'payment:refused': PaymentEvent & { code: string, message: string }
+  /** A decision booked (this node's or a peer's): `won` it stands now, `lost` another stands; `orphaned`: decisions it displaced that named another result. */
+  'verify:decision': VerifyDecisionEvent
+  /** The quorum changed: mode, K or the active verifiers counted. */
+  'verify:quorum': { mode: 'bootstrap' | 'quorum', k: number, active: number }
 }
 
 /** Payload of the offer:* events. */
@@ -59,6 +63,7 @@ export interface SubtaskEvent { jobId: string, subtaskId: string, type: string }
 export interface WalletEvent { balance: string, available: string, held: string, earned: string, spent: string }
 export interface ContractEvent { contractId: string, role: 'buyer' | 'seller', buyer: string, seller: string, state: string }
 export interface PaymentEvent { payer: string, payee: string, nonce: number, cumulative: string, amount: string }
+export interface VerifyDecisionEvent { thread: string, epoch: number, decider: string, result: string, outcome: 'won' | 'lost', orphaned: number }
 
 export type AgoraEventName = keyof AgoraEventMap
 
@@ -70,7 +75,8 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'job:submitted', 'job:progress', 'job:completed', 'job:failed', 'job:cancelled',
   'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:failed',
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
-  'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused'
+  'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
+  'verify:decision', 'verify:quorum'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -78,7 +78,7 @@ export class AgoraNode {
   /** The HTTP server, answering for this node through a narrow control plane. */
   private async buildApi (): Promise<void> {
     const { identity, libp2p, dataDir, config, events, metrics, logger } = this.components
-    const { peerBook, offers, metering, providers, access, gateway, keys, jobs, market } = this.components
+    const { peerBook, offers, metering, providers, access, gateway, keys, jobs, market, verify } = this.components
     const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook, offers, metering, providers, access }, {
       dataDir,
       name: config.node.name,
@@ -87,7 +87,7 @@ export class AgoraNode {
       ready: () => this.state === 'running',
       requestStop: reason => { void this.stop(reason) }
     })
-    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market }, {
+    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market, verify }, {
       token: loadOrCreateToken(dataDir),
       host: config.api.host,
       allowLocalWithoutKey: config.api.allowLocalWithoutKey,

@@ -25,6 +25,8 @@ import type { ApiKeys } from './keys/index.ts'
 import type { JobsApi } from '../jobs/api-types.ts'
 import { registerJobsRoutes } from './routes/jobs.ts'
 import { registerMarketRoutes } from './routes/market.ts'
+import { registerVerifyRoutes } from './routes/verify.ts'
+import type { VerifyStatus } from '../verify/index.ts'
 import type { MarketApi } from '../market/types.ts'
 
 export interface ApiComponents {
@@ -40,6 +42,8 @@ export interface ApiComponents {
   jobs?: JobsApi
   /** The market: serves /api/v1/wallet and /api/v1/market (503 E1140 without it). */
   market?: MarketApi
+  /** Verification: serves /api/v1/verify/status. */
+  verify?: { status: () => VerifyStatus }
 }
 
 export interface ApiInit {
@@ -113,6 +117,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     if (keys !== undefined) registerKeysRoutes(scope, { keys })
     await registerJobsRoutes(scope, { jobs: components.jobs }, { maxInlineInputBytes: init.maxInlineInputBytes })
     registerMarketRoutes(scope, { market: components.market })
+    if (components.verify !== undefined) registerVerifyRoutes(scope, { verify: components.verify })
   }, { prefix: API_PREFIX })
   if (openAi) {
     await app.register(async scope => {

@@ -16,6 +16,7 @@ import { registerInferenceCommands } from './commands/inference.ts'
 import { registerGatewayCommands } from './commands/gateway.ts'
 import { registerJobsCommands } from './commands/jobs.ts'
 import { registerMarketCommands } from './commands/market.ts'
+import { registerVerifyCommands } from './commands/verify.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
@@ -44,6 +45,7 @@ export function buildProgram (): Command {
   registerGatewayCommands(program)
   registerJobsCommands(program)
   registerMarketCommands(program)
+  registerVerifyCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)

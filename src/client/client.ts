@@ -17,6 +17,7 @@ import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-
 import type { JobDetail, JobsQuery } from './schemas.ts'
 import type { UploadFileOptions } from './upload.ts'
 import type * as M from './market-schemas.ts'
+import type { VerifyStatusJson } from './verify-schemas.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -90,6 +91,7 @@ export class ControlClient {
   /** With `sha256`, the node refuses (E1062) content that hashes otherwise. */
   completeUpload (uploadId: string, sha256?: string): Promise<BlobRef> { return this.call(ROUTES.completeUpload, { params: { id: uploadId }, body: sha256 === undefined ? {} : { sha256 } }) }
   /** Upload a file in chunks as a blob; its hash is checked end to end (E1062 when it arrives damaged or changes meanwhile). */
+  verifyStatus (): Promise<VerifyStatusJson> { return this.call(ROUTES.verifyStatus) }
   wallet (): Promise<M.WalletJson> { return this.call(ROUTES.wallet) }
   walletHistory (query: M.HistoryQuery = {}): Promise<M.WalletEntryJson[]> { return this.call(ROUTES.walletHistory, { query: query as Record<string, string | number | undefined> }) }
   reconcile (peer: string): Promise<M.ReconcileJson> { return this.call(ROUTES.reconcile, { params: { peer } }) }

@@ -8,6 +8,7 @@ import type { Offer } from '../offers/index.ts'
 import type { JobSpecInput } from '../jobs/types.ts'
 import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
 import type * as M from './market-schemas.ts'
+import type { VerifyStatusJson } from './verify-schemas.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -66,6 +67,7 @@ export const ROUTES = {
   /** Body: the chunk as application/octet-stream (at most UPLOAD_CHUNK_MAX_BYTES); query `offset`. */
   appendUpload: route<UploadStatus>('PUT', `${API_PREFIX}/uploads/:id`),
   completeUpload: route<BlobRef, z.infer<typeof S.completeUploadBody>>('POST', `${API_PREFIX}/uploads/:id/complete`),
+  verifyStatus: route<VerifyStatusJson>('GET', `${API_PREFIX}/verify/status`),
   wallet: route<M.WalletJson>('GET', `${API_PREFIX}/wallet`),
   walletHistory: route<M.WalletEntryJson[]>('GET', `${API_PREFIX}/wallet/history`),
   reconcile: route<M.ReconcileJson>('GET', `${API_PREFIX}/wallet/reconcile/:peer`),

@@ -178,6 +178,22 @@ export const marketSchema = z.object({
   gatewayHoldTokens: z.number().int().min(1).default(4096).describe('Tokens a gateway request to a paid peer holds for when it sets no max_tokens (the hold is settled to the actual usage)')
 }).strict().describe('The market: the wallet (micro-credit ledger), credit limits, direct requests and payments between peers')
 
+export const verifySchema = z.object({
+  verifies: z.array(z.string().min(1).max(64)).max(64).default([]).describe('Task types this node verifies (attests replicas of); it is then counted as an active verifier by every node that sees its offer'),
+  kTarget: z.number().int().min(1).max(50).default(5).describe('Largest quorum: K = min(kTarget, floor(active verifiers × alpha)), at least 1'),
+  alpha: z.number().gt(0).max(1).default(0.3).describe('Share of the active verifiers a quorum may take'),
+  bootstrapMinVerifiers: z.number().int().min(1).default(10).describe('Bootstrap mode (K = 1, decisions provisional) while fewer verifiers than this are active…'),
+  bootstrapStableMs: z.number().int().min(0).default(24 * 60 * 60_000).describe('… and until the count has held for this long'),
+  revealAfterMs: z.number().int().min(10).default(2000).describe('A verifier reveals its attestation once K commitments are seen, or after this long'),
+  decideBackend: z.enum(['quorum', 'etcd']).default('quorum').describe('Where decisions are made atomic: quorum (no extra service) or etcd (a compare-and-set per thread, for a group of coordinators that runs etcd)'),
+  etcd: z.object({
+    endpoints: z.array(z.string().url()).max(16).default([]).describe('etcd client URLs, e.g. http://127.0.0.1:2379 (decideBackend etcd)'),
+    prefix: z.string().min(1).max(128).default('/agora/decide').describe('Key prefix of this network\'s decisions in etcd')
+  }).strict().default({ endpoints: [], prefix: '/agora/decide' })
+}).strict().superRefine((v, ctx) => {
+  if (v.decideBackend === 'etcd' && v.etcd.endpoints.length === 0) ctx.addIssue({ code: 'custom', path: ['etcd', 'endpoints'], message: 'decideBackend etcd needs at least one endpoint' })
+}).describe('Verification: attestations and decisions over gossip, the quorum and its bootstrap mode, the decide backend (docs/verification.md)')
+
 export const configSchema = z.object({
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
@@ -190,7 +206,8 @@ export const configSchema = z.object({
   providers: providersSchema.default(providersSchema.parse({})),
   gateway: gatewaySchema.default(gatewaySchema.parse({})),
   jobs: jobsSchema.default(jobsSchema.parse({})),
-  market: marketSchema.default(marketSchema.parse({}))
+  market: marketSchema.default(marketSchema.parse({})),
+  verify: verifySchema.default(verifySchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

@@ -100,6 +100,11 @@ export class DecisionBook {
     return { outcome: 'won', orphaned: displaced.result === d.result ? [] : [displaced] }
   }
 
+  /** Threads with a decision. */
+  size (): number {
+    return this.threads.size
+  }
+
   /** The thread's current winner and fence epoch. */
   get (thread: string): { winner: Decision, epoch: number, finalized: boolean } | undefined {
     const book = this.threads.get(thread)

@@ -146,6 +146,15 @@ describe('loadConfig', () => {
     assert.equal(issuesOf(err)[0]?.suggestion, 'api.port')
   })
 
+  test('verify.decideBackend etcd without endpoints → E300 naming verify.etcd.endpoints', () => {
+    const file = write(join(root, 'etcd.yaml'), 'verify:\n  decideBackend: etcd\n')
+    const err = catchError(() => loadConfig(init({ configFile: file })))
+    assert.equal(err.code, 'E300')
+    assert.match(err.message + (err.why ?? ''), /verify\.etcd\.endpoints/)
+    const ok = write(join(root, 'etcd-ok.yaml'), 'verify:\n  decideBackend: etcd\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n')
+    assert.deepEqual(loadConfig(init({ configFile: ok })).config.verify.etcd, { endpoints: ['http://127.0.0.1:2379'], prefix: '/agora/decide' })
+  })
+
   test('a right key in the wrong section is pointed to its section', () => {
     const file = write(join(root, 'section.yaml'), 'api:\n  mdns: false\n')
     const err = catchError(() => loadConfig(init({ configFile: file })))

@@ -1,0 +1,138 @@
+/**
+ * Verification in a node (docs/verification.md): the gossip network of
+ * attestations and decisions, the decision book, and the quorum — K from
+ * the active verifiers, counted as the nodes whose live offer carries the
+ * `verify` tag (this node's own, when `verify.verifies` lists task types),
+ * recounted as offers come and go and at least every QUORUM_TICK_MS so
+ * that bootstrap mode is left on time. With `decideBackend: etcd` a
+ * decision is an etcd compare-and-set first.
+ */
+import type { AgoraEvents } from '../events.ts'
+import type { EnvelopeVerifier, NodeIdentity } from '../identity/index.ts'
+import type { Logger, AgoraLogger } from '../observability/logger.ts'
+import type { Gossip } from '../p2p/index.ts'
+import type { CapabilityRegistry, CapabilitySource } from '../providers/index.ts'
+import type { OfferService } from '../offers/index.ts'
+import type { AgoraConfig } from '../config/index.ts'
+import { DecisionBook } from './decisions.ts'
+import { EtcdDecider } from './etcd-decider.ts'
+import { createVerifyMetrics, type VerifyMetrics } from './metrics.ts'
+import { VerifyNetwork, type AttestInput } from './network.ts'
+import { Quorum, type QuorumState } from './quorum.ts'
+import { VerifyValidator } from './validator.ts'
+import type { Registry } from 'prom-client'
+
+export interface VerifyServiceComponents {
+  identity: NodeIdentity
+  gossip: Gossip
+  envelopes: EnvelopeVerifier
+  offers: Pick<OfferService, 'list'>
+  capabilities: Pick<CapabilityRegistry, 'register' | 'unregister'>
+  events: AgoraEvents
+  logger: AgoraLogger
+  metrics?: Registry | undefined
+}
+
+export interface VerifyStatus extends QuorumState {
+  backend: 'quorum' | 'etcd'
+  /** Task types this node verifies. */
+  verifies: string[]
+  /** Threads with a decision booked here. */
+  threads: number
+}
+
+/** The offer tag of a verifier, and of a verifier of one task type. */
+export const VERIFIER_TAG = 'verify'
+export const verifierTag = (taskType: string): string => `verify:${taskType}`
+
+const QUORUM_TICK_MS = 60_000
+
+export class VerifyService {
+  readonly decisions = new DecisionBook()
+  private readonly c: VerifyServiceComponents
+  private readonly config: AgoraConfig['verify']
+  private readonly log: Logger
+  private readonly quorum: Quorum
+  private readonly network: VerifyNetwork
+  private readonly etcd: EtcdDecider | undefined
+  private readonly metrics: VerifyMetrics | undefined
+  private readonly source: CapabilitySource
+  private timer: NodeJS.Timeout | undefined
+  private readonly undo: Array<() => void> = []
+  private last: QuorumState
+
+  constructor (components: VerifyServiceComponents, config: AgoraConfig['verify']) {
+    this.c = components
+    this.config = config
+    this.log = components.logger.forComponent('agora:verify')
+    this.quorum = new Quorum({ kTarget: config.kTarget, alpha: config.alpha, minVerifiers: config.bootstrapMinVerifiers, stableMs: config.bootstrapStableMs })
+    this.last = this.quorum.state()
+    this.metrics = createVerifyMetrics(components.metrics)
+    this.etcd = config.decideBackend === 'etcd' ? new EtcdDecider({ endpoints: config.etcd.endpoints, prefix: config.etcd.prefix }) : undefined
+    const validator = new VerifyValidator({ envelopes: components.envelopes })
+    this.network = new VerifyNetwork({ gossip: components.gossip, identity: components.identity, validator, decisions: this.decisions, logger: this.log, ...(this.etcd === undefined ? {} : { etcd: this.etcd }) }, {
+      k: () => this.last.k,
+      // for now this node decides the threads it coordinates: its own jobs and needs, named after it
+      decides: thread => thread.startsWith(`${components.identity.peerIdString}/`),
+      revealAfterMs: config.revealAfterMs
+    })
+    const tags = config.verifies.length === 0 ? [] : [VERIFIER_TAG, ...config.verifies.map(verifierTag)]
+    this.source = { id: 'verify', models: () => [], taskTypes: () => [], capacity: () => ({ slotsTotal: 0, slotsIdle: 0 }), tags: () => tags }
+  }
+
+  start (): void {
+    this.network.start()
+    this.undo.push(this.network.onDecision((decision, outcome) => {
+      if (outcome.outcome === 'duplicate') return
+      const orphaned = outcome.outcome === 'won' ? outcome.orphaned.length : outcome.orphaned ? 1 : 0
+      this.metrics?.decisions.inc({ outcome: outcome.outcome })
+      this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
+    }))
+    if (this.config.verifies.length > 0) {
+      this.c.capabilities.register(this.source)
+      this.undo.push(() => { this.c.capabilities.unregister(this.source.id) })
+    }
+    const recount = (): void => { this.recount() }
+    for (const name of ['offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'] as const) {
+      this.c.events.on(name, recount)
+      this.undo.push(() => { this.c.events.off(name, recount) })
+    }
+    this.timer = setInterval(recount, QUORUM_TICK_MS)
+    this.timer.unref()
+    this.recount()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    for (const fn of this.undo.splice(0)) fn()
+    this.network.stop()
+    this.etcd?.close()
+  }
+
+  /** Attest a replica's result (commitment, then reveal) on the network. */
+  async attest (input: AttestInput): Promise<void> {
+    await this.network.attest(input)
+  }
+
+  status (): VerifyStatus {
+    return { ...this.last, backend: this.config.decideBackend, verifies: [...this.config.verifies], threads: this.decisions.size() }
+  }
+
+  /** Verifiers active now: nodes whose live offer carries the verify tag. */
+  activeVerifiers (): number {
+    const nodes = new Set<string>()
+    for (const offer of this.c.offers.list()) if (offer.tags.includes(VERIFIER_TAG)) nodes.add(offer.node)
+    if (this.config.verifies.length > 0) nodes.add(this.c.identity.peerIdString)
+    return nodes.size
+  }
+
+  private recount (): void {
+    const before = this.last
+    this.last = this.quorum.observe(this.activeVerifiers(), Date.now())
+    this.metrics?.observe(this.last)
+    if (before.mode !== this.last.mode || before.k !== this.last.k || before.active !== this.last.active) {
+      this.c.events.emit('verify:quorum', { mode: this.last.mode, k: this.last.k, active: this.last.active })
+      this.log.debug({ mode: this.last.mode, k: this.last.k, active: this.last.active }, 'quorum changed')
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Verification in real nodes: a node that verifies carries the verify tag
+ * in its offer; every node counts it as an active verifier and reports the
+ * quorum (bootstrap mode below 10 verifiers: K = 1) on the control API and
+ * as an event; a decision gossiped by one node is booked by the others.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { signEnvelope, encodeEnvelope } from '../../src/identity/index.ts'
+import { VERIFY_TOPIC } from '../../src/p2p/index.ts'
+import type { AgoraNode } from '../../src/node.ts'
+import { TestSwarm, clientOf, firstAddress } from '../harness/nodes.ts'
+import { waitFor } from '../harness/wait.ts'
+
+describe('verification in a node', () => {
+  const swarm = new TestSwarm()
+  let nodes: AgoraNode[]
+  const quorumEvents: Array<{ mode: string, k: number, active: number }> = []
+
+  before(async () => {
+    const first = await swarm.add({ config: { verify: { verifies: ['text.embed', 'text.chunk'] } } })
+    first.components.events.on('verify:quorum', e => { quorumEvents.push(e) })
+    const config = { network: { bootstrap: [firstAddress(first)] }, verify: { verifies: ['text.embed'] } }
+    nodes = [first, ...await Promise.all([1, 2].map(async () => await swarm.add({ config })))]
+  })
+  after(async () => { await swarm.stop() })
+
+  test('verifiers advertise the verify tag; every node counts them and reports bootstrap mode, K = 1', async () => {
+    await waitFor('every node to count the three verifiers', () => nodes.every(n => n.components.verify.status().active === 3), { timeoutMs: 30_000 })
+    const offer = nodes[1]?.components.offers.list().find(o => o.node === nodes[0]?.peerId)
+    assert.ok(offer?.tags.includes('verify') && offer.tags.includes('verify:text.embed') && offer.tags.includes('verify:text.chunk'), JSON.stringify(offer?.tags))
+    const status = await clientOf(nodes[0] as AgoraNode).verifyStatus()
+    assert.deepEqual(status, { mode: 'bootstrap', k: 1, active: 3, stableSince: null, provisional: true, backend: 'quorum', verifies: ['text.embed', 'text.chunk'], threads: 0 })
+    assert.ok(quorumEvents.some(e => e.active === 3 && e.mode === 'bootstrap' && e.k === 1), JSON.stringify(quorumEvents))
+  })
+
+  test('a DECIDE gossiped by one node is booked by every other, with a verify:decision event', async () => {
+    const [a, b] = nodes as [AgoraNode, AgoraNode]
+    const seen = new Promise<unknown>(resolve => { b.components.events.once('verify:decision', resolve) })
+    const decide = signEnvelope(a.components.identity, { kind: 'DECIDE', payload: { thread: `${a.peerId}/job-x`, epoch: 1, lamport: 1, result: 'f'.repeat(64) } })
+    await waitFor('a peer in the verify topic', () => a.components.gossip.topicPeers(VERIFY_TOPIC).length > 0, { timeoutMs: 20_000 })
+    await a.components.gossip.publish(VERIFY_TOPIC, encodeEnvelope(decide))
+    await waitFor('the other nodes to book it', () => nodes.slice(1).every(n => n.components.verify.decisions.get(`${a.peerId}/job-x`)?.winner.decider === a.peerId), { timeoutMs: 20_000 })
+    assert.deepEqual(await seen, { thread: `${a.peerId}/job-x`, epoch: 1, lamport: 1, decider: a.peerId, result: 'f'.repeat(64), outcome: 'won', orphaned: 0 })
+    assert.equal((await clientOf(b).verifyStatus()).threads, 1)
+  })
+})
