@@ -35,6 +35,8 @@ export interface AgoraEventMap {
   'subtask:committed': SubtaskEvent & { worker: string, attempt: number }
   /** An attempt failed (refused, failed, timed out, bad result); the subtask goes to another candidate. */
   'subtask:retrying': SubtaskEvent & { worker: string, attempt: number, code: string }
+  /** A subtask's result was compared with its replicas (redundancy > 1): agreed, outvoted (another result stands), inconclusive or unverified (no replica could run). */
+  'subtask:verified': SubtaskEvent & { verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified', worker: string, replicas: number, outliers: string[] }
   'subtask:failed': SubtaskEvent & { code: string, message: string }
   /** The wallet moved: amounts in credits, six decimals. */
   'wallet:update': WalletEvent
@@ -73,7 +75,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'peer:reputation', 'peer:banned', 'peer:unbanned', 'peer:trusted', 'peer:untrusted',
   'offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired',
   'job:submitted', 'job:progress', 'job:completed', 'job:failed', 'job:cancelled',
-  'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:failed',
+  'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:verified', 'subtask:failed',
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'verify:decision', 'verify:quorum'

@@ -8,6 +8,7 @@
 import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
 import { BlobStore } from './blobs/index.ts'
+import { comparatorFor } from '../verify/index.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
@@ -84,7 +85,9 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     logger,
     metrics,
     selfPeerId: c.identity.peerIdString,
-    market: c.market
+    market: c.market,
+    // text results are compared by the embedded engine's sentence vectors
+    comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v)))
   }, jobs)
   return {
     api: coordinator,

@@ -14,7 +14,7 @@
  * fails with E1203 and may simply be repeated.
  */
 import { createHash } from 'node:crypto'
-import { Etcd3 } from 'etcd3'
+import type { Etcd3 } from 'etcd3'
 import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
 import { compareDecisions, type Decision } from './decisions.ts'
 
@@ -43,17 +43,15 @@ const DEFAULT_CALL_TIMEOUT_MS = 5000
 const MAX_ROUNDS = 16
 
 export class EtcdDecider {
-  private readonly client: Etcd3
+  private readonly init: EtcdDeciderInit
   private readonly prefix: string
+  /** The client, made on first use: the etcd3 module (gRPC) takes ~250 ms to load, which a node without etcd should not pay. */
+  private client: Promise<Etcd3> | undefined
+  private closed = false
 
   constructor (init: EtcdDeciderInit) {
     if (init.endpoints.length === 0) throw new AgoraError('E1203', 'no etcd endpoints', { why: 'verify.etcd.endpoints is empty', hint: 'list the etcd client URLs, e.g. http://127.0.0.1:2379' })
-    const timeout = init.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
-    this.client = new Etcd3({
-      hosts: init.endpoints,
-      dialTimeout: timeout,
-      defaultCallOptions: context => context.isStream ? {} : { deadline: Date.now() + timeout }
-    })
+    this.init = init
     this.prefix = init.prefix ?? DEFAULT_PREFIX
   }
 
@@ -105,11 +103,22 @@ export class EtcdDecider {
   }
 
   close (): void {
-    this.client.close()
+    this.closed = true
+    void this.client?.then(client => { client.close() }, () => {})
+  }
+
+  private async etcd (): Promise<Etcd3> {
+    if (this.closed) throw new AgoraError('E1203', 'the etcd decide backend is closed')
+    this.client ??= import('etcd3').then(({ Etcd3 }) => {
+      const timeout = this.init.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+      return new Etcd3({ hosts: this.init.endpoints, dialTimeout: timeout, defaultCallOptions: context => context.isStream ? {} : { deadline: Date.now() + timeout } })
+    })
+    return await this.client
   }
 
   private async read (key: string): Promise<{ stored: Stored, revision: number } | undefined> {
-    const response = await this.call(async () => await this.client.get(key).exec())
+    const client = await this.etcd()
+    const response = await this.call(async () => await client.get(key).exec())
     const kv = response.kvs[0]
     if (kv === undefined) return undefined
     return { stored: JSON.parse(kv.value.toString('utf8')) as Stored, revision: Number(kv.mod_revision) }
@@ -118,10 +127,11 @@ export class EtcdDecider {
   /** Put `stored` if the key is still at `revision` (0: absent); false when another writer came first. */
   private async swap (key: string, revision: number, stored: Stored): Promise<boolean> {
     const value = JSON.stringify(stored)
+    const client = await this.etcd()
     const txn = revision === 0
-      ? this.client.if(key, 'Create', '==', 0)
-      : this.client.if(key, 'Mod', '==', revision)
-    const result = await this.call(async () => await txn.then(this.client.put(key).value(value)).commit())
+      ? client.if(key, 'Create', '==', 0)
+      : client.if(key, 'Mod', '==', revision)
+    const result = await this.call(async () => await txn.then(client.put(key).value(value)).commit())
     return result.succeeded
   }
 

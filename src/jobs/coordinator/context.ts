@@ -6,6 +6,7 @@ import type { JobRouterApi } from '../router/types.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
 import type { JobMarket } from './job-payments.ts'
+import type { Comparator } from '../../verify/index.ts'
 
 export interface CoordinatorContext {
   store: JobStore
@@ -17,6 +18,8 @@ export interface CoordinatorContext {
   metrics?: CoordinatorMetrics | undefined
   /** The buyer's side of the market: priced subtasks are paid through it (none: nothing is booked). */
   market?: JobMarket | undefined
+  /** The comparator of a task type's results, for jobs with redundancy > 1 (none: results are not compared). */
+  comparator?: ((taskType: string) => Comparator | undefined) | undefined
   /** A subtask committed: tell watchers (throttled). */
   progress(jobId: string): void
 }

@@ -25,6 +25,7 @@ import type { AnyPlanner, PlanInput, PlanTools } from '../planner/types.ts'
 import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
+import type { Comparator } from '../../verify/index.ts'
 import { JobStore } from '../store/job-store.ts'
 import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
@@ -54,6 +55,8 @@ export interface CoordinatorComponents {
   selfPeerId: string
   /** Pays for priced subtasks (docs/market.md); none: nothing is held or booked. */
   market?: JobMarket | undefined
+  /** Compares replicas' results for jobs with redundancy > 1 (docs/verification.md). */
+  comparator?: ((taskType: string) => Comparator | undefined) | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -267,6 +270,7 @@ export class JobCoordinator implements JobsApi {
       selfPeerId: this.c.selfPeerId,
       metrics: this.metrics,
       market: this.c.market,
+      comparator: this.c.comparator,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

@@ -18,13 +18,15 @@
  */
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { addMicro, formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market/amount.ts'
-import { DISPATCH_ERROR_CODES, type DispatchResult, type RefusalReason } from '../protocol/types.ts'
-import type { AttemptOutcome, JobConstraints } from '../types.ts'
+import type { DispatchResult, RefusalReason, TaskAssignment } from '../protocol/types.ts'
+import type { JobConstraints } from '../types.ts'
 import type { SubtaskPlanRow } from '../store/job-store.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { ReadyQueue } from './ready-queue.ts'
 import { JobPayments, unpaidAttempt, type AttemptPayment } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
+import { JobReplicas } from './job-replicas.ts'
+import { internalError, outcomeOf } from './attempt-errors.ts'
 
 /** How long a refusing worker is skipped (unless it says how long). */
 const REFUSAL_BACKOFF_MS = 250
@@ -72,6 +74,7 @@ export class JobRun {
   /** Micro-credits of the attempts out (their candidates' prices), not yet spent. */
   private reserved: Micro = 0
   private readonly payments: JobPayments
+  private readonly replicas: JobReplicas
   private routeError: AgoraError | undefined
   private stalledSince: number | undefined
   /** Micro-credits of the committed subtasks. */
@@ -93,6 +96,18 @@ export class JobRun {
       }
     }
     this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs })
+    this.replicas = new JobReplicas(context, {
+      plan,
+      constraints,
+      payments: this.payments,
+      remainingBudget: () => constraints.budget === undefined ? undefined : Math.max(0, constraints.budget - this.spent - this.reserved),
+      reserve: price => { this.reserved += price },
+      spend: price => {
+        this.spent = addMicro(this.spent, price, 'spent')
+        this.c.store.spend(this.jobId, price, Date.now())
+      },
+      signal: this.stop.signal
+    })
     this.ready = new ReadyQueue(rows.filter(r => r.state === 'pending' && this.depsDone(r)).map(r => r.id), id => this.rows.get(id)?.type ?? '')
     this.spent = spent
   }
@@ -229,7 +244,7 @@ export class JobRun {
     add(this.outOn, worker, 1)
     let accepted = false
     const startedAt = performance.now()
-    const dispatched = this.c.dispatcher.dispatch(worker, {
+    const assignment = {
       key: `${this.c.selfPeerId}/${this.jobId}/${row.id}`,
       jobId: this.jobId,
       subtaskId: row.id,
@@ -239,7 +254,8 @@ export class JobRun {
       input,
       deadline: this.constraints.deadline,
       maxPrice: formatCredits(maxPrice)
-    }, {
+    }
+    const dispatched = this.c.dispatcher.dispatch(worker, assignment, {
       signal: AbortSignal.any([controller.signal, this.stop.signal]),
       timeouts: this.c.config.timeouts,
       onAccepted: () => {
@@ -260,14 +276,38 @@ export class JobRun {
       if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
       this.poke()
     }
-    dispatched.then(result => { settle(); this.succeeded(row, worker, attempt, result, startedAt, payment) }, (err: unknown) => { settle(); this.failed(row, worker, attempt, err) })
+    dispatched.then(async result => { settle(); await this.succeeded(row, worker, attempt, result, startedAt, payment, assignment) }, (err: unknown) => { settle(); this.failed(row, worker, attempt, err) })
       .catch((err: unknown) => { this.finish({ state: 'failed', error: internalError(this.jobId, err) }) })
       .finally(() => { this.payments.settle(payment) })
     return true
   }
 
-  private succeeded (row: SubtaskPlanRow, worker: string, attempt: number, result: DispatchResult, startedAt: number, payment: AttemptPayment | undefined): void {
+  private async succeeded (row: SubtaskPlanRow, primary: string, attempt: number, first: DispatchResult, startedAt: number, payment: AttemptPayment | undefined, assignment: TaskAssignment): Promise<void> {
     if (this.end !== undefined) return
+    const paidBy = { payment, key: assignment.key }
+    const comparator = this.constraints.redundancy > 1 ? this.c.comparator?.(row.type) : undefined
+    if (comparator === undefined) {
+      this.commit(row, attempt, first, paidBy, startedAt)
+      return
+    }
+    const checked = await this.replicas.check(row, assignment, first, comparator)
+    try {
+      if (this.end !== undefined || row.attempts !== attempt) return
+      this.replicas.report(row, first, checked.outcome)
+      const winner = checked.outcome.winner
+      if (winner === undefined) {
+        this.failed(row, primary, attempt, new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))
+        return
+      }
+      this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt)
+    } finally {
+      checked.release()
+    }
+  }
+
+  /** The result that stands: stored, paid, its dependents readied. */
+  private commit (row: SubtaskPlanRow, attempt: number, result: DispatchResult, paidBy: { payment: AttemptPayment | undefined, key: string }, startedAt: number): void {
+    const worker = result.worker
     // the dispatcher checked the receipt: its price parses, at most the assignment's maxPrice
     const price = parseCredits(result.receiptPayload.price, 'price')
     const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now())
@@ -282,7 +322,7 @@ export class JobRun {
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
     this.spent = addMicro(this.spent, price, 'spent')
-    this.payments.capture(payment, { receiptId: taskReceiptId(`${this.c.selfPeerId}/${this.jobId}/${row.id}`), worker, price })
+    this.payments.capture(paidBy.payment, { receiptId: taskReceiptId(paidBy.key), worker, price })
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)
@@ -301,7 +341,8 @@ export class JobRun {
       return
     }
     const outcome = outcomeOf(error)
-    this.c.router.record(worker, row.type, outcome)
+    // replicas without a majority (E1204): nobody is blamed, but the attempt is used and the next goes elsewhere
+    if (error.code !== 'E1204') this.c.router.record(worker, row.type, outcome)
     this.c.metrics?.attempts.inc({ outcome })
     if (outcome === 'refused') {
       const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
@@ -367,23 +408,4 @@ function add (counters: Map<string, number>, key: string, n: number): number {
   if (value > 0) counters.set(key, value)
   else counters.delete(key)
   return value
-}
-
-export function outcomeOf (error: AgoraError): AttemptOutcome {
-  switch (error.code) {
-    case DISPATCH_ERROR_CODES.refused:
-    case 'E206': return 'refused' // the worker's engine rate-limited us: busy, not broken
-    case DISPATCH_ERROR_CODES.acceptTimeout:
-    case DISPATCH_ERROR_CODES.firstProgressTimeout:
-    case DISPATCH_ERROR_CODES.totalTimeout:
-    case 'E204': return 'timeout'
-    case DISPATCH_ERROR_CODES.malformed:
-    case 'E205': return 'invalid'
-    default: return 'failure'
-  }
-}
-
-/** A failure of the coordinator itself (store, binding an input), not of any worker. */
-function internalError (jobId: string, err: unknown): AgoraError {
-  return isAgoraError(err, 'E1067') ? err : new AgoraError('E1067', `job ${jobId} failed in the coordinator`, { why: messageOf(err), cause: err })
 }

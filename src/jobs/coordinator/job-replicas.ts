@@ -1,0 +1,144 @@
+/**
+ * A job's side of redundant execution: places each replica of a subtask
+ * with the router (never a worker already used for it, nor one excluded),
+ * pays for it like any attempt (a hold placed before it goes out; the
+ * receipt captured only when its result is in the majority — an outlier's
+ * is not paid) and runs it under the job's signal. checkReplicas
+ * (replicas.ts) decides what the results mean.
+ */
+import { formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market/amount.ts'
+import { taskReceiptId } from '../protocol/receipt.ts'
+import { checkReplicas, type ReplicaOutcome } from './replicas.ts'
+import type { Comparator } from '../../verify/index.ts'
+import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
+import type { JobConstraints } from '../types.ts'
+import type { SubtaskPlanRow } from '../store/job-store.ts'
+import type { CoordinatorContext, RunningPlan } from './context.ts'
+import type { AttemptPayment, JobPayments } from './job-payments.ts'
+
+/** How one replica is paid: its hold, and its key (its receipt's id). */
+export interface ReplicaPayment {
+  payment: AttemptPayment | undefined
+  key: string
+}
+
+export interface CheckedReplicas {
+  outcome: ReplicaOutcome
+  /** Outvoted: how the result that stands instead is paid. */
+  winner: ReplicaPayment | undefined
+  /** Give back the replicas' holds (after the winner is paid). */
+  release: () => void
+}
+
+export interface JobReplicasInit {
+  plan: RunningPlan
+  constraints: JobConstraints
+  payments: JobPayments
+  /** What the budget has left for one more attempt (undefined: no budget). */
+  remainingBudget: () => Micro | undefined
+  /** Add to (or, negative, take from) what the attempts out have reserved. */
+  reserve: (price: Micro) => void
+  /** Add what a captured replica cost to the job's spending (beside the committed result's). */
+  spend: (price: Micro) => void
+  signal: AbortSignal
+}
+
+export class JobReplicas {
+  private readonly c: CoordinatorContext
+  private readonly init: JobReplicasInit
+  /** Worker → the price its offer asks (from the router's choice). */
+  private readonly prices = new Map<string, Micro>()
+
+  constructor (context: CoordinatorContext, init: JobReplicasInit) {
+    this.c = context
+    this.init = init
+  }
+
+  /**
+   * Run the replicas of `row`'s result and compare. Replicas in the majority
+   * other than the one that stands are paid here; the one that stands (an
+   * outvoted primary's replacement) is the caller's to pay, with `winner`'s
+   * payment; `release()` gives back every replica's hold once it has.
+   */
+  async check (row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, comparator: Comparator): Promise<CheckedReplicas> {
+    const payments = new Map<DispatchResult, ReplicaPayment>()
+    const held: Array<AttemptPayment | undefined> = []
+    const release = (): void => { for (const payment of held.splice(0)) this.init.payments.settle(payment) }
+    try {
+      const outcome = await checkReplicas(primary, assignment, this.init.constraints.redundancy, {
+        comparator,
+        choose: used => this.choose(row, used),
+        run: async (worker, replica) => {
+          const { result, payment } = await this.run(row, worker, replica, held)
+          payments.set(result, { payment, key: replica.key })
+          return result
+        }
+      })
+      for (const result of outcome.agreeing) this.capture(result, payments.get(result))
+      const winner = outcome.verdict === 'outvoted' && outcome.winner !== undefined ? payments.get(outcome.winner) : undefined
+      return { outcome, winner, release }
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
+  /** What the replicas said: their workers' standing in the router, the event. */
+  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome): void {
+    for (const result of checked.agreeing) this.c.router.record(result.worker, row.type, 'success')
+    for (const result of checked.outliers) {
+      this.c.router.record(result.worker, row.type, 'invalid')
+      this.c.metrics?.attempts.inc({ outcome: 'invalid' })
+    }
+    this.c.events.emit('subtask:verified', {
+      jobId: this.init.plan.jobId,
+      subtaskId: row.id,
+      type: row.type,
+      verdict: checked.verdict,
+      worker: primary.worker,
+      replicas: checked.replicas,
+      outliers: checked.outliers.map(r => r.worker)
+    })
+  }
+
+  private choose (row: SubtaskPlanRow, used: ReadonlySet<string>): string | undefined {
+    try {
+      const exclude = new Set([...row.excluded, ...used])
+      const { candidate } = this.c.router.choose({
+        taskType: row.type,
+        models: this.init.plan.modelsOf(row.type, this.c.store.work(this.init.plan.jobId, row.id).params),
+        constraints: this.init.constraints,
+        remainingBudget: this.init.remainingBudget(),
+        exclude
+      })
+      // the router falls back to an excluded worker when nobody else is left: a replica needs another peer
+      if (exclude.has(candidate.peerId)) return undefined
+      this.prices.set(candidate.peerId, candidate.price)
+      return candidate.peerId
+    } catch {
+      return undefined
+    }
+  }
+
+  private async run (row: SubtaskPlanRow, worker: string, assignment: TaskAssignment, held: Array<AttemptPayment | undefined>): Promise<{ result: DispatchResult, payment: AttemptPayment | undefined }> {
+    // never more than its offer asks, the job's cap, or what the budget has left
+    const maxPrice = Math.min(this.prices.get(worker) ?? 0, this.init.constraints.maxPricePerSubtask ?? MAX_MICRO, this.init.remainingBudget() ?? MAX_MICRO)
+    const payment = this.init.payments.forAttempt({ subtaskId: `${row.id}${assignment.key.slice(assignment.key.lastIndexOf('#'))}`, attempt: assignment.attempt, worker, type: row.type, maxPrice })
+    held.push(payment)
+    this.init.reserve(maxPrice)
+    this.c.router.begin(worker)
+    try {
+      const result = await this.c.dispatcher.dispatch(worker, { ...assignment, maxPrice: formatCredits(maxPrice) }, { signal: this.init.signal, timeouts: this.c.config.timeouts })
+      return { result, payment }
+    } finally {
+      this.c.router.end(worker)
+      this.init.reserve(-maxPrice)
+    }
+  }
+
+  private capture (result: DispatchResult, paid: ReplicaPayment | undefined): void {
+    const price = parseCredits(result.receiptPayload.price, 'price')
+    this.init.payments.capture(paid?.payment, { receiptId: taskReceiptId(paid?.key ?? ''), worker: result.worker, price })
+    this.init.spend(price)
+  }
+}

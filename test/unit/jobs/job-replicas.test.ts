@@ -1,0 +1,111 @@
+/**
+ * Redundant execution in the real JobRun, with a fake router and
+ * dispatcher: r = 3 compares each result with two replicas on other
+ * workers; a cheating primary is outvoted, not paid and counted invalid;
+ * no majority brings two fresh workers, then "inconclusive" (E1204, nobody
+ * blamed); a worker short means "unverified".
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { parseCredits } from '../../../src/market/amount.ts'
+import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
+import { JobStore } from '../../../src/jobs/store/job-store.ts'
+import { Database } from '../../../src/store/index.ts'
+import { exactComparator } from '../../../src/verify/index.ts'
+import type { CoordinatorContext } from '../../../src/jobs/coordinator/context.ts'
+import type { DispatchResult, TaskAssignment } from '../../../src/jobs/protocol/types.ts'
+import type { PlannedSubtask } from '../../../src/jobs/planner/types.ts'
+import { FakeDispatcher, ListRouter, type Behaviour } from './run-fakes.ts'
+
+/** The fake dispatcher, with each result's real hash (the exact comparator compares hashes). */
+class HashingDispatcher extends FakeDispatcher {
+  override async dispatch (worker: string, assignment: TaskAssignment, options: { signal?: AbortSignal, onAccepted?: () => void } = {}): Promise<DispatchResult> {
+    const answer = await super.dispatch(worker, assignment, options)
+    return { ...answer, resultHash: createHash('sha256').update(JSON.stringify(answer.result)).digest('hex') }
+  }
+}
+
+const PRICE = parseCredits('0.1')
+
+function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
+  const store = new JobStore(new Database({ path: ':memory:' }))
+  const planned: PlannedSubtask[] = Array.from({ length: subtasks }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
+  const constraints = { redundancy, budget: parseCredits('100') }
+  store.insert({ id: 'j1', type: 'debug.noop', input: { kind: 'items', items: [] }, params: {}, constraints, createdAt: Date.now() }, planned)
+  const router = new ListRouter(workers, PRICE)
+  const dispatcher = new HashingDispatcher(behaviour)
+  const events: Array<Record<string, unknown>> = []
+  const context: CoordinatorContext = {
+    store,
+    router,
+    dispatcher,
+    events: { emit: (name: string, payload: Record<string, unknown>) => { if (name === 'subtask:verified') events.push(payload); return true } } as CoordinatorContext['events'],
+    config: { concurrency: 1, maxAttempts: 3, timeouts: { acceptMs: 1000, firstProgressMs: 1000, totalMs: 5000 } },
+    selfPeerId: 'me',
+    comparator: () => exactComparator,
+    progress: () => {}
+  }
+  const plan = { jobId: 'j1', modelsOf: () => [], bind: () => null }
+  return { run: new JobRun(context, plan, constraints, store.planRows('j1'), 0), store, router, dispatcher, events }
+}
+
+const wrong: Behaviour = async () => 'wrong'
+
+test('r = 3, honest workers: each result is checked by two replicas on two other workers, all agree, all three are paid', async () => {
+  const { run, store, dispatcher, events, router } = setup(['w1', 'w2', 'w3'], {})
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(store.results('j1').map(r => r.result), [0, 1])
+  assert.equal(dispatcher.calls.length, 6)
+  const s0 = dispatcher.calls.filter(c => c.assignment.subtaskId === 's-0')
+  assert.deepEqual(s0.map(c => c.worker), ['w1', 'w2', 'w3'], 'distinct workers')
+  assert.deepEqual(s0.map(c => c.assignment.key), ['me/j1/s-0', 'me/j1/s-0#r1', 'me/j1/s-0#r2'], 'each replica has its own key, so its own receipt')
+  assert.deepEqual(events.map(e => e.verdict), ['agreed', 'agreed'])
+  assert.equal(store.get('j1')?.spent, 6 * PRICE, 'the replicas are paid too')
+  assert.ok(!router.records.some(r => r.outcome === 'invalid'))
+})
+
+test('a cheating primary is outvoted: the majority\'s result commits under its worker, the cheat is counted invalid and not paid', async () => {
+  const { run, store, events, router } = setup(['cheat', 'w2', 'w3'], { cheat: wrong }, 1)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  const [committed] = store.subtasks('j1')
+  assert.equal(committed?.worker, 'w2')
+  assert.deepEqual(store.results('j1').map(r => r.result), [0])
+  assert.deepEqual(events.map(e => [e.verdict, e.worker, e.outliers]), [['outvoted', 'cheat', ['cheat']]])
+  assert.deepEqual(router.records.filter(r => r.outcome === 'invalid').map(r => r.peer), ['cheat'])
+  assert.equal(store.get('j1')?.spent, 2 * PRICE, 'the two agreeing replicas; not the cheat')
+})
+
+test('a cheating replica is the outlier: the primary stands, the cheat is not paid', async () => {
+  const { run, store, events, router } = setup(['w1', 'cheat', 'w3'], { cheat: wrong }, 1)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.equal(store.subtasks('j1')[0]?.worker, 'w1')
+  assert.deepEqual(events.map(e => [e.verdict, e.outliers]), [['agreed', ['cheat']]])
+  assert.deepEqual(router.records.filter(r => r.outcome === 'invalid').map(r => r.peer), ['cheat'])
+  assert.equal(store.get('j1')?.spent, 2 * PRICE)
+})
+
+test('no majority: two fresh workers are added before anyone is blamed; still none → E1204, the attempt is retried elsewhere, nobody counted invalid', async () => {
+  const scatter: Record<string, Behaviour> = { a: async () => 'a', b: async () => 'b', c: async () => 'c', d: async () => 'd', e: async () => 'e' }
+  const { run, dispatcher, events, router } = setup(['a', 'b', 'c', 'd', 'e'], scatter, 1, 2)
+  const end = await run.run()
+  assert.equal(end.state, 'failed')
+  assert.deepEqual(dispatcher.calls.slice(0, 4).map(c => c.worker), ['a', 'b', 'c', 'd'], 'one replica, then two fresh workers')
+  assert.equal(events[0]?.verdict, 'inconclusive')
+  assert.ok(!router.records.some(r => r.outcome === 'invalid'), JSON.stringify(router.records))
+})
+
+test('no other worker to run a replica: the result commits "unverified"', async () => {
+  const { run, store, events, dispatcher } = setup(['w1'], {}, 1)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(store.results('j1').map(r => r.result), [0])
+  assert.equal(dispatcher.calls.length, 1)
+  assert.deepEqual(events.map(e => e.verdict), ['unverified'])
+})
+
+test('redundancy 1 runs each subtask once, as before', async () => {
+  const { run, dispatcher, events } = setup(['w1', 'w2', 'w3'], {}, 2, 1)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.equal(dispatcher.calls.length, 2)
+  assert.equal(events.length, 0)
+})
