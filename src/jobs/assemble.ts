@@ -8,7 +8,8 @@
 import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
 import { BlobStore } from './blobs/index.ts'
-import { comparatorFor } from '../verify/index.ts'
+import { AdaptiveReplication, comparatorFor } from '../verify/index.ts'
+import { randomInt } from 'node:crypto'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
@@ -87,7 +88,8 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     selfPeerId: c.identity.peerIdString,
     market: c.market,
     // text results are compared by the embedded engine's sentence vectors
-    comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v)))
+    comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
+    adaptive: c.config.verify.adaptive ? new AdaptiveReplication({ trustAfter: c.config.verify.trustAfter, pMin: c.config.verify.pMin, random: secureRandom }) : undefined
   }, jobs)
   return {
     api: coordinator,
@@ -116,4 +118,9 @@ function workerServices (c: JobsAssemblyComponents): WorkerServices {
       return run.vectors
     }
   }
+}
+
+/** Uniform [0, 1) from the OS's random source: a worker cannot predict which of its results are checked. */
+function secureRandom (): number {
+  return randomInt(2 ** 48) / 2 ** 48
 }

@@ -25,7 +25,7 @@ import type { AnyPlanner, PlanInput, PlanTools } from '../planner/types.ts'
 import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
-import type { Comparator } from '../../verify/index.ts'
+import type { AdaptiveReplication, Comparator } from '../../verify/index.ts'
 import { JobStore } from '../store/job-store.ts'
 import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
@@ -57,6 +57,8 @@ export interface CoordinatorComponents {
   market?: JobMarket | undefined
   /** Compares replicas' results for jobs with redundancy > 1 (docs/verification.md). */
   comparator?: ((taskType: string) => Comparator | undefined) | undefined
+  /** Adaptive replication across this node's jobs (verify.adaptive); none: only redundancy checks. */
+  adaptive?: Pick<AdaptiveReplication, 'shouldCheck' | 'record'> | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -271,6 +273,7 @@ export class JobCoordinator implements JobsApi {
       metrics: this.metrics,
       market: this.c.market,
       comparator: this.c.comparator,
+      adaptive: this.c.adaptive,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

@@ -60,12 +60,12 @@ export class JobReplicas {
    * outvoted primary's replacement) is the caller's to pay, with `winner`'s
    * payment; `release()` gives back every replica's hold once it has.
    */
-  async check (row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, comparator: Comparator): Promise<CheckedReplicas> {
+  async check (row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, comparator: Comparator, redundancy: number): Promise<CheckedReplicas> {
     const payments = new Map<DispatchResult, ReplicaPayment>()
     const held: Array<AttemptPayment | undefined> = []
     const release = (): void => { for (const payment of held.splice(0)) this.init.payments.settle(payment) }
     try {
-      const outcome = await checkReplicas(primary, assignment, this.init.constraints.redundancy, {
+      const outcome = await checkReplicas(primary, assignment, redundancy, {
         comparator,
         choose: used => this.choose(row, used),
         run: async (worker, replica) => {
@@ -85,6 +85,8 @@ export class JobReplicas {
 
   /** What the replicas said: their workers' standing in the router, the event. */
   report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome): void {
+    // a cross-check's verdict on the primary feeds adaptive replication (agreed: valid; outvoted: invalid)
+    if (checked.verdict === 'agreed' || checked.verdict === 'outvoted') this.c.adaptive?.record(primary.worker, row.type, checked.verdict === 'agreed')
     for (const result of checked.agreeing) this.c.router.record(result.worker, row.type, 'success')
     for (const result of checked.outliers) {
       this.c.router.record(result.worker, row.type, 'invalid')

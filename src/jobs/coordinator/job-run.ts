@@ -285,12 +285,23 @@ export class JobRun {
   private async succeeded (row: SubtaskPlanRow, primary: string, attempt: number, first: DispatchResult, startedAt: number, payment: AttemptPayment | undefined, assignment: TaskAssignment): Promise<void> {
     if (this.end !== undefined) return
     const paidBy = { payment, key: assignment.key }
-    const comparator = this.constraints.redundancy > 1 ? this.c.comparator?.(row.type) : undefined
+    // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication)
+    const redundancy = this.constraints.redundancy > 1 ? this.constraints.redundancy : this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
+    const comparator = redundancy > 1 ? this.c.comparator?.(row.type) : undefined
     if (comparator === undefined) {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
     }
-    const checked = await this.replicas.check(row, assignment, first, comparator)
+    // the subtask counts against the job's concurrency until its replicas are in
+    const verifying = new AbortController()
+    this.inFlight.set(row.id, verifying)
+    let checked
+    try {
+      checked = await this.replicas.check(row, assignment, first, comparator, redundancy)
+    } finally {
+      if (this.inFlight.get(row.id) === verifying) this.inFlight.delete(row.id)
+      this.poke()
+    }
     try {
       if (this.end !== undefined || row.attempts !== attempt) return
       this.replicas.report(row, first, checked.outcome)

@@ -12,7 +12,7 @@ import { parseCredits } from '../../../src/market/amount.ts'
 import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
 import { JobStore } from '../../../src/jobs/store/job-store.ts'
 import { Database } from '../../../src/store/index.ts'
-import { exactComparator } from '../../../src/verify/index.ts'
+import { AdaptiveReplication, exactComparator } from '../../../src/verify/index.ts'
 import type { CoordinatorContext } from '../../../src/jobs/coordinator/context.ts'
 import type { DispatchResult, TaskAssignment } from '../../../src/jobs/protocol/types.ts'
 import type { PlannedSubtask } from '../../../src/jobs/planner/types.ts'
@@ -28,7 +28,7 @@ class HashingDispatcher extends FakeDispatcher {
 
 const PRICE = parseCredits('0.1')
 
-function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
+function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
   const store = new JobStore(new Database({ path: ':memory:' }))
   const planned: PlannedSubtask[] = Array.from({ length: subtasks }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
   const constraints = { redundancy, budget: parseCredits('100') }
@@ -44,6 +44,7 @@ function setup (workers: string[], behaviour: Record<string, Behaviour>, subtask
     config: { concurrency: 1, maxAttempts: 3, timeouts: { acceptMs: 1000, firstProgressMs: 1000, totalMs: 5000 } },
     selfPeerId: 'me',
     comparator: () => exactComparator,
+    adaptive,
     progress: () => {}
   }
   const plan = { jobId: 'j1', modelsOf: () => [], bind: () => null }
@@ -108,4 +109,26 @@ test('redundancy 1 runs each subtask once, as before', async () => {
   assert.deepEqual(await run.run(), { state: 'completed' })
   assert.equal(dispatcher.calls.length, 2)
   assert.equal(events.length, 0)
+})
+
+test('adaptive replication (no redundancy asked): a worker\'s results are cross-checked until it is trusted, then sampled', async () => {
+  const adaptive = new AdaptiveReplication({ trustAfter: 2, random: () => 0.99 })
+  const { run, dispatcher, events } = setup(['w1', 'w2'], {}, 5, 1, adaptive)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(dispatcher.calls.map(c => c.assignment.key.replace('me/j1/', '')), ['s-0', 's-0#r1', 's-1', 's-1#r1', 's-2', 's-3', 's-4'], 'checked twice, then trusted and (this draw) not sampled')
+  assert.deepEqual(events.map(e => e.verdict), ['agreed', 'agreed'])
+  assert.equal(adaptive.standing('w1', 'debug.noop').trusted, true)
+})
+
+test('adaptive replication catches a worker that starts cheating once trusted: outvoted, its streak reset, checked every time again', async () => {
+  let honest = 2
+  const adaptive = new AdaptiveReplication({ trustAfter: 2, random: () => 0 })
+  const { run, store, events } = setup(['w1', 'w2', 'w3'], { w1: async a => honest-- > 0 ? a.input : 'wrong' }, 3, 1, adaptive)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(events.map(e => [e.verdict, e.outliers]), [['agreed', []], ['agreed', []], ['outvoted', ['w1']]])
+  assert.deepEqual(store.results('j1').map(r => r.result), [0, 1, 2], 'the honest replica\'s result stands')
+  const standing = adaptive.standing('w1', 'debug.noop')
+  assert.equal(standing.streak, 0)
+  assert.equal(standing.checkProbability, 1)
+  assert.equal(standing.invalid, 1)
 })
