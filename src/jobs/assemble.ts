@@ -68,7 +68,9 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   })
   const capability = new JobsCapabilitySource({ registry: c.capabilities, resources, worker })
   const server = new TaskServer({ reqresp: c.reqresp, worker, access: c.access, logger })
-  const router = new JobRouter({ offers: c.offers, peerBook: c.peerBook, store: c.store, selfPeerId: c.identity.peerIdString, logger, metrics }, {
+  // adaptive replication (verify.adaptive): which results are cross-checked, and a caught worker's share in the router
+  const adaptive = config.verify.adaptive ? new AdaptiveReplication({ trustAfter: config.verify.trustAfter, pMin: config.verify.pMin, random: secureRandom }) : undefined
+  const router = new JobRouter({ offers: c.offers, peerBook: c.peerBook, store: c.store, selfPeerId: c.identity.peerIdString, logger, metrics, shareOf: adaptive === undefined ? undefined : (peer, type) => adaptive.standing(peer, type).share }, {
     exploration: jobs.exploration,
     halfLifeMs: config.reputation.halfLifeMs,
     offerTtlMs: config.offers.ttlMs
@@ -89,7 +91,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     market: c.market,
     // text results are compared by the embedded engine's sentence vectors
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
-    adaptive: c.config.verify.adaptive ? new AdaptiveReplication({ trustAfter: c.config.verify.trustAfter, pMin: c.config.verify.pMin, random: secureRandom }) : undefined
+    adaptive
   }, jobs)
   return {
     api: coordinator,

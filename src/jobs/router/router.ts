@@ -9,6 +9,8 @@
  *   value = (1 − e)·score + e·θ     e = jobs.exploration
  *   choose argmax value             explored: it is not the best score
  *
+ * A worker caught returning wrong results (adaptive replication) has its
+ * score multiplied by its share of the task type, halved per catch.
  * With e = 0 (or one candidate) the choice is the best score and no draw
  * is made. Workers in `request.exclude` are passed over unless nobody else
  * is left. Outcomes
@@ -43,6 +45,8 @@ export interface JobRouterComponents {
   selfPeerId: string
   logger: AgoraLogger
   metrics?: Registry | undefined
+  /** A worker's share of a task type, 0..1, multiplying its score (adaptive replication halves it per caught result); 1 when absent. */
+  shareOf?: ((peerId: string, taskType: string) => number) | undefined
 }
 
 export interface JobRouterInit {
@@ -232,7 +236,7 @@ export class JobRouter implements JobRouterApi {
           reputation: f.reputation,
           latencyMs: f.latencyMs,
           inFlight: f.inFlight,
-          score: scores[i] as number
+          score: (scores[i] as number) * (this.c.shareOf?.(u.offer.node, request.taskType) ?? 1)
         },
         excluded: request.exclude?.has(u.offer.node) === true
       }

@@ -51,6 +51,16 @@ describe('jobs router: score', () => {
 })
 
 describe('jobs router: choice', () => {
+  test('a worker\'s share of the task type (adaptive replication halves it per catch) multiplies its score', () => {
+    const shares = new Map<string, number>()
+    const f = fixture([offer({ node: A }), offer({ node: B })], { exploration: 0 }, { shareOf: (peer, type) => type === 'text.embed' ? shares.get(peer) ?? 1 : 1 })
+    assert.equal(f.router.choose(request()).candidate.peerId, A)
+    const full = f.router.candidates(request()).find(c => c.peerId === A)?.score as number
+    shares.set(A, 0.5)
+    assert.equal(f.router.choose(request()).candidate.peerId, B, 'halved: the equal worker comes first')
+    assert.equal(f.router.candidates(request()).find(c => c.peerId === A)?.score, full * 0.5)
+  })
+
   test('exploration 0: always the best score, never explored, no draw', async () => {
     let draws = 0
     const f = fixture([offer({ node: A, perTask: 1 }), offer({ node: B, perTask: 2 })], {

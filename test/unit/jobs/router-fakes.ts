@@ -95,7 +95,7 @@ export interface Fixture {
   clock: { now: number }
 }
 
-export function fixture (offers: Offer[], init: JobRouterInit = {}, opts: { store?: Store, neutral?: boolean } = {}): Fixture {
+export function fixture (offers: Offer[], init: JobRouterInit = {}, opts: { store?: Store, neutral?: boolean, shareOf?: (peer: string, type: string) => number } = {}): Fixture {
   const store = opts.store ?? openStore(':memory:')
   const clock = { now: T0 }
   const fake = new FakeOffers()
@@ -103,7 +103,7 @@ export function fixture (offers: Offer[], init: JobRouterInit = {}, opts: { stor
   const registry = createRegistry({ defaultMetrics: false })
   const book = new PeerBook({ peers: store.peers, events: new AgoraEvents(), logger: silentLogger() }, { now: () => clock.now })
   const neutral = new NeutralPeerBook()
-  const router = new JobRouter({ offers: fake, peerBook: opts.neutral === true ? neutral : book, store, selfPeerId: SELF, logger: silentLogger(), metrics: registry }, {
+  const router = new JobRouter({ offers: fake, peerBook: opts.neutral === true ? neutral : book, store, selfPeerId: SELF, logger: silentLogger(), metrics: registry, shareOf: opts.shareOf }, {
     now: () => clock.now, ...init
   })
   return { router, offers: fake, book, neutral, store, registry, clock }
