@@ -5,8 +5,10 @@
  * `verify` tag (this node's own, when `verify.verifies` lists task types),
  * recounted as offers come and go and at least every QUORUM_TICK_MS so
  * that bootstrap mode is left on time. With `decideBackend: etcd` a
- * decision is an etcd compare-and-set first.
+ * decision is an etcd compare-and-set first. Booked decisions are kept
+ * (a week) and replayed into the book at start.
  */
+import { messageOf } from '../errors.ts'
 import type { AgoraEvents } from '../events.ts'
 import type { EnvelopeVerifier, NodeIdentity } from '../identity/index.ts'
 import type { Logger, AgoraLogger } from '../observability/logger.ts'
@@ -21,8 +23,11 @@ import { VerifyNetwork, type AttestInput } from './network.ts'
 import { Quorum, type QuorumState } from './quorum.ts'
 import { VerifyValidator } from './validator.ts'
 import type { Registry } from 'prom-client'
+import type { Database } from '../store/index.ts'
+import { DecisionsRepository } from './decisions-repository.ts'
 
 export interface VerifyServiceComponents {
+  db: Database
   identity: NodeIdentity
   gossip: Gossip
   envelopes: EnvelopeVerifier
@@ -46,6 +51,8 @@ export const VERIFIER_TAG = 'verify'
 export const verifierTag = (taskType: string): string => `verify:${taskType}`
 
 const QUORUM_TICK_MS = 60_000
+/** Decisions older than this are forgotten at start. */
+const DECISION_RETENTION_MS = 7 * 24 * 60 * 60_000
 
 export class VerifyService {
   readonly decisions = new DecisionBook()
@@ -57,6 +64,7 @@ export class VerifyService {
   private readonly etcd: EtcdDecider | undefined
   private readonly metrics: VerifyMetrics | undefined
   private readonly source: CapabilitySource
+  private readonly repo: DecisionsRepository
   private timer: NodeJS.Timeout | undefined
   private readonly undo: Array<() => void> = []
   private last: QuorumState
@@ -68,6 +76,7 @@ export class VerifyService {
     this.quorum = new Quorum({ kTarget: config.kTarget, alpha: config.alpha, minVerifiers: config.bootstrapMinVerifiers, stableMs: config.bootstrapStableMs })
     this.last = this.quorum.state()
     this.metrics = createVerifyMetrics(components.metrics)
+    this.repo = new DecisionsRepository(components.db)
     this.etcd = config.decideBackend === 'etcd' ? new EtcdDecider({ endpoints: config.etcd.endpoints, prefix: config.etcd.prefix }) : undefined
     const validator = new VerifyValidator({ envelopes: components.envelopes })
     this.network = new VerifyNetwork({ gossip: components.gossip, identity: components.identity, validator, decisions: this.decisions, logger: this.log, ...(this.etcd === undefined ? {} : { etcd: this.etcd }) }, {
@@ -81,9 +90,18 @@ export class VerifyService {
   }
 
   start (): void {
+    // the book as it was: every decision kept (winners and losers), replayed in order
+    for (const decision of this.repo.load(Date.now() - DECISION_RETENTION_MS)) {
+      try {
+        this.decisions.offer(decision)
+      } catch (err) {
+        this.log.warn({ thread: decision.thread, err: messageOf(err) }, 'a stored decision was not restored')
+      }
+    }
     this.network.start()
     this.undo.push(this.network.onDecision((decision, outcome) => {
       if (outcome.outcome === 'duplicate') return
+      this.repo.insert(decision, Date.now())
       const orphaned = outcome.outcome === 'won' ? outcome.orphaned.length : outcome.orphaned ? 1 : 0
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })

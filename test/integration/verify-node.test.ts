@@ -44,4 +44,16 @@ describe('verification in a node', () => {
     assert.deepEqual(await seen, { thread: `${a.peerId}/job-x`, epoch: 1, lamport: 1, decider: a.peerId, result: 'f'.repeat(64), outcome: 'won', orphaned: 0 })
     assert.equal((await clientOf(b).verifyStatus()).threads, 1)
   })
+
+  test('decisions survive a restart: the node books them again from its store', async () => {
+    const [a, b] = nodes as [AgoraNode, AgoraNode]
+    const thread = `${a.peerId}/job-x`
+    const before = b.components.verify.decisions.get(thread)?.winner
+    assert.ok(before !== undefined, 'booked by the previous test')
+    const dataDir = b.components.dataDir
+    await swarm.stopNode(b)
+    const again = await swarm.add({ dataDir, config: { network: { bootstrap: [firstAddress(a)] } } })
+    assert.deepEqual(again.components.verify.decisions.get(thread)?.winner, before)
+    assert.equal(again.components.verify.status().threads, 1)
+  })
 })

@@ -14,6 +14,7 @@ import { m008BanExpiry } from './008-ban-expiry.ts'
 import { m009Amounts } from './009-amounts.ts'
 import { m010Market } from './010-market.ts'
 import { m011Contracts } from './011-contracts.ts'
+import { m012Verify } from './012-verify.ts'
 
 export interface Migration {
   version: number
@@ -32,5 +33,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m008BanExpiry,
   m009Amounts,
   m010Market,
-  m011Contracts
+  m011Contracts,
+  m012Verify
 ]
