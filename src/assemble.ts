@@ -127,8 +127,8 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       holdTokens: config.market.gatewayHoldTokens
     })
     const keys = new ApiKeys({ db: store.db })
-    const verify = new VerifyService({ db: store.db, identity, gossip, envelopes, offers, capabilities, events, logger, metrics }, config.verify)
-    const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market })
+    const verify = new VerifyService({ db: store.db, identity, gossip, envelopes, offers, peerBook, capabilities, events, logger, metrics }, config.verify)
+    const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market, verify })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
       capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, verify, jobs: jobs.api

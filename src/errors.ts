@@ -208,6 +208,7 @@ export const ERROR_CODES = {
   E1212: { status: 409, hint: 'a signer\'s messages for one thread carry rising Lamport times; an older or repeated one is dropped' },
   E1213: { status: 409, hint: 'an attestation counts only in the thread\'s current epoch; a new decision fenced this one off' },
   E1214: { status: 409, hint: 'an attestation reveals exactly what it committed to before; a reveal without or against its commitment is refused' },
+  E1216: { status: 422, hint: 'a challenge must carry the accused\'s signed receipt and at least two other workers\' receipts for replicas of that subtask, all made for the challenger; one that does not check out counts against the challenger' },
   E1215: { status: 400, hint: 'a verification message travels under its signer\'s own name; one published by another peer is forged or misrouted' }
 } as const satisfies Record<string, ErrorSpec>
 

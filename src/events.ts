@@ -54,6 +54,8 @@ export interface AgoraEventMap {
   'payment:refused': PaymentEvent & { code: string, message: string }
   /** A decision booked (this node's or a peer's): `won` it stands now, `lost` another stands; `orphaned`: decisions it displaced that named another result. */
   'verify:decision': VerifyDecisionEvent
+  /** A peer's CHALLENGE, checked: `accused` lowered (upheld), or `refuted` (why) and the challenger lowered. */
+  'verify:challenge': { challenger: string, thread: string, accused: string | null, refuted: string | null }
   /** The quorum changed: mode, K or the active verifiers counted. */
   'verify:quorum': { mode: 'bootstrap' | 'quorum', k: number, active: number }
 }
@@ -78,7 +80,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:verified', 'subtask:failed',
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
-  'verify:decision', 'verify:quorum'
+  'verify:decision', 'verify:challenge', 'verify:quorum'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

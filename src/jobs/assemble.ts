@@ -7,8 +7,9 @@
  */
 import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
+import { messageOf } from '../errors.ts'
 import { BlobStore } from './blobs/index.ts'
-import { AdaptiveReplication, comparatorFor } from '../verify/index.ts'
+import { AdaptiveReplication, comparatorFor, type VerifyService } from '../verify/index.ts'
 import { randomInt } from 'node:crypto'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
@@ -47,6 +48,8 @@ export interface JobsAssemblyComponents {
   access: AccessControl
   /** Pays for our priced subtasks and books what we sell (none: nothing is booked). */
   market?: MarketApi | undefined
+  /** Verification: gossips the evidence when replicas outvote a worker (none: nothing is gossiped). */
+  verify?: Pick<VerifyService, 'challenge'> | undefined
 }
 
 export interface JobsAssembly {
@@ -91,7 +94,8 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     market: c.market,
     // text results are compared by the embedded engine's sentence vectors
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
-    adaptive
+    adaptive,
+    challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)
   return {
     api: coordinator,

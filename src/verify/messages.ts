@@ -12,7 +12,7 @@
  *   ATTEST      verifier           commit: sha256 of (verdict, result hash, salt); reveal: them
  *   DECIDE      decider            the result (or proposal) that stands
  *   FINALIZE    decider            pays the decided result
- *   CHALLENGE   anyone → gossip    a signed RECEIPT and the evidence that its result is wrong
+ *   CHALLENGE   coordinator        a worker's signed RECEIPT and the replicas' RECEIPTs that outvoted it
  *   INVALIDATE  decider            withdraws a decided result
  *   RECONCILE   decider            an orphaned decision and what was refunded for it
  */
@@ -48,7 +48,8 @@ export const challengeSchema = z.object({
   ...threaded,
   /** The accused worker's signed RECEIPT for the result. */
   receipt: envelopeSchema,
-  evidence: z.object({ resultHash: hash, expectedHash: hash, replicas: z.array(peerId).max(32) }).strict()
+  /** The accused's result hash, the one the replicas agreed on, and their signed RECEIPTs (challenge.ts checks them). */
+  evidence: z.object({ resultHash: hash, expectedHash: hash, replicas: z.array(envelopeSchema).max(16) }).strict()
 }).strict()
 export const invalidateSchema = z.object({ ...threaded, result: id, reason: z.string().min(1).max(500) }).strict()
 export const reconcileSchema = z.object({ ...threaded, orphaned: z.object({ epoch: whole, lamport: whole, decider: peerId, result: id }).strict(), refund: creditsWire }).strict()

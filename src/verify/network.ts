@@ -22,6 +22,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
 import type { EtcdDecider } from './etcd-decider.ts'
 import { attestCommitment, type VerifyKind, type VerifyPayload } from './messages.ts'
+import { checkChallenge } from './challenge.ts'
 import type { Accepted, VerifyValidator } from './validator.ts'
 
 export interface VerifyNetworkComponents {
@@ -54,6 +55,20 @@ export interface AttestInput {
 
 export type DecisionListener = (decision: Decision, outcome: DecisionOutcome) => void
 
+/** A CHALLENGE seen: `accused` when its evidence checks out, else `refuted` (why) — then the challenger is the one to lower. */
+export type ChallengeListener = (challenge: { challenger: string, thread: string, accused?: string, refuted?: string }) => void
+
+export interface ChallengeInput {
+  thread: string
+  epoch: number
+  /** The accused's RECEIPT envelope. */
+  receipt: Envelope
+  resultHash: string
+  expectedHash: string
+  /** RECEIPT envelopes of the replicas that outvoted it, the one that stands first. */
+  replicas: Envelope[]
+}
+
 /** Codes that mean "not now" rather than "this sender misbehaves". */
 const IGNORED = new Set(['E1211', 'E1212', 'E1213', 'E1214', 'E114', 'E115', 'E116', 'E1200'])
 const DEFAULT_REVEAL_AFTER_MS = 2000
@@ -72,6 +87,7 @@ export class VerifyNetwork {
   private readonly decided = new Set<string>()
   private readonly waiting = new Map<string, () => void>()
   private readonly listeners = new Set<DecisionListener>()
+  private readonly challengeListeners = new Set<ChallengeListener>()
   private readonly undo: Array<() => void> = []
 
   constructor (components: VerifyNetworkComponents, init: VerifyNetworkInit) {
@@ -95,6 +111,17 @@ export class VerifyNetwork {
   onDecision (listener: DecisionListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  /** Called for each CHALLENGE from a peer, checked. */
+  onChallenge (listener: ChallengeListener): () => void {
+    this.challengeListeners.add(listener)
+    return () => this.challengeListeners.delete(listener)
+  }
+
+  /** Gossip the evidence that a worker's result was outvoted. */
+  async challenge (input: ChallengeInput): Promise<void> {
+    await this.send('CHALLENGE', input.thread, { epoch: input.epoch, receipt: input.receipt, evidence: { resultHash: input.resultHash, expectedHash: input.expectedHash, replicas: input.replicas } })
   }
 
   /** Verifiers whose valid reveal of `resultHash` this node has counted. */
@@ -130,7 +157,9 @@ export class VerifyNetwork {
 
   private received (data: Uint8Array, author: string): GossipVerdict {
     try {
-      this.apply(this.c.validator.accept(data, { author }))
+      const accepted = this.c.validator.accept(data, { author })
+      if (accepted.kind === 'CHALLENGE' && !this.checked(accepted)) return 'reject'
+      this.apply(accepted)
       return 'accept'
     } catch (err) {
       if (isAgoraError(err) && IGNORED.has(err.code)) return 'ignore'
@@ -148,6 +177,20 @@ export class VerifyNetwork {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
       this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result })
     }
+  }
+
+  /** A peer's CHALLENGE: tell the listeners whom its evidence convicts, or that it does not check out. */
+  private checked (accepted: Accepted): boolean {
+    const p = accepted.payload as VerifyPayload<'CHALLENGE'>
+    const challenger = accepted.envelope.from
+    let verdict: Parameters<ChallengeListener>[0]
+    try {
+      verdict = { challenger, thread: p.thread, accused: checkChallenge(challenger, p).accused }
+    } catch (err) {
+      verdict = { challenger, thread: p.thread, refuted: isAgoraError(err) ? err.why ?? err.what : messageOf(err) }
+    }
+    for (const listener of this.challengeListeners) listener(verdict)
+    return verdict.refuted === undefined
   }
 
   private tally (verifier: string, p: VerifyPayload<'ATTEST'>): void {

@@ -15,11 +15,12 @@ import type { Logger, AgoraLogger } from '../observability/logger.ts'
 import type { Gossip } from '../p2p/index.ts'
 import type { CapabilityRegistry, CapabilitySource } from '../providers/index.ts'
 import type { OfferService } from '../offers/index.ts'
+import type { PeerBook } from '../peers/index.ts'
 import type { AgoraConfig } from '../config/index.ts'
 import { DecisionBook } from './decisions.ts'
 import { EtcdDecider } from './etcd-decider.ts'
 import { createVerifyMetrics, type VerifyMetrics } from './metrics.ts'
-import { VerifyNetwork, type AttestInput } from './network.ts'
+import { VerifyNetwork, type AttestInput, type ChallengeInput } from './network.ts'
 import { Quorum, type QuorumState } from './quorum.ts'
 import { VerifyValidator } from './validator.ts'
 import type { Registry } from 'prom-client'
@@ -32,6 +33,8 @@ export interface VerifyServiceComponents {
   gossip: Gossip
   envelopes: EnvelopeVerifier
   offers: Pick<OfferService, 'list'>
+  /** Where a checked CHALLENGE lowers the accused (or a refuted one the challenger). */
+  peerBook: Pick<PeerBook, 'record'>
   capabilities: Pick<CapabilityRegistry, 'register' | 'unregister'>
   events: AgoraEvents
   logger: AgoraLogger
@@ -106,6 +109,13 @@ export class VerifyService {
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
     }))
+    this.undo.push(this.network.onChallenge(({ challenger, thread, accused, refuted }) => {
+      // the evidence convicts the accused here too; a challenge that does not check out lowers its sender
+      this.c.peerBook.record(accused ?? challenger, 'invalid')
+      this.metrics?.challenges.inc({ outcome: accused === undefined ? 'refuted' : 'upheld' })
+      this.c.events.emit('verify:challenge', { challenger, thread, accused: accused ?? null, refuted: refuted ?? null })
+      this.log.info({ challenger, thread, accused, refuted }, 'challenge')
+    }))
     if (this.config.verifies.length > 0) {
       this.c.capabilities.register(this.source)
       this.undo.push(() => { this.c.capabilities.unregister(this.source.id) })
@@ -125,6 +135,11 @@ export class VerifyService {
     for (const fn of this.undo.splice(0)) fn()
     this.network.stop()
     this.etcd?.close()
+  }
+
+  /** Gossip the evidence that a worker's result was outvoted (see challenge.ts). */
+  async challenge (input: ChallengeInput): Promise<void> {
+    await this.network.challenge(input)
   }
 
   /** Attest a replica's result (commitment, then reveal) on the network. */

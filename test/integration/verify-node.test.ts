@@ -6,11 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { signEnvelope, encodeEnvelope } from '../../src/identity/index.ts'
+import { decodeEnvelope, encodeEnvelope, generateIdentity, signEnvelope, type Envelope, type NodeIdentity } from '../../src/identity/index.ts'
+import { signReceipt } from '../../src/jobs/protocol/receipt.ts'
 import { VERIFY_TOPIC } from '../../src/p2p/index.ts'
 import type { AgoraNode } from '../../src/node.ts'
 import { TestSwarm, clientOf, firstAddress } from '../harness/nodes.ts'
-import { waitFor } from '../harness/wait.ts'
+import { waitFor, within } from '../harness/wait.ts'
 
 describe('verification in a node', () => {
   const swarm = new TestSwarm()
@@ -43,6 +44,19 @@ describe('verification in a node', () => {
     await waitFor('the other nodes to book it', () => nodes.slice(1).every(n => n.components.verify.decisions.get(`${a.peerId}/job-x`)?.winner.decider === a.peerId), { timeoutMs: 20_000 })
     assert.deepEqual(await seen, { thread: `${a.peerId}/job-x`, epoch: 1, lamport: 1, decider: a.peerId, result: 'f'.repeat(64), outcome: 'won', orphaned: 0 })
     assert.equal((await clientOf(b).verifyStatus()).threads, 1)
+  })
+
+  test('a coordinator\'s CHALLENGE reaches the others, who check the evidence and lower the accused themselves', async () => {
+    const [a, b, c] = nodes as [AgoraNode, AgoraNode, AgoraNode]
+    const cheat = await generateIdentity()
+    const honest = [await generateIdentity(), await generateIdentity()]
+    const key = `${a.peerId}/j9/s1`
+    const receipt = (who: NodeIdentity, k: string, hash: string): Envelope => decodeEnvelope(Buffer.from(signReceipt(who, { key: k, attempt: 1, jobId: 'j9', subtaskId: 's1', type: 'text.chunk', worker: who.peerIdString, coordinator: a.peerId, resultHash: hash, price: '0.100000', startedAt: 1, finishedAt: 2 }), 'base64url'))
+    const upheld = (node: AgoraNode): Promise<unknown> => new Promise(resolve => { node.components.events.on('verify:challenge', e => { if (e.accused === cheat.peerIdString) resolve(e) }) })
+    const seen = [upheld(b), upheld(c)]
+    await a.components.verify.challenge({ thread: `${a.peerId}/j9`, epoch: 1, receipt: receipt(cheat, key, 'a'.repeat(64)), resultHash: 'a'.repeat(64), expectedHash: 'b'.repeat(64), replicas: honest.map((h, i) => receipt(h, `${key}#r${i + 1}`, 'b'.repeat(64))) })
+    assert.deepEqual(await within('both peers to uphold the challenge', Promise.all(seen), 20_000), [0, 1].map(() => ({ challenger: a.peerId, thread: `${a.peerId}/j9`, accused: cheat.peerIdString, refuted: null })))
+    for (const node of [b, c]) assert.ok((node.components.peerBook.view(cheat.peerIdString)?.reputation ?? 1) < 0.5, 'lowered')
   })
 
   test('decisions survive a restart: the node books them again from its store', async () => {

@@ -6,7 +6,7 @@ import type { JobRouterApi } from '../router/types.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
 import type { JobMarket } from './job-payments.ts'
-import type { AdaptiveReplication, Comparator } from '../../verify/index.ts'
+import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 
 export interface CoordinatorContext {
   store: JobStore
@@ -22,6 +22,8 @@ export interface CoordinatorContext {
   comparator?: ((taskType: string) => Comparator | undefined) | undefined
   /** Adaptive replication (verify.adaptive): which results of a job without redundancy are cross-checked, and the verdicts. */
   adaptive?: Pick<AdaptiveReplication, 'shouldCheck' | 'record'> | undefined
+  /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
+  challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */
   progress(jobId: string): void
 }

@@ -25,7 +25,7 @@ import type { AnyPlanner, PlanInput, PlanTools } from '../planner/types.ts'
 import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
-import type { AdaptiveReplication, Comparator } from '../../verify/index.ts'
+import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 import { JobStore } from '../store/job-store.ts'
 import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
@@ -59,6 +59,8 @@ export interface CoordinatorComponents {
   comparator?: ((taskType: string) => Comparator | undefined) | undefined
   /** Adaptive replication across this node's jobs (verify.adaptive); none: only redundancy checks. */
   adaptive?: Pick<AdaptiveReplication, 'shouldCheck' | 'record'> | undefined
+  /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
+  challenge?: ((input: ChallengeInput) => void) | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -274,6 +276,7 @@ export class JobCoordinator implements JobsApi {
       market: this.c.market,
       comparator: this.c.comparator,
       adaptive: this.c.adaptive,
+      challenge: this.c.challenge,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

@@ -10,6 +10,7 @@ import { formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market
 import { taskReceiptId } from '../protocol/receipt.ts'
 import { checkReplicas, type ReplicaOutcome } from './replicas.ts'
 import type { Comparator } from '../../verify/index.ts'
+import { decodeEnvelope, type Envelope } from '../../identity/index.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 import type { JobConstraints } from '../types.ts'
 import type { SubtaskPlanRow } from '../store/job-store.ts'
@@ -87,6 +88,18 @@ export class JobReplicas {
   report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome): void {
     // a cross-check's verdict on the primary feeds adaptive replication (agreed: valid; outvoted: invalid)
     if (checked.verdict === 'agreed' || checked.verdict === 'outvoted') this.c.adaptive?.record(primary.worker, row.type, checked.verdict === 'agreed')
+    // outvoted: the other nodes get the signed evidence, to check and lower the worker themselves
+    if (checked.verdict === 'outvoted' && checked.winner !== undefined && this.c.challenge !== undefined) {
+      // the dispatcher verified every receipt: they decode
+      this.c.challenge({
+        thread: `${this.c.selfPeerId}/${this.init.plan.jobId}`,
+        epoch: 1,
+        receipt: decodeReceipt(primary.receipt),
+        resultHash: primary.resultHash,
+        expectedHash: checked.winner.resultHash,
+        replicas: [checked.winner, ...checked.agreeing].map(r => decodeReceipt(r.receipt))
+      })
+    }
     for (const result of checked.agreeing) this.c.router.record(result.worker, row.type, 'success')
     for (const result of checked.outliers) {
       this.c.router.record(result.worker, row.type, 'invalid')
@@ -143,4 +156,9 @@ export class JobReplicas {
     this.init.payments.capture(paid?.payment, { receiptId: taskReceiptId(paid?.key ?? ''), worker: result.worker, price })
     this.init.spend(price)
   }
+}
+
+/** A dispatch result's receipt (base64url of the envelope's JSON) as the envelope. */
+function decodeReceipt (encoded: string): Envelope {
+  return decodeEnvelope(Buffer.from(encoded, 'base64url'))
 }

@@ -7,6 +7,7 @@ import { Database, ReplayRepository } from '../../../src/store/index.ts'
 import { DecisionBook, VerifyNetwork, VerifyValidator } from '../../../src/verify/index.ts'
 import type { GossipValidator } from '../../../src/p2p/index.ts'
 import { waitFor } from '../../harness/wait.ts'
+import { signReceipt } from '../../../src/jobs/protocol/receipt.ts'
 
 const H = (c: string): string => c.repeat(64)
 
@@ -60,4 +61,22 @@ test('with K = 1 this node, the decider, attests and decides: a commitment, a re
   assert.deepEqual(sent.map(e => [e.kind, (e.payload as { phase?: string }).phase]), [['ATTEST', 'commit'], ['ATTEST', 'reveal'], ['DECIDE', undefined]])
   assert.deepEqual(sent.map(e => (e.payload as { lamport: number }).lamport), [1, 2, 3], 'Lamport times rise')
   assert.deepEqual(decisions.get('job')?.winner, { thread: 'job', epoch: 2, lamport: 3, decider: self, result: H('c') })
+})
+
+test('a CHALLENGE from a peer is checked: evidence that holds is accepted and names the accused; evidence that does not is rejected and names why', async () => {
+  const { validate, net } = await network()
+  const coordinator = await generateIdentity()
+  const cheat = await generateIdentity()
+  const honest = [await generateIdentity(), await generateIdentity()]
+  const key = `${coordinator.peerIdString}/j1/s1`
+  const receipt = (who: typeof cheat, k: string, hash: string): ReturnType<typeof decodeEnvelope> => decodeEnvelope(Buffer.from(signReceipt(who, { key: k, attempt: 1, jobId: 'j1', subtaskId: 's1', type: 'text.chunk', worker: who.peerIdString, coordinator: coordinator.peerIdString, resultHash: hash, price: '0.100000', startedAt: 1, finishedAt: 2 }), 'base64url'))
+  const seen: Array<{ accused?: string, refuted?: string }> = []
+  net.onChallenge(c => { seen.push(c) })
+  const challenge = (lamport: number, replicas: ReturnType<typeof decodeEnvelope>[]): Uint8Array => encodeEnvelope(signEnvelope(coordinator, { kind: 'CHALLENGE', payload: { thread: 'j1', epoch: 1, lamport, receipt: receipt(cheat, key, H('a')), evidence: { resultHash: H('a'), expectedHash: H('b'), replicas } } }))
+  const good = honest.map((h, i) => receipt(h, `${key}#r${i + 1}`, H('b')))
+  assert.equal(validate(message(challenge(1, good), coordinator.peerIdString)), 'accept')
+  assert.equal(validate(message(challenge(2, good.slice(0, 1)), coordinator.peerIdString)), 'reject')
+  assert.equal(seen[0]?.accused, cheat.peerIdString)
+  assert.equal(seen[1]?.accused, undefined)
+  assert.match(seen[1]?.refuted ?? '', /majority/)
 })

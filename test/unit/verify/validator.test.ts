@@ -26,7 +26,7 @@ async function examples (signer: NodeIdentity, worker: string): Promise<Record<s
     ATTEST: { phase: 'commit', subtask: 's1', worker, commitment: H('b') },
     DECIDE: { result: H('a') },
     FINALIZE: { result: H('a'), amount: '1.000000' },
-    CHALLENGE: { receipt, evidence: { resultHash: H('a'), expectedHash: H('c'), replicas: [worker] } },
+    CHALLENGE: { receipt, evidence: { resultHash: H('a'), expectedHash: H('c'), replicas: [receipt, receipt] } },
     INVALIDATE: { result: H('a'), reason: 'a challenge checked out' },
     RECONCILE: { orphaned: { epoch: 1, lamport: 3, decider: worker, result: H('d') }, refund: '1.000000' }
   }
