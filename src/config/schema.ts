@@ -186,6 +186,7 @@ export const verifySchema = z.object({
   bootstrapStableMs: z.number().int().min(0).default(24 * 60 * 60_000).describe('… and until the count has held for this long'),
   revealAfterMs: z.number().int().min(10).default(2000).describe('A verifier reveals its attestation once K commitments are seen, or after this long'),
   adaptive: z.boolean().default(false).describe('Cross-check results of jobs that ask for no redundancy with one replica each: every result of a worker not yet trusted for the task type, then a sample (adaptive replication)'),
+  canaryRate: z.number().min(0).max(1).default(0.02).describe('Share of results this node, as a coordinator, also computes itself and compares (canaries; only for task types it can run; its own work costs nothing)'),
   trustAfter: z.number().int().min(1).max(1000).default(10).describe('Consecutive cross-checked valid results before a worker is trusted for a task type'),
   pMin: z.number().gt(0).max(1).default(0.05).describe('A trusted worker\'s result is cross-checked with probability max(pMin, 1/n), n its valid streak'),
   decideBackend: z.enum(['quorum', 'etcd']).default('quorum').describe('Where decisions are made atomic: quorum (no extra service) or etcd (a compare-and-set per thread, for a group of coordinators that runs etcd)'),

@@ -9,8 +9,7 @@ import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
 import { messageOf } from '../errors.ts'
 import { BlobStore } from './blobs/index.ts'
-import { AdaptiveReplication, comparatorFor, type VerifyService } from '../verify/index.ts'
-import { randomInt } from 'node:crypto'
+import { AdaptiveReplication, comparatorFor, secureRandom, type VerifyService } from '../verify/index.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
@@ -95,6 +94,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     // text results are compared by the embedded engine's sentence vectors
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
     adaptive,
+    canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)
   return {
@@ -124,9 +124,4 @@ function workerServices (c: JobsAssemblyComponents): WorkerServices {
       return run.vectors
     }
   }
-}
-
-/** Uniform [0, 1) from the OS's random source: a worker cannot predict which of its results are checked. */
-function secureRandom (): number {
-  return randomInt(2 ** 48) / 2 ** 48
 }

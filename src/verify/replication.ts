@@ -13,11 +13,12 @@
  * `escapeProbability` — 0.9^50 ≈ 0.5 % at p = 0.1, c = 1.
  */
 import { VERIFY_DEFAULTS } from './constants.ts'
+import { secureRandom } from './random.ts'
 
 export interface ReplicationInit {
   trustAfter?: number
   pMin?: number
-  /** Uniform [0, 1); the coordinator's is crypto-strong, so a worker cannot guess which results are checked. */
+  /** Uniform [0, 1); by default the OS's random source, so a worker cannot guess which results are checked. */
   random?: () => number
 }
 
@@ -52,7 +53,7 @@ export class AdaptiveReplication {
   constructor (init: ReplicationInit = {}) {
     this.trustAfter = init.trustAfter ?? VERIFY_DEFAULTS.trustAfter
     this.pMin = init.pMin ?? VERIFY_DEFAULTS.pMin
-    this.random = init.random ?? Math.random
+    this.random = init.random ?? secureRandom
     if (!Number.isInteger(this.trustAfter) || this.trustAfter < 1) throw new RangeError(`trustAfter must be a whole number ≥ 1, got ${this.trustAfter}`)
     if (!(this.pMin > 0 && this.pMin <= 1)) throw new RangeError(`pMin must be in (0, 1], got ${this.pMin}`)
   }

@@ -61,6 +61,8 @@ export interface CoordinatorComponents {
   adaptive?: Pick<AdaptiveReplication, 'shouldCheck' | 'record'> | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
+  /** Draw whether a result is a canary (verify.canaryRate). */
+  canary?: (() => boolean) | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -277,6 +279,7 @@ export class JobCoordinator implements JobsApi {
       comparator: this.c.comparator,
       adaptive: this.c.adaptive,
       challenge: this.c.challenge,
+      canary: this.c.canary,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

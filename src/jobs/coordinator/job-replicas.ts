@@ -84,12 +84,36 @@ export class JobReplicas {
     }
   }
 
-  /** What the replicas said: their workers' standing in the router, the event. */
-  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome): void {
+  /**
+   * A canary: this node computes the subtask itself (its own worker, free)
+   * and compares. The worker cannot tell it from any other subtask — it is
+   * one. Agreed, or outvoted by this node's own result; unverified when this
+   * node cannot run the task type.
+   */
+  async canary (row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, comparator: Comparator): Promise<CheckedReplicas> {
+    const release = (): void => {}
+    let own: DispatchResult
+    try {
+      own = await this.c.dispatcher.dispatch(this.c.selfPeerId, { ...assignment, key: `${assignment.key}#c`, maxPrice: '0.000000' }, { signal: this.init.signal, timeouts: this.c.config.timeouts })
+    } catch {
+      return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
+    }
+    const agree = await comparator.agree({ worker: primary.worker, result: primary.result, hash: primary.resultHash }, { worker: own.worker, result: own.result, hash: own.resultHash })
+    const outcome: ReplicaOutcome = agree
+      ? { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas: 1 }
+      : { verdict: 'outvoted', winner: own, agreeing: [], outliers: [primary], replicas: 1 }
+    // this node's own work is not paid: the result that stands instead costs nothing
+    return { outcome, winner: agree ? undefined : { payment: undefined, key: own.receiptPayload.key }, release }
+  }
+
+  /** What the replicas (or a canary) said: their workers' standing in the router, the event. */
+  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: 'replicas' | 'canary'): void {
+    // a canary this node could not compute is no check at all
+    if (method === 'canary' && checked.verdict === 'unverified') return
     // a cross-check's verdict on the primary feeds adaptive replication (agreed: valid; outvoted: invalid)
     if (checked.verdict === 'agreed' || checked.verdict === 'outvoted') this.c.adaptive?.record(primary.worker, row.type, checked.verdict === 'agreed')
     // outvoted: the other nodes get the signed evidence, to check and lower the worker themselves
-    if (checked.verdict === 'outvoted' && checked.winner !== undefined && this.c.challenge !== undefined) {
+    if (method === 'replicas' && checked.verdict === 'outvoted' && checked.winner !== undefined && this.c.challenge !== undefined) {
       // the dispatcher verified every receipt: they decode
       this.c.challenge({
         thread: `${this.c.selfPeerId}/${this.init.plan.jobId}`,
@@ -110,6 +134,7 @@ export class JobReplicas {
       subtaskId: row.id,
       type: row.type,
       verdict: checked.verdict,
+      method,
       worker: primary.worker,
       replicas: checked.replicas,
       outliers: checked.outliers.map(r => r.worker)

@@ -285,9 +285,10 @@ export class JobRun {
   private async succeeded (row: SubtaskPlanRow, primary: string, attempt: number, first: DispatchResult, startedAt: number, payment: AttemptPayment | undefined, assignment: TaskAssignment): Promise<void> {
     if (this.end !== undefined) return
     const paidBy = { payment, key: assignment.key }
-    // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication)
+    // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication); else maybe a canary
     const redundancy = this.constraints.redundancy > 1 ? this.constraints.redundancy : this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
-    const comparator = redundancy > 1 ? this.c.comparator?.(row.type) : undefined
+    const canary = redundancy === 1 && primary !== this.c.selfPeerId && this.c.canary?.() === true
+    const comparator = redundancy > 1 || canary ? this.c.comparator?.(row.type) : undefined
     if (comparator === undefined) {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
@@ -297,14 +298,14 @@ export class JobRun {
     this.inFlight.set(row.id, verifying)
     let checked
     try {
-      checked = await this.replicas.check(row, assignment, first, comparator, redundancy)
+      checked = canary ? await this.replicas.canary(row, assignment, first, comparator) : await this.replicas.check(row, assignment, first, comparator, redundancy)
     } finally {
       if (this.inFlight.get(row.id) === verifying) this.inFlight.delete(row.id)
       this.poke()
     }
     try {
       if (this.end !== undefined || row.attempts !== attempt) return
-      this.replicas.report(row, first, checked.outcome)
+      this.replicas.report(row, first, checked.outcome, canary ? 'canary' : 'replicas')
       const winner = checked.outcome.winner
       if (winner === undefined) {
         this.failed(row, primary, attempt, new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))

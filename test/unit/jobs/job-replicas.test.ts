@@ -28,7 +28,7 @@ class HashingDispatcher extends FakeDispatcher {
 
 const PRICE = parseCredits('0.1')
 
-function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
+function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication, canary?: () => boolean): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
   const store = new JobStore(new Database({ path: ':memory:' }))
   const planned: PlannedSubtask[] = Array.from({ length: subtasks }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
   const constraints = { redundancy, budget: parseCredits('100') }
@@ -45,6 +45,7 @@ function setup (workers: string[], behaviour: Record<string, Behaviour>, subtask
     selfPeerId: 'me',
     comparator: () => exactComparator,
     adaptive,
+    canary,
     progress: () => {}
   }
   const plan = { jobId: 'j1', modelsOf: () => [], bind: () => null }
@@ -131,4 +132,25 @@ test('adaptive replication catches a worker that starts cheating once trusted: o
   assert.equal(standing.streak, 0)
   assert.equal(standing.checkProbability, 1)
   assert.equal(standing.invalid, 1)
+})
+
+test('canaries: this node computes a result itself and compares; a worker that disagrees is outvoted by it, for free', async () => {
+  const { run, store, events, dispatcher, router } = setup(['cheat'], { cheat: wrong, me: async a => a.input }, 2, 1, undefined, () => true)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(store.results('j1').map(r => r.result), [0, 1], 'this node\'s own results stand')
+  assert.deepEqual(events.map(e => [e.verdict, e.method, e.outliers]), [['outvoted', 'canary', ['cheat']], ['outvoted', 'canary', ['cheat']]])
+  assert.deepEqual(dispatcher.calls.filter(c => c.worker === 'me').map(c => [c.assignment.key, c.assignment.maxPrice]), [['me/j1/s-0#c', '0.000000'], ['me/j1/s-1#c', '0.000000']])
+  assert.equal(store.get('j1')?.spent, 0, 'the cheat is not paid, and this node\'s own work is free')
+  assert.deepEqual(router.records.filter(r => r.outcome === 'invalid').map(r => r.peer), ['cheat', 'cheat'])
+})
+
+test('canaries: an honest worker agrees and is paid; when this node cannot run the task the canary is skipped', async () => {
+  const agreed = setup(['w1'], { me: async a => a.input }, 1, 1, undefined, () => true)
+  assert.deepEqual(await agreed.run.run(), { state: 'completed' })
+  assert.deepEqual(agreed.events.map(e => [e.verdict, e.method]), [['agreed', 'canary']])
+  assert.equal(agreed.store.get('j1')?.spent, PRICE)
+  const cannot = setup(['w1'], { me: async () => { throw new Error('no executor here') } }, 1, 1, undefined, () => true)
+  assert.deepEqual(await cannot.run.run(), { state: 'completed' })
+  assert.deepEqual(cannot.events, [])
+  assert.equal(cannot.store.get('j1')?.spent, PRICE)
 })

@@ -1,7 +1,7 @@
 /** Adaptive replication: every result checked until 10 in a row were valid, then max(pMin, 1/n); one invalid result resets n and halves the share. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AdaptiveReplication, escapeProbability } from '../../../src/verify/index.ts'
+import { AdaptiveReplication, escapeProbability, secureRandom } from '../../../src/verify/index.ts'
 
 test('untrusted until 10 consecutive valid checks: probability 1; then 1/n down to the 0.05 floor', () => {
   const r = new AdaptiveReplication()
@@ -56,4 +56,12 @@ test('detection arithmetic: always cheating at p = 0.1 escapes 50 tasks with 0.5
 test('bad settings are refused', () => {
   assert.throws(() => new AdaptiveReplication({ trustAfter: 0 }), RangeError)
   assert.throws(() => new AdaptiveReplication({ pMin: 0 }), RangeError)
+})
+
+test('the default random source is the OS\'s: uniform in [0, 1)', () => {
+  const draws = Array.from({ length: 20_000 }, () => secureRandom())
+  assert.ok(draws.every(x => x >= 0 && x < 1))
+  const mean = draws.reduce((a, b) => a + b, 0) / draws.length
+  assert.ok(Math.abs(mean - 0.5) < 0.02, `mean ${mean}`)
+  assert.ok(draws.filter(x => x < 0.1).length > 1500 && draws.filter(x => x < 0.1).length < 2500)
 })
