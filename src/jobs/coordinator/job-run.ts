@@ -286,10 +286,12 @@ export class JobRun {
     if (this.end !== undefined) return
     const paidBy = { payment, key: assignment.key }
     // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication); else maybe a canary
-    const redundancy = this.constraints.redundancy > 1 ? this.constraints.redundancy : this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
-    const canary = redundancy === 1 && primary !== this.c.selfPeerId && this.c.canary?.() === true
+    const mine = primary === this.c.selfPeerId
+    const redundancy = this.constraints.redundancy > 1 ? this.constraints.redundancy : !mine && this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
+    const canary = redundancy === 1 && !mine && this.c.canary?.() === true
     const comparator = redundancy > 1 || canary ? this.c.comparator?.(row.type) : undefined
-    if (comparator === undefined) {
+    // a language model's answer at its sampling temperature is not a known answer: no canaries for text types
+    if (comparator === undefined || (canary && comparator.method === 'text')) {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
     }

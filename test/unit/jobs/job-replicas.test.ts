@@ -12,7 +12,7 @@ import { parseCredits } from '../../../src/market/amount.ts'
 import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
 import { JobStore } from '../../../src/jobs/store/job-store.ts'
 import { Database } from '../../../src/store/index.ts'
-import { AdaptiveReplication, exactComparator } from '../../../src/verify/index.ts'
+import { AdaptiveReplication, exactComparator, type Comparator } from '../../../src/verify/index.ts'
 import type { CoordinatorContext } from '../../../src/jobs/coordinator/context.ts'
 import type { DispatchResult, TaskAssignment } from '../../../src/jobs/protocol/types.ts'
 import type { PlannedSubtask } from '../../../src/jobs/planner/types.ts'
@@ -28,7 +28,7 @@ class HashingDispatcher extends FakeDispatcher {
 
 const PRICE = parseCredits('0.1')
 
-function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication, canary?: () => boolean): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
+function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication, canary?: () => boolean, comparator: Comparator = exactComparator): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
   const store = new JobStore(new Database({ path: ':memory:' }))
   const planned: PlannedSubtask[] = Array.from({ length: subtasks }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
   const constraints = { redundancy, budget: parseCredits('100') }
@@ -43,7 +43,7 @@ function setup (workers: string[], behaviour: Record<string, Behaviour>, subtask
     events: { emit: (name: string, payload: Record<string, unknown>) => { if (name === 'subtask:verified') events.push(payload); return true } } as CoordinatorContext['events'],
     config: { concurrency: 1, maxAttempts: 3, timeouts: { acceptMs: 1000, firstProgressMs: 1000, totalMs: 5000 } },
     selfPeerId: 'me',
-    comparator: () => exactComparator,
+    comparator: () => comparator,
     adaptive,
     canary,
     progress: () => {}
@@ -153,4 +153,12 @@ test('canaries: an honest worker agrees and is paid; when this node cannot run t
   assert.deepEqual(await cannot.run.run(), { state: 'completed' })
   assert.deepEqual(cannot.events, [])
   assert.equal(cannot.store.get('j1')?.spent, PRICE)
+})
+
+test('no canaries for the language-model types: their answers vary with sampling', async () => {
+  const text: Comparator = { method: 'text', agree: async () => false }
+  const { run, dispatcher, events } = setup(['w1'], { me: async a => a.input }, 2, 1, undefined, () => true, text)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(dispatcher.calls.map(c => c.worker), ['w1', 'w1'])
+  assert.deepEqual(events, [])
 })
