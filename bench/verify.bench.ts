@@ -6,6 +6,9 @@
  *    10 %, each checked at p = 0.1 — bars: caught within 50 and 500 tasks in
  *    ≥ 99 % of runs; beside them, the same 10 % cheater against the default
  *    floor pMin = 0.05 after long trust (what the defaults give today);
+ *    The same two bars through the real coordinator code: JobRun with its
+ *    replica checks and adaptive replication, simulated workers
+ *    (bench/verify-detect.ts), BENCH_COORDINATOR_RUNS runs (200);
  * 2. comparator calibration with the embedded engine (wink-nlp vectors):
  *    cosines of honest pairs (a second engine's vectors: the same with float32
  *    rounding and noise; a second model's answers: paraphrases) against the
@@ -28,6 +31,7 @@ import { tempDir } from '../test/harness/temp.ts'
 import { median, percentile, report, round, type BenchRow } from './lib.ts'
 import { ANSWERS } from './verify-corpus.ts'
 import { decideLatency } from './verify-decide.ts'
+import { caughtAfter } from './verify-detect.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000)
 const rows: BenchRow[] = []
@@ -96,6 +100,17 @@ function spread (values: number[]): string {
   return `min ${round(Math.min(...values), 4)}, p5 ${round(percentile(values, 5), 4)}, median ${round(median(values), 4)}, p95 ${round(percentile(values, 95), 4)}, max ${round(Math.max(...values), 4)} (${values.length} pairs)`
 }
 
+/** The same detection, through the real JobRun with simulated workers (bench/verify-detect.ts). */
+async function detectionThroughCoordinator (name: string, cheatRate: number, within: number, runs: number): Promise<void> {
+  const caught: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const t = await caughtAfter(seeded(10_000 + run), cheatRate, within)
+    if (t !== undefined) caught.push(t)
+  }
+  const share = 100 * caught.length / runs
+  rows.push({ metric: name, value: share, unit: '% of runs', target: '≥ 99 %', pass: share >= 99, detail: `${runs} runs of the JobRun with simulated workers; caught after a median ${median(caught)} tasks (p95 ${percentile(caught, 95)}); pMin 0.1, the cheat trusted first` })
+}
+
 async function calibration (): Promise<void> {
   const dir = tempDir('agora-verify-bench-')
   const engine = new WinkEngine({ logger: silentLogger() }, { cacheDir: dir })
@@ -133,6 +148,9 @@ const started = performance.now()
 detection('always cheating, p = 0.1: caught within 50 tasks', 1, 0.1, 10, 50, true)
 detection('cheating on 10 % of tasks, p = 0.1: caught within 500 tasks', 0.1, 0.1, 10, 500, true)
 detection('cheating on 10 %, default floor pMin 0.05 after 1000 checks: within 500', 0.1, 0.05, 1000, 500, false)
+const coordinatorRuns = Number(process.env.BENCH_COORDINATOR_RUNS ?? 200)
+await detectionThroughCoordinator('coordinator: always cheating, p = 0.1, caught within 50 tasks', 1, 50, coordinatorRuns)
+await detectionThroughCoordinator('coordinator: cheating on 10 %, p = 0.1, caught within 500 tasks', 0.1, 500, coordinatorRuns)
 await calibration()
 rows.push(...await decideLatency(Number(process.env.BENCH_ROUNDS ?? 50)))
 report('verify', rows, { runs: RUNS, seconds: round((performance.now() - started) / 1000) })

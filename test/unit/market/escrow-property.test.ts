@@ -103,7 +103,8 @@ function expect (m: Model, c: Call, now: number): string {
   const r = c.r
   const seller = SELLERS[c.seller] as string
   const receipt = m.receipts[r]
-  if (receipt !== undefined) return receipt.h === h && receipt.seller === seller && receipt.amount === c.amount ? 'duplicate' : 'E1103'
+  // the ledger stores no zero entries: two captures of nothing under one receipt are the same posting, whatever their hold or seller
+  if (receipt !== undefined) return (receipt.h === h && receipt.seller === seller && receipt.amount === c.amount) || (receipt.amount === 0 && c.amount === 0) ? 'duplicate' : 'E1103'
   if (hold === undefined || hold.released || c.amount > hold.remaining) return 'E1104'
   hold.remaining -= c.amount
   hold.captured += c.amount
