@@ -4,9 +4,10 @@
  * check it without trusting the challenger and lower the worker too. The
  * evidence is signatures only: the accused's RECEIPT for the subtask (it
  * signed that its result has `resultHash`) and at least two RECEIPTs of
- * other workers for replicas of the same subtask (`<key>#r<n>`), all made
- * for the challenger, none with the accused's hash, the first with
- * `expectedHash`. A challenge that does not check out (E1216) lowers the
+ * other workers — not the challenger — for replicas of the same subtask
+ * (`<key>#r<n>`), all made for the challenger, every one with
+ * `expectedHash`. So only exact (deterministic) results are challenged:
+ * honest similarity results differ in hash. A challenge that does not check out (E1216) lowers the
  * challenger instead. Limit: it trusts a majority of signers — two workers
  * colluding with a coordinator could frame a third; re-running the task
  * is the stronger check, left to nodes that can.
@@ -43,12 +44,13 @@ export function checkChallenge (challenger: string, p: VerifyPayload<'CHALLENGE'
   const signers = new Set<string>([accused.signer])
   p.evidence.replicas.forEach((envelope, i) => {
     const replica = receiptOf(envelope, `replica receipt ${i + 1}`)
+    if (replica.signer === challenger) throw refused(`replica receipt ${i + 1} is the challenger's own`, challenger)
     if (signers.has(replica.signer)) throw refused(`replica receipt ${i + 1} is signed by ${replica.signer} again`, challenger)
     signers.add(replica.signer)
     if (replica.facts.coordinator !== challenger) throw refused(`replica receipt ${i + 1} was made for another coordinator`, challenger)
     if (!new RegExp(`^${escape(accused.facts.key)}#r\\d+$`).test(replica.facts.key)) throw refused(`replica receipt ${i + 1} is not for a replica of ${accused.facts.key}`, challenger)
-    if (replica.facts.resultHash === accused.facts.resultHash) throw refused(`replica receipt ${i + 1} agrees with the accused`, challenger)
-    if (i === 0 && replica.facts.resultHash !== p.evidence.expectedHash) throw refused('the first replica\'s result is not the expected one', challenger)
+    // exact results only: every replica signed the very hash the accused did not
+    if (replica.facts.resultHash !== p.evidence.expectedHash || replica.facts.resultHash === accused.facts.resultHash) throw refused(`replica receipt ${i + 1} is not for the expected result`, challenger)
   })
   return { accused: accused.signer, key: accused.facts.key }
 }

@@ -15,9 +15,14 @@ export class DecisionsRepository {
       .run(d.thread, d.decider, d.epoch, d.lamport, d.result, at)
   }
 
+  /** Drop decisions booked before `before`. */
+  prune (before: number): void {
+    this.db.prepare('DELETE FROM verify_decisions WHERE at < ?').run(before)
+  }
+
   /** Drop decisions booked before `before`; then every one left, oldest order first (epoch, Lamport). */
   load (before: number): Decision[] {
-    this.db.prepare('DELETE FROM verify_decisions WHERE at < ?').run(before)
+    this.prune(before)
     const rows = this.db.prepare('SELECT thread, decider, epoch, lamport, result FROM verify_decisions ORDER BY epoch, lamport, decider')
       .all() as unknown as Decision[]
     return rows.map(r => ({ thread: r.thread, epoch: r.epoch, lamport: r.lamport, decider: r.decider, result: r.result }))

@@ -42,6 +42,8 @@ export interface VerifyNetworkInit {
   decides: (thread: string) => boolean
   /** Reveal after this long even with fewer than K commitments seen. */
   revealAfterMs?: number
+  /** Whether `decider` may decide `thread` (false: its DECIDE is rejected); anyone when absent. */
+  mayDecide?: (thread: string, decider: string) => boolean
 }
 
 export interface AttestInput {
@@ -56,7 +58,7 @@ export interface AttestInput {
 export type DecisionListener = (decision: Decision, outcome: DecisionOutcome) => void
 
 /** A CHALLENGE seen: `accused` when its evidence checks out, else `refuted` (why) — then the challenger is the one to lower. */
-export type ChallengeListener = (challenge: { challenger: string, thread: string, accused?: string, refuted?: string }) => void
+export type ChallengeListener = (challenge: { challenger: string, thread: string, accused?: string, key?: string, refuted?: string }) => void
 
 export interface ChallengeInput {
   thread: string
@@ -70,7 +72,7 @@ export interface ChallengeInput {
 }
 
 /** Codes that mean "not now" rather than "this sender misbehaves". */
-const IGNORED = new Set(['E1211', 'E1212', 'E1213', 'E1214', 'E114', 'E115', 'E116', 'E1200'])
+const IGNORED = new Set(['E1211', 'E1212', 'E1213', 'E1214', 'E114', 'E115', 'E116'])
 const DEFAULT_REVEAL_AFTER_MS = 2000
 
 export class VerifyNetwork {
@@ -139,11 +141,11 @@ export class VerifyNetwork {
   }
 
   /** Sign, book locally, publish. */
-  private async send<K extends VerifyKind> (kind: K, thread: string, fields: Record<string, unknown>): Promise<Envelope> {
-    const lamport = (this.clocks.get(thread) ?? 0) + 1
+  private async send<K extends VerifyKind> (kind: K, thread: string, fields: Record<string, unknown>, at?: number): Promise<Envelope> {
+    const lamport = Math.max(at ?? 0, (this.clocks.get(thread) ?? 0) + 1)
     this.clocks.set(thread, lamport)
     const envelope = signEnvelope(this.c.identity, { kind, payload: { thread, lamport, ...fields } as VerifyPayload<K> })
-    const accepted = this.c.validator.accept(envelope)
+    const accepted = this.c.validator.accept(envelope, { own: true })
     try {
       await this.c.gossip.publish(VERIFY_TOPIC, encodeEnvelope(envelope))
     } catch (err) {
@@ -158,9 +160,9 @@ export class VerifyNetwork {
   private received (data: Uint8Array, author: string): GossipVerdict {
     try {
       const accepted = this.c.validator.accept(data, { author })
+      if (accepted.kind === 'DECIDE' && this.init.mayDecide?.((accepted.payload as VerifyPayload<'DECIDE'>).thread, author) === false) return 'reject'
       if (accepted.kind === 'CHALLENGE' && !this.checked(accepted)) return 'reject'
-      this.apply(accepted)
-      return 'accept'
+      return this.apply(accepted) ? 'accept' : 'reject'
     } catch (err) {
       if (isAgoraError(err) && IGNORED.has(err.code)) return 'ignore'
       this.c.logger.debug({ author, err: messageOf(err) }, 'verification message refused')
@@ -168,15 +170,21 @@ export class VerifyNetwork {
     }
   }
 
-  private apply (accepted: Accepted): void {
+  /** A message's effects; false when the decision book refuses a DECIDE. */
+  private apply (accepted: Accepted): boolean {
     const { envelope, kind } = accepted
     const payload = accepted.payload as { thread: string, lamport: number }
-    this.clocks.set(payload.thread, Math.max(this.clocks.get(payload.thread) ?? 0, payload.lamport))
+    const clock = Math.max(this.clocks.get(payload.thread) ?? 0, payload.lamport)
+    // re-inserted: the oldest-touched thread is the first forgotten past the cap
+    this.clocks.delete(payload.thread)
+    if (this.clocks.size >= MAX_TALLIES) this.clocks.delete(this.clocks.keys().next().value as string)
+    this.clocks.set(payload.thread, clock)
     if (kind === 'ATTEST') this.tally(envelope.from, accepted.payload as VerifyPayload<'ATTEST'>)
     else if (kind === 'DECIDE') {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
-      this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result })
+      return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result })
     }
+    return true
   }
 
   /** A peer's CHALLENGE: tell the listeners whom its evidence convicts, or that it does not check out. */
@@ -185,7 +193,8 @@ export class VerifyNetwork {
     const challenger = accepted.envelope.from
     let verdict: Parameters<ChallengeListener>[0]
     try {
-      verdict = { challenger, thread: p.thread, accused: checkChallenge(challenger, p).accused }
+      const { accused, key } = checkChallenge(challenger, p)
+      verdict = { challenger, thread: p.thread, accused, key }
     } catch (err) {
       verdict = { challenger, thread: p.thread, refuted: isAgoraError(err) ? err.why ?? err.what : messageOf(err) }
     }
@@ -215,25 +224,33 @@ export class VerifyNetwork {
   }
 
   private async decide (thread: string, epoch: number, result: string): Promise<void> {
-    const lamport = (this.clocks.get(thread) ?? 0) + 1
+    let lamport = (this.clocks.get(thread) ?? 0) + 1
     if (this.c.etcd !== undefined) {
-      const outcome = await this.c.etcd.decide({ thread, epoch, lamport, decider: this.c.identity.peerIdString, result })
-      // another coordinator of the group decided first: its DECIDE is the one that stands
-      if (outcome.outcome === 'lost') return
+      const self = this.c.identity.peerIdString
+      const outcome = await this.c.etcd.decide({ thread, epoch, lamport, decider: self, result })
+      if (outcome.outcome === 'lost') {
+        // another coordinator of the group decided first: its DECIDE is the one that stands
+        if (outcome.standing.decider !== self || outcome.standing.epoch !== epoch) return
+        // … or our own earlier attempt did (it landed, then the call timed out): publish what etcd holds
+        lamport = outcome.standing.lamport
+        result = outcome.standing.result
+      }
     }
-    await this.send('DECIDE', thread, { epoch, result })
+    // the DECIDE carries the Lamport time etcd stored, so the two records agree
+    await this.send('DECIDE', thread, { epoch, result }, lamport)
   }
 
-  private book (decision: Decision): void {
+  /** Book a DECIDE; false when the book refuses it (a second, different decision of one decider in one epoch). */
+  private book (decision: Decision): boolean {
     let outcome: DecisionOutcome
     try {
       outcome = this.c.decisions.offer(decision)
     } catch (err) {
       this.c.logger.warn({ thread: decision.thread, err: messageOf(err) }, 'decision refused')
-      return
+      return false
     }
-    if (outcome.outcome === 'duplicate') return
-    for (const listener of this.listeners) listener(decision, outcome)
+    if (outcome.outcome !== 'duplicate') for (const listener of this.listeners) listener(decision, outcome)
+    return true
   }
 
   private async enoughCommits (input: AttestInput): Promise<void> {

@@ -54,6 +54,8 @@ export const VERIFIER_TAG = 'verify'
 export const verifierTag = (taskType: string): string => `verify:${taskType}`
 
 const QUORUM_TICK_MS = 60_000
+/** Convicted receipt keys remembered, so replayed evidence counts once. */
+const MAX_CONVICTIONS = 100_000
 /** Decisions older than this are forgotten at start. */
 const DECISION_RETENTION_MS = 7 * 24 * 60 * 60_000
 
@@ -68,6 +70,8 @@ export class VerifyService {
   private readonly metrics: VerifyMetrics | undefined
   private readonly source: CapabilitySource
   private readonly repo: DecisionsRepository
+  /** Receipt keys a challenge convicted (bounded). */
+  private readonly convicted = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private readonly undo: Array<() => void> = []
   private last: QuorumState
@@ -84,8 +88,9 @@ export class VerifyService {
     const validator = new VerifyValidator({ envelopes: components.envelopes })
     this.network = new VerifyNetwork({ gossip: components.gossip, identity: components.identity, validator, decisions: this.decisions, logger: this.log, ...(this.etcd === undefined ? {} : { etcd: this.etcd }) }, {
       k: () => this.last.k,
-      // for now this node decides the threads it coordinates: its own jobs and needs, named after it
+      // a thread is decided by its coordinator, whose peer id names it (`<peer id>/<job or need>`): this node decides its own, and takes no one else's word for another's
       decides: thread => thread.startsWith(`${components.identity.peerIdString}/`),
+      mayDecide: (thread, decider) => thread.startsWith(`${decider}/`),
       revealAfterMs: config.revealAfterMs
     })
     const tags = config.verifies.length === 0 ? [] : [VERIFIER_TAG, ...config.verifies.map(verifierTag)]
@@ -109,7 +114,13 @@ export class VerifyService {
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
     }))
-    this.undo.push(this.network.onChallenge(({ challenger, thread, accused, refuted }) => {
+    this.undo.push(this.network.onChallenge(({ challenger, thread, accused, refuted, key }) => {
+      // one conviction per receipt, however often its evidence is sent again
+      if (key !== undefined) {
+        if (this.convicted.has(key)) return
+        if (this.convicted.size >= MAX_CONVICTIONS) this.convicted.delete(this.convicted.values().next().value as string)
+        this.convicted.add(key)
+      }
       // the evidence convicts the accused here too; a challenge that does not check out lowers its sender
       this.c.peerBook.record(accused ?? challenger, 'invalid')
       this.metrics?.challenges.inc({ outcome: accused === undefined ? 'refuted' : 'upheld' })
@@ -121,6 +132,9 @@ export class VerifyService {
       this.undo.push(() => { this.c.capabilities.unregister(this.source.id) })
     }
     const recount = (): void => { this.recount() }
+    const prune = setInterval(() => { this.repo.prune(Date.now() - DECISION_RETENTION_MS) }, QUORUM_TICK_MS * 60)
+    prune.unref()
+    this.undo.push(() => { clearInterval(prune) })
     for (const name of ['offer:added', 'offer:updated', 'offer:withdrawn', 'offer:expired'] as const) {
       this.c.events.on(name, recount)
       this.undo.push(() => { this.c.events.off(name, recount) })

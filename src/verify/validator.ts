@@ -71,8 +71,9 @@ export class VerifyValidator {
    * Check `input` (wire bytes or a decoded envelope); the accepted message,
    * or the refusal thrown. `author`: the peer gossip says published it — the
    * signer must be that peer (E1215), checked before anything is remembered.
+   * `own`: this node's own message, not held to the per-signer rate.
    */
-  accept (input: Uint8Array | Envelope, options: { author?: string } = {}): Accepted {
+  accept (input: Uint8Array | Envelope, options: { author?: string, own?: boolean } = {}): Accepted {
     const envelope = input instanceof Uint8Array ? decodeEnvelope(input) : parseEnvelope(input)
     if (options.author !== undefined && envelope.from !== options.author) {
       throw new AgoraError('E1215', `${envelope.kind} signed by ${envelope.from} published by ${options.author}`, { details: { kind: envelope.kind, from: envelope.from, author: options.author } })
@@ -86,7 +87,7 @@ export class VerifyValidator {
       throw new AgoraError('E1210', `malformed ${kind}: field ${field}`, { why: issue?.message ?? 'invalid', details: { kind, field, from: envelope.from } })
     }
     const payload = parsed.data
-    if (!this.limiter.take(envelope.from)) throw new AgoraError('E1211', `too many verification messages from ${envelope.from}`, { details: { kind, from: envelope.from } })
+    if (options.own !== true && !this.limiter.take(envelope.from)) throw new AgoraError('E1211', `too many verification messages from ${envelope.from}`, { details: { kind, from: envelope.from } })
     const state = this.threads.get(payload.thread)
     const last = state?.lamport.get(envelope.from)
     if (last !== undefined && payload.lamport <= last) {

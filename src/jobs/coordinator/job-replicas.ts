@@ -17,6 +17,9 @@ import type { SubtaskPlanRow } from '../store/job-store.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import type { AttemptPayment, JobPayments } from './job-payments.ts'
 
+/** Replica receipts a CHALLENGE carries at most (its schema's limit). */
+const MAX_CHALLENGE_RECEIPTS = 16
+
 /** How one replica is paid: its hold, and its key (its receipt's id). */
 export interface ReplicaPayment {
   payment: AttemptPayment | undefined
@@ -98,7 +101,12 @@ export class JobReplicas {
     } catch {
       return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
     }
-    const agree = await comparator.agree({ worker: primary.worker, result: primary.result, hash: primary.resultHash }, { worker: own.worker, result: own.result, hash: own.resultHash })
+    let agree: boolean
+    try {
+      agree = await comparator.agree({ worker: primary.worker, result: primary.result, hash: primary.resultHash }, { worker: own.worker, result: own.result, hash: own.resultHash })
+    } catch {
+      return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
+    }
     const outcome: ReplicaOutcome = agree
       ? { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas: 1 }
       : { verdict: 'outvoted', winner: own, agreeing: [], outliers: [primary], replicas: 1 }
@@ -107,13 +115,14 @@ export class JobReplicas {
   }
 
   /** What the replicas (or a canary) said: their workers' standing in the router, the event. */
-  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: 'replicas' | 'canary'): void {
+  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: 'replicas' | 'canary', exact: boolean): void {
     // a canary this node could not compute is no check at all
     if (method === 'canary' && checked.verdict === 'unverified') return
     // a cross-check's verdict on the primary feeds adaptive replication (agreed: valid; outvoted: invalid)
     if (checked.verdict === 'agreed' || checked.verdict === 'outvoted') this.c.adaptive?.record(primary.worker, row.type, checked.verdict === 'agreed')
     // outvoted: the other nodes get the signed evidence, to check and lower the worker themselves
-    if (method === 'replicas' && checked.verdict === 'outvoted' && checked.winner !== undefined && this.c.challenge !== undefined) {
+    // exact results only: a similarity verdict is not something others can check from hashes
+    if (method === 'replicas' && exact && checked.verdict === 'outvoted' && checked.winner !== undefined && this.c.challenge !== undefined) {
       // the dispatcher verified every receipt: they decode
       this.c.challenge({
         thread: `${this.c.selfPeerId}/${this.init.plan.jobId}`,
@@ -121,7 +130,7 @@ export class JobReplicas {
         receipt: decodeReceipt(primary.receipt),
         resultHash: primary.resultHash,
         expectedHash: checked.winner.resultHash,
-        replicas: [checked.winner, ...checked.agreeing].map(r => decodeReceipt(r.receipt))
+        replicas: [checked.winner, ...checked.agreeing].slice(0, MAX_CHALLENGE_RECEIPTS).map(r => decodeReceipt(r.receipt))
       })
     }
     for (const result of checked.agreeing) this.c.router.record(result.worker, row.type, 'success')

@@ -295,19 +295,22 @@ export class JobRun {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
     }
-    // the subtask counts against the job's concurrency until its replicas are in
+    // the subtask counts against the job's concurrency, and its price against the budget, until its replicas are in
     const verifying = new AbortController()
     this.inFlight.set(row.id, verifying)
+    const price = parseCredits(first.receiptPayload.price, 'price')
+    this.reserved += price
     let checked
     try {
       checked = canary ? await this.replicas.canary(row, assignment, first, comparator) : await this.replicas.check(row, assignment, first, comparator, redundancy)
     } finally {
+      this.reserved -= price
       if (this.inFlight.get(row.id) === verifying) this.inFlight.delete(row.id)
       this.poke()
     }
     try {
       if (this.end !== undefined || row.attempts !== attempt) return
-      this.replicas.report(row, first, checked.outcome, canary ? 'canary' : 'replicas')
+      this.replicas.report(row, first, checked.outcome, canary ? 'canary' : 'replicas', comparator.method === 'exact')
       const winner = checked.outcome.winner
       if (winner === undefined) {
         this.failed(row, primary, attempt, new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))

@@ -7,7 +7,8 @@
  * the majority's does and the primary's attempt fails. Without a majority
  * two fresh workers are added once before anyone is blamed; still none is
  * "inconclusive". A replica that fails or cannot be placed simply does not
- * count; with no replica at all the result is "unverified".
+ * count; with no replica at all — or a comparator that fails — the result
+ * is "unverified".
  */
 import type { Comparator } from '../../verify/index.ts'
 import { agreement, type Replica } from '../../verify/index.ts'
@@ -67,7 +68,13 @@ export async function checkReplicas (primary: DispatchResult, assignment: TaskAs
 async function decide (primary: DispatchResult, replicas: DispatchResult[], comparator: Comparator): Promise<Omit<ReplicaOutcome, 'replicas'> | undefined> {
   const all = [primary, ...replicas]
   const byReplica = new Map<Replica, DispatchResult>(all.map(r => [{ worker: r.worker, result: r.result, hash: r.resultHash }, r]))
-  const { majority } = await agreement([...byReplica.keys()], comparator)
+  let majority: Replica[] | undefined
+  try {
+    majority = (await agreement([...byReplica.keys()], comparator)).majority
+  } catch {
+    // the comparator itself failed (the engine behind the text comparator): no verdict, nobody blamed
+    return { verdict: 'unverified', winner: primary, agreeing: [], outliers: [] }
+  }
   if (majority === undefined) return undefined
   const inMajority = new Set(majority.map(r => byReplica.get(r) as DispatchResult))
   const outliers = all.filter(r => !inMajority.has(r))

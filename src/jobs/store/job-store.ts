@@ -219,12 +219,13 @@ export class JobStore {
     })
   }
 
-  /** Accept a result if the attempt is still the current, open one; false means a late duplicate (ignored). */
   /** Credits spent on the job beside its committed results (replicas that checked them). */
   spend (jobId: string, amount: number, now: number): void {
+    this.throwFailure()
     this.db.prepare('UPDATE jobs SET spent = spent + ?, updated_at = ? WHERE id = ?').run(amount, now, jobId)
   }
 
+  /** Accept a result if the attempt is still the current, open one; false means a late duplicate (ignored). */
   commit (jobId: string, subtaskId: string, input: CommitInput, now: number): boolean {
     this.throwFailure()
     return this.db.transaction(() => {

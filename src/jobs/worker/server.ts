@@ -86,9 +86,12 @@ export class TaskServer {
   }
 
   private async * serveOffer (assignment: TaskAssignment, context: HandlerContext): AsyncGenerator<TaskFrame, void, undefined> {
-    const events = this.c.worker.run(context.peerId, assignment, context.signal)
+    // ours as well as the caller's: leaving this generator (the engine stopped reading) ends the run too
+    const leave = new AbortController()
+    const events = this.c.worker.run(context.peerId, assignment, AbortSignal.any([context.signal, leave.signal]))
     let held: TaskFrame | undefined
     let pending: Promise<IteratorResult<WorkerEvent, void>> | undefined
+    let finished = false
     try {
       while (true) {
         pending = events.next()
@@ -113,8 +116,10 @@ export class TaskServer {
         yield this.frameOf(event)
       }
       if (held !== undefined) yield held
+      finished = true
     } finally {
-      // the caller left while an event was awaited: the run ends on its aborted signal; nobody reads that event
+      // left early (the engine stopped reading): the run ends on the aborted signal; nobody reads the event awaited
+      if (!finished) leave.abort(new AgoraError('E1050', `the coordinator left ${assignment.key}`))
       pending?.catch(() => {})
       await events.return(undefined)
     }

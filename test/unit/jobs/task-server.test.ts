@@ -98,3 +98,16 @@ test('the caller leaving while an acceptance lingers ends the worker\'s run', as
   await leaving
   assert.equal(ended, true)
 })
+
+test('the engine leaving while an acceptance lingers aborts the worker\'s run, so its slot is not held to the end of the task', async () => {
+  let aborted: unknown
+  const handler = await serverWith(async function * (_peer, _assignment, signal) {
+    yield { type: 'accepted', slotsIdle: 0 }
+    await new Promise<void>(resolve => { signal.addEventListener('abort', () => { aborted = signal.reason; resolve() }, { once: true }) })
+  }, 5)
+  // the caller's own signal never fires: only our leaving can end the run
+  const frames = handler({ kind: 'offer', assignment: ASSIGNMENT } as never, context())
+  assert.equal(((await frames.next()).value as TaskFrame).type, 'accepted')
+  await frames.return(undefined)
+  assert.equal((aborted as { code?: string } | undefined)?.code, 'E1050')
+})

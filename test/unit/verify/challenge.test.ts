@@ -54,6 +54,7 @@ test('evidence that does not check out → E1216: another challenger, one replic
   refused(challenge({ replicas: [first, receipt(honest[1] as NodeIdentity, me, `${key}#r2`, H('a'))] }), me)
   refused(challenge({ replicas: [first, receipt(honest[1] as NodeIdentity, me, `${me}/j1/other#r2`, H('b'))] }))
   refused(challenge({ replicas: [first, receipt(honest[1] as NodeIdentity, honest[0]?.peerIdString as string, `${key}#r2`, H('b'))] }), me)
+  refused(challenge({ replicas: [first, receipt(coordinator, me, `${key}#r2`, H('b'))] }), me)
   refused(challenge({ resultHash: H('c') }))
   refused(challenge({ expectedHash: H('c') }))
   refused(challenge({ replicas: [first, { ...second, payload: { ...(second.payload as Record<string, unknown>), resultHash: H('d') } }] }), me)

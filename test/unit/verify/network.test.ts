@@ -11,7 +11,7 @@ import { signReceipt } from '../../../src/jobs/protocol/receipt.ts'
 
 const H = (c: string): string => c.repeat(64)
 
-async function network (): Promise<{ validate: GossipValidator, decisions: DecisionBook, published: Uint8Array[], net: VerifyNetwork, self: string }> {
+async function network (mayDecide?: (thread: string, decider: string) => boolean): Promise<{ validate: GossipValidator, decisions: DecisionBook, published: Uint8Array[], net: VerifyNetwork, self: string }> {
   const identity = await generateIdentity()
   let validate: GossipValidator | undefined
   const published: Uint8Array[] = []
@@ -22,7 +22,7 @@ async function network (): Promise<{ validate: GossipValidator, decisions: Decis
   }
   const validator = new VerifyValidator({ envelopes: new EnvelopeVerifier({ replay: new ReplayRepository(new Database({ path: ':memory:' })) }) })
   const decisions = new DecisionBook()
-  const net = new VerifyNetwork({ gossip, identity, validator, decisions, logger: silentLogger().forComponent('test') }, { k: () => 1, decides: () => true, revealAfterMs: 10 })
+  const net = new VerifyNetwork({ gossip, identity, validator, decisions, logger: silentLogger().forComponent('test') }, { k: () => 1, decides: () => true, revealAfterMs: 10, mayDecide })
   net.start()
   assert.ok(validate !== undefined)
   return { validate, decisions, published, net, self: identity.peerIdString }
@@ -79,4 +79,17 @@ test('a CHALLENGE from a peer is checked: evidence that holds is accepted and na
   assert.equal(seen[0]?.accused, cheat.peerIdString)
   assert.equal(seen[1]?.accused, undefined)
   assert.match(seen[1]?.refuted ?? '', /majority/)
+})
+
+test('a DECIDE for a thread its signer may not decide is rejected and not booked; a second, different one from a decider in one epoch is rejected', async () => {
+  const { validate, decisions } = await network((thread, decider) => thread.startsWith(`${decider}/`))
+  const owner = await generateIdentity()
+  const stranger = await generateIdentity()
+  const thread = `${owner.peerIdString}/job`
+  const decide = (who: typeof owner, lamport: number, result: string): Uint8Array => encodeEnvelope(signEnvelope(who, { kind: 'DECIDE', payload: { thread, epoch: 1, lamport, result } }))
+  assert.equal(validate(message(decide(stranger, 1, H('a')), stranger.peerIdString)), 'reject')
+  assert.equal(decisions.get(thread), undefined)
+  assert.equal(validate(message(decide(owner, 1, H('b')), owner.peerIdString)), 'accept')
+  assert.equal(validate(message(decide(owner, 2, H('c')), owner.peerIdString)), 'reject', 'E1201: decided twice in epoch 1')
+  assert.equal(decisions.get(thread)?.winner.result, H('b'))
 })
