@@ -64,6 +64,10 @@ interface ThreadBook {
   finalized: Decision | undefined
 }
 
+/** Threads a book holds at most (the one decided longest ago is forgotten first); decisions per thread likewise. */
+const MAX_THREADS = 100_000
+const MAX_DECISIONS_PER_THREAD = 1024
+
 export class DecisionBook {
   private readonly threads = new Map<string, ThreadBook>()
 
@@ -76,6 +80,7 @@ export class DecisionBook {
     checkDecision(d)
     const book = this.threads.get(d.thread)
     if (book === undefined) {
+      if (this.threads.size >= MAX_THREADS) this.threads.delete(this.threads.keys().next().value as string)
       this.threads.set(d.thread, { epoch: d.epoch, winner: d, byEpoch: new Map([[epochKey(d), d]]), finalized: undefined })
       return { outcome: 'won', orphaned: [] }
     }
@@ -92,6 +97,7 @@ export class DecisionBook {
         why: `a decision of epoch ${d.epoch} for ${d.result} came after it`, details: { thread: d.thread, epoch: d.epoch, decider: d.decider }
       })
     }
+    if (book.byEpoch.size >= MAX_DECISIONS_PER_THREAD) book.byEpoch.delete(book.byEpoch.keys().next().value as string)
     book.byEpoch.set(epochKey(d), d)
     book.epoch = Math.max(book.epoch, d.epoch)
     if (!wins) return { outcome: 'lost', orphaned: d.result !== book.winner.result }

@@ -14,7 +14,8 @@
  * DECIDE of an older epoch is not refused here: after a partition heals it
  * is how the other side's decision arrives, and the DecisionBook keeps it
  * as a loser to reconcile. Memory is bounded: at most `maxThreads` threads
- * are remembered (the least recently touched is forgotten first).
+ * are remembered (the least recently touched is forgotten first), each with
+ * at most MAX_PER_THREAD signers' times and commitments.
  */
 import { AgoraError } from '../errors.ts'
 import { decodeEnvelope, parseEnvelope, type Envelope, type EnvelopeVerifier } from '../identity/index.ts'
@@ -50,6 +51,8 @@ interface ThreadState {
 
 const DEFAULT_PER_SIGNER_PER_SECOND = 50
 const DEFAULT_MAX_THREADS = 100_000
+/** Signers' Lamport times and ATTEST commitments one thread keeps at most (the oldest forgotten first). */
+const MAX_PER_THREAD = 4096
 const KINDS: ReadonlySet<string> = new Set(VERIFY_KINDS)
 
 export class VerifyValidator {
@@ -132,15 +135,24 @@ export class VerifyValidator {
       this.threads.delete(payload.thread)
     }
     this.threads.set(payload.thread, state)
-    state.lamport.set(envelope.from, payload.lamport)
+    capped(state.lamport, envelope.from).set(envelope.from, payload.lamport)
     if (kind === 'DECIDE') state.epoch = Math.max(state.epoch, payload.epoch)
     if (kind === 'ATTEST') {
       const p = payload as VerifyPayload<'ATTEST'>
-      if (p.phase === 'commit') state.commitments.set(commitmentKey(envelope.from, p), p.commitment)
+      if (p.phase === 'commit') {
+        const key = commitmentKey(envelope.from, p)
+        capped(state.commitments, key).set(key, p.commitment)
+      }
     }
   }
 }
 
 function commitmentKey (verifier: string, p: { subtask: string, worker: string, epoch: number }): string {
   return `${verifier} ${p.subtask} ${p.worker} ${p.epoch}`
+}
+
+/** `map`, its oldest entry dropped when it is full and `key` would be a new one. */
+function capped<V> (map: Map<string, V>, key: string): Map<string, V> {
+  if (!map.has(key) && map.size >= MAX_PER_THREAD) map.delete(map.keys().next().value as string)
+  return map
 }
