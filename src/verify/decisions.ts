@@ -11,6 +11,7 @@
  * is finalized once, for its winner only.
  */
 import { AgoraError } from '../errors.ts'
+import { setBounded } from './bounded.ts'
 
 export interface Decision {
   thread: string
@@ -80,8 +81,7 @@ export class DecisionBook {
     checkDecision(d)
     const book = this.threads.get(d.thread)
     if (book === undefined) {
-      if (this.threads.size >= MAX_THREADS) this.threads.delete(this.threads.keys().next().value as string)
-      this.threads.set(d.thread, { epoch: d.epoch, winner: d, byEpoch: new Map([[epochKey(d), d]]), finalized: undefined })
+      setBounded(this.threads, d.thread, { epoch: d.epoch, winner: d, byEpoch: new Map([[epochKey(d), d]]), finalized: undefined }, MAX_THREADS)
       return { outcome: 'won', orphaned: [] }
     }
     const before = book.byEpoch.get(epochKey(d))
@@ -97,8 +97,7 @@ export class DecisionBook {
         why: `a decision of epoch ${d.epoch} for ${d.result} came after it`, details: { thread: d.thread, epoch: d.epoch, decider: d.decider }
       })
     }
-    if (book.byEpoch.size >= MAX_DECISIONS_PER_THREAD) book.byEpoch.delete(book.byEpoch.keys().next().value as string)
-    book.byEpoch.set(epochKey(d), d)
+    setBounded(book.byEpoch, epochKey(d), d, MAX_DECISIONS_PER_THREAD)
     book.epoch = Math.max(book.epoch, d.epoch)
     if (!wins) return { outcome: 'lost', orphaned: d.result !== book.winner.result }
     const displaced = book.winner

@@ -23,6 +23,7 @@ import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
 import type { EtcdDecider } from './etcd-decider.ts'
 import { attestCommitment, type VerifyKind, type VerifyPayload } from './messages.ts'
 import { checkChallenge } from './challenge.ts'
+import { addBounded, setBounded } from './bounded.ts'
 import type { Accepted, VerifyValidator } from './validator.ts'
 
 export interface VerifyNetworkComponents {
@@ -177,8 +178,7 @@ export class VerifyNetwork {
     const clock = Math.max(this.clocks.get(payload.thread) ?? 0, payload.lamport)
     // re-inserted: the oldest-touched thread is the first forgotten past the cap
     this.clocks.delete(payload.thread)
-    if (this.clocks.size >= MAX_TALLIES) this.clocks.delete(this.clocks.keys().next().value as string)
-    this.clocks.set(payload.thread, clock)
+    setBounded(this.clocks, payload.thread, clock, MAX_TALLIES)
     if (kind === 'ATTEST') this.tally(envelope.from, accepted.payload as VerifyPayload<'ATTEST'>)
     else if (kind === 'DECIDE') {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
@@ -215,8 +215,7 @@ export class VerifyNetwork {
     const epochKey = `${p.thread} ${p.epoch}`
     if (count < this.init.k() || !this.init.decides(p.thread) || this.decided.has(epochKey)) return
     // one decision per (thread, epoch), whatever arrives later
-    if (this.decided.size >= MAX_TALLIES) this.decided.delete(this.decided.values().next().value as string)
-    this.decided.add(epochKey)
+    addBounded(this.decided, epochKey, MAX_TALLIES)
     void this.decide(p.thread, p.epoch, p.resultHash).catch(err => {
       this.decided.delete(epochKey)
       this.c.logger.warn({ thread: p.thread, err: messageOf(err) }, 'deciding failed')
@@ -274,12 +273,8 @@ const MAX_TALLIES = 100_000
 function add (sets: Map<string, Set<string>>, key: string, member: string): number {
   let set = sets.get(key)
   if (set === undefined) {
-    if (sets.size >= MAX_TALLIES) {
-      const oldest = sets.keys().next()
-      if (oldest.done !== true) sets.delete(oldest.value)
-    }
     set = new Set()
-    sets.set(key, set)
+    setBounded(sets, key, set, MAX_TALLIES)
   }
   set.add(member)
   return set.size

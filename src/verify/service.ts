@@ -26,6 +26,7 @@ import { VerifyValidator } from './validator.ts'
 import type { Registry } from 'prom-client'
 import type { Database } from '../store/index.ts'
 import { DecisionsRepository } from './decisions-repository.ts'
+import { addBounded } from './bounded.ts'
 
 export interface VerifyServiceComponents {
   db: Database
@@ -118,8 +119,7 @@ export class VerifyService {
       // one conviction per receipt, however often its evidence is sent again
       if (key !== undefined) {
         if (this.convicted.has(key)) return
-        if (this.convicted.size >= MAX_CONVICTIONS) this.convicted.delete(this.convicted.values().next().value as string)
-        this.convicted.add(key)
+        addBounded(this.convicted, key, MAX_CONVICTIONS)
       }
       // the evidence convicts the accused here too; a challenge that does not check out lowers its sender
       this.c.peerBook.record(accused ?? challenger, 'invalid')

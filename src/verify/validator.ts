@@ -21,6 +21,7 @@ import { AgoraError } from '../errors.ts'
 import { decodeEnvelope, parseEnvelope, type Envelope, type EnvelopeVerifier } from '../identity/index.ts'
 import { KeyedRateLimiter } from '../p2p/index.ts'
 import { attestCommitment, VERIFY_KINDS, VERIFY_SCHEMAS, type VerifyKind, type VerifyPayload } from './messages.ts'
+import { setBounded } from './bounded.ts'
 
 export interface VerifyValidatorComponents {
   /** Signature, time window and the persisted replay guard. */
@@ -124,35 +125,19 @@ export class VerifyValidator {
 
   private remember (envelope: Envelope, kind: VerifyKind, payload: VerifyPayload<VerifyKind>): void {
     let state = this.threads.get(payload.thread)
-    if (state === undefined) {
-      if (this.threads.size >= this.maxThreads) {
-        const oldest = this.threads.keys().next()
-        if (oldest.done !== true) this.threads.delete(oldest.value)
-      }
-      state = { epoch: 0, lamport: new Map(), commitments: new Map() }
-    } else {
-      // re-inserted: the map's order is the order threads were last touched
-      this.threads.delete(payload.thread)
-    }
-    this.threads.set(payload.thread, state)
-    capped(state.lamport, envelope.from).set(envelope.from, payload.lamport)
+    // re-inserted: the map's order is the order threads were last touched
+    if (state !== undefined) this.threads.delete(payload.thread)
+    state ??= { epoch: 0, lamport: new Map(), commitments: new Map() }
+    setBounded(this.threads, payload.thread, state, this.maxThreads)
+    setBounded(state.lamport, envelope.from, payload.lamport, MAX_PER_THREAD)
     if (kind === 'DECIDE') state.epoch = Math.max(state.epoch, payload.epoch)
     if (kind === 'ATTEST') {
       const p = payload as VerifyPayload<'ATTEST'>
-      if (p.phase === 'commit') {
-        const key = commitmentKey(envelope.from, p)
-        capped(state.commitments, key).set(key, p.commitment)
-      }
+      if (p.phase === 'commit') setBounded(state.commitments, commitmentKey(envelope.from, p), p.commitment, MAX_PER_THREAD)
     }
   }
 }
 
 function commitmentKey (verifier: string, p: { subtask: string, worker: string, epoch: number }): string {
   return `${verifier} ${p.subtask} ${p.worker} ${p.epoch}`
-}
-
-/** `map`, its oldest entry dropped when it is full and `key` would be a new one. */
-function capped<V> (map: Map<string, V>, key: string): Map<string, V> {
-  if (!map.has(key) && map.size >= MAX_PER_THREAD) map.delete(map.keys().next().value as string)
-  return map
 }

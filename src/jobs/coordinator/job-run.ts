@@ -26,6 +26,7 @@ import { ReadyQueue } from './ready-queue.ts'
 import { JobPayments, unpaidAttempt, type AttemptPayment } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
 import { JobReplicas } from './job-replicas.ts'
+import { CAPACITY_PROBE_MS, WorkerCapacity } from './worker-capacity.ts'
 import { internalError, outcomeOf } from './attempt-errors.ts'
 
 /** How long a refusing worker is skipped (unless it says how long). */
@@ -34,8 +35,6 @@ const REFUSAL_BACKOFF_MS = 250
 const IDLE_RECHECK_MS = 1000
 /** With nothing running, how long the job waits for a candidate to appear (offers expire and come back) before failing. */
 const NO_CANDIDATE_GRACE_MS = 60_000
-/** How often a worker's learnt capacity grows by one attempt (to find slots that freed up). */
-const CAPACITY_PROBE_MS = 250
 /** Longest wait a refusing worker's retry hint may ask for (a larger hint would park the subtask for good). */
 const MAX_REFUSAL_WAIT_MS = 60_000
 /** Longest timer Node keeps (2^31 − 1 ms, ~24.8 days); a later deadline is re-armed in steps. */
@@ -64,11 +63,8 @@ export class JobRun {
   private readonly busyUntil = new Map<string, number>()
   /** `worker task-type` → why it refused for good (LASTING_REFUSALS). */
   private readonly refusedFor = new Map<string, string>()
-  /** Worker → our attempts out on it (offered, accepted or running), and of those the accepted ones. */
-  private readonly outOn = new Map<string, number>()
-  private readonly acceptedOn = new Map<string, number>()
-  /** Worker → attempts it takes at once, learnt from its last 'slots' refusal, at `at` (see the module comment). */
-  private readonly capacity = new Map<string, { max: number, at: number }>()
+  /** What each worker takes of our attempts (see the module comment). */
+  private readonly capacity = new WorkerCapacity()
   private readonly stop = new AbortController()
   private wake: (() => void) | undefined
   /** Micro-credits of the attempts out (their candidates' prices), not yet spent. */
@@ -186,7 +182,7 @@ export class JobRun {
   private launch (row: SubtaskPlanRow, now: number): true | number {
     const work = this.c.store.work(this.jobId, row.id)
     const busy = [...this.busyUntil].filter(([, until]) => until > now)
-    const full = [...this.capacity.keys()].filter(peer => this.atCapacity(peer, now))
+    const full = this.capacity.full(now)
     const refused = [...this.refusedFor.keys()].filter(k => k.endsWith(` ${row.type}`)).map(k => k.slice(0, k.indexOf(' ')))
     const exclude = new Set([...row.excluded, ...busy.map(([peer]) => peer), ...full, ...refused])
     // integers: a budget of 0.3 covers three subtasks at 0.1 exactly
@@ -241,7 +237,7 @@ export class JobRun {
     this.inFlight.set(row.id, controller)
     this.reserved += choice.candidate.price
     this.c.router.begin(worker)
-    add(this.outOn, worker, 1)
+    this.capacity.out(worker, 1)
     let accepted = false
     const startedAt = performance.now()
     const assignment = {
@@ -259,7 +255,7 @@ export class JobRun {
       signal: AbortSignal.any([controller.signal, this.stop.signal]),
       timeouts: this.c.config.timeouts,
       onAccepted: () => {
-        if (!accepted) add(this.acceptedOn, worker, 1)
+        if (!accepted) this.capacity.accepted(worker, 1)
         accepted = true
         if (row.state === 'assigned' && row.attempts === attempt) row.state = 'running'
         this.c.store.running(this.jobId, row.id, attempt, Date.now())
@@ -270,8 +266,8 @@ export class JobRun {
       // an accepted attempt ending there frees one of its slots, whatever an earlier refusal said
       if (accepted) this.busyUntil.delete(worker)
       this.c.router.end(worker)
-      add(this.outOn, worker, -1)
-      if (accepted) add(this.acceptedOn, worker, -1)
+      this.capacity.out(worker, -1)
+      if (accepted) this.capacity.accepted(worker, -1)
       this.reserved -= choice.candidate.price
       if (this.inFlight.get(row.id) === controller) this.inFlight.delete(row.id)
       this.poke()
@@ -365,7 +361,7 @@ export class JobRun {
       const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
       const now = Date.now()
       this.busyUntil.set(worker, now + Math.min(details?.retryAfterMs ?? REFUSAL_BACKOFF_MS, MAX_REFUSAL_WAIT_MS))
-      if (details?.reason === 'slots') this.learnCapacity(worker, now)
+      if (details?.reason === 'slots') this.capacity.learn(worker, now)
       if (details?.reason !== undefined && LASTING_REFUSALS.has(details.reason)) this.refusedFor.set(`${worker} ${row.type}`, details.reason)
       this.c.store.release(this.jobId, row.id, attempt)
       row.attempts = attempt - 1
@@ -384,18 +380,6 @@ export class JobRun {
     } else {
       this.c.events.emit('subtask:retrying', { jobId: this.jobId, subtaskId: row.id, type: row.type, worker, attempt, code: error.code })
     }
-  }
-
-  /** Our attempts out on `worker` fill what it takes (as learnt from its refusals). */
-  private atCapacity (worker: string, now: number): boolean {
-    const capacity = this.capacity.get(worker)
-    if (capacity === undefined) return false
-    return (this.outOn.get(worker) ?? 0) >= capacity.max + Math.floor((now - capacity.at) / CAPACITY_PROBE_MS)
-  }
-
-  /** A 'slots' refusal: the worker takes as many of ours as it runs now (at least one, to keep asking). */
-  private learnCapacity (worker: string, now: number): void {
-    this.capacity.set(worker, { max: Math.max(1, this.acceptedOn.get(worker) ?? 0), at: now })
   }
 
   private finish (end: RunEnd): void {
@@ -417,12 +401,4 @@ export class JobRun {
       this.wake = () => { clearTimeout(timer); resolve() }
     })
   }
-}
-
-/** Add `n` to a counter; returns the new value (a counter at 0 is removed). */
-function add (counters: Map<string, number>, key: string, n: number): number {
-  const value = (counters.get(key) ?? 0) + n
-  if (value > 0) counters.set(key, value)
-  else counters.delete(key)
-  return value
 }
