@@ -144,12 +144,16 @@ export class Ledger {
    * micro-credits, or a balance past the safe range), E1101 (`available`
    * cannot cover it), E1103 (the entries do not sum to zero, an unknown
    * account, a balance that would cross its sign, a key reused for a
-   * different posting).
+   * different posting). `known.absent`: the caller's own committed records
+   * prove no posting under this key exists (the payee's nonce for an earn
+   * key), so the lookup on disk is skipped; one that does exist would fail
+   * the commit.
    */
-  post (input: PostingInput): PostOutcome {
+  post (input: PostingInput, known: { absent?: boolean } = {}): PostOutcome {
     this.assertStarted()
     const entries = normalise(input)
-    const before = this.pending.get(input.key) ?? (input.key === this.lastAbsent ? undefined : this.journal.entriesOf(input.key))
+    const skipLookup = known.absent === true || input.key === this.lastAbsent
+    const before = this.pending.get(input.key) ?? (skipLookup ? undefined : this.journal.entriesOf(input.key))
     if (input.key === this.lastAbsent) this.lastAbsent = undefined
     if (before !== undefined) {
       if (!sameEntries(before, entries)) {

@@ -131,8 +131,8 @@ export class Payee {
     if (chainRoot(book.root, ids) !== proof.root) throw paymentRefused('E1120', 'root', 'payment proof root does not chain on the last one', 'root ≠ sha256(previous root ‖ ids)', ctx)
     const amount = Number(sum)
     const at = this.now()
-    // the earn key and the stored proof share one commit, so the key is new whenever the nonce is
-    if (this.ledger.post(earnPosting({ payer: proof.payer, epoch: proof.epoch, nonce: proof.nonce, amount, at })) === 'duplicate') {
+    // the earn key and the stored proof share one commit, so the key is new whenever the nonce is: no lookup
+    if (this.ledger.post(earnPosting({ payer: proof.payer, epoch: proof.epoch, nonce: proof.nonce, amount, at }), { absent: true }) === 'duplicate') {
       return { outcome: 'duplicate', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount: 0, receipts: ids.length }
     }
     for (const row of paid) {
