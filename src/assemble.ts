@@ -117,7 +117,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     // the gateway: one access rule for every protocol that spends our compute, metering of every request
     const access = new AccessControl({ peerBook, logger, metrics }, { ...config.access, selfPeerId: identity.peerIdString })
     // the market pays for what jobs and the gateway buy, and books what they sell: built before both
-    const market = new MarketService({ db: store.db, identity, reqresp, envelopes, peerBook, offers, access, events, logger, metrics }, config.market)
+    const market = new MarketService({ db: store.db, identity, reqresp, envelopes, peerBook, offers, gossip, access, events, logger, metrics }, config.market)
     const metering = new Metering({ db: store.db, metrics, logger })
     const localInference = new LocalInference({ local: providers, metering, prices: () => offers.local()?.prices })
     const inferenceServer = new InferenceServer({ reqresp, access, local: localInference, market, logger, metrics })

@@ -195,6 +195,14 @@ export const ERROR_CODES = {
   E1120: { status: 409, hint: 'a payment proof must raise its nonce by one and never lower the cumulative amount; the older proof is kept' },
   E1121: { status: 422, hint: 'a payment proof may cover only receipts this node issued to the payer and has not been paid for' },
   E1123: { status: 409, hint: 'a receipt id names one piece of work: it was issued before to another buyer or for another amount; this is a bug — see the node log' },
+  // market: the open auction
+  E1130: { status: 404, hint: 'list needs with `agora market needs`' },
+  E1131: { status: 410, hint: 'the need took proposals until its deadline; answer a newer need' },
+  E1132: { status: 422, hint: 'the proposal\'s unit price times the need\'s quantity passes its budget; propose within it' },
+  E1133: { status: 409, hint: 'a proposal answers an open need of the node it is sent to; see the need with `agora market proposals <need>`' },
+  E1134: { status: 409, hint: 'no seller proposed in time, or no proposal became a contract (see each proposal\'s reason with `agora market proposals <need>`); put out a new need with a longer deadline or a higher budget' },
+  E1135: { status: 409, hint: 'see the need\'s state with `agora market needs`' },
+  E1136: { status: 400, hint: 'a need names a task type, a quantity from 1, a budget above zero and a deadline in the next 24 hours, e.g. `agora market need --task-type text.embed --quantity 100 --budget 5 --deadline 10m`' },
   // market: the control API
   E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' },
   // verification

@@ -52,6 +52,14 @@ export interface AgoraEventMap {
   'payment:sent': PaymentEvent
   'payment:received': PaymentEvent
   'payment:refused': PaymentEvent & { code: string, message: string }
+  /** The open auction. Buyer: a NEED put out, a proposal kept, the need decided (a contract made) or ended without one. */
+  'need:created': { needId: string, taskType: string, quantity: number, budget: string, deadline: number }
+  'need:proposal': { needId: string, seller: string, unitPrice: string, etaMs: number, capacity: number }
+  'need:decided': { needId: string, seller: string, contractId: string, unitPrice: string, epoch: number }
+  'need:failed': { needId: string, state: string, reason: string }
+  /** Seller: a proposal this node sent, and the buyer's decision on a need it proposed for. */
+  'need:proposed': { thread: string, buyer: string, unitPrice: string }
+  'need:awarded': { thread: string, buyer: string, winner: string, won: boolean, epoch: number }
   /** A decision booked (this node's or a peer's): `won` it stands now, `lost` another stands; `orphaned`: decisions it displaced that named another result. */
   'verify:decision': VerifyDecisionEvent
   /** A peer's CHALLENGE, checked: `accused` lowered (upheld), or `refuted` (why) and the challenger lowered. */
@@ -80,6 +88,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'subtask:assigned', 'subtask:committed', 'subtask:retrying', 'subtask:verified', 'subtask:failed',
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
+  'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
   'verify:decision', 'verify:challenge', 'verify:quorum'
 ]
 

@@ -25,6 +25,7 @@ import type { ApiKeys } from './keys/index.ts'
 import type { JobsApi } from '../jobs/api-types.ts'
 import { registerJobsRoutes } from './routes/jobs.ts'
 import { registerMarketRoutes } from './routes/market.ts'
+import { registerNeedsRoutes } from './routes/needs.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import type { VerifyStatus } from '../verify/index.ts'
 import type { MarketApi } from '../market/types.ts'
@@ -117,6 +118,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     if (keys !== undefined) registerKeysRoutes(scope, { keys })
     await registerJobsRoutes(scope, { jobs: components.jobs }, { maxInlineInputBytes: init.maxInlineInputBytes })
     registerMarketRoutes(scope, { market: components.market })
+    registerNeedsRoutes(scope, { market: components.market })
     if (components.verify !== undefined) registerVerifyRoutes(scope, { verify: components.verify })
   }, { prefix: API_PREFIX })
   if (openAi) {

@@ -17,6 +17,7 @@ import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-
 import type { JobDetail, JobsQuery } from './schemas.ts'
 import type { UploadFileOptions } from './upload.ts'
 import type * as M from './market-schemas.ts'
+import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
@@ -105,6 +106,12 @@ export class ControlClient {
   acceptContract (id: string): Promise<M.ContractJson> { return this.call(ROUTES.acceptContract, { params: { id } }) }
   rejectContract (id: string, reason?: M.RejectBodyInput['reason']): Promise<M.ContractJson> { return this.call(ROUTES.rejectContract, { params: { id }, body: reason === undefined ? {} : { reason } }) }
   cancelContract (id: string): Promise<M.ContractJson> { return this.call(ROUTES.cancelContract, { params: { id } }) }
+  needs (query: { state?: string, limit?: number } = {}): Promise<N.NeedJson[]> { return this.call(ROUTES.needs, { query }) }
+  need (id: string): Promise<N.NeedViewJson> { return this.call(ROUTES.need, { params: { id } }) }
+  createNeed (body: N.NeedBody): Promise<N.NeedJson> { return this.call(ROUTES.createNeed, { body }) }
+  /** Waits until the decision is a contract (the winner's ACCEPT), or E1134. */
+  decideNeed (id: string, seller?: string): Promise<N.NeedJson> { return this.call(ROUTES.decideNeed, { params: { id }, body: seller === undefined ? {} : { seller } }) }
+  cancelNeed (id: string): Promise<N.NeedJson> { return this.call(ROUTES.cancelNeed, { params: { id } }) }
   async uploadFile (path: string, opts: UploadFileOptions = {}): Promise<BlobRef> {
     const { uploadFile } = await import('./upload.ts') // loaded on first use: most commands never upload
     return await uploadFile(this, path, opts)

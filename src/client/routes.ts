@@ -8,6 +8,7 @@ import type { Offer } from '../offers/index.ts'
 import type { JobSpecInput } from '../jobs/types.ts'
 import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
 import type * as M from './market-schemas.ts'
+import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
 
 export const API_PREFIX = '/api/v1'
@@ -79,7 +80,12 @@ export const ROUTES = {
   marketRequest: route<M.ContractJson, M.MarketRequestBody>('POST', `${API_PREFIX}/market/requests`),
   acceptContract: route<M.ContractJson>('POST', `${API_PREFIX}/market/contracts/:id/accept`),
   rejectContract: route<M.ContractJson, M.RejectBodyInput>('POST', `${API_PREFIX}/market/contracts/:id/reject`),
-  cancelContract: route<M.ContractJson>('POST', `${API_PREFIX}/market/contracts/:id/cancel`)
+  cancelContract: route<M.ContractJson>('POST', `${API_PREFIX}/market/contracts/:id/cancel`),
+  needs: route<N.NeedJson[]>('GET', `${API_PREFIX}/market/needs`),
+  need: route<N.NeedViewJson>('GET', `${API_PREFIX}/market/needs/:id`),
+  createNeed: route<N.NeedJson, N.NeedBody>('POST', `${API_PREFIX}/market/needs`),
+  decideNeed: route<N.NeedJson, N.DecideBody>('POST', `${API_PREFIX}/market/needs/:id/decide`),
+  cancelNeed: route<N.NeedJson>('POST', `${API_PREFIX}/market/needs/:id/cancel`)
 } as const
 
 export type RouteResponse<R> = R extends Route<infer Res, unknown> ? Res : never

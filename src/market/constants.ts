@@ -33,6 +33,8 @@ export const MARKET_DEFAULTS = {
   pendingWaitMs: 15_000,
   /** The expiry sweep runs at least this often (and at the next expiry when sooner). */
   expirySweepMs: 30_000,
+  /** The furthest deadline a NEED may carry (and a node answers). */
+  maxNeedWindowMs: 24 * 3600_000,
   /** Finished contracts listed at most by one query. */
   maxListed: 1000
 } as const

@@ -22,12 +22,17 @@ import { Payee, Payer, paymentPayloadSchema } from './payments/index.ts'
 import { createMarketHandler } from './protocol/handlers.ts'
 import { createMarketProtocol, type MarketProtocol } from './protocol/protocol.ts'
 import { Seller } from './seller.ts'
+import { AuctionBuyer } from './auction/buyer.ts'
+import { NeedsNetwork } from './auction/network.ts'
+import { NeedsRepository } from './auction/repository.ts'
+import { AuctionSeller } from './auction/seller.ts'
 import { localView, viewToWire, type WalletBooks } from './wallet.ts'
 import type { AgoraConfig } from '../config/schema.ts'
 import type { AgoraEvents } from '../events.ts'
 import type { Envelope, EnvelopeKind, EnvelopeVerifier, NodeIdentity } from '../identity/index.ts'
 import type { AgoraLogger, Logger } from '../observability/logger.ts'
 import type { OfferService } from '../offers/index.ts'
+import type { Gossip } from '../p2p/index.ts'
 import type { PeerBook } from '../peers/index.ts'
 import type { RateLimit, ReqResp, UnaryHandler } from '../protocols/index.ts'
 import type { Database } from '../store/index.ts'
@@ -40,8 +45,10 @@ export interface MarketServiceComponents {
   reqresp: Pick<ReqResp, 'handle' | 'unhandle' | 'request'>
   /** The node's verifier (persisted replay guard) for REQUEST, ACCEPT and REJECT. */
   envelopes: Pick<EnvelopeVerifier, 'verify'>
-  peerBook: Pick<PeerBook, 'record' | 'isTrusted' | 'isBanned'>
+  peerBook: Pick<PeerBook, 'record' | 'isTrusted' | 'isBanned' | 'view'>
   offers: Pick<OfferService, 'local' | 'get'>
+  /** Needs and decisions of the open auction (/agora/needs/1); without it this node neither puts out nor answers NEEDs. */
+  gossip?: Pick<Gossip, 'subscribe' | 'validate' | 'publish'> | undefined
   /** The access rules (trust mode, bans); without them only banned peers are refused. */
   access?: { admitPeer: (peerId: string) => AgoraError | undefined } | undefined
   events: Pick<AgoraEvents, 'emit'>
@@ -98,6 +105,9 @@ export class MarketParts {
   readonly sender: PaymentSender
   readonly books: WalletBooks
   readonly handler: UnaryHandler<MarketRequest, MarketResponse>
+  readonly needs: AuctionBuyer
+  readonly proposer: AuctionSeller
+  readonly needsNetwork: NeedsNetwork | undefined
   private readonly c: MarketServiceComponents
   private readonly hooks: ServiceHooks
 
@@ -187,6 +197,45 @@ export class MarketParts {
       timeoutMs: init.paymentTimeoutMs,
       now
     })
+    this.needsNetwork = components.gossip === undefined
+      ? undefined
+      : new NeedsNetwork({
+        gossip: components.gossip,
+        envelopes: components.envelopes,
+        log: this.log,
+        onNeed: (buyer, need) => { this.proposer.onNeed(buyer, need) },
+        onDecide: (buyer, decide) => { this.proposer.onDecide(buyer, decide) }
+      }, { maxWindowMs: MARKET_DEFAULTS.maxNeedWindowMs, now })
+    const gossiped = this.needsNetwork
+    this.needs = new AuctionBuyer({
+      identity,
+      repo: new NeedsRepository(db),
+      publish: async envelope => { await gossiped?.publish(envelope) },
+      verify: (envelope, kinds) => this.verify(envelope, kinds),
+      offerOf: (seller, taskType) => {
+        const offer = components.offers.get(seller)
+        return offer !== undefined && offer.node === seller && offer.taskTypes.includes(taskType) ? offer : undefined
+      },
+      facts: seller => {
+        const view = components.peerBook.view(seller)
+        return { reputation: view?.reputation ?? 0.5, latencyMs: view?.latencyMs ?? null }
+      },
+      request: async (request, signal) => await this.buyer.request(request, AbortSignal.any([signal, hooks.signal()])),
+      events: components.events,
+      log: this.log
+    }, { now, maxWindowMs: MARKET_DEFAULTS.maxNeedWindowMs })
+    this.proposer = new AuctionSeller({
+      identity,
+      offer: () => components.offers.local(),
+      trust: peer => this.trustRefusal(peer),
+      admit: (buyer, value) => { this.credit.admit(buyer, value) },
+      send: async (buyer, envelope) => {
+        const answer = await this.reqresp.request(buyer, this.protocol, { type: 'propose', envelope }, { signal: AbortSignal.any([hooks.signal(), AbortSignal.timeout(MARKET_DEFAULTS.paymentTimeoutMs)]) })
+        if (answer.type !== 'proposal') throw new AgoraError('E1117', `${buyer} answered a proposal with ${answer.type}`)
+      },
+      events: components.events,
+      log: this.log
+    }, { now })
     this.handler = createMarketHandler({
       self: this.self,
       verify: (envelope, kind) => this.verify(envelope, [kind]),
@@ -196,6 +245,7 @@ export class MarketParts {
         return answer
       },
       onPayment: async (payer, envelope) => { await this.received(payer, envelope) },
+      onPropose: (seller, envelope) => { this.needs.onPropose(seller, envelope) },
       balance: peer => ({ type: 'balance', view: viewToWire(localView(this.books, peer)) }),
       refused: (peer, err) => { this.refusedBy(peer, err) }
     })

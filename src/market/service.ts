@@ -15,6 +15,8 @@ import { captureKey } from './ledger/index.ts'
 import { publicContract, type ContractRecord } from './contracts/repository.ts'
 import { differences, localView, peerBalanceOf, viewFromWire, walletOf } from './wallet.ts'
 import { credits } from './metrics.ts'
+import { publicNeed, publicProposal, type Need, type NeedState, type Proposal } from './auction/public.ts'
+import type { NeedInput } from './auction/buyer.ts'
 import type { BalanceView, CaptureInput, Contract, ContractState, DirectRequest, MarketApi, PaySource, PeerBalance, RejectReason, Wallet, WalletEntry } from './types.ts'
 
 export type { MarketServiceComponents, MarketServiceInit } from './parts.ts'
@@ -53,6 +55,8 @@ export class MarketService implements MarketApi {
     p.escrow.start()
     p.expiry.start()
     await p.reqresp.handle(p.protocol, p.handler)
+    p.needsNetwork?.start()
+    p.needs.start()
     p.sender.start()
     this.walletChanged()
   }
@@ -62,6 +66,8 @@ export class MarketService implements MarketApi {
     this.started = false
     this.shutdown.abort(new AgoraError('E504', 'the market is stopping'))
     const p = this.p
+    p.needsNetwork?.stop()
+    p.needs.stop()
     await p.reqresp.unhandle(p.protocol.id)
     await Promise.allSettled([...this.inflight])
     p.sender.stop()
@@ -153,6 +159,51 @@ export class MarketService implements MarketApi {
     await this.p.ledger.durable()
     this.walletChanged()
     return publicContract(ended)
+  }
+
+  // ---- the open auction (buyer side; the seller side answers NEEDs by itself)
+
+  async need (input: NeedInput): Promise<Need> {
+    this.assertRunning()
+    return publicNeed(await this.p.needs.need(input))
+  }
+
+  needs (query: { state?: NeedState, limit?: number } = {}): Need[] {
+    return this.p.needs.list(query, this.p.maxListed).map(publicNeed)
+  }
+
+  needView (id: string): { need: Need, proposals: Proposal[] } {
+    return { need: publicNeed(this.p.needs.get(id)), proposals: this.p.needs.ranked(id).map(publicProposal) }
+  }
+
+  async decideNeed (id: string, seller?: string): Promise<Need> {
+    this.assertRunning()
+    const tracked = this.p.needs.decide(id, seller)
+    this.inflight.add(tracked)
+    try {
+      const decided = await tracked
+      this.walletChanged()
+      return publicNeed(decided)
+    } finally {
+      this.inflight.delete(tracked)
+    }
+  }
+
+  cancelNeed (id: string): Need {
+    return publicNeed(this.p.needs.cancel(id))
+  }
+
+  async auction (input: NeedInput, options: { signal?: AbortSignal } = {}): Promise<Need> {
+    this.assertRunning()
+    const need = await this.p.needs.need({ ...input, decide: 'auto' })
+    const signals = [this.shutdown.signal]
+    if (options.signal !== undefined) signals.push(options.signal)
+    const ended = await this.p.needs.settled(need.id, AbortSignal.any(signals))
+    if (ended.state !== 'decided') {
+      throw new AgoraError('E1134', `the auction for ${input.taskType} was not decided`, { why: ended.reason ?? ended.state, details: { needId: need.id } })
+    }
+    this.walletChanged()
+    return publicNeed(ended)
   }
 
   // ---- buyer side of jobs and the gateway

@@ -130,6 +130,18 @@ export interface MarketApi {
   /** Both books of a pair, side by side, and where they differ. */
   reconcile(peer: string, options?: { signal?: AbortSignal }): Promise<{ local: BalanceView, remote: BalanceView, differences: string[] }>
 
+  // the open auction, buyer side (docs/market.md "Auctions")
+  /** Gossip a NEED; sellers answer with proposals until its deadline; `auto` needs are decided then. */
+  need(input: NeedInput): Promise<Need>
+  needs(query?: { state?: NeedState, limit?: number }): Need[]
+  /** A need and its proposals, best first. */
+  needView(id: string): { need: Need, proposals: Proposal[] }
+  /** DECIDE now (the named seller's proposal, or the best); resolves once the decision is a contract, E1134 when none could be. */
+  decideNeed(id: string, seller?: string): Promise<Need>
+  cancelNeed(id: string): Need
+  /** A need decided at its deadline, for a job that buys its subtasks by auction: the decided need, or E1134. */
+  auction(input: NeedInput, options?: { signal?: AbortSignal }): Promise<Need>
+
   // jobs and the gateway, buyer side
   /** Hold `amount` for `holdId` (a job, a gateway request); E1101 when available cannot cover it. Idempotent by holdId. */
   hold(holdId: string, amount: Micro, options?: { expiresAt?: number, ref?: string }): void
@@ -157,3 +169,7 @@ export interface MarketApi {
    */
   issue(receipt: { receiptId: string, buyer: string, amount: Micro, what?: string, contractId?: string }): void
 }
+
+import type { NeedInput } from './auction/buyer.ts'
+import type { Need, NeedState, Proposal } from './auction/public.ts'
+export type { NeedInput, Need, NeedState, Proposal }

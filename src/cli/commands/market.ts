@@ -1,6 +1,7 @@
 /**
  * `agora wallet show|history|limits|reconcile` and `agora market
- * request|contracts|pending|accept|reject|cancel` (docs/market.md). Amounts
+ * request|contracts|pending|accept|reject|cancel` (docs/market.md); the
+ * auction's `need|needs|proposals|decide|withdraw` are in needs.ts. Amounts
  * come and go as credits with six decimals; values the node would refuse are
  * refused here first, naming the flag (E600, exit 2).
  */
@@ -11,12 +12,14 @@ import type { ContractJson, PeerBalanceJson } from '../../client/market-schemas.
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { creditsFlag, parseDuration } from '../jobs-args.ts'
 import { printList, printRecord, say } from '../output.ts'
+import { registerNeedCommands } from './needs.ts'
 
 const REJECT_REASONS = ['capacity', 'price', 'credit-limit', 'trust', 'expired', 'declined', 'unknown-offer']
 
 export function registerMarketCommands (program: Command): void {
   registerWalletCommands(program)
-  const market = program.command('market').description('direct requests against peers\' offers, and the contracts they make')
+  const market = program.command('market').description('direct requests against peers\' offers, auctions (needs and proposals), and the contracts they make')
+  registerNeedCommands(market)
 
   market.command('request <offerId>')
     .description('ask a peer to sell against its offer; waits for its ACCEPT (the hold is placed) or REJECT')

@@ -11,7 +11,9 @@
  *    the payee's checks (signature, nonce, cumulative, receipts: E112,
  *    E1120, E1121) decide — no replay guard here: a proof sent again
  *    unchanged must be answered OK, its nonce is the replay protection;
- *  - balance: this node's view of the pair with the caller.
+ *  - balance: this node's view of the pair with the caller;
+ *  - propose: the caller's own; the auction's checks (verifier, need open,
+ *    deadline, budget, the seller's offer) decide.
  *
  * A refusal whose cause is the caller (forged, replayed, malformed, out of
  * order) is reported to `refused`, which counts it and lowers the peer's
@@ -33,6 +35,8 @@ export interface MarketHandlerDeps {
   onRequest: (buyer: string, payload: RequestPayload, envelope: Envelope, signal: AbortSignal) => Promise<MarketResponse>
   /** Payee: check and book a PAYMENT proof (throws the refusal). */
   onPayment: (payer: string, envelope: Envelope) => Promise<void>
+  /** Buyer: keep a seller's PROPOSE for one of our needs (throws the refusal). */
+  onPropose: (seller: string, envelope: Envelope) => void
   /** This node's view of the pair with `peer`. */
   balance: (peer: string) => MarketResponse
   /** A message refused because of its sender. */
@@ -62,7 +66,11 @@ export function createMarketHandler (deps: MarketHandlerDeps): UnaryHandler<Mark
       await deps.onPayment(context.peerId, envelope)
       return { type: 'payment', ok: true }
     },
-    balance: async (_request, context) => deps.balance(context.peerId)
+    balance: async (_request, context) => deps.balance(context.peerId),
+    propose: async (request, context) => {
+      deps.onPropose(context.peerId, own(request.envelope, context.peerId))
+      return { type: 'proposal', ok: true }
+    }
   }
   return async (request, context) => {
     try {

@@ -10,7 +10,10 @@
  *    freshly signed REQUEST of the same payload);
  *  - `payment` + a PAYMENT envelope (payer → payee): answered `{ ok: true }`,
  *    or an error that travels as the reqresp error status (E1120, E1121…);
- *  - `balance`: answered by the responder's unsigned view of the pair.
+ *  - `balance`: answered by the responder's unsigned view of the pair;
+ *  - `propose` + a PROPOSE envelope (seller → buyer, for a NEED the buyer
+ *    gossiped): answered `{ ok: true }` once kept, or an error (E1131
+ *    after the deadline, E1132 above the budget, E1133 no such open need).
  */
 import { z } from 'zod'
 import { envelopeSchema } from '../../identity/index.ts'
@@ -79,7 +82,8 @@ export type BalanceViewWire = z.infer<typeof balanceViewWireSchema>
 export const marketRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('request'), envelope: envelopeSchema }).strict(),
   z.object({ type: z.literal('payment'), envelope: envelopeSchema }).strict(),
-  z.object({ type: z.literal('balance') }).strict()
+  z.object({ type: z.literal('balance') }).strict(),
+  z.object({ type: z.literal('propose'), envelope: envelopeSchema }).strict()
 ])
 
 export const marketResponseSchema = z.discriminatedUnion('type', [
@@ -88,7 +92,8 @@ export const marketResponseSchema = z.discriminatedUnion('type', [
   /** Manual mode: queued for the operator; ask again (a fresh REQUEST, same payload) until `expiresAt`. */
   z.object({ type: z.literal('pending'), contractId: marketIdSchema }).strict(),
   z.object({ type: z.literal('payment'), ok: z.literal(true) }).strict(),
-  z.object({ type: z.literal('balance'), view: balanceViewWireSchema }).strict()
+  z.object({ type: z.literal('balance'), view: balanceViewWireSchema }).strict(),
+  z.object({ type: z.literal('proposal'), ok: z.literal(true) }).strict()
 ])
 
 export type MarketRequest = z.infer<typeof marketRequestSchema>

@@ -15,6 +15,7 @@ import { m009Amounts } from './009-amounts.ts'
 import { m010Market } from './010-market.ts'
 import { m011Contracts } from './011-contracts.ts'
 import { m012Verify } from './012-verify.ts'
+import { m013Needs } from './013-needs.ts'
 
 export interface Migration {
   version: number
@@ -34,5 +35,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m009Amounts,
   m010Market,
   m011Contracts,
-  m012Verify
+  m012Verify,
+  m013Needs
 ]

@@ -12,7 +12,7 @@ import { AgoraError } from '../../../src/errors.ts'
 import { AgoraEvents } from '../../../src/events.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
-import type { Contract, MarketApi, PeerBalance, Wallet } from '../../../src/market/types.ts'
+import type { Contract, MarketApi, Need, PeerBalance, Wallet } from '../../../src/market/types.ts'
 
 const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 const headers = { authorization: `Bearer ${TOKEN}`, host: '127.0.0.1' }
@@ -55,8 +55,25 @@ function stubMarket (): MarketApi & { calls: unknown[] } {
     release: unused,
     durable: async () => {},
     admit: unused,
-    issue: unused
+    issue: unused,
+    need: async input => { calls.push(['need', input]); return { ...need, taskType: input.taskType, quantity: input.quantity, budget: input.budget, deadline: input.deadline, decideMode: input.decide ?? 'auto' } },
+    needs: query => { calls.push(['needs', query]); return [need] },
+    needView: id => {
+      if (id !== 'n-1') throw new AgoraError('E1130', `no need ${id}`)
+      return { need, proposals: [{ needId: 'n-1', seller: PEER, offerId: 'o-1', unitPrice: 250_000, etaMs: 1000, capacity: 2, lamport: 1, state: 'open', reason: null, receivedAt: 3, score: 0.81234 }] }
+    },
+    decideNeed: async (id, seller) => {
+      calls.push(['decideNeed', id, seller])
+      throw new AgoraError('E1134', `need ${id} could not be decided: no seller proposed`)
+    },
+    cancelNeed: id => ({ ...need, id, state: 'cancelled' }),
+    auction: unused
   }
+}
+
+const need: Need = {
+  id: 'n-1', thread: `${PEER}/need/n-1`, taskType: 'text.embed', quantity: 4, budget: 2_000_000, deadline: 9, decideMode: 'auto',
+  state: 'open', epoch: 0, seller: null, contractId: null, reason: null, createdAt: 1, updatedAt: 1
 }
 
 async function server (market?: MarketApi): Promise<FastifyInstance> {
@@ -151,10 +168,55 @@ describe('wallet and market routes', () => {
   })
 })
 
+describe('auction routes', () => {
+  let app: FastifyInstance
+  let market: ReturnType<typeof stubMarket>
+  before(async () => {
+    market = stubMarket()
+    app = await server(market)
+  })
+  after(async () => { await app.close() })
+
+  test('a need is put out with its budget in micro-credits and a deadline from now; bad bodies are 400 naming the field', async () => {
+    const before = Date.now()
+    const res = await app.inject({ method: 'POST', url: '/api/v1/market/needs', headers, payload: { taskType: 'text.embed', quantity: 10, budget: '2.5', deadlineInMs: 30_000 } })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.equal(res.json().budget, '2.500000')
+    const call = market.calls.at(-1) as [string, { budget: number, deadline: number, decide: string }]
+    assert.equal(call[1].budget, 2_500_000)
+    assert.equal(call[1].decide, 'auto')
+    assert.ok(call[1].deadline >= before + 30_000 && call[1].deadline <= Date.now() + 30_000)
+    for (const [payload, field] of [
+      [{ taskType: 'text.embed', quantity: 0, budget: '1', deadlineInMs: 30_000 }, 'body.quantity'],
+      [{ taskType: 'text.embed', quantity: 1, budget: '1.0000001', deadlineInMs: 30_000 }, 'body.budget'],
+      [{ taskType: 'text.embed', quantity: 1, budget: '1', deadlineInMs: 48 * 3600_000 }, 'body.deadlineInMs']
+    ] as const) {
+      const bad = await app.inject({ method: 'POST', url: '/api/v1/market/needs', headers, payload })
+      assert.equal(bad.statusCode, 400, field)
+      assert.equal(bad.json().error.message, `invalid ${field}`)
+    }
+  })
+
+  test('a need with its proposals: unit price and total in credits, the score rounded; a decision that cannot be made is 409 E1134', async () => {
+    const view = await app.inject({ method: 'GET', url: '/api/v1/market/needs/n-1', headers })
+    assert.equal(view.statusCode, 200, view.body)
+    assert.deepEqual(view.json().proposals[0], { needId: 'n-1', seller: PEER, offerId: 'o-1', unitPrice: '0.250000', total: '1.000000', etaMs: 1000, capacity: 2, state: 'open', reason: null, score: 0.812, receivedAt: 3 })
+    const missing = await app.inject({ method: 'GET', url: '/api/v1/market/needs/n-9', headers })
+    assert.deepEqual([missing.statusCode, missing.json().error.code], [404, 'E1130'])
+    const decided = await app.inject({ method: 'POST', url: '/api/v1/market/needs/n-1/decide', headers, payload: { seller: PEER } })
+    assert.deepEqual([decided.statusCode, decided.json().error.code], [409, 'E1134'])
+    assert.deepEqual(market.calls.at(-1), ['decideNeed', 'n-1', PEER])
+    const badSeller = await app.inject({ method: 'POST', url: '/api/v1/market/needs/n-1/decide', headers, payload: { seller: 'me' } })
+    assert.equal(badSeller.statusCode, 400)
+    const cancelled = await app.inject({ method: 'POST', url: '/api/v1/market/needs/n-1/cancel', headers })
+    assert.equal(cancelled.json().state, 'cancelled')
+  })
+})
+
 test('a node without a market answers 503 E1140 on every market route', async () => {
   const app = await server()
   try {
-    for (const url of ['/api/v1/wallet', '/api/v1/market/contracts', '/api/v1/market/pending']) {
+    for (const url of ['/api/v1/wallet', '/api/v1/market/contracts', '/api/v1/market/pending', '/api/v1/market/needs']) {
       const res = await app.inject({ method: 'GET', url, headers })
       assert.deepEqual([res.statusCode, res.json().error.code], [503, 'E1140'], url)
     }
