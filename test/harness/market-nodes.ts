@@ -2,7 +2,8 @@
  * Market nodes for integration tests and benchmarks: an offer node (real
  * libp2p on 127.0.0.1, ReqResp, the info protocol, an OfferService, a store
  * in memory) with a PeerBook, an EnvelopeVerifier on the store's replay
- * guard, and a MarketService on top. Always `stop()` what you make.
+ * guard, and a MarketService on top (its auction on the node's gossip).
+ * Always `stop()` what you make.
  */
 import type { AgoraEventMap, AgoraEventName, AgoraEvents } from '../../src/events.ts'
 import { EnvelopeVerifier } from '../../src/identity/index.ts'
@@ -36,7 +37,8 @@ export interface MarketTestNode {
 
 const WATCHED: AgoraEventName[] = [
   'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
-  'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused'
+  'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
+  'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded'
 ]
 
 export async function createMarketNode (options: MarketNodeOptions = {}): Promise<MarketTestNode> {
@@ -50,7 +52,7 @@ export async function createMarketNode (options: MarketNodeOptions = {}): Promis
   const peerBook = new PeerBook({ peers: node.store.peers, events: node.events, logger })
   const envelopes = new EnvelopeVerifier({ replay: node.store.replay }, { selfPeerId: node.peerId })
   const market = new MarketService({
-    db: node.store.db, identity: node.identity, reqresp: node.reqresp, envelopes, peerBook, offers: node.offers, events: node.events, logger, metrics: node.metrics
+    db: node.store.db, identity: node.identity, reqresp: node.reqresp, envelopes, peerBook, offers: node.offers, gossip: node.gossip, events: node.events, logger, metrics: node.metrics
   }, options.market)
   const seen: Array<[AgoraEventName, unknown]> = []
   for (const name of WATCHED) node.events.on(name, (payload: AgoraEventMap[typeof name]) => { seen.push([name, payload]) })
