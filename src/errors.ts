@@ -147,6 +147,7 @@ export const ERROR_CODES = {
   E1010: { status: 413, hint: 'the plan has too many subtasks: raise chunkChars or the items per subtask, or split the input into several jobs' },
   E1011: { status: 502, hint: 'the model on the worker answered in an unexpected shape; try another model' },
   E1012: { status: 400, hint: 'give a deadline in the future (constraints.deadline, epoch ms; `--deadline 10m` on the CLI), or none' },
+  E1013: { status: 400, hint: 'give the job a budget (`--budget 5`): an auction offers sellers the budget, not a price per subtask' },
   E1020: { status: 422, hint: 'no offer can run this: see what is missing below, connect to peers that serve it, or relax the constraints' },
   E1021: { status: 422, hint: 'raise --max-price or the budget, or wait for cheaper offers' },
   E1040: { status: 503, hint: 'the worker refused the subtask (busy or not allowed); the coordinator tries another worker' },

@@ -19,6 +19,7 @@ export interface SubmitFlags {
   budget?: string
   deadline?: string
   zone?: string
+  auction?: boolean
   model: string[]
   tag: string[]
 }
@@ -133,6 +134,7 @@ export async function buildJobSpec (flags: SubmitFlags, now = Date.now()): Promi
   if (flags.budget !== undefined) constraints.budget = await creditsFlag('--budget', flags.budget)
   if (flags.deadline !== undefined) constraints.deadline = parseDeadline(flags.deadline, now)
   if (flags.zone !== undefined) constraints.zone = flags.zone
+  if (flags.auction === true) constraints.auction = true
   if (flags.model.length > 0) constraints.models = flags.model
   if (flags.tag.length > 0) constraints.tags = flags.tag
   return { type: flags.type, params: parseParams(flags.param), constraints }

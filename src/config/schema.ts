@@ -175,6 +175,7 @@ export const marketSchema = z.object({
   maxPending: z.number().int().min(1).max(10_000).default(100).describe('Requests waiting for the operator at most (manual mode); more are rejected (capacity)'),
   paymentEveryReceipts: z.number().int().min(1).default(16).describe('Send a payee a new payment proof after this many captured receipts …'),
   paymentEveryMs: z.number().int().min(100).default(5000).describe('… or after this long, whichever comes first'),
+  auctionWindowMs: z.number().int().min(100).max(10 * 60_000).default(3000).describe('How long a job bought by auction (constraints.auction, `agora jobs submit --auction`) takes proposals before the best becomes its contract'),
   gatewayHoldTokens: z.number().int().min(1).default(4096).describe('Tokens a gateway request to a paid peer holds for when it sets no max_tokens (the hold is settled to the actual usage)')
 }).strict().describe('The market: the wallet (micro-credit ledger), credit limits, direct requests and payments between peers')
 

@@ -91,6 +91,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     metrics,
     selfPeerId: c.identity.peerIdString,
     market: c.market,
+    auctions: c.market === undefined ? undefined : { market: c.market, windowMs: config.market.auctionWindowMs },
     // text results are compared by the embedded engine's sentence vectors
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
     adaptive,

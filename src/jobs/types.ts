@@ -35,7 +35,13 @@ export const jobConstraintsSchema = z.object({
   /** Epoch milliseconds after which the job fails (partial results kept). */
   deadline: z.number().int().positive().optional(),
   /** Workers per subtask (stored now; the verification issue uses it). */
-  redundancy: z.number().int().min(1).max(16).default(1)
+  redundancy: z.number().int().min(1).max(16).default(1),
+  /** Buy the subtasks by auction (a NEED per task type, decided within market.auctionWindowMs); needs a budget. */
+  auction: z.boolean().optional(),
+  /** Only these nodes run the subtasks (set by the auction to its winners). */
+  workers: z.array(z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'expected a peer id (12D3KooW…)')).min(1).max(16).optional(),
+  /** The contracts the auction made (set by the node): what is left of them is released when the job ends. */
+  contracts: z.array(z.string().min(1).max(128)).max(16).optional()
 }).strict()
 export type JobConstraints = z.infer<typeof jobConstraintsSchema>
 

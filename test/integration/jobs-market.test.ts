@@ -19,7 +19,7 @@ import type { DeepPartial } from '../../src/config/types.ts'
 import type { WalletJson } from '../../src/client/market-schemas.ts'
 
 const config = (over: Record<string, unknown> = {}): DeepPartial<AgoraConfig> => mergeDeep(JOBS_NODE_CONFIG as unknown as Record<string, unknown>, {
-  market: { paymentEveryReceipts: 4, paymentEveryMs: 200 },
+  market: { paymentEveryReceipts: 4, paymentEveryMs: 200, auctionWindowMs: 1500 },
   ...over
 }) as DeepPartial<AgoraConfig>
 
@@ -81,6 +81,25 @@ describe('jobs pay their workers through the market', () => {
       const reconciled = await clientOf(buyer).reconcile(seller.peerId)
       assert.deepEqual(reconciled.differences, [])
     }
+  })
+
+  test('a job bought by auction: the better proposal wins, its seller runs every subtask and is paid through the contract', async () => {
+    const job = await buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 6 }, constraints: { budget: '3', auction: true } })
+    assert.deepEqual(job.constraints.workers, [cheap.peerId], 'the cheaper seller won (equal standing otherwise)')
+    const contractId = job.constraints.contracts?.[0] ?? ''
+    const contract = buyer.components.market.contract(contractId)
+    assert.deepEqual([contract.seller, contract.quantity, contract.unitPrice, contract.maxTotal], [cheap.peerId, 6, micro('0.1'), micro('0.6')])
+    const done = await waitForJob(buyer, job.id)
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    assert.ok(buyer.components.jobs.subtasks(job.id).every(s => s.worker === cheap.peerId), 'only the winner ran the job')
+    assert.equal(done.spent, micro('0.6'))
+    assert.equal(buyer.components.market.contract(contractId).state, 'settled', 'the contract paid every receipt')
+    await waitFor('the winner paid for the job', async () => micro(peer(await clientOf(cheap).wallet(), buyer.peerId)?.unpaid ?? '-1') === 0)
+    assertWalletIdentity(await clientOf(buyer).wallet(), 'buyer')
+    const proposals = buyer.components.market.needs({ limit: 1 })[0]
+    assert.equal(proposals?.seller, cheap.peerId)
+    await assert.rejects(buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 1 }, constraints: { auction: true } }),
+      (err: unknown) => isAgoraError(err, 'E1013'), 'an auction needs a budget')
   })
 
   test('a budget the wallet cannot cover refuses the job (402 E1101, naming the balance); nothing is stored', async () => {

@@ -42,6 +42,7 @@ export function registerJobsCommands (program: Command): void {
     .option('--budget <credits>', 'credits the whole job may spend')
     .option('--deadline <when>', 'fail the job (keeping partial results) after this: 30s, 10m, 2h or an ISO time')
     .option('--zone <zone>', 'only workers in this zone')
+    .option('--auction', 'buy the subtasks by auction: a NEED for them, the best proposal within --budget becomes a contract, its seller runs them')
     .option('-m, --model <model>', 'only workers serving this model (repeatable)', collect, [])
     .option('--tag <tag>', 'only workers with this tag (repeatable)', collect, [])
     .option('-w, --wait', 'follow the job until it finishes (progress bar on a terminal); exit 1 unless it completes')

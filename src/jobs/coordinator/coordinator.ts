@@ -28,6 +28,7 @@ import type { CoordinatorContext, RunningPlan } from './context.ts'
 import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 import { JobStore } from '../store/job-store.ts'
 import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
+import { buyByAuction, endAuction, quantitiesOf, type AuctionBought, type AuctionMarket } from './job-auction.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
 import type { Registry } from 'prom-client'
 
@@ -55,6 +56,8 @@ export interface CoordinatorComponents {
   selfPeerId: string
   /** Pays for priced subtasks (docs/market.md); none: nothing is held or booked. */
   market?: JobMarket | undefined
+  /** Buys subtasks by auction (constraints.auction); none: such jobs are refused (E1013). */
+  auctions?: { market: AuctionMarket, windowMs: number } | undefined
   /** Compares replicas' results for jobs with redundancy > 1 (docs/verification.md). */
   comparator?: ((taskType: string) => Comparator | undefined) | undefined
   /** Adaptive replication across this node's jobs (verify.adaptive); none: only redundancy checks. */
@@ -137,13 +140,16 @@ export class JobCoordinator implements JobsApi {
     }
     const planned = await planJob(spec, this.resolveInput(spec), this.c.tools, { debugTasks: this.config.debugTasks })
     const id = newJobId()
-    // the budget is held before the job exists: a wallet that cannot cover it refuses the job (E1101), nothing is stored
-    const budget = spec.constraints.budget ?? 0
+    const bought = spec.constraints.auction === true ? await this.auction(planned.subtasks, spec.constraints.budget ?? 0) : undefined
+    if (bought !== undefined) spec.constraints = { ...spec.constraints, workers: bought.workers, contracts: bought.contracts }
+    // the budget is held before the job exists: a wallet that cannot cover it refuses the job (E1101), nothing is stored; an auction's contracts hold their part
+    const budget = (spec.constraints.budget ?? 0) - (bought?.contracted ?? 0)
     if (budget > 0) this.c.market?.hold(jobHoldId(id), budget, { ref: jobHoldId(id) })
     try {
       this.store.insert({ id, type: spec.type, input: spec.input, params: spec.params, constraints: spec.constraints, createdAt: Date.now() }, planned.subtasks)
     } catch (err) {
       if (budget > 0) this.c.market?.release(jobHoldId(id))
+      endAuction(this.c.auctions?.market, bought?.contracts, () => {})
       throw err
     }
     // "accepted" only once the hold is on disk
@@ -258,6 +264,7 @@ export class JobCoordinator implements JobsApi {
     this.metrics?.finished.inc({ type: finished.type, state: finished.state })
     // what the budget did not pay for goes back (once; a no-op for a job without a budget)
     this.c.market?.release(jobHoldId(jobId))
+    endAuction(this.c.auctions?.market, finished.constraints.contracts, err => { this.log.warn({ job: jobId, err: messageOf(err) }, 'an auction contract was not released') })
     this.emitProgress(finished)
     const event = { jobId, type: finished.type, state: finished.state }
     if (finished.state === 'completed') this.c.events.emit('job:completed', event)
@@ -290,6 +297,11 @@ export class JobCoordinator implements JobsApi {
     }
   }
 
+  private async auction (subtasks: ReadonlyArray<{ type: string }>, budget: number): Promise<AuctionBought> {
+    if (this.c.auctions === undefined) throw new AgoraError('E1013', 'this node cannot buy subtasks by auction', { why: 'it runs no market' })
+    return await buyByAuction(this.c.auctions.market, { quantities: quantitiesOf(subtasks), budget, windowMs: this.c.auctions.windowMs })
+  }
+
   private emitProgress (job: Job): void {
     this.c.events.emit('job:progress', { jobId: job.id, type: job.type, state: job.state, ...job.progress })
   }
@@ -298,7 +310,9 @@ export class JobCoordinator implements JobsApi {
   private releaseFinishedHolds (): void {
     if (this.c.market === undefined) return
     for (const job of this.store.list({ limit: 1000 })) {
-      if (FINISHED_JOB_STATES.includes(job.state) && (job.constraints.budget ?? 0) > 0) this.c.market.release(jobHoldId(job.id))
+      if (!FINISHED_JOB_STATES.includes(job.state) || (job.constraints.budget ?? 0) === 0) continue
+      this.c.market.release(jobHoldId(job.id))
+      endAuction(this.c.auctions?.market, job.constraints.contracts, () => {})
     }
   }
 

@@ -24,6 +24,8 @@ export interface Requirements {
   models: string[]
   tags: string[]
   zone: string | undefined
+  /** Only these nodes (a job that bought its subtasks by auction names its sellers). */
+  workers?: string[] | undefined
 }
 
 /** An offer with what the router knows of its node. */
@@ -43,7 +45,7 @@ export interface ClosestOffer {
 export function requirementsOf (request: RouteRequest): Requirements {
   const models = [...new Set([...request.models, ...(request.constraints.models ?? [])])]
   const tags = [...new Set(request.constraints.tags ?? [])]
-  return { taskType: request.taskType, models, tags, zone: request.constraints.zone }
+  return { taskType: request.taskType, models, tags, zone: request.constraints.zone, workers: request.constraints.workers }
 }
 
 /** What the offer lacks to run the requirements (capabilities only). */
@@ -57,6 +59,7 @@ export function capabilityLacks (offer: Offer, req: Requirements): string[] {
     if (!offer.tags.includes(tag)) lacks.push(`tag '${tag}'`)
   }
   if (req.zone !== undefined && offer.zone !== req.zone) lacks.push(`zone '${req.zone}'`)
+  if (req.workers !== undefined && !req.workers.includes(offer.node)) lacks.push('one of the job\'s workers')
   return lacks
 }
 
@@ -125,7 +128,8 @@ function explain (all: readonly OfferCandidate[], req: Requirements): { why: str
     { label: `task type '${req.taskType}'`, phrase: `no offer runs task type '${req.taskType}'`, met: o => o.taskTypes.includes(req.taskType) },
     ...req.models.map(m => ({ label: `model '${m}'`, phrase: `no offer serves model '${m}'`, met: (o: Offer) => o.models.some(x => x.name === m) })),
     ...req.tags.map(t => ({ label: `tag '${t}'`, phrase: `no offer has tag '${t}'`, met: (o: Offer) => o.tags.includes(t) })),
-    ...(req.zone === undefined ? [] : [{ label: `zone '${req.zone}'`, phrase: `no offer is in zone '${req.zone}'`, met: (o: Offer) => o.zone === req.zone }])
+    ...(req.zone === undefined ? [] : [{ label: `zone '${req.zone}'`, phrase: `no offer is in zone '${req.zone}'`, met: (o: Offer) => o.zone === req.zone }]),
+    ...(req.workers === undefined ? [] : [{ label: 'one of the job\'s workers', phrase: `no offer of the job's workers (${req.workers.join(', ')}) is known`, met: (o: Offer) => req.workers?.includes(o.node) === true }])
   ]
   const missing = checks.filter(check => !all.some(c => check.met(c.offer)))
   if (missing.length > 0) return { why: missing.map(m => m.phrase).join('; '), missing: missing.map(m => m.label) }
