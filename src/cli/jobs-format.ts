@@ -47,6 +47,8 @@ export function subtaskColumns (now = Date.now()): Column<SubtaskJson>[] {
     { header: 'worker', value: s => shortPeer(s.worker) },
     // what the worker was paid for it (its receipt's price; nothing until it commits)
     { header: 'price', value: s => s.price ?? '-' },
+    // how the result was checked: `agreed +2` (two replicas), `canary agreed`, `-` when it was not; `*`: provisional
+    { header: 'verified', value: s => s.verification === null ? '-' : `${s.verification.method === 'canary' ? 'canary ' : ''}${s.verification.verdict}${s.verification.method === 'replicas' ? ` +${s.verification.replicas}` : ''}${s.verification.provisional ? '*' : ''}` },
     { header: 'duration', value: s => span(s.startedAt ?? s.assignedAt, s.finishedAt, now) }
   ]
 }

@@ -236,7 +236,15 @@ export const subtaskResponse = z.object({
   assignedAt: z.number().nullable(),
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
-  resultHash: z.string().nullable()
+  resultHash: z.string().nullable(),
+  /** How the result was checked (docs/verification.md); null when it was not. */
+  verification: z.object({
+    method: z.enum(['replicas', 'canary']),
+    verdict: z.enum(['agreed', 'outvoted', 'inconclusive', 'unverified']),
+    replicas: z.number(),
+    outliers: z.array(z.string()),
+    provisional: z.boolean()
+  }).nullable()
 })
 export type SubtaskJson = z.infer<typeof subtaskResponse>
 /** GET /api/v1/jobs/:id: the job and every subtask. */

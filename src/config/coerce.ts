@@ -21,10 +21,22 @@ export function coerceRaw (leaf: Pick<LeafSpec, 'kind'>, raw: string): unknown {
     }
     case 'array':
       return coerceArray(text, raw)
+    case 'map':
+      return coerceMap(text, raw)
     case 'enum':
       return text
     case 'string':
       return raw
+  }
+}
+
+/** `{"text.entities": 2}` (JSON); empty means an empty map. */
+function coerceMap (text: string, raw: string): unknown {
+  if (text === '') return {}
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return raw
   }
 }
 

@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { configSchema, creditsConfig } from './schema.ts'
 
-export type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array'
+export type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array' | 'map'
 
 export interface LeafSpec {
   /** Dotted key, e.g. `network.dht.addressFilter`. */
@@ -117,6 +117,9 @@ function leafOf (schema: z.ZodType, path: string[], description: string, default
   }
   if (schema instanceof z.ZodArray) {
     return { ...base, kind: 'array', allowed: `a list of ${plural(allowedOf(schema.element as z.ZodType))}` }
+  }
+  if (schema instanceof z.ZodRecord) {
+    return { ...base, kind: 'map', allowed: `a JSON object of ${plural(allowedOf(schema.valueType as z.ZodType))}, by name` }
   }
   const kind = schema instanceof z.ZodNumber ? 'number' : schema instanceof z.ZodBoolean ? 'boolean' : 'string'
   return { ...base, kind, allowed: allowedOf(schema) }

@@ -186,6 +186,7 @@ export const verifySchema = z.object({
   bootstrapMinVerifiers: z.number().int().min(1).default(10).describe('Bootstrap mode (K = 1, decisions provisional) while fewer verifiers than this are active…'),
   bootstrapStableMs: z.number().int().min(0).default(24 * 60 * 60_000).describe('… and until the count has held for this long'),
   revealAfterMs: z.number().int().min(10).default(2000).describe('A verifier reveals its attestation once K commitments are seen, or after this long'),
+  redundancy: z.record(z.string().min(1).max(64), z.number().int().min(1).max(16)).default({}).describe('Workers per subtask by task type when a job asks for fewer, e.g. {"text.entities": 2}: each result is compared with the replicas\' (docs/verification.md)'),
   adaptive: z.boolean().default(false).describe('Cross-check results of jobs that ask for no redundancy with one replica each: every result of a worker not yet trusted for the task type, then a sample (adaptive replication)'),
   canaryRate: z.number().min(0).max(1).default(0.02).describe('Share of results this node, as a coordinator, also computes itself and compares (canaries; only for task types it can run; its own work costs nothing)'),
   trustAfter: z.number().int().min(1).max(1000).default(10).describe('Consecutive cross-checked valid results before a worker is trusted for a task type'),

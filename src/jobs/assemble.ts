@@ -95,6 +95,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     // text results are compared by the embedded engine's sentence vectors
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
     adaptive,
+    redundancyFor: type => config.verify.redundancy[type] ?? 1,
     canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)

@@ -134,6 +134,20 @@ export interface Subtask {
   finishedAt: number | null
   /** sha256 (hex) of the committed result's canonical JSON. */
   resultHash: string | null
+  /** How the result was checked; null when it was not (docs/verification.md). */
+  verification: SubtaskVerification | null
+}
+
+export interface SubtaskVerification {
+  /** Replicas on other workers (redundancy, adaptive replication), or this node's own run (a canary). */
+  method: 'replicas' | 'canary'
+  verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified'
+  /** Replicas run beside the first result. */
+  replicas: number
+  /** Workers whose results lost. */
+  outliers: string[]
+  /** Decided by this node's comparison alone (the bootstrap-mode path), not by a quorum of verifiers. */
+  provisional: boolean
 }
 
 /** One attempt's outcome as the coordinator records it against a worker. */

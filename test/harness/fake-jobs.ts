@@ -68,7 +68,7 @@ export class FakeJobs implements JobsApi {
     this.jobsById.set(id, job)
     this.subtasksById.set(id, Array.from({ length: pieces }, (_, i) => ({
       jobId: id, id: `task-${String(i).padStart(4, '0')}`, type: taskType, params: {}, deps: [], state: 'pending', attempts: 0,
-      worker: null, excluded: [], price: null, error: null, createdAt: now, assignedAt: null, startedAt: null, finishedAt: null, resultHash: null
+      worker: null, excluded: [], price: null, error: null, createdAt: now, assignedAt: null, startedAt: null, finishedAt: null, resultHash: null, verification: null
     })))
     this.events?.emit('job:submitted', { jobId: id, type: spec.type, state: 'planned' })
     return structuredClone(job)

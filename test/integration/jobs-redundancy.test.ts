@@ -29,7 +29,8 @@ describe('jobs with redundancy 3 on real nodes', () => {
   const verified: Array<AgoraEventMap['subtask:verified']> = []
 
   before(async () => {
-    buyer = await swarm.add({ config: config({ jobs: { slots: 0 } }) })
+    // debug.sleep is checked by two workers whatever its jobs ask (verify.redundancy)
+    buyer = await swarm.add({ config: config({ jobs: { slots: 0 }, verify: { redundancy: { 'debug.sleep': 2 } } }) })
     buyer.components.events.on('subtask:verified', e => { verified.push(e) })
     const bootstrap = { network: { bootstrap: [buyer.components.libp2p.getMultiaddrs()[0]?.toString()] } }
     workers = await Promise.all([1, 2, 3].map(async () => await swarm.add({ config: config({ ...bootstrap, jobs: { slots: 4 }, offers: { prices: { perTask: '0.1' } } }) })))
@@ -48,6 +49,8 @@ describe('jobs with redundancy 3 on real nodes', () => {
       assert.equal(e.replicas, 2)
       assert.deepEqual(e.outliers, [])
     }
+    // the subtask view says so too
+    for (const s of buyer.components.jobs.subtasks(job.id)) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 2, outliers: [], provisional: true })
     const price = parseCredits('0.1')
     assert.equal(done.spent, 4 * 3 * price, 'three paid runs per subtask')
     const wallet = await clientOf(buyer).wallet()
@@ -64,5 +67,17 @@ describe('jobs with redundancy 3 on real nodes', () => {
         return parseCredits(theirs.peers.find(p => p.peer === buyer.peerId)?.receivable ?? '0') === owed && parseCredits(theirs.earned) === owed
       }, { timeoutMs: 20_000 })
     }
+  })
+
+  test('a task type\'s default redundancy (verify.redundancy) applies to a job that asks for none', async () => {
+    const job = await buyer.components.jobs.submit({ type: 'debug.sleep', input: { kind: 'items', items: [] }, params: { count: 3, ms: 0 }, constraints: { budget: '5' } })
+    const done = await waitForJob(buyer, job.id)
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    const subtasks = buyer.components.jobs.subtasks(job.id)
+    assert.equal(subtasks.length, 3)
+    for (const s of subtasks) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 1, outliers: [], provisional: true })
+    assert.equal(done.spent, 3 * 2 * parseCredits('0.1'), 'two paid runs per subtask')
+    const plain = await buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 2 }, constraints: { budget: '5' } })
+    assert.equal((await waitForJob(buyer, plain.id)).spent, 2 * parseCredits('0.1'), 'other types run once')
   })
 })

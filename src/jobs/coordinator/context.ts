@@ -22,6 +22,8 @@ export interface CoordinatorContext {
   comparator?: ((taskType: string) => Comparator | undefined) | undefined
   /** Adaptive replication (verify.adaptive): which results of a job without redundancy are cross-checked, and the verdicts. */
   adaptive?: Pick<AdaptiveReplication, 'shouldCheck' | 'record'> | undefined
+  /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
+  redundancyFor?: ((taskType: string) => number) | undefined
   /** Draw whether a result is a canary, checked against this node's own computation (verify.canaryRate). */
   canary?: (() => boolean) | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */

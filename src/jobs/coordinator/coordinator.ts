@@ -66,6 +66,8 @@ export interface CoordinatorComponents {
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** Draw whether a result is a canary (verify.canaryRate). */
   canary?: (() => boolean) | undefined
+  /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
+  redundancyFor?: ((taskType: string) => number) | undefined
 }
 
 /** How often job:progress may fire per job. */
@@ -287,6 +289,7 @@ export class JobCoordinator implements JobsApi {
       adaptive: this.c.adaptive,
       challenge: this.c.challenge,
       canary: this.c.canary,
+      redundancyFor: this.c.redundancyFor,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

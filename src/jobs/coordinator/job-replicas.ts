@@ -138,6 +138,9 @@ export class JobReplicas {
       this.c.router.record(result.worker, row.type, 'invalid')
       this.c.metrics?.attempts.inc({ outcome: 'invalid' })
     }
+    const outliers = checked.outliers.map(r => r.worker)
+    // this node compared the results itself: the bootstrap-mode path, provisional until verifiers on the network attest
+    this.c.store.setVerification(this.init.plan.jobId, row.id, { method, verdict: checked.verdict, replicas: checked.replicas, outliers, provisional: true })
     this.c.events.emit('subtask:verified', {
       jobId: this.init.plan.jobId,
       subtaskId: row.id,
@@ -146,7 +149,7 @@ export class JobReplicas {
       method,
       worker: primary.worker,
       replicas: checked.replicas,
-      outliers: checked.outliers.map(r => r.worker)
+      outliers
     })
   }
 

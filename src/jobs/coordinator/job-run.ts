@@ -283,7 +283,8 @@ export class JobRun {
     const paidBy = { payment, key: assignment.key }
     // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication); else maybe a canary
     const mine = primary === this.c.selfPeerId
-    const redundancy = this.constraints.redundancy > 1 ? this.constraints.redundancy : !mine && this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
+    const asked = Math.max(this.constraints.redundancy, this.c.redundancyFor?.(row.type) ?? 1)
+    const redundancy = asked > 1 ? asked : !mine && this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
     const canary = redundancy === 1 && !mine && this.c.canary?.() === true
     const comparator = redundancy > 1 || canary ? this.c.comparator?.(row.type) : undefined
     // a language model's answer at its sampling temperature is not a known answer: no canaries for text types

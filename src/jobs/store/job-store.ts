@@ -18,7 +18,7 @@ import type { ErrorBody } from '../../errors.ts'
 import { MICRO_PER_CREDIT, parseCredits, type Micro } from '../../market/amount.ts'
 import type { Database } from '../../store/index.ts'
 import type { PlannedSubtask } from '../planner/types.ts'
-import { constraintsJson, type Job, type JobConstraints, type JobInput, type JobState, type Subtask, type SubtaskState } from '../types.ts'
+import { constraintsJson, type Job, type JobConstraints, type JobInput, type JobState, type Subtask, type SubtaskState, type SubtaskVerification } from '../types.ts'
 
 interface JobRow {
   id: string
@@ -57,6 +57,7 @@ interface SubtaskRow {
   started_at: number | null
   finished_at: number | null
   result_hash: string | null
+  verification: string | null
 }
 
 /** A subtask as the scheduler holds it: no input, no result. */
@@ -89,7 +90,7 @@ export interface CommitInput {
 }
 
 const JOB_COLUMNS = 'id, type, input, params, constraints, state, total, committed, failed, spent, created_at, updated_at, finished_at, error, result IS NOT NULL AS has_result'
-const SUBTASK_COLUMNS = 'job_id, id, type, params, deps, state, attempts, worker, excluded, price, error, created_at, assigned_at, started_at, finished_at, result_hash'
+const SUBTASK_COLUMNS = 'job_id, id, type, params, deps, state, attempts, worker, excluded, price, error, created_at, assigned_at, started_at, finished_at, result_hash, verification'
 const OPEN_STATES = "('pending', 'assigned', 'running')"
 
 export class JobStore {
@@ -223,6 +224,12 @@ export class JobStore {
   spend (jobId: string, amount: number, now: number): void {
     this.throwFailure()
     this.db.prepare('UPDATE jobs SET spent = spent + ?, updated_at = ? WHERE id = ?').run(amount, now, jobId)
+  }
+
+  /** How the subtask's result was checked (the last check counts). */
+  setVerification (jobId: string, subtaskId: string, verification: SubtaskVerification): void {
+    this.throwFailure()
+    this.db.prepare('UPDATE subtasks SET verification = ? WHERE job_id = ? AND id = ?').run(JSON.stringify(verification), jobId, subtaskId)
   }
 
   /** Accept a result if the attempt is still the current, open one; false means a late duplicate (ignored). */
@@ -364,6 +371,7 @@ function toSubtask (row: SubtaskRow): Subtask {
     assignedAt: row.assigned_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    resultHash: row.result_hash
+    resultHash: row.result_hash,
+    verification: row.verification === null ? null : JSON.parse(row.verification) as SubtaskVerification
   }
 }

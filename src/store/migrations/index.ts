@@ -16,6 +16,7 @@ import { m010Market } from './010-market.ts'
 import { m011Contracts } from './011-contracts.ts'
 import { m012Verify } from './012-verify.ts'
 import { m013Needs } from './013-needs.ts'
+import { m014SubtaskVerification } from './014-subtask-verification.ts'
 
 export interface Migration {
   version: number
@@ -36,5 +37,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m010Market,
   m011Contracts,
   m012Verify,
-  m013Needs
+  m013Needs,
+  m014SubtaskVerification
 ]
