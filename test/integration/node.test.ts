@@ -15,6 +15,7 @@ import { isAgoraError } from '../../src/errors.ts'
 import { TestSwarm, clientOf, firstAddress, testConfig, tempDir, waitForPeers } from '../harness/nodes.ts'
 import { waitFor } from '../harness/wait.ts'
 import { NEEDS_TOPIC } from '../../src/p2p/index.ts'
+import { decodeEnvelope, encodeEnvelope, signEnvelope } from '../../src/identity/index.ts'
 
 describe('node', () => {
   const swarm = new TestSwarm()
@@ -59,11 +60,15 @@ describe('node', () => {
     const [a, b] = await swarm.addMany(2) as [AgoraNode, AgoraNode]
     await waitForPeers(b, 1)
     const received: string[] = []
-    a.components.gossip.subscribe(NEEDS_TOPIC, message => { received.push(new TextDecoder().decode(message.data)) })
-    b.components.gossip.subscribe(NEEDS_TOPIC, () => {})
+    a.components.gossip.subscribe(NEEDS_TOPIC, message => { received.push(decodeEnvelope(message.data).kind) })
     await b.components.gossip.waitForTopicPeers(NEEDS_TOPIC)
-    await b.components.gossip.publish(NEEDS_TOPIC, new TextEncoder().encode('hello'))
-    await waitFor('the gossip message on a', () => received.includes('hello'))
+    // the topic's validator (the market's auction) forwards only a well-formed NEED of its signer's own thread
+    const need = signEnvelope(b.components.identity, {
+      kind: 'NEED',
+      payload: { thread: `${b.peerId}/need/n1`, epoch: 0, lamport: 1, taskType: 'classify', quantity: 1, budget: '1.000000', deadline: Date.now() + 60_000 }
+    })
+    await b.components.gossip.publish(NEEDS_TOPIC, encodeEnvelope(need))
+    await waitFor('the gossip message on a', () => received.includes('NEED'))
     const info = await b.info.request(a.peerId)
     assert.equal(info.peerId, a.peerId)
   })
