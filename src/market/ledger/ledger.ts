@@ -5,8 +5,9 @@
  * once, whole or not at all, and queued. The queue is written in ONE
  * transaction (group commit) when someone waits for it (`durable()`), else
  * within LAZY_COMMIT_MS; `durable()` resolves once that commit is
- * on stable storage — the WAL fdatasynced off the event loop (wal-sync.ts),
- * what synchronous=FULL guarantees without stalling the node on each fsync.
+ * on stable storage — the WAL fdatasynced (wal-sync.ts: inline on a fast
+ * disk, off the event loop on a slow one), what synchronous=FULL
+ * guarantees without stalling the node on a slow fsync.
  * A commit that fails reloads the balances from disk and rejects the
  * waiting `durable()` calls: memory is never silently ahead of disk.
  *

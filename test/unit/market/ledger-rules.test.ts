@@ -9,6 +9,7 @@ import { silentLogger } from '../../../src/observability/logger.ts'
 import { Database } from '../../../src/store/index.ts'
 import { MAX_MICRO } from '../../../src/market/amount.ts'
 import { Ledger, holdPosting, type PostingInput } from '../../../src/market/ledger/index.ts'
+import { OFF_LOOP_SYNCS, WalSync } from '../../../src/market/ledger/wal-sync.ts'
 import { isCode } from '../../harness/checks.ts'
 import { tempDir } from '../../harness/temp.ts'
 import { waitFor } from '../../harness/wait.ts'
@@ -168,13 +169,15 @@ test('a posting before start() → E1103', () => {
   assert.throws(() => ledger.post(holdPosting('h', 0)), isCode('E1103'))
 })
 
-test('group commit: one transaction for the postings of a turn; durable() waits for the WAL to be fdatasynced, off the event loop', async () => {
+test('group commit: one transaction for the postings of a turn; durable() waits for the WAL to be fdatasynced', async () => {
   const dir = tempDir('agora-ledger-')
   const db = new Database({ path: join(dir, 'ledger.db') })
   const metrics = createRegistry({ defaultMetrics: false })
   const synced: number[] = []
   const realSync = fs.fdatasync
+  const realSyncInline = fs.fdatasyncSync
   mock.method(fs, 'fdatasync', (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => { synced.push(fd); realSync(fd, callback) })
+  mock.method(fs, 'fdatasyncSync', (fd: number) => { synced.push(fd); realSyncInline(fd) })
   syncBuiltinESMExports()
   try {
     const ledger = new Ledger({ db, logger: silentLogger(), metrics }, { grant: 100 * CREDIT })
@@ -200,6 +203,41 @@ test('group commit: one transaction for the postings of a turn; durable() waits 
     assert.equal(synced.length, afterGrant + 2)
     ledger.stop()
     assertJournal(db)
+  } finally {
+    mock.restoreAll()
+    syncBuiltinESMExports()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('WAL syncs run inline while the disk is fast; a slow one moves them off the event loop for a while, then inline is tried again', async () => {
+  const dir = tempDir('agora-wal-')
+  const db = new Database({ path: join(dir, 'ledger.db') })
+  let clock = 0
+  let syncMs = 0.3
+  const inline: number[] = []
+  const pooled: number[] = []
+  const realSync = fs.fdatasync
+  const realSyncInline = fs.fdatasyncSync
+  mock.method(fs, 'fdatasync', (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => { pooled.push(fd); realSync(fd, callback) })
+  mock.method(fs, 'fdatasyncSync', (fd: number) => { inline.push(fd); clock += syncMs; realSyncInline(fd) })
+  syncBuiltinESMExports()
+  try {
+    db.sqlite.exec('CREATE TABLE t (x)')
+    const wal = new WalSync(db.path, { now: () => clock })
+    for (let i = 0; i < 10; i++) await wal.sync()
+    assert.deepEqual([inline.length, pooled.length], [10, 0], 'a fast disk is synced inline')
+    syncMs = 12
+    await wal.sync()
+    assert.equal(wal.inline, false, 'one 12 ms sync moves the syncs off the loop')
+    for (let i = 0; i < OFF_LOOP_SYNCS; i++) await wal.sync()
+    assert.deepEqual([inline.length, pooled.length], [11, OFF_LOOP_SYNCS])
+    syncMs = 0.3
+    await wal.sync()
+    assert.equal(inline.length, 12, 'then inline again')
+    assert.equal(wal.inline, true)
+    wal.close()
   } finally {
     mock.restoreAll()
     syncBuiltinESMExports()
