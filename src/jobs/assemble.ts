@@ -9,7 +9,7 @@ import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
 import { messageOf } from '../errors.ts'
 import { BlobStore } from './blobs/index.ts'
-import { AdaptiveReplication, comparatorFor, secureRandom, type VerifyService } from '../verify/index.ts'
+import { AdaptiveReplication, StandingsRepository, comparatorFor, secureRandom, type VerifyService } from '../verify/index.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
@@ -71,7 +71,9 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   const capability = new JobsCapabilitySource({ registry: c.capabilities, resources, worker })
   const server = new TaskServer({ reqresp: c.reqresp, worker, access: c.access, logger })
   // adaptive replication (verify.adaptive): which results are cross-checked, and a caught worker's share in the router
-  const adaptive = config.verify.adaptive ? new AdaptiveReplication({ trustAfter: config.verify.trustAfter, pMin: config.verify.pMin, random: secureRandom }) : undefined
+  const adaptive = config.verify.adaptive
+    ? new AdaptiveReplication({ trustAfter: config.verify.trustAfter, pMin: config.verify.pMin, random: secureRandom, store: new StandingsRepository(c.store.db) })
+    : undefined
   const router = new JobRouter({ offers: c.offers, peerBook: c.peerBook, store: c.store, selfPeerId: c.identity.peerIdString, logger, metrics, shareOf: adaptive === undefined ? undefined : (peer, type) => adaptive.standing(peer, type).share }, {
     exploration: jobs.exploration,
     halfLifeMs: config.reputation.halfLifeMs,

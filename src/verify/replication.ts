@@ -12,14 +12,20 @@
  * probability p, goes unseen for t tasks with probability (1 − p·c)^t —
  * `escapeProbability` — 0.9^50 ≈ 0.5 % at p = 0.1, c = 1.
  */
+import { setBounded } from './bounded.ts'
 import { VERIFY_DEFAULTS } from './constants.ts'
 import { secureRandom } from './random.ts'
+import type { StandingsStore } from './standings-repository.ts'
 
 export interface ReplicationInit {
   trustAfter?: number
   pMin?: number
   /** Uniform [0, 1); by default the OS's random source, so a worker cannot guess which results are checked. */
   random?: () => number
+  /** Where standings are kept across restarts (loaded here, each change saved); none: memory only. */
+  store?: StandingsStore
+  /** Standings held in memory at most (the least recently checked forgotten first). */
+  maxStandings?: number
 }
 
 export interface WorkerStanding {
@@ -43,17 +49,25 @@ interface Standing {
 
 /** A share regained per valid check after a halving: a tenth of what is missing. */
 const SHARE_RECOVERY = 0.1
+const DEFAULT_MAX_STANDINGS = 100_000
 
 export class AdaptiveReplication {
   private readonly trustAfter: number
   private readonly pMin: number
   private readonly random: () => number
   private readonly standings = new Map<string, Standing>()
+  private readonly store: StandingsStore | undefined
+  private readonly maxStandings: number
 
   constructor (init: ReplicationInit = {}) {
     this.trustAfter = init.trustAfter ?? VERIFY_DEFAULTS.trustAfter
     this.pMin = init.pMin ?? VERIFY_DEFAULTS.pMin
     this.random = init.random ?? secureRandom
+    this.store = init.store
+    this.maxStandings = init.maxStandings ?? DEFAULT_MAX_STANDINGS
+    for (const row of this.store?.load() ?? []) {
+      setBounded(this.standings, key(row.worker, row.taskType), { streak: row.streak, share: row.share, checks: row.checks, invalid: row.invalid }, this.maxStandings)
+    }
     if (!Number.isInteger(this.trustAfter) || this.trustAfter < 1) throw new RangeError(`trustAfter must be a whole number ≥ 1, got ${this.trustAfter}`)
     if (!(this.pMin > 0 && this.pMin <= 1)) throw new RangeError(`pMin must be in (0, 1], got ${this.pMin}`)
   }
@@ -83,7 +97,10 @@ export class AdaptiveReplication {
       s.invalid++
       s.share /= 2
     }
-    this.standings.set(k, s)
+    // re-inserted: the map's order is the order standings were last checked
+    this.standings.delete(k)
+    setBounded(this.standings, k, s, this.maxStandings)
+    this.store?.save({ worker, taskType, ...s })
     return this.standing(worker, taskType)
   }
 

@@ -17,6 +17,7 @@ import { m011Contracts } from './011-contracts.ts'
 import { m012Verify } from './012-verify.ts'
 import { m013Needs } from './013-needs.ts'
 import { m014SubtaskVerification } from './014-subtask-verification.ts'
+import { m015VerifyStandings } from './015-verify-standings.ts'
 
 export interface Migration {
   version: number
@@ -38,5 +39,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m011Contracts,
   m012Verify,
   m013Needs,
-  m014SubtaskVerification
+  m014SubtaskVerification,
+  m015VerifyStandings
 ]

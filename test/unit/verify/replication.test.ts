@@ -2,6 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AdaptiveReplication, escapeProbability, secureRandom } from '../../../src/verify/index.ts'
+import { Database } from '../../../src/store/index.ts'
+import { StandingsRepository } from '../../../src/verify/index.ts'
 
 test('untrusted until 10 consecutive valid checks: probability 1; then 1/n down to the 0.05 floor', () => {
   const r = new AdaptiveReplication()
@@ -64,4 +66,30 @@ test('the default random source is the OS\'s: uniform in [0, 1)', () => {
   const mean = draws.reduce((a, b) => a + b, 0) / draws.length
   assert.ok(Math.abs(mean - 0.5) < 0.02, `mean ${mean}`)
   assert.ok(draws.filter(x => x < 0.1).length > 1500 && draws.filter(x => x < 0.1).length < 2500)
+})
+
+test('standings survive a restart: a trusted worker stays trusted, a caught one keeps its halved share; old rows are dropped', () => {
+  const db = new Database({ path: ':memory:' })
+  let now = 1_000_000_000
+  const store = new StandingsRepository(db, { now: () => now, retentionMs: 1000 })
+  const before = new AdaptiveReplication({ trustAfter: 3, pMin: 0.05, store })
+  for (let i = 0; i < 4; i++) before.record('honest', 'text.embed', true)
+  before.record('cheat', 'text.embed', false)
+  const after = new AdaptiveReplication({ trustAfter: 3, pMin: 0.05, store })
+  assert.deepEqual(after.standing('honest', 'text.embed'), before.standing('honest', 'text.embed'))
+  assert.equal(after.standing('honest', 'text.embed').trusted, true)
+  assert.equal(after.standing('cheat', 'text.embed').share, 0.5)
+  assert.equal(after.checkProbability('cheat', 'text.embed'), 1)
+  now += 2000
+  const later = new AdaptiveReplication({ trustAfter: 3, pMin: 0.05, store })
+  assert.equal(later.standing('honest', 'text.embed').checks, 0, 'untouched past the retention: forgotten')
+})
+
+test('memory is bounded: past maxStandings the least recently checked standing is forgotten', () => {
+  const r = new AdaptiveReplication({ trustAfter: 2, maxStandings: 2 })
+  r.record('a', 't', true)
+  r.record('b', 't', true)
+  r.record('a', 't', true)
+  r.record('c', 't', true)
+  assert.deepEqual(['a', 'b', 'c'].map(w => r.standing(w, 't').checks), [2, 0, 1])
 })
