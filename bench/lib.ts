@@ -61,3 +61,14 @@ export function report (name: string, rows: BenchRow[], extra: Record<string, un
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), node: process.version, rows, ...extra }, null, 2) + '\n')
 }
+
+/** xorshift32: a seeded uniform [0, 1) source, so every run can be replayed. */
+export function seeded (seed: number): () => number {
+  let x = (seed * 2654435761) >>> 0 || 1
+  return () => {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+    return x / 2 ** 32
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * Verification benchmark — what exists of issue 13 so far (src/verify/):
+ * Verification benchmark (src/verify/, the coordinator's checks):
  * 1. detection by adaptive replication: RUNS simulated runs of the real
  *    AdaptiveReplication policy against a cheating worker (seeded, so a run
  *    is reproducible): a worker cheating on every task, and one cheating on
@@ -17,35 +17,29 @@
  *    thresholds in src/verify/constants.ts must sit between them.
  * 3. DECIDE latency over real gossip, quorum and etcd backends side by side
  *    (bench/verify-decide.ts) — bar p95 < 2 s.
- * The verifier-overhead bar needs redundant execution in the coordinator
- * (not built yet).
+ * 4. verification overhead: CPU of replica runs and compares per CPU of the
+ *    useful work, through the JobRun on the embedded engine
+ *    (bench/verify-overhead.ts) — bars ≤ 0.25 at steady state, ≤ 1.0 in
+ *    bootstrap mode.
  *
  * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/verify.bench.ts
- * (BENCH_RUNS=n detection runs; BENCH_ROUNDS=n decide rounds per backend)
+ * (BENCH_RUNS=n detection runs; BENCH_ROUNDS=n decide rounds per backend;
+ * BENCH_OVERHEAD_TASKS=n subtasks per overhead case)
  */
 import { rmSync } from 'node:fs'
 import { WinkEngine } from '../src/providers/index.ts'
 import { silentLogger } from '../src/observability/logger.ts'
 import { AdaptiveReplication, COMPARE_DEFAULTS } from '../src/verify/index.ts'
 import { tempDir } from '../test/harness/temp.ts'
-import { median, percentile, report, round, type BenchRow } from './lib.ts'
+import { median, percentile, report, round, seeded, type BenchRow } from './lib.ts'
 import { ANSWERS } from './verify-corpus.ts'
 import { decideLatency } from './verify-decide.ts'
 import { caughtAfter } from './verify-detect.ts'
+import { verificationOverhead } from './verify-overhead.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000)
 const rows: BenchRow[] = []
 
-/** xorshift32: a seeded uniform [0, 1) source, so every run can be replayed. */
-function seeded (seed: number): () => number {
-  let x = (seed * 2654435761) >>> 0 || 1
-  return () => {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    return x / 2 ** 32
-  }
-}
 
 /**
  * Tasks until a worker that cheats on a share `cheatRate` of its tasks is
@@ -111,6 +105,21 @@ async function detectionThroughCoordinator (name: string, cheatRate: number, wit
   rows.push({ metric: name, value: share, unit: '% of runs', target: '≥ 99 %', pass: share >= 99, detail: `${runs} runs of the JobRun with simulated workers; caught after a median ${median(caught)} tasks (p95 ${percentile(caught, 95)}); pMin 0.1, the cheat trusted first` })
 }
 
+/** Verification's CPU cost against the useful work's, on the embedded engine (bench/verify-overhead.ts). */
+async function overheadRows (tasks: number): Promise<BenchRow[]> {
+  const dir = tempDir('agora-verify-bench-')
+  const engine = new WinkEngine({ logger: silentLogger() }, { cacheDir: dir })
+  try {
+    const sentences = ANSWERS.flatMap(a => [a.answer, a.paraphrase])
+    // each subtask embeds eight sentences, a different set each time
+    const texts = Array.from({ length: tasks }, (_, i) => [0, 1, 2, 3, 4, 5, 6, 7].map(k => `${sentences[(i + k * 7) % sentences.length] ?? ''} (${i})`))
+    return await verificationOverhead(engine, texts)
+  } finally {
+    await engine.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 async function calibration (): Promise<void> {
   const dir = tempDir('agora-verify-bench-')
   const engine = new WinkEngine({ logger: silentLogger() }, { cacheDir: dir })
@@ -153,4 +162,5 @@ await detectionThroughCoordinator('coordinator: always cheating, p = 0.1, caught
 await detectionThroughCoordinator('coordinator: cheating on 10 %, p = 0.1, caught within 500 tasks', 0.1, 500, coordinatorRuns)
 await calibration()
 rows.push(...await decideLatency(Number(process.env.BENCH_ROUNDS ?? 50)))
+rows.push(...await overheadRows(Number(process.env.BENCH_OVERHEAD_TASKS ?? 300)))
 report('verify', rows, { runs: RUNS, seconds: round((performance.now() - started) / 1000) })
