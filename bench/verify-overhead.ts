@@ -11,7 +11,8 @@
  *
  * overhead = (CPU of the run with checks − CPU without) / CPU without
  *
- * Each case runs RUNS times, interleaved with the baseline; medians.
+ * Each case runs RUNS times, interleaved with the baseline, after a round
+ * that warms everything up; medians.
  * Steady state: three workers trusted long ago (streak 100: p = pMin 0.05).
  * Bootstrap mode: three new workers (every result checked until 10 in a
  * row agree, then 1/n down to the floor), over the whole run. Info: every
@@ -81,8 +82,6 @@ async function overhead (engine: WinkEngine, texts: string[][], setup: { redunda
 }
 
 export async function verificationOverhead (engine: WinkEngine, texts: string[][]): Promise<BenchRow[]> {
-  // warm the engine and the JIT on the whole set first: otherwise the first case pays for it
-  await overhead(engine, texts, { redundancy: 2, trustedFor: 0, checks: true })
   const cases = [
     { metric: 'verification overhead, steady state (trusted workers, p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true }, bar: 0.25 },
     { metric: 'verification overhead, bootstrap mode (new workers, adaptive)', setup: { redundancy: 1, trustedFor: 0, checks: true }, bar: 1.0 },
@@ -90,9 +89,14 @@ export async function verificationOverhead (engine: WinkEngine, texts: string[][
   ]
   const baseline: number[] = []
   const runs = cases.map(() => [] as Array<Cost & { cpu: number }>)
-  for (let r = 0; r < RUNS; r++) {
-    baseline.push((await overhead(engine, texts, { redundancy: 1, trustedFor: 0, checks: false })).cpu)
-    for (const [i, c] of cases.entries()) runs[i]?.push(await overhead(engine, texts, c.setup))
+  // round 0 warms the engine, the JIT and the allocator for every case: not counted
+  for (let r = 0; r <= RUNS; r++) {
+    const base = await overhead(engine, texts, { redundancy: 1, trustedFor: 0, checks: false })
+    if (r > 0) baseline.push(base.cpu)
+    for (const [i, c] of cases.entries()) {
+      const run = await overhead(engine, texts, c.setup)
+      if (r > 0) runs[i]?.push(run)
+    }
   }
   const base = median(baseline)
   const rows: BenchRow[] = [{ metric: 'baseline: the same run with no checks, CPU', value: base, unit: 'ms', target: 'info', pass: true, detail: `${texts.length} subtasks; runs ${baseline.map(v => round(v, 0)).join(', ')}` }]

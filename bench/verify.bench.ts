@@ -162,5 +162,5 @@ await detectionThroughCoordinator('coordinator: always cheating, p = 0.1, caught
 await detectionThroughCoordinator('coordinator: cheating on 10 %, p = 0.1, caught within 500 tasks', 0.1, 500, coordinatorRuns)
 await calibration()
 rows.push(...await decideLatency(Number(process.env.BENCH_ROUNDS ?? 50)))
-rows.push(...await overheadRows(Number(process.env.BENCH_OVERHEAD_TASKS ?? 300)))
+rows.push(...await overheadRows(Number(process.env.BENCH_OVERHEAD_TASKS ?? 600)))
 report('verify', rows, { runs: RUNS, seconds: round((performance.now() - started) / 1000) })
