@@ -127,7 +127,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       holdTokens: config.market.gatewayHoldTokens
     })
     const keys = new ApiKeys({ db: store.db })
-    const verify = new VerifyService({ db: store.db, identity, gossip, envelopes, offers, peerBook, capabilities, events, logger, metrics }, config.verify)
+    const verify = new VerifyService({ db: store.db, identity, gossip, reqresp, envelopes, offers, peerBook, capabilities, events, logger, metrics }, config.verify)
     const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market, verify })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
@@ -150,7 +150,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       // the coordinator resumes unfinished jobs once offers flow
       jobs.worker,
       // its verify tag is registered before the first offer goes out
-      { name: 'verify', start: () => { verify.start() }, stop: () => { verify.stop() } },
+      { name: 'verify', start: async () => { await verify.start() }, stop: async () => { await verify.stop() } },
       { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } },
       jobs.coordinator
     ]

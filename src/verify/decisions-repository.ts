@@ -2,6 +2,14 @@
 import type { Database } from '../store/index.ts'
 import type { Decision } from './decisions.ts'
 
+/** A place in the booking order: (at, thread, decider, epoch). */
+export interface DecisionCursor {
+  at: number
+  thread: string
+  decider: string
+  epoch: number
+}
+
 export class DecisionsRepository {
   private readonly db: Database
 
@@ -9,10 +17,17 @@ export class DecisionsRepository {
     this.db = db
   }
 
-  /** Keep a booked decision (a second copy of the same one changes nothing). */
-  insert (d: Decision, at: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO verify_decisions (thread, decider, epoch, lamport, result, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(d.thread, d.decider, d.epoch, d.lamport, d.result, at)
+  /** Keep a booked decision and its signed DECIDE, JSON (a second copy of the same one changes nothing). */
+  insert (d: Decision, at: number, envelope?: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO verify_decisions (thread, decider, epoch, lamport, result, at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(d.thread, d.decider, d.epoch, d.lamport, d.result, at, envelope ?? null)
+  }
+
+  /** Signed DECIDEs booked after the cursor, in booking order, at most `limit`: what a peer that was away asks for. */
+  after (cursor: DecisionCursor, limit: number): Array<DecisionCursor & { envelope: string }> {
+    return this.db.prepare(`SELECT at, thread, decider, epoch, envelope FROM verify_decisions
+      WHERE (at, thread, decider, epoch) > (?, ?, ?, ?) AND envelope IS NOT NULL ORDER BY at, thread, decider, epoch LIMIT ?`)
+      .all(cursor.at, cursor.thread, cursor.decider, cursor.epoch, limit).map(row => ({ ...(row as unknown as DecisionCursor & { envelope: string }) }))
   }
 
   /** Drop decisions booked before `before`. */

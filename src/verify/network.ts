@@ -16,12 +16,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { isAgoraError, messageOf } from '../errors.ts'
-import { encodeEnvelope, signEnvelope, type Envelope, type NodeIdentity } from '../identity/index.ts'
+import { encodeEnvelope, signEnvelope, verifySignatureOnly, type Envelope, type NodeIdentity } from '../identity/index.ts'
 import { VERIFY_TOPIC, type Gossip, type GossipVerdict } from '../p2p/index.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
 import type { EtcdDecider } from './etcd-decider.ts'
-import { attestCommitment, type VerifyKind, type VerifyPayload } from './messages.ts'
+import { attestCommitment, VERIFY_SCHEMAS, type VerifyKind, type VerifyPayload } from './messages.ts'
 import { checkChallenge } from './challenge.ts'
 import { addBounded, setBounded } from './bounded.ts'
 import type { Accepted, VerifyValidator } from './validator.ts'
@@ -56,7 +56,10 @@ export interface AttestInput {
   verdict: 'valid' | 'invalid' | 'inconclusive'
 }
 
-export type DecisionListener = (decision: Decision, outcome: DecisionOutcome) => void
+export type AbsorbOutcome = 'booked' | 'kept-out' | 'invalid'
+
+/** `envelope`: the signed DECIDE it was booked from. */
+export type DecisionListener = (decision: Decision, outcome: DecisionOutcome, envelope: Envelope) => void
 
 /** A CHALLENGE seen: `accused` when its evidence checks out, else `refuted` (why) — then the challenger is the one to lower. */
 export type ChallengeListener = (challenge: { challenger: string, thread: string, accused?: string, key?: string, refuted?: string }) => void
@@ -132,6 +135,29 @@ export class VerifyNetwork {
     return this.reveals.get(`${at.thread} ${at.epoch} ${at.subtask} ${at.worker} ${resultHash}`)?.size ?? 0
   }
 
+  /**
+   * A DECIDE a peer handed over in a catch-up (sync.ts), however old: the
+   * schema, the signature and the thread's own decider are checked as for
+   * gossip — not the age window or the replay guard, since it is old news
+   * by design — then booked: 'invalid' when it does not check out (not a
+   * DECIDE, malformed, a bad signature, a decider that may not decide the
+   * thread), 'kept-out' when the book refuses it (its decider decided that
+   * epoch otherwise: the relayer is not to blame).
+   */
+  absorb (envelope: Envelope): AbsorbOutcome {
+    if (envelope.kind !== 'DECIDE') return 'invalid'
+    const parsed = VERIFY_SCHEMAS.DECIDE.safeParse(envelope.payload)
+    if (!parsed.success) return 'invalid'
+    const p = parsed.data
+    if (this.init.mayDecide?.(p.thread, envelope.from) === false) return 'invalid'
+    try {
+      verifySignatureOnly(envelope)
+    } catch {
+      return 'invalid'
+    }
+    return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope) ? 'booked' : 'kept-out'
+  }
+
   /** Attest a result: the commitment now, the reveal once K commitments are seen (or revealAfterMs passed). */
   async attest (input: AttestInput): Promise<void> {
     const salt = randomBytes(16).toString('base64url')
@@ -182,7 +208,7 @@ export class VerifyNetwork {
     if (kind === 'ATTEST') this.tally(envelope.from, accepted.payload as VerifyPayload<'ATTEST'>)
     else if (kind === 'DECIDE') {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
-      return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result })
+      return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope)
     }
     return true
   }
@@ -240,7 +266,7 @@ export class VerifyNetwork {
   }
 
   /** Book a DECIDE; false when the book refuses it (a second, different decision of one decider in one epoch). */
-  private book (decision: Decision): boolean {
+  private book (decision: Decision, envelope: Envelope): boolean {
     let outcome: DecisionOutcome
     try {
       outcome = this.c.decisions.offer(decision)
@@ -248,7 +274,7 @@ export class VerifyNetwork {
       this.c.logger.warn({ thread: decision.thread, err: messageOf(err) }, 'decision refused')
       return false
     }
-    if (outcome.outcome !== 'duplicate') for (const listener of this.listeners) listener(decision, outcome)
+    if (outcome.outcome !== 'duplicate') for (const listener of this.listeners) listener(decision, outcome, envelope)
     return true
   }
 

@@ -13,6 +13,7 @@ import type { AgoraEvents } from '../events.ts'
 import type { EnvelopeVerifier, NodeIdentity } from '../identity/index.ts'
 import type { Logger, AgoraLogger } from '../observability/logger.ts'
 import type { Gossip } from '../p2p/index.ts'
+import type { ReqResp } from '../protocols/index.ts'
 import type { CapabilityRegistry, CapabilitySource } from '../providers/index.ts'
 import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
@@ -27,11 +28,14 @@ import type { Registry } from 'prom-client'
 import type { Database } from '../store/index.ts'
 import { DecisionsRepository } from './decisions-repository.ts'
 import { addBounded } from './bounded.ts'
+import { DecisionSync, type PullResult } from './sync.ts'
 
 export interface VerifyServiceComponents {
   db: Database
   identity: NodeIdentity
   gossip: Gossip
+  /** Serves and asks /agora/verify/sync/1 (catching up on decisions); without it a node learns decisions by gossip only. */
+  reqresp?: Pick<ReqResp, 'handle' | 'unhandle' | 'request'> | undefined
   envelopes: EnvelopeVerifier
   offers: Pick<OfferService, 'list'>
   /** Where a checked CHALLENGE lowers the accused (or a refuted one the challenger). */
@@ -71,6 +75,7 @@ export class VerifyService {
   private readonly metrics: VerifyMetrics | undefined
   private readonly source: CapabilitySource
   private readonly repo: DecisionsRepository
+  private readonly sync: DecisionSync | undefined
   /** Receipt keys a challenge convicted (bounded). */
   private readonly convicted = new Set<string>()
   private timer: NodeJS.Timeout | undefined
@@ -94,11 +99,20 @@ export class VerifyService {
       mayDecide: (thread, decider) => thread.startsWith(`${decider}/`),
       revealAfterMs: config.revealAfterMs
     })
+    this.sync = components.reqresp === undefined
+      ? undefined
+      : new DecisionSync({
+        reqresp: components.reqresp,
+        repo: this.repo,
+        absorb: envelope => this.network.absorb(envelope),
+        refused: peer => { components.peerBook.record(peer, 'invalid') },
+        log: this.log
+      }, { windowMs: DECISION_RETENTION_MS })
     const tags = config.verifies.length === 0 ? [] : [VERIFIER_TAG, ...config.verifies.map(verifierTag)]
     this.source = { id: 'verify', models: () => [], taskTypes: () => [], capacity: () => ({ slotsTotal: 0, slotsIdle: 0 }), tags: () => tags }
   }
 
-  start (): void {
+  async start (): Promise<void> {
     // the book as it was: every decision kept (winners and losers), replayed in order
     for (const decision of this.repo.load(Date.now() - DECISION_RETENTION_MS)) {
       try {
@@ -108,9 +122,9 @@ export class VerifyService {
       }
     }
     this.network.start()
-    this.undo.push(this.network.onDecision((decision, outcome) => {
+    this.undo.push(this.network.onDecision((decision, outcome, envelope) => {
       if (outcome.outcome === 'duplicate') return
-      this.repo.insert(decision, Date.now())
+      this.repo.insert(decision, Date.now(), JSON.stringify(envelope))
       const orphaned = outcome.outcome === 'won' ? outcome.orphaned.length : outcome.orphaned ? 1 : 0
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
@@ -142,13 +156,28 @@ export class VerifyService {
     this.timer = setInterval(recount, QUORUM_TICK_MS)
     this.timer.unref()
     this.recount()
+    if (this.sync !== undefined) {
+      const sync = this.sync
+      await sync.start()
+      // a peer that comes (back): catch up on the decisions it booked while we were apart
+      const connected = ({ peerId }: { peerId: string }): void => { sync.connected(peerId) }
+      this.c.events.on('peer:connected', connected)
+      this.undo.push(() => { this.c.events.off('peer:connected', connected) })
+    }
   }
 
-  stop (): void {
+  async stop (): Promise<void> {
     clearInterval(this.timer)
     for (const fn of this.undo.splice(0)) fn()
     this.network.stop()
+    await this.sync?.stop()
     this.etcd?.close()
+  }
+
+  /** Ask `peer` now for the decisions it booked that this node has not (also done on each connect). */
+  async catchUp (peer: string, signal?: AbortSignal): Promise<PullResult> {
+    if (this.sync === undefined) return { received: 0, booked: 0, invalid: 0 }
+    return await this.sync.pull(peer, signal)
   }
 
   /** Gossip the evidence that a worker's result was outvoted (see challenge.ts). */

@@ -70,4 +70,14 @@ describe('verification in a node', () => {
     assert.deepEqual(again.components.verify.decisions.get(thread)?.winner, before)
     assert.equal(again.components.verify.status().threads, 1)
   })
+
+  test('a node that was not there catches up on the decisions it missed, from a peer, on connecting', async () => {
+    const [a] = nodes as [AgoraNode]
+    const thread = `${a.peerId}/job-x`
+    const late = await swarm.add({ config: { network: { bootstrap: [firstAddress(a)] } } })
+    await waitFor('the newcomer to book the decision made before it existed', () => late.components.verify.decisions.get(thread)?.winner.decider === a.peerId, { timeoutMs: 20_000 })
+    // asked again, the peer has nothing newer: the cursor moved past it
+    const again = await late.components.verify.catchUp(a.peerId)
+    assert.deepEqual(again, { received: 0, booked: 0, invalid: 0 })
+  })
 })

@@ -18,6 +18,7 @@ import { m012Verify } from './012-verify.ts'
 import { m013Needs } from './013-needs.ts'
 import { m014SubtaskVerification } from './014-subtask-verification.ts'
 import { m015VerifyStandings } from './015-verify-standings.ts'
+import { m016DecisionEnvelopes } from './016-decision-envelopes.ts'
 
 export interface Migration {
   version: number
@@ -40,5 +41,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m012Verify,
   m013Needs,
   m014SubtaskVerification,
-  m015VerifyStandings
+  m015VerifyStandings,
+  m016DecisionEnvelopes
 ]

@@ -1,0 +1,146 @@
+/**
+ * Catching up on decisions (anti-entropy, docs/verification.md "Catching
+ * up"): gossip reaches the nodes that are there; one that was away — a
+ * restart, a partition — learns what it missed from its peers. On
+ * connecting to a peer (at most once per `minIntervalMs` per peer) a node
+ * asks `/agora/verify/sync/1` for the signed DECIDEs that peer booked after
+ * the last one it got from it (its whole retention window the first time),
+ * a page at a time, up to `maxPages`. Each is checked as if it had come by
+ * gossip — schema, signature, the thread's own decider — but not against
+ * the age window, and booked in the decision book, whose ordering rule
+ * (epoch, Lamport, decider) makes every node agree on the winner whatever
+ * order the decisions arrive in.
+ *
+ * Served from the decisions table (migration 016 keeps each DECIDE's
+ * envelope), a page of at most MAX_PAGE, rate-limited per peer. A peer's
+ * forged or misattributed decisions are dropped and counted against it.
+ */
+import { z } from 'zod'
+import { messageOf } from '../errors.ts'
+import { envelopeSchema, type Envelope } from '../identity/index.ts'
+import { defineProtocol, type ReqResp } from '../protocols/index.ts'
+import { setBounded } from './bounded.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { DecisionCursor, DecisionsRepository } from './decisions-repository.ts'
+import type { AbsorbOutcome } from './network.ts'
+
+export const VERIFY_SYNC_PROTOCOL_ID = '/agora/verify/sync/1'
+/** Decisions per page at most. */
+export const MAX_PAGE = 200
+
+const cursorSchema = z.object({ at: z.number().int().min(0), thread: z.string().max(256), decider: z.string().max(64), epoch: z.number().int().min(0) }).strict()
+
+export const verifySyncProtocol = defineProtocol({
+  id: VERIFY_SYNC_PROTOCOL_ID,
+  request: z.object({ after: cursorSchema, limit: z.number().int().min(1).max(MAX_PAGE) }).strict(),
+  response: z.object({ decisions: z.array(z.object({ at: z.number().int().min(0), envelope: envelopeSchema }).strict()).max(MAX_PAGE) }).strict(),
+  maxRequestBytes: 1024,
+  // a DECIDE envelope is well under 1 KiB
+  maxResponseBytes: MAX_PAGE * 2048,
+  timeouts: { requestMs: 5_000, firstByteMs: 10_000, responseMs: 10_000 },
+  rateLimit: { perSecond: 2, burst: 10 }
+})
+
+export interface DecisionSyncComponents {
+  reqresp: Pick<ReqResp, 'handle' | 'unhandle' | 'request'>
+  repo: Pick<DecisionsRepository, 'after'>
+  /** Check and book one DECIDE (VerifyNetwork.absorb). */
+  absorb: (envelope: Envelope) => AbsorbOutcome
+  /** A peer handed over a decision that does not check out. */
+  refused: (peer: string) => void
+  log: Logger
+}
+
+export interface DecisionSyncInit {
+  /** The first ask of a peer starts this far back (the decisions' retention). */
+  windowMs: number
+  minIntervalMs?: number
+  maxPages?: number
+  now?: () => number
+}
+
+export interface PullResult {
+  received: number
+  booked: number
+  /** Forged or misattributed: counted against the peer. */
+  invalid: number
+}
+
+const DEFAULT_MIN_INTERVAL_MS = 60_000
+const DEFAULT_MAX_PAGES = 50
+/** Peers whose cursor is remembered at most (the least recently asked forgotten first). */
+const MAX_PEERS = 10_000
+
+export class DecisionSync {
+  private readonly c: DecisionSyncComponents
+  private readonly windowMs: number
+  private readonly minIntervalMs: number
+  private readonly maxPages: number
+  private readonly now: () => number
+  /** peer → where the last pull from it ended, and when it was asked. */
+  private readonly peers = new Map<string, { cursor: DecisionCursor, askedAt: number }>()
+  private readonly pulling = new Set<string>()
+
+  constructor (components: DecisionSyncComponents, init: DecisionSyncInit) {
+    this.c = components
+    this.windowMs = init.windowMs
+    this.minIntervalMs = init.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS
+    this.maxPages = init.maxPages ?? DEFAULT_MAX_PAGES
+    this.now = init.now ?? Date.now
+  }
+
+  async start (): Promise<void> {
+    await this.c.reqresp.handle(verifySyncProtocol, async request => ({
+      decisions: this.c.repo.after(request.after, request.limit).flatMap(row => {
+        try {
+          return [{ at: row.at, envelope: envelopeSchema.parse(JSON.parse(row.envelope)) }]
+        } catch {
+          return []
+        }
+      })
+    }))
+  }
+
+  async stop (): Promise<void> {
+    await this.c.reqresp.unhandle(verifySyncProtocol.id)
+  }
+
+  /** A peer connected: catch up with it, unless asked within minIntervalMs (errors are logged, not thrown). */
+  connected (peer: string): void {
+    const known = this.peers.get(peer)
+    if (this.pulling.has(peer) || (known !== undefined && this.now() - known.askedAt < this.minIntervalMs)) return
+    this.pull(peer).catch(err => { this.c.log.debug({ peer, err: messageOf(err) }, 'catching up on decisions failed') })
+  }
+
+  /** Ask `peer` for the decisions booked after the last one it gave us, page by page. */
+  async pull (peer: string, signal?: AbortSignal): Promise<PullResult> {
+    this.pulling.add(peer)
+    const result: PullResult = { received: 0, booked: 0, invalid: 0 }
+    try {
+      let cursor = this.peers.get(peer)?.cursor ?? { at: Math.max(0, this.now() - this.windowMs), thread: '', decider: '', epoch: 0 }
+      for (let page = 0; page < this.maxPages; page++) {
+        const answer = await this.c.reqresp.request(peer, verifySyncProtocol, { after: cursor, limit: MAX_PAGE }, signal === undefined ? {} : { signal })
+        for (const { at, envelope } of answer.decisions) {
+          result.received++
+          const outcome = this.c.absorb(envelope)
+          if (outcome === 'booked') result.booked++
+          else if (outcome === 'invalid') result.invalid++
+          const thread = (envelope.payload as { thread?: unknown }).thread
+          const epoch = (envelope.payload as { epoch?: unknown }).epoch
+          if (typeof thread === 'string' && typeof epoch === 'number') cursor = { at, thread, decider: envelope.from, epoch }
+        }
+        this.remember(peer, cursor)
+        if (answer.decisions.length < MAX_PAGE) break
+      }
+      if (result.invalid > 0) this.c.refused(peer)
+      return result
+    } finally {
+      this.pulling.delete(peer)
+    }
+  }
+
+  private remember (peer: string, cursor: DecisionCursor): void {
+    this.peers.delete(peer)
+    setBounded(this.peers, peer, { cursor, askedAt: this.now() }, MAX_PEERS)
+  }
+}
