@@ -59,6 +59,20 @@ export const TYPE_COLUMNS: Column<JobTypeInfo>[] = [
   { header: 'task types', value: t => t.taskTypes }
 ]
 
+/** How a job's results were checked, in one line: `4 agreed, 1 outvoted (canaries: 1 agreed); provisional`, or '-' when none was. */
+export function verificationSummary (subtasks: readonly SubtaskJson[]): string {
+  const counts = (method: string): string => {
+    const byVerdict = new Map<string, number>()
+    for (const s of subtasks) if (s.verification?.method === method) byVerdict.set(s.verification.verdict, (byVerdict.get(s.verification.verdict) ?? 0) + 1)
+    return [...byVerdict].map(([verdict, n]) => `${n} ${verdict}`).join(', ')
+  }
+  const replicas = counts('replicas')
+  const canaries = counts('canary')
+  if (replicas === '' && canaries === '') return '-'
+  const provisional = subtasks.some(s => s.verification?.provisional === true)
+  return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${provisional ? '; provisional' : ''}`
+}
+
 /** Key/value view of one job for humans. */
 export function jobView (job: JobJson, now = Date.now()): Record<string, unknown> {
   const constraints = Object.entries(job.constraints)

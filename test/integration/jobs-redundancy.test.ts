@@ -49,8 +49,10 @@ describe('jobs with redundancy 3 on real nodes', () => {
       assert.equal(e.replicas, 2)
       assert.deepEqual(e.outliers, [])
     }
-    // the subtask view says so too
+    // the subtask view says so too, and the checks metric counts them
     for (const s of buyer.components.jobs.subtasks(job.id)) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 2, outliers: [], provisional: true })
+    const checks = (await buyer.components.metrics.getSingleMetric('agora_verify_checks_total')?.get())?.values ?? []
+    assert.equal(checks.find(v => v.labels.type === 'debug.noop' && v.labels.method === 'replicas' && v.labels.verdict === 'agreed')?.value, 4)
     const price = parseCredits('0.1')
     assert.equal(done.spent, 4 * 3 * price, 'three paid runs per subtask')
     const wallet = await clientOf(buyer).wallet()

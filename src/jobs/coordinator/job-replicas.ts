@@ -118,6 +118,7 @@ export class JobReplicas {
   report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: 'replicas' | 'canary', exact: boolean): void {
     // a canary this node could not compute is no check at all
     if (method === 'canary' && checked.verdict === 'unverified') return
+    this.c.metrics?.checks.inc({ type: row.type, method, verdict: checked.verdict })
     // a cross-check's verdict on the primary feeds adaptive replication (agreed: valid; outvoted: invalid)
     if (checked.verdict === 'agreed' || checked.verdict === 'outvoted') this.c.adaptive?.record(primary.worker, row.type, checked.verdict === 'agreed')
     // outvoted: the other nodes get the signed evidence, to check and lower the worker themselves

@@ -12,6 +12,8 @@ export interface CoordinatorMetrics {
   /** Dispatch to committed result, per subtask attempt. */
   dispatchSeconds: Histogram
   running: Gauge
+  /** Results cross-checked, by task type, method (replicas, canary) and verdict: outvoted and inconclusive are disagreements, a canary outvoted is a canary failed. */
+  checks: Counter<'type' | 'method' | 'verdict'>
 }
 
 export function createCoordinatorMetrics (registry: Registry | undefined): CoordinatorMetrics | undefined {
@@ -23,6 +25,7 @@ export function createCoordinatorMetrics (registry: Registry | undefined): Coord
     duplicates: counter(registry, 'agora_jobs_duplicate_results_total', 'Late results of a reassigned attempt, ignored', []),
     dispatchSeconds: histogram(registry, 'agora_jobs_subtask_seconds', 'Dispatch to committed result of one subtask attempt', [],
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]),
-    running: gauge(registry, 'agora_jobs_running', 'Jobs this node is coordinating now', [])
+    running: gauge(registry, 'agora_jobs_running', 'Jobs this node is coordinating now', []),
+    checks: counter(registry, 'agora_verify_checks_total', 'Results this node cross-checked as a coordinator, by task type, method (replicas, canary) and verdict (outvoted, inconclusive: disagreements)', ['type', 'method', 'verdict'])
   }
 }
