@@ -15,7 +15,7 @@
  * messages take the same path before they are published.
  */
 import { randomBytes } from 'node:crypto'
-import { isAgoraError, messageOf } from '../errors.ts'
+import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
 import { encodeEnvelope, signEnvelope, verifySignatureOnly, type Envelope, type NodeIdentity } from '../identity/index.ts'
 import { VERIFY_TOPIC, type Gossip, type GossipVerdict } from '../p2p/index.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -156,6 +156,17 @@ export class VerifyNetwork {
       return 'invalid'
     }
     return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope) ? 'booked' : 'kept-out'
+  }
+
+  /**
+   * Decide one of this node's own threads (its coordinator's word, e.g.
+   * after comparing replicas itself in bootstrap mode): through etcd first
+   * when that backend is used, then booked here and gossiped. E1205 for a
+   * thread this node does not decide.
+   */
+  async decideOwn (thread: string, epoch: number, result: string): Promise<void> {
+    if (!this.init.decides(thread)) throw new AgoraError('E1205', `thread ${thread} is not this node's to decide`, { why: 'a thread is decided by the node whose peer id names it' })
+    await this.decide(thread, epoch, result)
   }
 
   /** Attest a result: the commitment now, the reveal once K commitments are seen (or revealAfterMs passed). */

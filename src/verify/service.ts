@@ -185,6 +185,11 @@ export class VerifyService {
     await this.network.challenge(input)
   }
 
+  /** Decide one of this node's own threads (`<its peer id>/…`): booked here, gossiped (through etcd first with that backend). */
+  async decide (thread: string, epoch: number, result: string): Promise<void> {
+    await this.network.decideOwn(thread, epoch, result)
+  }
+
   /** Attest a replica's result (commitment, then reveal) on the network. */
   async attest (input: AttestInput): Promise<void> {
     await this.network.attest(input)

@@ -66,7 +66,7 @@ export interface PullResult {
   invalid: number
 }
 
-const DEFAULT_MIN_INTERVAL_MS = 60_000
+const DEFAULT_MIN_INTERVAL_MS = 5_000
 const DEFAULT_MAX_PAGES = 50
 /** Peers whose cursor is remembered at most (the least recently asked forgotten first). */
 const MAX_PEERS = 10_000
