@@ -11,8 +11,14 @@
  * - text (`batch.chat`, `llm.map`, `llm.reduce`): as many answers, each pair
  *   similar in meaning — cosine of their sentence vectors (the embedded
  *   engine's) ≥ τ_text; exact text cannot be asked of a language model.
- * Replicas are grouped by agreement; a strict majority decides, anything
- * less is inconclusive (more replicas are asked for before anyone is blamed).
+ * Similarity is not transitive (a canned answer can be close to one
+ * phrasing of the right answer and far from another), so a majority is a
+ * set of results that all agree pairwise — a clique — holding more than
+ * half of them; when two such sets compete (they share members) the more
+ * coherent one (the higher lowest pairwise similarity) wins only by a clear
+ * margin, else the check is inconclusive: more replicas are asked for
+ * before anyone is blamed, and an honest worker is never outvoted on
+ * ambiguous evidence.
  */
 import { COMPARE_DEFAULTS } from './constants.ts'
 
@@ -28,7 +34,12 @@ export interface Replica {
 export interface Comparator {
   method: CompareMethod
   agree: (a: Replica, b: Replica) => Promise<boolean>
+  /** How alike two results are (higher: more; the lowest item's cosine for vectors and texts), to choose between competing majorities. */
+  similarity?: (a: Replica, b: Replica) => Promise<number>
 }
+
+/** A competing majority wins only when its lowest pairwise similarity beats the others' by this much. */
+export const MAJORITY_MARGIN = 0.01
 
 /** Sentence vectors for texts (the embedded engine's), for the text comparator. */
 export type EmbedTexts = (texts: string[]) => Promise<number[][]>
@@ -78,6 +89,19 @@ export function embeddingComparator (init: ComparatorInit = {}): Comparator {
         if (cosine(x, y, nx, ny) < tau) return false
       }
       return true
+    },
+    similarity: async (a, b) => {
+      const va = vectorsOf(a.result)
+      const vb = vectorsOf(b.result)
+      if (va === undefined || vb === undefined || va.length !== vb.length) return -1
+      let lowest = 1
+      for (let i = 0; i < va.length; i++) {
+        const x = va[i] as number[]
+        const y = vb[i] as number[]
+        if (x.length !== y.length) return -1
+        lowest = Math.min(lowest, cosine(x, y, norm(x), norm(y)))
+      }
+      return lowest
     }
   }
 }
@@ -102,52 +126,93 @@ export function sentimentComparator (init: ComparatorInit = {}): Comparator {
 
 export function textComparator (embed: EmbedTexts, init: ComparatorInit = {}): Comparator {
   const tau = init.textCosine ?? COMPARE_DEFAULTS.textCosine
+  /** The lowest cosine over the answer pairs (1 when every text is equal), or undefined when the results cannot be compared. */
+  const lowest = async (a: Replica, b: Replica): Promise<number | undefined> => {
+    const ta = textsOf(a.result)
+    const tb = textsOf(b.result)
+    if (ta === undefined || tb === undefined || ta.length !== tb.length) return undefined
+    // equal texts need no vectors (and an empty text has none)
+    const pairs = ta.flatMap((t, i) => t !== tb[i] ? [t, tb[i] as string] : [])
+    if (pairs.length === 0) return 1
+    const vectors = await embed(pairs)
+    let low = 1
+    for (let i = 0; i < pairs.length; i += 2) {
+      const x = vectors[i]
+      const y = vectors[i + 1]
+      if (x === undefined || y === undefined || x.length !== y.length || x.length === 0) return undefined
+      low = Math.min(low, cosine(x, y, norm(x), norm(y)))
+    }
+    return low
+  }
   return {
     method: 'text',
-    agree: async (a, b) => {
-      const ta = textsOf(a.result)
-      const tb = textsOf(b.result)
-      if (ta === undefined || tb === undefined || ta.length !== tb.length) return false
-      // equal texts need no vectors (and an empty text has none)
-      const differ = ta.map((t, i) => t !== tb[i])
-      const pairs = ta.flatMap((t, i) => differ[i] === true ? [t, tb[i] as string] : [])
-      if (pairs.length === 0) return true
-      const vectors = await embed(pairs)
-      for (let i = 0; i < pairs.length; i += 2) {
-        const x = vectors[i]
-        const y = vectors[i + 1]
-        if (x === undefined || y === undefined || x.length !== y.length || x.length === 0) return false
-        if (cosine(x, y, norm(x), norm(y)) < tau) return false
-      }
-      return true
-    }
+    agree: async (a, b) => ((await lowest(a, b)) ?? -1) >= tau,
+    similarity: async (a, b) => (await lowest(a, b)) ?? -1
   }
 }
 
 export interface Agreement {
-  /** Replicas grouped by agreement with each group's first member, largest group first. */
+  /** The majority first (when there is one), then the other results, each alone; or, inconclusive, the competing cliques. */
   groups: Replica[][]
-  /** The group holding a strict majority of the replicas; undefined: inconclusive. */
+  /** Results that all agree pairwise and are more than half of them; undefined: inconclusive. */
   majority: Replica[] | undefined
 }
 
-/** Group `replicas` by agreement; a group of more than half of them decides. */
+/** The majority of `replicas` (see the module comment); a single result is its own majority. */
 export async function agreement (replicas: readonly Replica[], comparator: Comparator): Promise<Agreement> {
-  const groups: Replica[][] = []
-  for (const replica of replicas) {
-    let placed = false
-    for (const group of groups) {
-      if (await comparator.agree(group[0] as Replica, replica)) {
-        group.push(replica)
-        placed = true
-        break
-      }
+  const n = replicas.length
+  const agrees: boolean[][] = replicas.map(() => new Array<boolean>(n).fill(false))
+  for (let i = 0; i < n; i++) {
+    agrees[i]![i] = true
+    for (let j = i + 1; j < n; j++) {
+      const same = await comparator.agree(replicas[i] as Replica, replicas[j] as Replica)
+      agrees[i]![j] = same
+      agrees[j]![i] = same
     }
-    if (!placed) groups.push([replica])
   }
-  groups.sort((x, y) => y.length - x.length)
-  const top = groups[0]
-  return { groups, majority: top !== undefined && top.length * 2 > replicas.length ? top : undefined }
+  const largest = maximumCliques(agrees).filter(c => c.length * 2 > n)
+  const pick = largest.length <= 1 ? largest[0] : await mostCoherent(largest, replicas, comparator)
+  if (pick === undefined) return { groups: largest.map(c => c.map(i => replicas[i] as Replica)), majority: undefined }
+  const majority = pick.map(i => replicas[i] as Replica)
+  const rest = replicas.filter((_, i) => !pick.includes(i)).map(r => [r])
+  return { groups: [majority, ...rest], majority }
+}
+
+/** Of competing cliques (same size), the one whose lowest pairwise similarity beats every other's by MAJORITY_MARGIN; undefined when none does. */
+async function mostCoherent (cliques: number[][], replicas: readonly Replica[], comparator: Comparator): Promise<number[] | undefined> {
+  const similarity = comparator.similarity
+  if (similarity === undefined) return undefined
+  const scored: Array<{ clique: number[], score: number }> = []
+  for (const clique of cliques) {
+    let score = 1
+    for (let x = 0; x < clique.length; x++) {
+      for (let y = x + 1; y < clique.length; y++) score = Math.min(score, await similarity(replicas[clique[x] as number] as Replica, replicas[clique[y] as number] as Replica))
+    }
+    scored.push({ clique, score })
+  }
+  scored.sort((a, b) => b.score - a.score)
+  const [best, second] = scored
+  return best !== undefined && second !== undefined && best.score - second.score >= MAJORITY_MARGIN ? best.clique : undefined
+}
+
+/** The cliques of largest size in an agreement matrix (Bron–Kerbosch; a handful of replicas at most). */
+function maximumCliques (agrees: boolean[][]): number[][] {
+  const found: number[][] = []
+  const extend = (clique: number[], candidates: number[], excluded: number[]): void => {
+    if (candidates.length === 0 && excluded.length === 0) {
+      found.push(clique)
+      return
+    }
+    for (const v of [...candidates]) {
+      const neighbours = (u: number): boolean => u !== v && agrees[v]?.[u] === true
+      extend([...clique, v], candidates.filter(neighbours), excluded.filter(neighbours))
+      candidates = candidates.filter(u => u !== v)
+      excluded = [...excluded, v]
+    }
+  }
+  extend([], agrees.map((_, i) => i), [])
+  const size = Math.max(0, ...found.map(c => c.length))
+  return found.filter(c => c.length === size).map(c => [...c].sort((a, b) => a - b))
 }
 
 function vectorsOf (result: unknown): number[][] | undefined {

@@ -71,6 +71,7 @@ export class JobReplicas {
     try {
       const outcome = await checkReplicas(primary, assignment, redundancy, {
         comparator,
+        signal: this.init.signal,
         choose: used => this.choose(row, used),
         run: async (worker, replica) => {
           const { result, payment } = await this.run(row, worker, replica, held)

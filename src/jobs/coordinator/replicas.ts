@@ -6,16 +6,26 @@
  * strict majority decides: the primary's result stands, or — outvoted —
  * the majority's does and the primary's attempt fails. Without a majority
  * two fresh workers are added once before anyone is blamed; still none is
- * "inconclusive". A replica that fails or cannot be placed simply does not
- * count; with no replica at all — or a comparator that fails — the result
- * is "unverified".
+ * "inconclusive". A replica whose worker is busy (refused for slots, CPU or
+ * memory) is asked again after a back-off (its retry-after when it gave
+ * one), up to BUSY_RETRIES times: otherwise a cheat's result would go
+ * unchecked whenever the honest workers are full. A replica that fails
+ * otherwise is placed once more on another worker, if one is left; still
+ * none does not count. With no replica at all — or a comparator that
+ * fails — the result is "unverified".
  */
+import { isAgoraError } from '../../errors.ts'
 import type { Comparator } from '../../verify/index.ts'
 import { agreement, type Replica } from '../../verify/index.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 
 /** Fresh workers added when the first replicas leave no majority. */
 export const ESCALATE_REPLICAS = 2
+/** Times a busy worker is asked again for one replica, backing off from BUSY_FIRST_DELAY_MS (doubling, at most BUSY_MAX_DELAY_MS). */
+export const BUSY_RETRIES = 6
+const BUSY_FIRST_DELAY_MS = 100
+const BUSY_MAX_DELAY_MS = 2000
+const BUSY_REASONS = new Set(['slots', 'cpu', 'memory'])
 
 export type ReplicaVerdict = 'agreed' | 'outvoted' | 'inconclusive' | 'unverified'
 
@@ -37,20 +47,41 @@ export interface ReplicaRunner {
   /** Run the assignment on `worker` (its key already the replica's); rejects when it fails. */
   run: (worker: string, assignment: TaskAssignment) => Promise<DispatchResult>
   comparator: Comparator
+  /** The attempt's: a back-off ends when it aborts. */
+  signal?: AbortSignal
 }
 
 export async function checkReplicas (primary: DispatchResult, assignment: TaskAssignment, redundancy: number, runner: ReplicaRunner): Promise<ReplicaOutcome> {
   const used = new Set([primary.worker])
   const results: DispatchResult[] = []
   let next = 1
+  /** One replica on `worker`: a busy worker asked again after a back-off; a failure placed once more elsewhere. */
+  const replica = async (worker: string, key: string, replaced = false): Promise<DispatchResult | undefined> => {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await runner.run(worker, { ...assignment, key })
+      } catch (err) {
+        if (runner.signal?.aborted === true) return undefined
+        const busy = isAgoraError(err, 'E1040') && BUSY_REASONS.has(String(err.details?.reason))
+        if (busy && tries < BUSY_RETRIES) {
+          const asked = Number((err as { details?: { retryAfterMs?: unknown } }).details?.retryAfterMs)
+          await pause(Number.isFinite(asked) && asked > 0 ? Math.min(asked, BUSY_MAX_DELAY_MS) : Math.min(BUSY_FIRST_DELAY_MS * 2 ** tries, BUSY_MAX_DELAY_MS), runner.signal)
+          continue
+        }
+        const other = replaced ? undefined : runner.choose(used)
+        if (other === undefined) return undefined
+        used.add(other)
+        return await replica(other, `${assignment.key}#r${next++}`, true)
+      }
+    }
+  }
   const more = async (count: number): Promise<void> => {
     const launched: Array<Promise<DispatchResult | undefined>> = []
     for (let i = 0; i < count; i++) {
       const worker = runner.choose(used)
       if (worker === undefined) break
       used.add(worker)
-      const key = `${assignment.key}#r${next++}`
-      launched.push(runner.run(worker, { ...assignment, key }).catch(() => undefined))
+      launched.push(replica(worker, `${assignment.key}#r${next++}`))
     }
     for (const result of await Promise.all(launched)) if (result !== undefined) results.push(result)
   }
@@ -83,4 +114,13 @@ async function decide (primary: DispatchResult, replicas: DispatchResult[], comp
   // outvoted: the first of the majority stands in the primary's place
   const [winner, ...rest] = agreeing
   return { verdict: 'outvoted', winner, agreeing: rest, outliers }
+}
+
+async function pause (ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }

@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { parseCredits } from '../../../src/market/amount.ts'
+import { AgoraError } from '../../../src/errors.ts'
 import { JobRun } from '../../../src/jobs/coordinator/job-run.ts'
 import { JobStore } from '../../../src/jobs/store/job-store.ts'
 import { Database } from '../../../src/store/index.ts'
@@ -103,6 +104,21 @@ test('no other worker to run a replica: the result commits "unverified"', async 
   assert.deepEqual(store.results('j1').map(r => r.result), [0])
   assert.equal(dispatcher.calls.length, 1)
   assert.deepEqual(events.map(e => e.verdict), ['unverified'])
+})
+
+test('a busy replica worker is asked again after a back-off, so the check still happens; a failed replica is placed once more on another worker', async () => {
+  let busy = 2
+  const refuse = (reason: string): AgoraError => new AgoraError('E1040', 'w2 refused subtask', { details: { worker: 'w2', reason, retryAfterMs: 5 } })
+  const { run, store, events, dispatcher } = setup(['cheat', 'w2', 'w3'], { cheat: wrong, w2: async a => { if (busy-- > 0) throw refuse('slots'); return a.input } }, 1)
+  assert.deepEqual(await run.run(), { state: 'completed' })
+  assert.deepEqual(events.map(e => [e.verdict, e.outliers]), [['outvoted', ['cheat']]], 'checked, not "unverified"')
+  assert.deepEqual(dispatcher.calls.filter(c => c.worker === 'w2').length, 3, 'asked three times: busy, busy, done')
+  assert.deepEqual(store.results('j1').map(r => r.result), [0])
+
+  const broken = setup(['cheat', 'w2', 'w3', 'w4'], { cheat: wrong, w2: async () => { throw new AgoraError('E1044', 'w2 failed the subtask') } }, 1)
+  assert.deepEqual(await broken.run.run(), { state: 'completed' })
+  assert.deepEqual(broken.dispatcher.calls.map(c => [c.worker, c.assignment.key.replace('me/j1/', '')]), [['cheat', 's-0'], ['w2', 's-0#r1'], ['w3', 's-0#r2'], ['w4', 's-0#r3']], 'w2 failed: w4 took its place')
+  assert.deepEqual(broken.events.map(e => [e.verdict, e.outliers]), [['outvoted', ['cheat']]])
 })
 
 test('redundancy 1 runs each subtask once, as before', async () => {

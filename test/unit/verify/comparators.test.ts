@@ -1,7 +1,7 @@
 /** Each comparator on honest pairs and on the cheats it must catch; majority and inconclusive agreement. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { agreement, comparatorFor, embeddingComparator, exactComparator, sentimentComparator, textComparator, type EmbedTexts, type Replica } from '../../../src/verify/index.ts'
+import { agreement, comparatorFor, embeddingComparator, exactComparator, sentimentComparator, textComparator, type Comparator, type EmbedTexts, type Replica } from '../../../src/verify/index.ts'
 
 const replica = (worker: string, result: unknown, hash = JSON.stringify(result)): Replica => ({ worker, result, hash })
 
@@ -79,4 +79,23 @@ test('agreement: a strict majority decides; a tie or a scatter is inconclusive',
   assert.equal((await agreement([r('a', 'x'), r('b', 'y'), r('c', 'z')], exactComparator)).majority, undefined)
   assert.equal((await agreement([r('a', 'x'), r('b', 'x'), r('c', 'y'), r('d', 'y')], exactComparator)).majority, undefined, 'two against two')
   assert.deepEqual((await agreement([r('a', 'x')], exactComparator)).majority?.map(x => x.worker), ['a'])
+})
+
+test('agreement with a similarity that is not transitive: a majority must agree pairwise; competing ones are settled by coherence, else inconclusive', async () => {
+  // scores between results: answer ~ paraphrase 0.95, canned ~ paraphrase 0.91, canned ~ answer 0.8 (τ 0.9)
+  const scores: Record<string, number> = { 'answer paraphrase': 0.95, 'canned paraphrase': 0.91, 'answer canned': 0.8, 'answer other': 0.95, 'other paraphrase': 0.95, 'canned other': 0.8 }
+  const score = (a: Replica, b: Replica): number => a.hash === b.hash ? 1 : scores[[a.hash, b.hash].sort().join(' ')] ?? 0
+  const graded: Comparator = { method: 'text', agree: async (a, b) => score(a, b) >= 0.9, similarity: async (a, b) => score(a, b) }
+  const r = (worker: string, hash: string): Replica => replica(worker, null, hash)
+  // the canned answer first (a cheating primary): greedy grouping would pair it with the paraphrase and outvote the honest answer
+  const three = await agreement([r('cheat', 'canned'), r('h1', 'answer'), r('h2', 'paraphrase')], graded)
+  assert.deepEqual(three.majority?.map(x => x.worker), ['h1', 'h2'], 'the more coherent pair wins')
+  // without a similarity to tell them apart, two competing pairs are inconclusive: nobody is blamed
+  const flat: Comparator = { method: 'text', agree: graded.agree }
+  const ambiguous = await agreement([r('cheat', 'canned'), r('h1', 'answer'), r('h2', 'paraphrase')], flat)
+  assert.equal(ambiguous.majority, undefined)
+  assert.deepEqual(ambiguous.groups.map(g => g.map(x => x.worker)).sort(), [['cheat', 'h2'], ['h1', 'h2']])
+  // five results: the honest clique of four outvotes the canned one
+  const five = await agreement([r('cheat', 'canned'), r('h1', 'answer'), r('h2', 'paraphrase'), r('h3', 'other'), r('h4', 'answer')], flat)
+  assert.deepEqual(five.majority?.map(x => x.worker), ['h1', 'h2', 'h3', 'h4'])
 })
