@@ -137,10 +137,11 @@ export class Buyer {
     return this.move(record, endedByBuyer(record.captured))
   }
 
-  /** An accepted contract with `seller` for `what` with room for `amount` (the soonest to expire first). */
-  contractFor (seller: string, what: string, amount: Micro): PaySource | undefined {
+  /** An accepted contract with `seller` for `what` with room for `amount` (the soonest to expire first): one of `only` when given, never one of `exclude`. */
+  contractFor (seller: string, what: string, amount: Micro, only?: ReadonlySet<string>, exclude?: ReadonlySet<string>): PaySource | undefined {
     const now = this.now()
-    const found = this.c.contracts.accepted('buyer', seller).find(c => c.what === what && c.expiresAt > now && room(c) >= amount && c.holdId !== null)
+    const found = this.c.contracts.accepted('buyer', seller).find(c => c.what === what && c.expiresAt > now && room(c) >= amount && c.holdId !== null &&
+      (only === undefined || only.has(c.id)) && exclude?.has(c.id) !== true)
     return found?.holdId == null ? undefined : { holdId: found.holdId }
   }
 

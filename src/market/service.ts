@@ -15,11 +15,15 @@ import { captureKey } from './ledger/index.ts'
 import { publicContract, type ContractRecord } from './contracts/repository.ts'
 import { differences, localView, peerBalanceOf, viewFromWire, walletOf } from './wallet.ts'
 import { credits } from './metrics.ts'
+import { addBounded } from '../verify/bounded.ts'
 import { publicNeed, publicProposal, type Need, type NeedState, type Proposal } from './auction/public.ts'
 import type { NeedInput } from './auction/buyer.ts'
 import type { BalanceView, CaptureInput, Contract, ContractState, DirectRequest, MarketApi, PaySource, PeerBalance, RejectReason, Wallet, WalletEntry } from './types.ts'
 
 export type { MarketServiceComponents, MarketServiceInit } from './parts.ts'
+
+/** Auction contracts remembered as a job's own at most. */
+const MAX_RESERVED = 10_000
 
 export class MarketService implements MarketApi {
   private readonly p: MarketParts
@@ -29,6 +33,8 @@ export class MarketService implements MarketApi {
   /** Requests this node is making (stop waits for them to end: they write their outcome). */
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly undo: Array<() => void> = []
+  /** Contracts auctions made for jobs (in memory: after a restart any job may draw on them). */
+  private readonly reserved = new Set<string>()
 
   constructor (components: MarketServiceComponents, init: MarketServiceInit = {}) {
     this.p = new MarketParts(components, init, {
@@ -198,10 +204,23 @@ export class MarketService implements MarketApi {
     const need = await this.p.needs.need({ ...input, decide: 'auto' })
     const signals = [this.shutdown.signal]
     if (options.signal !== undefined) signals.push(options.signal)
-    const ended = await this.p.needs.settled(need.id, AbortSignal.any(signals))
+    let ended
+    try {
+      ended = await this.p.needs.settled(need.id, AbortSignal.any(signals))
+    } catch (err) {
+      // given up on (stopping, or the caller went away): no decision for nobody to use
+      try {
+        this.p.needs.cancel(need.id)
+      } catch {
+        // decided or ended meanwhile
+      }
+      throw err
+    }
     if (ended.state !== 'decided') {
       throw new AgoraError('E1134', `the auction for ${input.taskType} was not decided`, { why: ended.reason ?? ended.state, details: { needId: need.id } })
     }
+    // this contract pays for the job that asked, not for whoever else buys from that seller
+    if (ended.contractId !== null) addBounded(this.reserved, ended.contractId, MAX_RESERVED)
     this.walletChanged()
     return publicNeed(ended)
   }
@@ -213,8 +232,10 @@ export class MarketService implements MarketApi {
     this.walletChanged()
   }
 
-  contractFor (seller: string, what: string, amount: Micro): PaySource | undefined {
-    return this.p.buyer.contractFor(seller, what, amount)
+  contractFor (seller: string, what: string, amount: Micro, options: { only?: readonly string[] } = {}): PaySource | undefined {
+    return options.only === undefined
+      ? this.p.buyer.contractFor(seller, what, amount, undefined, this.reserved)
+      : this.p.buyer.contractFor(seller, what, amount, new Set(options.only))
   }
 
   capture (input: CaptureInput): void {

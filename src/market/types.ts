@@ -145,8 +145,11 @@ export interface MarketApi {
   // jobs and the gateway, buyer side
   /** Hold `amount` for `holdId` (a job, a gateway request); E1101 when available cannot cover it. Idempotent by holdId. */
   hold(holdId: string, amount: Micro, options?: { expiresAt?: number, ref?: string }): void
-  /** An accepted contract with `seller` for `what` with room for `amount`, if any (its hold pays first). */
-  contractFor(seller: string, what: string, amount: Micro): PaySource | undefined
+  /**
+   * An accepted contract with `seller` for `what` with room for `amount`, if any (its hold pays first).
+   * `only`: one of these contracts (a job's own, from its auction); without it, never a contract an auction made for a job.
+   */
+  contractFor(seller: string, what: string, amount: Micro, options?: { only?: readonly string[] }): PaySource | undefined
   /** Capture one checked receipt; idempotent by receiptId; E1104 above what is held. */
   capture(input: CaptureInput): void
   /** Whether a receipt was captured already (from whichever hold). */

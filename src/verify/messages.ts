@@ -27,7 +27,8 @@ export type VerifyKind = typeof VERIFY_KINDS[number]
 const MAX_ID = 256
 const peerId = z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'expected an Ed25519 peer id (12D3KooW…)')
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in 64 hex digits')
-const id = z.string().min(1).max(MAX_ID)
+/** Threads, subtasks, results: printable ASCII without spaces (a peer id, a job or need id, a hash), so their JSON is never longer than they are. */
+const id = z.string().min(1).max(MAX_ID).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
 const whole = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const epochMs = z.number().int().positive()
 

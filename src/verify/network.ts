@@ -142,10 +142,12 @@ export class VerifyNetwork {
    * by design — then booked: 'invalid' when it does not check out (not a
    * DECIDE, malformed, a bad signature, a decider that may not decide the
    * thread), 'kept-out' when the book refuses it (its decider decided that
-   * epoch otherwise: the relayer is not to blame).
+   * epoch otherwise: the relayer is not to blame) or it was signed before
+   * `notBefore` (past the retention: a decision pruned here stays pruned).
    */
-  absorb (envelope: Envelope): AbsorbOutcome {
+  absorb (envelope: Envelope, notBefore = 0): AbsorbOutcome {
     if (envelope.kind !== 'DECIDE') return 'invalid'
+    if (envelope.ts < notBefore) return 'kept-out'
     const parsed = VERIFY_SCHEMAS.DECIDE.safeParse(envelope.payload)
     if (!parsed.success) return 'invalid'
     const p = parsed.data

@@ -50,6 +50,8 @@ interface Standing {
 /** A share regained per valid check after a halving: a tenth of what is missing. */
 const SHARE_RECOVERY = 0.1
 const DEFAULT_MAX_STANDINGS = 100_000
+/** The lowest a share falls: about 20 halvings. */
+const MIN_SHARE = 1e-6
 
 export class AdaptiveReplication {
   private readonly trustAfter: number
@@ -95,7 +97,8 @@ export class AdaptiveReplication {
     } else {
       s.streak = 0
       s.invalid++
-      s.share /= 2
+      // halved, down to a floor: a share of 0 would never win anything back (nor fit the stored row)
+      s.share = Math.max(MIN_SHARE, s.share / 2)
     }
     // re-inserted: the map's order is the order standings were last checked
     this.standings.delete(k)

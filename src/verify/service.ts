@@ -104,7 +104,7 @@ export class VerifyService {
       : new DecisionSync({
         reqresp: components.reqresp,
         repo: this.repo,
-        absorb: envelope => this.network.absorb(envelope),
+        absorb: envelope => this.network.absorb(envelope, Date.now() - DECISION_RETENTION_MS),
         refused: peer => { components.peerBook.record(peer, 'invalid') },
         log: this.log
       }, { windowMs: DECISION_RETENTION_MS })
@@ -161,8 +161,13 @@ export class VerifyService {
       await sync.start()
       // a peer that comes (back): catch up on the decisions it booked while we were apart
       const connected = ({ peerId }: { peerId: string }): void => { sync.connected(peerId) }
+      const disconnected = ({ peerId }: { peerId: string }): void => { sync.disconnected(peerId) }
       this.c.events.on('peer:connected', connected)
-      this.undo.push(() => { this.c.events.off('peer:connected', connected) })
+      this.c.events.on('peer:disconnected', disconnected)
+      this.undo.push(() => {
+        this.c.events.off('peer:connected', connected)
+        this.c.events.off('peer:disconnected', disconnected)
+      })
     }
   }
 

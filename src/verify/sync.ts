@@ -2,17 +2,21 @@
  * Catching up on decisions (anti-entropy, docs/verification.md "Catching
  * up"): gossip reaches the nodes that are there; one that was away — a
  * restart, a partition — learns what it missed from its peers. On
- * connecting to a peer (at most once per `minIntervalMs` per peer) a node
+ * connecting to a peer (again on every reconnection; repeated connect events
+ * within `minIntervalMs` of one connection are one ask) a node
  * asks `/agora/verify/sync/1` for the signed DECIDEs that peer booked after
  * the last one it got from it (its whole retention window the first time),
  * a page at a time, up to `maxPages`. Each is checked as if it had come by
  * gossip — schema, signature, the thread's own decider — but not against
- * the age window, and booked in the decision book, whose ordering rule
+ * the age window (a decision older than the retention is left out, so one
+ * pruned here never comes back), at most MAX_PER_SIGNER per signer per
+ * pull, and booked in the decision book, whose ordering rule
  * (epoch, Lamport, decider) makes every node agree on the winner whatever
  * order the decisions arrive in.
  *
  * Served from the decisions table (migration 016 keeps each DECIDE's
- * envelope), a page of at most MAX_PAGE, rate-limited per peer. A peer's
+ * envelope), a page of at most MAX_PAGE decisions and MAX_PAGE_BYTES,
+ * rate-limited per peer. A peer's
  * forged or misattributed decisions are dropped and counted against it.
  */
 import { z } from 'zod'
@@ -25,18 +29,24 @@ import type { DecisionCursor, DecisionsRepository } from './decisions-repository
 import type { AbsorbOutcome } from './network.ts'
 
 export const VERIFY_SYNC_PROTOCOL_ID = '/agora/verify/sync/1'
-/** Decisions per page at most. */
+/** Decisions per page at most… */
 export const MAX_PAGE = 200
+/** …and envelope bytes per page at most (a page is cut short before it would pass the response cap). */
+export const MAX_PAGE_BYTES = 256 * 1024
+/** Decisions of one signer booked from one pull at most: a peer cannot pour an unlimited history into the book. */
+export const MAX_PER_SIGNER = 500
 
 const cursorSchema = z.object({ at: z.number().int().min(0), thread: z.string().max(256), decider: z.string().max(64), epoch: z.number().int().min(0) }).strict()
+// a cursor's thread is at most 256 printable characters (the DECIDE schema's rule): its JSON stays far below this
+const MAX_REQUEST_BYTES = 2048
 
 export const verifySyncProtocol = defineProtocol({
   id: VERIFY_SYNC_PROTOCOL_ID,
   request: z.object({ after: cursorSchema, limit: z.number().int().min(1).max(MAX_PAGE) }).strict(),
   response: z.object({ decisions: z.array(z.object({ at: z.number().int().min(0), envelope: envelopeSchema }).strict()).max(MAX_PAGE) }).strict(),
-  maxRequestBytes: 1024,
-  // a DECIDE envelope is well under 1 KiB
-  maxResponseBytes: MAX_PAGE * 2048,
+  maxRequestBytes: MAX_REQUEST_BYTES,
+  // pages are cut at MAX_PAGE_BYTES of envelopes; the rest is framing
+  maxResponseBytes: MAX_PAGE_BYTES + 64 * 1024,
   timeouts: { requestMs: 5_000, firstByteMs: 10_000, responseMs: 10_000 },
   rateLimit: { perSecond: 2, burst: 10 }
 })
@@ -66,8 +76,9 @@ export interface PullResult {
   invalid: number
 }
 
+
 const DEFAULT_MIN_INTERVAL_MS = 5_000
-const DEFAULT_MAX_PAGES = 50
+const DEFAULT_MAX_PAGES = 10
 /** Peers whose cursor is remembered at most (the least recently asked forgotten first). */
 const MAX_PEERS = 10_000
 
@@ -80,6 +91,7 @@ export class DecisionSync {
   /** peer → where the last pull from it ended, and when it was asked. */
   private readonly peers = new Map<string, { cursor: DecisionCursor, askedAt: number }>()
   private readonly pulling = new Set<string>()
+  private shutdown = new AbortController()
 
   constructor (components: DecisionSyncComponents, init: DecisionSyncInit) {
     this.c = components
@@ -90,47 +102,68 @@ export class DecisionSync {
   }
 
   async start (): Promise<void> {
-    await this.c.reqresp.handle(verifySyncProtocol, async request => ({
-      decisions: this.c.repo.after(request.after, request.limit).flatMap(row => {
+    this.shutdown = new AbortController()
+    await this.c.reqresp.handle(verifySyncProtocol, async request => {
+      const decisions: Array<{ at: number, envelope: Envelope }> = []
+      let bytes = 0
+      for (const row of this.c.repo.after(request.after, request.limit)) {
+        bytes += row.envelope.length
+        // cut the page short rather than pass the response cap: the next page starts after the last one sent
+        if (bytes > MAX_PAGE_BYTES && decisions.length > 0) break
         try {
-          return [{ at: row.at, envelope: envelopeSchema.parse(JSON.parse(row.envelope)) }]
+          decisions.push({ at: row.at, envelope: envelopeSchema.parse(JSON.parse(row.envelope)) })
         } catch {
-          return []
+          // a row that no longer parses is skipped, not served
         }
-      })
-    }))
+      }
+      return { decisions }
+    })
   }
 
   async stop (): Promise<void> {
+    this.shutdown.abort()
     await this.c.reqresp.unhandle(verifySyncProtocol.id)
   }
 
-  /** A peer connected: catch up with it, unless asked within minIntervalMs (errors are logged, not thrown). */
+  /** A peer went away: its next connection pulls at once, whatever minIntervalMs says (the cursor is kept). */
+  disconnected (peer: string): void {
+    const known = this.peers.get(peer)
+    if (known !== undefined) known.askedAt = 0
+  }
+
+  /** A peer connected: catch up with it, unless asked within minIntervalMs on this same connection (errors are logged, not thrown). */
   connected (peer: string): void {
     const known = this.peers.get(peer)
     if (this.pulling.has(peer) || (known !== undefined && this.now() - known.askedAt < this.minIntervalMs)) return
     this.pull(peer).catch(err => { this.c.log.debug({ peer, err: messageOf(err) }, 'catching up on decisions failed') })
   }
 
-  /** Ask `peer` for the decisions booked after the last one it gave us, page by page. */
-  async pull (peer: string, signal?: AbortSignal): Promise<PullResult> {
-    this.pulling.add(peer)
+  /** Ask `peer` for the decisions booked after the last one it gave us, page by page (nothing when a pull of it is running already). */
+  async pull (peer: string, caller?: AbortSignal): Promise<PullResult> {
     const result: PullResult = { received: 0, booked: 0, invalid: 0 }
+    if (this.pulling.has(peer)) return result
+    this.pulling.add(peer)
+    const signal = caller === undefined ? this.shutdown.signal : AbortSignal.any([caller, this.shutdown.signal])
     try {
       let cursor = this.peers.get(peer)?.cursor ?? { at: Math.max(0, this.now() - this.windowMs), thread: '', decider: '', epoch: 0 }
+      const perSigner = new Map<string, number>()
       for (let page = 0; page < this.maxPages; page++) {
-        const answer = await this.c.reqresp.request(peer, verifySyncProtocol, { after: cursor, limit: MAX_PAGE }, signal === undefined ? {} : { signal })
+        const answer = await this.c.reqresp.request(peer, verifySyncProtocol, { after: cursor, limit: MAX_PAGE }, { signal })
         for (const { at, envelope } of answer.decisions) {
           result.received++
-          const outcome = this.c.absorb(envelope)
-          if (outcome === 'booked') result.booked++
-          else if (outcome === 'invalid') result.invalid++
+          const booked = perSigner.get(envelope.from) ?? 0
+          // past the cap a signer's decisions are not looked at: not blamed on the peer, left for the next pull
+          const outcome = booked >= MAX_PER_SIGNER ? 'kept-out' : this.c.absorb(envelope)
+          if (outcome === 'booked') {
+            result.booked++
+            setBounded(perSigner, envelope.from, booked + 1, MAX_PEERS)
+          } else if (outcome === 'invalid') result.invalid++
           const thread = (envelope.payload as { thread?: unknown }).thread
           const epoch = (envelope.payload as { epoch?: unknown }).epoch
           if (typeof thread === 'string' && typeof epoch === 'number') cursor = { at, thread, decider: envelope.from, epoch }
         }
         this.remember(peer, cursor)
-        if (answer.decisions.length < MAX_PAGE) break
+        if (answer.decisions.length === 0) break
       }
       if (result.invalid > 0) this.c.refused(peer)
       return result

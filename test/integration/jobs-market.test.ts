@@ -100,6 +100,9 @@ describe('jobs pay their workers through the market', () => {
     assert.equal(proposals?.seller, cheap.peerId)
     await assert.rejects(buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 1 }, constraints: { auction: true } }),
       (err: unknown) => isAgoraError(err, 'E1013'), 'an auction needs a budget')
+    // the contracts are the node's to write: a submitter naming one could end it with its job
+    await assert.rejects(buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 1 }, constraints: { budget: '1', contracts: [contractId] } }),
+      (err: unknown) => isAgoraError(err, 'E1001') && err.details?.field === 'constraints.contracts')
   })
 
   test('a budget the wallet cannot cover refuses the job (402 E1101, naming the balance); nothing is stored', async () => {

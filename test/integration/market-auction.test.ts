@@ -86,7 +86,7 @@ test('an auction with three sellers: two propose within the budget, the best win
   }
 })
 
-test('proposals after the deadline, above the budget, for another node\'s need or signed by someone else are refused; a need nobody answers expires', async () => {
+test('proposals after the deadline, above the budget, for another node\'s need, at another price than the seller posts, or signed by someone else are refused; a need nobody answers expires', async () => {
   const [buyer, seller, other] = await nodes({}, { prices: { perTask: '1' } }, {})
   const all = [buyer, seller, other] as MarketTestNode[]
   try {
@@ -99,8 +99,15 @@ test('proposals after the deadline, above the budget, for another node\'s need o
       const envelope = signEnvelope(from.node.identity, { kind: 'PROPOSE', payload, to: buyer.peerId })
       return await seller.node.reqresp.request(buyer.peerId, marketProtocol, { type: 'propose', envelope })
     }
+    const standing = buyer.peerBook.view(seller.peerId)?.reputation
     await assert.rejects(propose(seller, { unitPrice: '0.600000' }), isCode('E1132'), '0.6 × 4 > 2')
-    await assert.rejects(propose(seller, {}), isCode('E1115'), 'the seller has no offer for that task type')
+    await assert.rejects(propose(seller, {}), isCode('E1133'), 'the seller has no offer for that task type here')
+    // a proposal must be the seller's posted price (1 a task): a cheaper one could never become a contract
+    const classify = await buyer.market.need({ taskType: 'classify', quantity: 2, budget: 10 * C, deadline: Date.now() + 60_000, decide: 'manual' })
+    const cheaper = signEnvelope(seller.node.identity, { kind: 'PROPOSE', payload: { thread: classify.thread, epoch: 0, lamport: 1, unitPrice: '0.500000', etaMs: 1, capacity: 2 }, to: buyer.peerId })
+    await assert.rejects(seller.node.reqresp.request(buyer.peerId, marketProtocol, { type: 'propose', envelope: cheaper }), isCode('E1133'))
+    assert.equal(buyer.peerBook.view(seller.peerId)?.reputation, standing, 'neither is counted against the seller (its offer may not have arrived yet)')
+    buyer.market.cancelNeed(classify.id)
     await assert.rejects(propose(other, {}), isCode('E1117'), 'a PROPOSE signed by another node than the caller')
     await assert.rejects(propose(seller, { thread: `${seller.peerId}/need/x` }), isCode('E1133'))
     await waitFor('the deadline', () => Date.now() > need.deadline + 10 ? true : undefined, { timeoutMs: 5000 })

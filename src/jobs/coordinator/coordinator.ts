@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { parseJobParams, planJob, plannerTable } from '../planner/index.ts'
-import { FINISHED_JOB_STATES, jobSpecSchema, type Job, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
+import { FINISHED_JOB_STATES, jobSpecSchema, type Job, type JobConstraints, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
 import { JobRun, type RunEnd } from './job-run.ts'
 import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.ts'
 import type { AgoraEvents } from '../../events.ts'
@@ -142,12 +142,12 @@ export class JobCoordinator implements JobsApi {
     }
     const planned = await planJob(spec, this.resolveInput(spec), this.c.tools, { debugTasks: this.config.debugTasks })
     const id = newJobId()
-    const bought = spec.constraints.auction === true ? await this.auction(planned.subtasks, spec.constraints.budget ?? 0) : undefined
+    const bought = spec.constraints.auction === true ? await this.auction(planned.subtasks, spec.constraints) : undefined
     if (bought !== undefined) spec.constraints = { ...spec.constraints, workers: bought.workers, contracts: bought.contracts }
     // the budget is held before the job exists: a wallet that cannot cover it refuses the job (E1101), nothing is stored; an auction's contracts hold their part
     const budget = (spec.constraints.budget ?? 0) - (bought?.contracted ?? 0)
-    if (budget > 0) this.c.market?.hold(jobHoldId(id), budget, { ref: jobHoldId(id) })
     try {
+      if (budget > 0) this.c.market?.hold(jobHoldId(id), budget, { ref: jobHoldId(id) })
       this.store.insert({ id, type: spec.type, input: spec.input, params: spec.params, constraints: spec.constraints, createdAt: Date.now() }, planned.subtasks)
     } catch (err) {
       if (budget > 0) this.c.market?.release(jobHoldId(id))
@@ -300,9 +300,9 @@ export class JobCoordinator implements JobsApi {
     }
   }
 
-  private async auction (subtasks: ReadonlyArray<{ type: string }>, budget: number): Promise<AuctionBought> {
+  private async auction (subtasks: ReadonlyArray<{ type: string }>, constraints: JobConstraints): Promise<AuctionBought> {
     if (this.c.auctions === undefined) throw new AgoraError('E1013', 'this node cannot buy subtasks by auction', { why: 'it runs no market' })
-    return await buyByAuction(this.c.auctions.market, { quantities: quantitiesOf(subtasks), budget, windowMs: this.c.auctions.windowMs })
+    return await buyByAuction(this.c.auctions.market, { quantities: quantitiesOf(subtasks), budget: constraints.budget ?? 0, windowMs: this.c.auctions.windowMs, deadline: constraints.deadline })
   }
 
   private emitProgress (job: Job): void {
@@ -323,7 +323,7 @@ export class JobCoordinator implements JobsApi {
   private recapture (jobId: string): void {
     const job = this.store.get(jobId)
     if (this.c.market === undefined || job === undefined) return
-    const payments = new JobPayments(this.c.market, { jobId, selfPeerId: this.c.selfPeerId, budget: job.constraints.budget })
+    const payments = new JobPayments(this.c.market, { jobId, selfPeerId: this.c.selfPeerId, budget: job.constraints.budget, contracts: job.constraints.contracts })
     for (const subtask of this.store.subtasks(jobId)) {
       if (subtask.state !== 'committed' || subtask.worker === null || subtask.price === null) continue
       payments.recapture({
@@ -380,7 +380,11 @@ export class JobCoordinator implements JobsApi {
 
 function parseSpec (input: JobSpecInput): JobSpec {
   const parsed = jobSpecSchema.safeParse(input)
-  if (parsed.success) return parsed.data
+  if (parsed.success) {
+    // the node writes the contracts an auction made; a submitter naming some could end others' contracts with the job
+    if (parsed.data.constraints.contracts !== undefined) throw new AgoraError('E1001', 'invalid job: constraints.contracts', { why: 'set by the node for a job bought by auction (constraints.auction), not by the submitter', details: { field: 'constraints.contracts' } })
+    return parsed.data
+  }
   const issue = parsed.error.issues[0]
   const field = issue?.path.join('.') ?? ''
   throw new AgoraError('E1001', `invalid job: ${field === '' ? 'the body' : field}`, { why: issue?.message ?? parsed.error.message, details: { field } })

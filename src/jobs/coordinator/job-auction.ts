@@ -22,7 +22,10 @@ export interface AuctionBought {
   contracted: Micro
 }
 
-export async function buyByAuction (market: AuctionMarket, input: { quantities: Map<string, number>, budget: Micro, windowMs: number, signal?: AbortSignal }): Promise<AuctionBought> {
+/** A contract bought for a job without a deadline lives this long (its hold is released when the job ends, or at this expiry after a crash). */
+export const AUCTION_CONTRACT_TTL_MS = 3600_000
+
+export async function buyByAuction (market: AuctionMarket, input: { quantities: Map<string, number>, budget: Micro, windowMs: number, deadline?: number | undefined, signal?: AbortSignal }): Promise<AuctionBought> {
   if (input.budget <= 0) throw new AgoraError('E1013', 'a job bought by auction needs a budget', { why: 'the budget is what a NEED offers sellers' })
   const workers = new Set<string>()
   const contracts: string[] = []
@@ -31,7 +34,9 @@ export async function buyByAuction (market: AuctionMarket, input: { quantities: 
     for (const [taskType, quantity] of input.quantities) {
       const left = input.budget - contracted
       if (left <= 0) throw new AgoraError('E1134', `the auction for ${taskType} was not decided`, { why: 'the contracts for the job\'s other task types took its whole budget' })
-      const need = await market.auction({ taskType, quantity, budget: left, deadline: Date.now() + input.windowMs }, input.signal === undefined ? {} : { signal: input.signal })
+      // the contract lasts as long as the job may run: to its deadline, else an hour
+      const contractExpiresAt = input.deadline ?? Date.now() + AUCTION_CONTRACT_TTL_MS
+      const need = await market.auction({ taskType, quantity, budget: left, deadline: Date.now() + input.windowMs, contractExpiresAt }, input.signal === undefined ? {} : { signal: input.signal })
       if (need.seller === null || need.contractId === null) throw new AgoraError('E1134', `the auction for ${taskType} was not decided`)
       contracts.push(need.contractId)
       workers.add(need.seller)

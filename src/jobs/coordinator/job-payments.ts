@@ -34,9 +34,12 @@ export class JobPayments {
   private readonly budgeted: boolean
 
   private readonly ownHoldMs: number
+  /** The contracts the job's auction made: they pay first, and no other contract does. */
+  private readonly contracts: readonly string[] | undefined
 
-  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number }) {
+  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number, contracts?: readonly string[] | undefined }) {
     this.market = market
+    this.contracts = init.contracts
     this.jobId = init.jobId
     this.selfPeerId = init.selfPeerId
     this.budgeted = init.budget !== undefined && init.budget > 0
@@ -47,7 +50,7 @@ export class JobPayments {
   /** Before an attempt goes out at up to `maxPrice`: where it will be paid from (undefined: nothing to pay). E1101 when nothing can cover it. */
   forAttempt (attempt: { subtaskId: string, attempt: number, worker: string, type: string, maxPrice: Micro }): AttemptPayment | undefined {
     if (this.market === undefined || attempt.maxPrice === 0 || attempt.worker === this.selfPeerId) return undefined
-    const contract = this.market.contractFor(attempt.worker, attempt.type, attempt.maxPrice)
+    const contract = this.market.contractFor(attempt.worker, attempt.type, attempt.maxPrice, this.contracts === undefined ? {} : { only: this.contracts })
     if (contract !== undefined) return { holdId: contract.holdId, own: false }
     if (this.budgeted) return { holdId: jobHoldId(this.jobId), own: false }
     return this.ownHold(`${attempt.subtaskId}#${attempt.attempt}`, attempt.maxPrice)

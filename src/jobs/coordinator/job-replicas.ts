@@ -161,7 +161,8 @@ export class JobReplicas {
       const { candidate } = this.c.router.choose({
         taskType: row.type,
         models: this.init.plan.modelsOf(row.type, this.c.store.work(this.init.plan.jobId, row.id).params),
-        constraints: this.init.constraints,
+        // an auction's winners run the job, others check it: the workers it set do not bound the replicas (the job's own hold pays them)
+        constraints: this.init.constraints.auction === true ? { ...this.init.constraints, workers: undefined } : this.init.constraints,
         remainingBudget: this.init.remainingBudget(),
         exclude
       })

@@ -91,7 +91,7 @@ export class JobRun {
         else list.push(row.id)
       }
     }
-    this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs })
+    this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs, contracts: constraints.contracts })
     this.replicas = new JobReplicas(context, {
       plan,
       constraints,

@@ -37,6 +37,8 @@ export interface NeedInput {
   /** Proposals are taken until then (epoch ms). */
   deadline: number
   decide?: 'auto' | 'manual'
+  /** When the decision's contract expires (default: the market's request lifetime from the decision). */
+  contractExpiresAt?: number
 }
 
 export interface AuctionBuyerComponents {
@@ -64,6 +66,10 @@ export interface AuctionBuyerInit {
 }
 
 const DEFAULT_MAX_WINDOW_MS = 24 * 3600_000
+/** Proposals tried, best first, before a decision gives up… */
+const MAX_DECIDE_TRIES = 3
+/** …each given this long to become a contract (a seller whose operator decides by hand may take longer: decide it with --seller). */
+const DECIDE_TRY_MS = 30_000
 const DEFAULT_MAX_PROPOSALS = 256
 const MAX_TASK_TYPE = 128
 
@@ -76,6 +82,8 @@ export class AuctionBuyer {
   /** Decisions running, by need id (a second decide of the same need joins the first). */
   private readonly deciding = new Map<string, Promise<NeedRecord>>()
   private readonly waiters = new Map<string, Set<(need: NeedRecord) => void>>()
+  /** Contract lifetimes asked for by `need` (a job's), by need id; the default otherwise. */
+  private readonly contractExpiry = new Map<string, number>()
   private shutdown = new AbortController()
 
   constructor (components: AuctionBuyerComponents, init: AuctionBuyerInit = {}) {
@@ -85,11 +93,18 @@ export class AuctionBuyer {
     this.maxProposals = init.maxProposals ?? DEFAULT_MAX_PROPOSALS
   }
 
-  /** Resume: auto needs get their timers back; one caught deciding by a stop fails. */
+  /**
+   * Resume: auto needs get their timers back; one caught deciding by a stop
+   * fails; an open one whose deadline passed while the node was down
+   * expires — its proposals were made for then, and a job that put it out
+   * did not survive the stop.
+   */
   start (): void {
     this.shutdown = new AbortController()
+    const now = this.now()
     for (const need of this.c.repo.unfinished()) {
       if (need.state === 'deciding') this.end(need, 'deciding', 'failed', 'interrupted by a restart while deciding')
+      else if (need.deadline <= now) this.end(need, 'open', 'expired', 'the node was down at its deadline')
       else this.schedule(need)
     }
   }
@@ -114,8 +129,15 @@ export class AuctionBuyer {
       state: 'open', epoch: 0, seller: null, contractId: null, reason: null, envelope: JSON.stringify(envelope), createdAt: now, updatedAt: now
     }
     this.c.repo.insert(need)
+    if (input.contractExpiresAt !== undefined) this.contractExpiry.set(id, input.contractExpiresAt)
     this.c.events.emit('need:created', { needId: id, taskType: need.taskType, quantity: need.quantity, budget: payload.budget, deadline: need.deadline })
-    await this.c.publish(envelope)
+    try {
+      await this.c.publish(envelope)
+    } catch (err) {
+      // nobody heard it: it ends here, with why
+      this.end(need, 'open', 'failed', `the NEED could not be gossiped: ${isAgoraError(err) ? err.what : messageOf(err)}`)
+      throw err
+    }
     this.schedule(need)
     return need
   }
@@ -137,7 +159,11 @@ export class AuctionBuyer {
       throw new AgoraError('E1132', `proposal for need ${need.id} above its budget`, { why: `${p.unitPrice} × ${need.quantity} = ${formatCredits(total)} > ${formatCredits(need.budget)} credits`, details: { needId: need.id } })
     }
     const offer = this.c.offerOf(seller, need.taskType)
-    if (offer === undefined || unitPriceOf(offer, need.taskType) === undefined) throw new AgoraError('E1115', `${seller} has no valid offer for ${need.taskType}`, { why: 'a proposal is bought through the seller\'s offer' })
+    const posted = offer === undefined ? undefined : unitPriceOf(offer, need.taskType)
+    // not the seller's fault when its offer has not reached us yet, or just expired here: E1133, not counted against it
+    if (offer === undefined || posted === undefined) throw new AgoraError('E1133', `${seller} has no valid offer for ${need.taskType} here`, { why: 'a proposal is bought through the seller\'s offer' })
+    // a decision becomes a REQUEST the seller's policy quotes at its posted price: any other price could never become a contract
+    if (unitPrice !== posted) throw new AgoraError('E1133', `proposal at ${p.unitPrice} for need ${need.id}`, { why: `the seller's offer asks ${formatCredits(posted)} a task; a proposal is its posted price` })
     const known = this.c.repo.proposals(need.id)
     if (known.length >= this.maxProposals && !known.some(k => k.seller === seller)) throw new AgoraError('E1133', `need ${need.id} has ${this.maxProposals} proposals already`)
     const record: ProposalRecord = {
@@ -204,12 +230,16 @@ export class AuctionBuyer {
     if (!this.c.repo.move(id, 'open', 'deciding', this.now())) return await this.run(id, named)
     this.clearTimer(id)
     let epoch = need.epoch
+    // the best few: a decision is not held up for long by sellers that stall or refuse
+    candidates = candidates.slice(0, MAX_DECIDE_TRIES)
     for (const proposal of candidates) {
       epoch += 1
-      this.c.repo.setEpoch(id, epoch, this.now())
-      await this.announce(need, epoch, proposal.seller)
       try {
-        const contract = await this.c.request({ offerId: proposal.offerId, what: need.taskType, quantity: need.quantity, maxUnitPrice: proposal.unitPrice }, this.shutdown.signal)
+        this.c.repo.setEpoch(id, epoch, this.now())
+        await this.announce(need, epoch, proposal.seller)
+        const expiresAt = this.contractExpiry.get(id)
+        const request = { offerId: proposal.offerId, what: need.taskType, quantity: need.quantity, maxUnitPrice: proposal.unitPrice, ...(expiresAt === undefined ? {} : { expiresAt }) }
+        const contract = await this.c.request(request, AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(DECIDE_TRY_MS)]))
         this.c.repo.settle(id, proposal.seller, 'won')
         this.c.repo.loseOpen(id)
         const decided = this.end(need, 'deciding', 'decided', null, { epoch, seller: proposal.seller, contractId: contract.id })
@@ -240,6 +270,7 @@ export class AuctionBuyer {
   private end (need: NeedRecord, from: 'open' | 'deciding', to: 'decided' | 'failed' | 'expired' | 'cancelled', reason: string | null, fields: { epoch?: number, seller?: string, contractId?: string } = {}): NeedRecord {
     const now = this.now()
     this.clearTimer(need.id)
+    this.contractExpiry.delete(need.id)
     if (!this.c.repo.move(need.id, from, to, now, { ...fields, reason })) return this.get(need.id)
     if (to !== 'decided') {
       this.c.repo.loseOpen(need.id)
@@ -258,10 +289,14 @@ export class AuctionBuyer {
     const timer = setTimeout(() => {
       this.timers.delete(need.id)
       this.decide(need.id).catch(err => {
-        const current = this.c.repo.get(need.id)
-        // nobody proposed in time: the need expired rather than failed
-        if (current?.state === 'failed' && this.c.repo.countProposals(need.id) === 0) this.c.repo.move(need.id, 'failed', 'expired', this.now())
         this.c.log.info({ need: need.id, err: messageOf(err) }, 'need not decided at its deadline')
+        try {
+          const current = this.c.repo.get(need.id)
+          // nobody proposed in time: the need expired rather than failed
+          if (current?.state === 'failed' && this.c.repo.countProposals(need.id) === 0) this.c.repo.move(need.id, 'failed', 'expired', this.now())
+        } catch (storeErr) {
+          this.c.log.warn({ need: need.id, err: messageOf(storeErr) }, 'an undecided need could not be marked expired')
+        }
       })
     }, Math.max(0, need.deadline - this.now()))
     this.timers.set(need.id, timer)

@@ -6,7 +6,8 @@ import { EnvelopeVerifier, encodeEnvelope, generateIdentity, signEnvelope, type 
 import { NeedsNetwork } from '../../../src/market/auction/network.ts'
 import { rankProposals } from '../../../src/market/auction/score.ts'
 import { AuctionSeller } from '../../../src/market/auction/seller.ts'
-import type { ProposalRecord } from '../../../src/market/auction/repository.ts'
+import { NeedsRepository, type ProposalRecord } from '../../../src/market/auction/repository.ts'
+import { AuctionBuyer } from '../../../src/market/auction/buyer.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import type { Offer } from '../../../src/offers/index.ts'
 import { Database, ReplayRepository } from '../../../src/store/index.ts'
@@ -95,4 +96,34 @@ test('proposals rank by the router\'s score: cheaper wins at equal standing, a m
   assert.deepEqual(rankProposals([p('stranger', 190), p('trusted', 200)], 4, standing).map(r => r.seller), ['trusted', 'stranger'])
   assert.deepEqual(rankProposals([p('b', 200), p('a', 200)], 4, even).map(r => r.seller), ['a', 'b'])
   assert.deepEqual(rankProposals([p('small', 200, 1), p('big', 200, 4)], 4, even).map(r => r.seller), ['big', 'small'], 'a seller taking the whole need at once beats one that queues it')
+})
+
+test('a need that cannot be gossiped ends failed, with why; an open need whose deadline passed while the node was down expires at start', async () => {
+  const identity = await generateIdentity()
+  const repo = new NeedsRepository(new Database({ path: ':memory:' }))
+  let published = 0
+  const buyer = (publish: () => Promise<void>): AuctionBuyer => new AuctionBuyer({
+    identity, repo, publish, verify: e => e, offerOf: () => undefined, facts: () => ({ reputation: 0.5, latencyMs: null }),
+    request: async () => { throw new Error('no contracts here') }, events: { emit: () => true }, log: silentLogger().forComponent('test')
+  })
+  const failing = buyer(async () => { throw new AgoraError('E206', 'gossip rate limit') })
+  failing.start()
+  await assert.rejects(failing.need({ taskType: 'classify', quantity: 1, budget: 1_000_000, deadline: Date.now() + 60_000 }), (err: unknown) => (err as AgoraError).code === 'E206')
+  const [failed] = repo.list({ limit: 10 })
+  assert.deepEqual([failed?.state, failed?.reason], ['failed', 'the NEED could not be gossiped: gossip rate limit'])
+  failing.stop()
+
+  const working = buyer(async () => { published++ })
+  working.start()
+  const open = await working.need({ taskType: 'classify', quantity: 1, budget: 1_000_000, deadline: Date.now() + 60_000 })
+  working.stop()
+  assert.equal(published, 1)
+  // later, after the deadline: the node comes back
+  const later = new AuctionBuyer({
+    identity, repo, publish: async () => {}, verify: e => e, offerOf: () => undefined, facts: () => ({ reputation: 0.5, latencyMs: null }),
+    request: async () => { throw new Error('unused') }, events: { emit: () => true }, log: silentLogger().forComponent('test')
+  }, { now: () => open.deadline + 1 })
+  later.start()
+  assert.deepEqual([later.get(open.id).state, later.get(open.id).reason], ['expired', 'the node was down at its deadline'])
+  later.stop()
 })

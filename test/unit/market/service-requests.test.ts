@@ -36,6 +36,8 @@ test('auto mode: the seller accepts within price, capacity and credit; the buyer
     assert.deepEqual(p.buyer.market.contractFor(p.seller.peerId, 'classify', 5 * C), { holdId: `contract:${contract.id}` })
     assert.equal(p.buyer.market.contractFor(p.seller.peerId, 'classify', 5 * C + 1), undefined, 'no room for more')
     assert.equal(p.buyer.market.contractFor(p.seller.peerId, 'test-chat', 1), undefined, 'another what')
+    assert.deepEqual(p.buyer.market.contractFor(p.seller.peerId, 'classify', C, { only: [contract.id] }), { holdId: `contract:${contract.id}` }, 'a job\'s own contract')
+    assert.equal(p.buyer.market.contractFor(p.seller.peerId, 'classify', C, { only: ['another'] }), undefined, 'only the ones named')
   } finally {
     await p.stop()
   }
