@@ -20,11 +20,14 @@
  * 4. verification overhead: CPU of replica runs and compares per CPU of the
  *    useful work, through the JobRun on the embedded engine
  *    (bench/verify-overhead.ts) — bars ≤ 0.25 at steady state, ≤ 1.0 in
- *    bootstrap mode.
+ *    bootstrap mode;
+ * 5. false flags on honest workers across two engines, through the real
+ *    comparators (bench/verify-false-flags.ts) — bar ≤ 0.1 % of checks.
  *
  * Run: PATH=$PWD/node_modules/.bin:$PATH node bench/verify.bench.ts
  * (BENCH_RUNS=n detection runs; BENCH_ROUNDS=n decide rounds per backend;
- * BENCH_OVERHEAD_TASKS=n subtasks per overhead case)
+ * BENCH_OVERHEAD_TASKS=n subtasks per overhead case;
+ * BENCH_FALSE_FLAG_CHECKS=n embedding checks)
  */
 import { rmSync } from 'node:fs'
 import { WinkEngine } from '../src/providers/index.ts'
@@ -36,6 +39,7 @@ import { ANSWERS } from './verify-corpus.ts'
 import { decideLatency } from './verify-decide.ts'
 import { caughtAfter } from './verify-detect.ts'
 import { verificationOverhead } from './verify-overhead.ts'
+import { falseFlags } from './verify-false-flags.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000)
 const rows: BenchRow[] = []
@@ -147,6 +151,7 @@ async function calibration (): Promise<void> {
     rows.push({ metric: 'text: two answers to one question (paraphrases), cosine', value: percentile(paraphrases, 5), unit: 'p5', target: `≥ τ ${textTau}`, pass: percentile(paraphrases, 5) >= textTau, detail: spread(paraphrases) })
     rows.push({ metric: 'text: a canned answer (cheat), cosine', value: percentile(cannedPairs, 95), unit: 'p95', target: `< τ ${textTau}`, pass: percentile(cannedPairs, 95) < textTau, detail: spread(cannedPairs) })
     rows.push({ metric: 'text: another question\'s answer (cheat), cosine', value: percentile(wrongQuestion, 95), unit: 'p95', target: 'info', pass: true, detail: spread(wrongQuestion) })
+    rows.push(await falseFlags(engine, Number(process.env.BENCH_FALSE_FLAG_CHECKS ?? 5000), seeded(99)))
   } finally {
     await engine.close()
     rmSync(dir, { recursive: true, force: true })
