@@ -10,6 +10,7 @@ import { parseCredits } from '../market/amount.ts'
 import { messageOf } from '../errors.ts'
 import { BlobStore } from './blobs/index.ts'
 import { AdaptiveReplication, StandingsRepository, comparatorFor, secureRandom, type VerifyService } from '../verify/index.ts'
+import { subnetOf } from './coordinator/subnets.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
@@ -98,6 +99,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
     adaptive,
     redundancyFor: type => config.verify.redundancy[type] ?? 1,
+    subnetOf: peer => subnetOf(c.peerBook.view(peer)?.addresses),
     canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)

@@ -26,6 +26,8 @@ export interface CoordinatorContext {
   redundancyFor?: ((taskType: string) => number) | undefined
   /** Draw whether a result is a canary, checked against this node's own computation (verify.canaryRate). */
   canary?: (() => boolean) | undefined
+  /** The /24 or /48 a worker sits in (subnets.ts), to spread replicas over networks; none: distinct peer ids only. */
+  subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */

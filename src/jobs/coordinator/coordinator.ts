@@ -8,11 +8,10 @@
  * the store resumes: attempts that were out are re-dispatched, committed
  * subtasks are not run again.
  */
-import { randomBytes } from 'node:crypto'
-import { z } from 'zod'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
-import { parseJobParams, planJob, plannerTable } from '../planner/index.ts'
-import { FINISHED_JOB_STATES, jobSpecSchema, type Job, type JobConstraints, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
+import { parseJobParams, planJob } from '../planner/index.ts'
+import { FINISHED_JOB_STATES, type Job, type JobConstraints, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../types.ts'
+import { listJobTypes, newJobId, parseSpec } from './spec.ts'
 import { JobRun, type RunEnd } from './job-run.ts'
 import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.ts'
 import type { AgoraEvents } from '../../events.ts'
@@ -66,6 +65,8 @@ export interface CoordinatorComponents {
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** Draw whether a result is a canary (verify.canaryRate). */
   canary?: (() => boolean) | undefined
+  /** The /24 or /48 a worker sits in, to spread replicas over networks. */
+  subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
   redundancyFor?: ((taskType: string) => number) | undefined
 }
@@ -290,6 +291,7 @@ export class JobCoordinator implements JobsApi {
       challenge: this.c.challenge,
       canary: this.c.canary,
       redundancyFor: this.c.redundancyFor,
+      subnetOf: this.c.subnetOf,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return
@@ -375,37 +377,5 @@ export class JobCoordinator implements JobsApi {
     const job = this.store.get(jobId)
     if (job === undefined) throw new AgoraError('E1060', `no job ${jobId}`)
     return job
-  }
-}
-
-function parseSpec (input: JobSpecInput): JobSpec {
-  const parsed = jobSpecSchema.safeParse(input)
-  if (parsed.success) {
-    // the node writes the contracts an auction made; a submitter naming some could end others' contracts with the job
-    if (parsed.data.constraints.contracts !== undefined) throw new AgoraError('E1001', 'invalid job: constraints.contracts', { why: 'set by the node for a job bought by auction (constraints.auction), not by the submitter', details: { field: 'constraints.contracts' } })
-    return parsed.data
-  }
-  const issue = parsed.error.issues[0]
-  const field = issue?.path.join('.') ?? ''
-  throw new AgoraError('E1001', `invalid job: ${field === '' ? 'the body' : field}`, { why: issue?.message ?? parsed.error.message, details: { field } })
-}
-
-function newJobId (): string {
-  return `job-${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`
-}
-
-function listJobTypes (debugTasks: boolean): JobTypeInfo[] {
-  return [...plannerTable({ debugTasks }).values()].map((planner: AnyPlanner) => {
-    const defaults = planner.params.safeParse({})
-    return { type: planner.type, description: planner.description, taskTypes: attempt(() => planner.taskTypes(defaults.success ? defaults.data : {}), []), params: attempt<unknown>(() => z.toJSONSchema(planner.params, { io: 'input', unrepresentable: 'any' }), {}) }
-  })
-}
-
-/** `fn()`, or `fallback` when it throws (a type listing must not fail on one odd schema). */
-function attempt<T> (fn: () => T, fallback: T): T {
-  try {
-    return fn()
-  } catch {
-    return fallback
   }
 }

@@ -19,6 +19,8 @@ import type { AttemptPayment, JobPayments } from './job-payments.ts'
 
 /** Replica receipts a CHALLENGE carries at most (its schema's limit). */
 const MAX_CHALLENGE_RECEIPTS = 16
+/** Candidates looked at for a replica in another network before taking one in a network already used. */
+const MAX_SUBNET_TRIES = 8
 
 /** How one replica is paid: its hold, and its key (its receipt's id). */
 export interface ReplicaPayment {
@@ -155,24 +157,47 @@ export class JobReplicas {
     })
   }
 
+  /**
+   * A worker for one more replica: another peer than `used`, in another
+   * /24 or /48 than theirs when one is left (a Sybil's replicas on one
+   * machine or network would vote together); the router's best otherwise.
+   */
   private choose (row: SubtaskPlanRow, used: ReadonlySet<string>): string | undefined {
+    const taken = new Set([...used].map(peer => this.c.subnetOf?.(peer)).filter(s => s !== undefined))
+    const exclude = new Set([...row.excluded, ...used])
+    let fallback: { peerId: string, price: number } | undefined
+    for (let tries = 0; tries < MAX_SUBNET_TRIES; tries++) {
+      const candidate = this.candidate(row, exclude)
+      if (candidate === undefined) break
+      const subnet = this.c.subnetOf?.(candidate.peerId)
+      if (subnet === undefined || !taken.has(subnet)) return this.take(candidate)
+      fallback ??= candidate
+      exclude.add(candidate.peerId)
+    }
+    return fallback === undefined ? undefined : this.take(fallback)
+  }
+
+  /** The router's choice among workers not in `exclude`, or undefined when nobody else is left. */
+  private candidate (row: SubtaskPlanRow, exclude: ReadonlySet<string>): { peerId: string, price: number } | undefined {
     try {
-      const exclude = new Set([...row.excluded, ...used])
       const { candidate } = this.c.router.choose({
         taskType: row.type,
         models: this.init.plan.modelsOf(row.type, this.c.store.work(this.init.plan.jobId, row.id).params),
         // an auction's winners run the job, others check it: the workers it set do not bound the replicas (the job's own hold pays them)
         constraints: this.init.constraints.auction === true ? { ...this.init.constraints, workers: undefined } : this.init.constraints,
         remainingBudget: this.init.remainingBudget(),
-        exclude
+        exclude: new Set(exclude)
       })
       // the router falls back to an excluded worker when nobody else is left: a replica needs another peer
-      if (exclude.has(candidate.peerId)) return undefined
-      this.prices.set(candidate.peerId, candidate.price)
-      return candidate.peerId
+      return exclude.has(candidate.peerId) ? undefined : candidate
     } catch {
       return undefined
     }
+  }
+
+  private take (candidate: { peerId: string, price: number }): string {
+    this.prices.set(candidate.peerId, candidate.price)
+    return candidate.peerId
   }
 
   private async run (row: SubtaskPlanRow, worker: string, assignment: TaskAssignment, held: Array<AttemptPayment | undefined>): Promise<{ result: DispatchResult, payment: AttemptPayment | undefined }> {

@@ -29,7 +29,7 @@ class HashingDispatcher extends FakeDispatcher {
 
 const PRICE = parseCredits('0.1')
 
-function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication, canary?: () => boolean, comparator: Comparator = exactComparator): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
+function setup (workers: string[], behaviour: Record<string, Behaviour>, subtasks = 2, redundancy = 3, adaptive?: AdaptiveReplication, canary?: () => boolean, comparator: Comparator = exactComparator, subnetOf?: (peer: string) => string | undefined): { run: JobRun, store: JobStore, router: ListRouter, dispatcher: HashingDispatcher, events: Array<Record<string, unknown>> } {
   const store = new JobStore(new Database({ path: ':memory:' }))
   const planned: PlannedSubtask[] = Array.from({ length: subtasks }, (_, i) => ({ id: `s-${i}`, type: 'debug.noop', params: {}, input: i, deps: [] }))
   const constraints = { redundancy, budget: parseCredits('100') }
@@ -47,6 +47,7 @@ function setup (workers: string[], behaviour: Record<string, Behaviour>, subtask
     comparator: () => comparator,
     adaptive,
     canary,
+    subnetOf,
     progress: () => {}
   }
   const plan = { jobId: 'j1', modelsOf: () => [], bind: () => null }
@@ -119,6 +120,18 @@ test('a busy replica worker is asked again after a back-off, so the check still 
   assert.deepEqual(await broken.run.run(), { state: 'completed' })
   assert.deepEqual(broken.dispatcher.calls.map(c => [c.worker, c.assignment.key.replace('me/j1/', '')]), [['cheat', 's-0'], ['w2', 's-0#r1'], ['w3', 's-0#r2'], ['w4', 's-0#r3']], 'w2 failed: w4 took its place')
   assert.deepEqual(broken.events.map(e => [e.verdict, e.outliers]), [['outvoted', ['cheat']]])
+})
+
+test('replicas go to other networks first: a Sybil\'s nodes in one /24 do not check each other while another network is left', async () => {
+  // s1 and s2 share the primary's /24; h sits elsewhere; x has no routable address (no rule)
+  const nets: Record<string, string | undefined> = { p: 'ip4:198.51.100', s1: 'ip4:198.51.100', s2: 'ip4:198.51.100', h: 'ip4:203.0.113', x: undefined }
+  const spread = setup(['p', 's1', 's2', 'h', 'x'], {}, 1, 3, undefined, undefined, exactComparator, peer => nets[peer])
+  assert.deepEqual(await spread.run.run(), { state: 'completed' })
+  assert.deepEqual(spread.dispatcher.calls.map(c => c.worker), ['p', 'h', 'x'], 'the router\'s order was p, s1, s2, h, x')
+  // only the primary's network left: a check on it beats none
+  const alone = setup(['p', 's1'], {}, 1, 2, undefined, undefined, exactComparator, peer => nets[peer])
+  assert.deepEqual(await alone.run.run(), { state: 'completed' })
+  assert.deepEqual(alone.dispatcher.calls.map(c => c.worker), ['p', 's1'])
 })
 
 test('redundancy 1 runs each subtask once, as before', async () => {
