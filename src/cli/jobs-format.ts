@@ -5,7 +5,7 @@
  */
 import { AgoraError, errorFromBody } from '../errors.ts'
 import type { JobState } from '../jobs/types.ts'
-import type { JobJson, SubtaskJson } from '../client/schemas.ts'
+import type { JobJson, SubtaskJson, VerificationSummaryJson } from '../client/schemas.ts'
 import type { JobTypeInfo } from '../jobs/api-types.ts'
 import { formatDuration, type Column } from './output.ts'
 
@@ -59,18 +59,13 @@ export const TYPE_COLUMNS: Column<JobTypeInfo>[] = [
   { header: 'task types', value: t => t.taskTypes }
 ]
 
-/** How a job's results were checked, in one line: `4 agreed, 1 outvoted (canaries: 1 agreed); provisional`, or '-' when none was. */
-export function verificationSummary (subtasks: readonly SubtaskJson[]): string {
-  const counts = (method: string): string => {
-    const byVerdict = new Map<string, number>()
-    for (const s of subtasks) if (s.verification?.method === method) byVerdict.set(s.verification.verdict, (byVerdict.get(s.verification.verdict) ?? 0) + 1)
-    return [...byVerdict].map(([verdict, n]) => `${n} ${verdict}`).join(', ')
-  }
-  const replicas = counts('replicas')
-  const canaries = counts('canary')
-  if (replicas === '' && canaries === '') return '-'
-  const provisional = subtasks.some(s => s.verification?.provisional === true)
-  return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${provisional ? '; provisional' : ''}`
+/** How a job's results were checked (the API's summary), in one line: `4 agreed, 1 outvoted (canaries: 1 agreed); provisional`, or '-' when none was. */
+export function verificationLine (v: VerificationSummaryJson): string {
+  if (v.checked === 0) return '-'
+  const counts = (byVerdict: VerificationSummaryJson['replicas']): string => Object.entries(byVerdict).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${verdict}`).join(', ')
+  const replicas = counts(v.replicas)
+  const canaries = counts(v.canaries)
+  return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${v.provisional ? '; provisional' : ''}`
 }
 
 /** Key/value view of one job for humans. */

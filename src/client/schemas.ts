@@ -247,8 +247,14 @@ export const subtaskResponse = z.object({
   }).nullable()
 })
 export type SubtaskJson = z.infer<typeof subtaskResponse>
-/** GET /api/v1/jobs/:id: the job and every subtask. */
-export const jobDetailResponse = jobResponse.extend({ subtasks: z.array(subtaskResponse) })
+const verdictCounts = z.object({ agreed: z.number(), outvoted: z.number(), inconclusive: z.number(), unverified: z.number() })
+
+/** How a job's results were checked: results checked, counts by verdict for replicas and canaries, any provisional. */
+export const verificationSummaryResponse = z.object({ checked: z.number(), replicas: verdictCounts, canaries: verdictCounts, provisional: z.boolean() })
+export type VerificationSummaryJson = z.infer<typeof verificationSummaryResponse>
+
+/** GET /api/v1/jobs/:id: the job, how its results were checked, and every subtask. */
+export const jobDetailResponse = jobResponse.extend({ verification: verificationSummaryResponse, subtasks: z.array(subtaskResponse) })
 export type JobDetail = z.infer<typeof jobDetailResponse>
 
 export const jobResultResponse = z.object({ jobId: z.string(), state: z.enum(JOB_STATES), partial: z.boolean(), result: z.unknown() })

@@ -1,7 +1,7 @@
 /** Jobs and subtasks as the control API sends them: amounts (micro-credits inside) as six-decimal strings (src/client/schemas.ts). */
 import { formatCredits } from '../../market/amount.ts'
 import { constraintsJson, type Job, type Subtask } from '../../jobs/types.ts'
-import type { JobJson, SubtaskJson } from '../../client/schemas.ts'
+import type { JobJson, SubtaskJson, VerificationSummaryJson } from '../../client/schemas.ts'
 
 export function jobJson (job: Job): JobJson {
   return { ...job, constraints: constraintsJson(job.constraints), spent: formatCredits(job.spent) }
@@ -9,4 +9,19 @@ export function jobJson (job: Job): JobJson {
 
 export function subtaskJson (subtask: Subtask): SubtaskJson {
   return { ...subtask, price: subtask.price === null ? null : formatCredits(subtask.price) }
+}
+
+/** How a job's results were checked, summed over its subtasks (docs/verification.md): results by method and verdict, and whether any is provisional. */
+export function verificationSummary (subtasks: readonly Subtask[]): VerificationSummaryJson {
+  const none = (): VerificationSummaryJson['replicas'] => ({ agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 })
+  const summary: VerificationSummaryJson = { checked: 0, replicas: none(), canaries: none(), provisional: false }
+  for (const s of subtasks) {
+    const v = s.verification
+    if (v === null) continue
+    summary.checked++
+    const counts = v.method === 'canary' ? summary.canaries : summary.replicas
+    counts[v.verdict]++
+    if (v.provisional) summary.provisional = true
+  }
+  return summary
 }

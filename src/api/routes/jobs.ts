@@ -12,7 +12,7 @@ import { jobSpecSchema, type JobInput, type JobSpecInput } from '../../jobs/type
 import type { JobsApi } from '../../jobs/api-types.ts'
 import { formatBytes } from '../../jobs/blobs/index.ts'
 import { parse } from './control.ts'
-import { jobJson, subtaskJson } from './jobs-json.ts'
+import { jobJson, subtaskJson, verificationSummary } from './jobs-json.ts'
 
 const path = (full: string): string => full.slice(API_PREFIX.length)
 
@@ -61,7 +61,9 @@ export async function registerJobsRoutes (app: FastifyInstance, { jobs }: { jobs
       const { subtasks } = parse(jobQuery, request.query, 'query')
       const job = api().get(id)
       if (job === undefined) throw new AgoraError('E1060', `no job '${id}'`)
-      return subtasks === 'false' ? jobJson(job) : { ...jobJson(job), subtasks: api().subtasks(id).map(subtaskJson) }
+      if (subtasks === 'false') return jobJson(job)
+      const rows = api().subtasks(id)
+      return { ...jobJson(job), verification: verificationSummary(rows), subtasks: rows.map(subtaskJson) }
     })
     scope.get(path(ROUTES.jobResult.path), async request => api().result(parse(jobIdParam, request.params, 'path').id))
     scope.post(path(ROUTES.cancelJob.path), async request => jobJson(await api().cancel(parse(jobIdParam, request.params, 'path').id)))
