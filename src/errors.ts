@@ -207,7 +207,7 @@ export const ERROR_CODES = {
   // market: the control API
   E1140: { status: 503, hint: 'this node runs no market; start it with a build that has one, or use another node' },
   // verification
-  E1204: { status: 409, hint: 'the replicas of a subtask gave results no majority agrees on, even with two more workers; nobody is blamed and the subtask is tried again' },
+  E1204: { status: 409, hint: 'the replicas of a subtask gave results no majority agrees on, even with K + 2 more workers; nobody is blamed and the subtask is tried again' },
   E1200: { status: 409, hint: 'only the decision that stands (highest epoch, Lamport time, decider id) is finalized, once; an older or losing one is reconciled instead' },
   E1201: { status: 409, hint: 'a decider decides a thread once per epoch; the second, different decision is counted against it' },
   E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' },

@@ -242,6 +242,7 @@ export const subtaskResponse = z.object({
     method: z.enum(['replicas', 'canary']),
     verdict: z.enum(['agreed', 'outvoted', 'inconclusive', 'unverified']),
     replicas: z.number(),
+    agreeing: z.number(),
     outliers: z.array(z.string()),
     provisional: z.boolean()
   }).nullable()

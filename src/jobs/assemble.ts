@@ -49,7 +49,7 @@ export interface JobsAssemblyComponents {
   /** Pays for our priced subtasks and books what we sell (none: nothing is booked). */
   market?: MarketApi | undefined
   /** Verification: gossips the evidence when replicas outvote a worker (none: nothing is gossiped). */
-  verify?: Pick<VerifyService, 'challenge'> | undefined
+  verify?: Pick<VerifyService, 'challenge' | 'status'> | undefined
 }
 
 export interface JobsAssembly {
@@ -100,6 +100,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     adaptive,
     redundancyFor: type => config.verify.redundancy[type] ?? 1,
     subnetOf: peer => subnetOf(c.peerBook.view(peer)?.addresses),
+    quorumK: c.verify === undefined ? undefined : () => c.verify?.status().k ?? 1,
     canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)

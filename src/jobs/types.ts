@@ -144,6 +144,8 @@ export interface SubtaskVerification {
   verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified'
   /** Replicas run beside the first result. */
   replicas: number
+  /** Results in the majority (0 when there was none, or no replica ran). */
+  agreeing: number
   /** Workers whose results lost. */
   outliers: string[]
   /** Decided by this node's comparison alone (the bootstrap-mode path), not by a quorum of verifiers. */

@@ -50,7 +50,7 @@ describe('jobs with redundancy 3 on real nodes', () => {
       assert.deepEqual(e.outliers, [])
     }
     // the subtask view says so too, and the checks metric counts them
-    for (const s of buyer.components.jobs.subtasks(job.id)) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 2, outliers: [], provisional: true })
+    for (const s of buyer.components.jobs.subtasks(job.id)) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 2, agreeing: 3, outliers: [], provisional: true })
     const detail = await clientOf(buyer).job(job.id)
     assert.deepEqual(detail.verification, { checked: 4, replicas: { agreed: 4, outvoted: 0, inconclusive: 0, unverified: 0 }, canaries: { agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 }, provisional: true })
     const checks = (await buyer.components.metrics.getSingleMetric('agora_verify_checks_total')?.get())?.values ?? []
@@ -79,7 +79,7 @@ describe('jobs with redundancy 3 on real nodes', () => {
     assert.equal(done.state, 'completed', JSON.stringify(done.error))
     const subtasks = buyer.components.jobs.subtasks(job.id)
     assert.equal(subtasks.length, 3)
-    for (const s of subtasks) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 1, outliers: [], provisional: true })
+    for (const s of subtasks) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 1, agreeing: 2, outliers: [], provisional: true })
     assert.equal(done.spent, 3 * 2 * parseCredits('0.1'), 'two paid runs per subtask')
     const plain = await buyer.components.jobs.submit({ type: 'debug.noop', input: { kind: 'items', items: [] }, params: { count: 2 }, constraints: { budget: '5' } })
     assert.equal((await waitForJob(buyer, plain.id)).spent, 2 * parseCredits('0.1'), 'other types run once')

@@ -26,6 +26,8 @@ export interface CoordinatorContext {
   redundancyFor?: ((taskType: string) => number) | undefined
   /** Draw whether a result is a canary, checked against this node's own computation (verify.canaryRate). */
   canary?: (() => boolean) | undefined
+  /** The quorum size now (verify status: 1 in bootstrap mode); disagreements escalate to K + 2 fresh workers. */
+  quorumK?: (() => number) | undefined
   /** The /24 or /48 a worker sits in (subnets.ts), to spread replicas over networks; none: distinct peer ids only. */
   subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */

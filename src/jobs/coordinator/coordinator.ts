@@ -67,6 +67,8 @@ export interface CoordinatorComponents {
   canary?: (() => boolean) | undefined
   /** The /24 or /48 a worker sits in, to spread replicas over networks. */
   subnetOf?: ((peerId: string) => string | undefined) | undefined
+  /** The quorum size now (verify status). */
+  quorumK?: (() => number) | undefined
   /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
   redundancyFor?: ((taskType: string) => number) | undefined
 }
@@ -292,6 +294,7 @@ export class JobCoordinator implements JobsApi {
       canary: this.c.canary,
       redundancyFor: this.c.redundancyFor,
       subnetOf: this.c.subnetOf,
+      quorumK: this.c.quorumK,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

@@ -74,6 +74,7 @@ export class JobReplicas {
       const outcome = await checkReplicas(primary, assignment, redundancy, {
         comparator,
         signal: this.init.signal,
+        k: this.c.quorumK?.() ?? 1,
         choose: used => this.choose(row, used),
         run: async (worker, replica) => {
           const { result, payment } = await this.run(row, worker, replica, held)
@@ -144,7 +145,10 @@ export class JobReplicas {
     }
     const outliers = checked.outliers.map(r => r.worker)
     // this node compared the results itself: the bootstrap-mode path, provisional until verifiers on the network attest
-    this.c.store.setVerification(this.init.plan.jobId, row.id, { method, verdict: checked.verdict, replicas: checked.replicas, outliers, provisional: true })
+    // results in the majority: the one that stood and those that agreed with it (a canary's: the worker's and this node's, or this node's alone)
+    const decided = checked.verdict === 'agreed' || checked.verdict === 'outvoted'
+    const agreeing = !decided ? 0 : method === 'canary' ? (checked.verdict === 'agreed' ? 2 : 1) : 1 + checked.agreeing.length
+    this.c.store.setVerification(this.init.plan.jobId, row.id, { method, verdict: checked.verdict, replicas: checked.replicas, agreeing, outliers, provisional: true })
     this.c.events.emit('subtask:verified', {
       jobId: this.init.plan.jobId,
       subtaskId: row.id,

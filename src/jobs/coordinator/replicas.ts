@@ -5,8 +5,8 @@
  * (`<key>#r<n>`, so its own receipt), by the task type's comparator. A
  * strict majority decides: the primary's result stands, or — outvoted —
  * the majority's does and the primary's attempt fails. Without a majority
- * two fresh workers are added once before anyone is blamed; still none is
- * "inconclusive". A replica whose worker is busy (refused for slots, CPU or
+ * K + 2 fresh workers are added once (K the quorum size, 1 in bootstrap
+ * mode) before anyone is blamed; still none is "inconclusive". A replica whose worker is busy (refused for slots, CPU or
  * memory) is asked again after a back-off (its retry-after when it gave
  * one), up to BUSY_RETRIES times: otherwise a cheat's result would go
  * unchecked whenever the honest workers are full. A replica that fails
@@ -19,8 +19,8 @@ import type { Comparator } from '../../verify/index.ts'
 import { agreement, type Replica } from '../../verify/index.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 
-/** Fresh workers added when the first replicas leave no majority. */
-export const ESCALATE_REPLICAS = 2
+/** Fresh workers added when the first replicas leave no majority: K + 2, K the quorum size (1 in bootstrap mode). */
+export const ESCALATE_BEYOND_K = 2
 /** Times a busy worker is asked again for one replica, backing off from BUSY_FIRST_DELAY_MS (doubling, at most BUSY_MAX_DELAY_MS). */
 export const BUSY_RETRIES = 6
 const BUSY_FIRST_DELAY_MS = 100
@@ -49,6 +49,8 @@ export interface ReplicaRunner {
   comparator: Comparator
   /** The attempt's: a back-off ends when it aborts. */
   signal?: AbortSignal
+  /** The quorum size now (verify status); 1 without one. */
+  k?: number
 }
 
 export async function checkReplicas (primary: DispatchResult, assignment: TaskAssignment, redundancy: number, runner: ReplicaRunner): Promise<ReplicaOutcome> {
@@ -89,7 +91,7 @@ export async function checkReplicas (primary: DispatchResult, assignment: TaskAs
   if (results.length === 0) return { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }
   let decided = await decide(primary, results, runner.comparator)
   if (decided === undefined) {
-    await more(ESCALATE_REPLICAS)
+    await more((runner.k ?? 1) + ESCALATE_BEYOND_K)
     decided = await decide(primary, results, runner.comparator)
   }
   if (decided === undefined) return { verdict: 'inconclusive', winner: undefined, agreeing: [], outliers: [], replicas: results.length }

@@ -14,9 +14,9 @@ const json = (s: Subtask): SubtaskJson => ({ ...s, price: '0.100000' })
 
 test('the summary counts verdicts by method and says when they are provisional; nothing checked is "-"', () => {
   assert.equal(verificationLine(verificationSummary([subtask('a', null)])), '-')
-  const agreed = { method: 'replicas' as const, verdict: 'agreed' as const, replicas: 2, outliers: [], provisional: true }
-  const outvoted = { ...agreed, verdict: 'outvoted' as const, outliers: ['12D3KooWcheat'] }
-  const canary = { method: 'canary' as const, verdict: 'agreed' as const, replicas: 1, outliers: [], provisional: true }
+  const agreed = { method: 'replicas' as const, verdict: 'agreed' as const, replicas: 2, agreeing: 3, outliers: [], provisional: true }
+  const outvoted = { ...agreed, verdict: 'outvoted' as const, agreeing: 2, outliers: ['12D3KooWcheat'] }
+  const canary = { method: 'canary' as const, verdict: 'agreed' as const, replicas: 1, agreeing: 2, outliers: [], provisional: true }
   const all = [subtask('a', agreed), subtask('b', agreed), subtask('c', outvoted), subtask('d', canary), subtask('e', null)]
   assert.deepEqual(verificationSummary(all), { checked: 4, replicas: { agreed: 2, outvoted: 1, inconclusive: 0, unverified: 0 }, canaries: { agreed: 1, outvoted: 0, inconclusive: 0, unverified: 0 }, provisional: true })
   assert.equal(verificationLine(verificationSummary(all)), '2 agreed, 1 outvoted (canaries: 1 agreed); provisional')

@@ -89,12 +89,14 @@ test('a cheating replica is the outlier: the primary stands, the cheat is not pa
   assert.equal(store.get('j1')?.spent, 2 * PRICE)
 })
 
-test('no majority: two fresh workers are added before anyone is blamed; still none → E1204, the attempt is retried elsewhere, nobody counted invalid', async () => {
-  const scatter: Record<string, Behaviour> = { a: async () => 'a', b: async () => 'b', c: async () => 'c', d: async () => 'd', e: async () => 'e' }
-  const { run, dispatcher, events, router } = setup(['a', 'b', 'c', 'd', 'e'], scatter, 1, 2)
+test('no majority: K + 2 fresh workers are added before anyone is blamed; still none → E1204, the attempt is retried elsewhere, nobody counted invalid', async () => {
+  const scatter: Record<string, Behaviour> = { a: async () => 'a', b: async () => 'b', c: async () => 'c', d: async () => 'd', e: async () => 'e', f: async () => 'f' }
+  const { run, dispatcher, events, router, store } = setup(['a', 'b', 'c', 'd', 'e', 'f'], scatter, 1, 2)
   const end = await run.run()
   assert.equal(end.state, 'failed')
-  assert.deepEqual(dispatcher.calls.slice(0, 4).map(c => c.worker), ['a', 'b', 'c', 'd'], 'one replica, then two fresh workers')
+  assert.deepEqual(dispatcher.calls.slice(0, 5).map(c => c.worker), ['a', 'b', 'c', 'd', 'e'], 'one replica, then K + 2 = 3 fresh workers (K = 1 in bootstrap mode)')
+  const last = store.subtasks('j1')[0]?.verification
+  assert.deepEqual([last?.verdict, last?.agreeing, last?.outliers], ['inconclusive', 0, []], 'the last check, kept on the subtask')
   assert.equal(events[0]?.verdict, 'inconclusive')
   assert.ok(!router.records.some(r => r.outcome === 'invalid'), JSON.stringify(router.records))
 })
