@@ -11,11 +11,10 @@
  * the buyer tells the seller nothing — the seller's copy expires unused.
  * A REJECT ends the request with E1114 carrying the reason.
  */
-import { randomBytes } from 'node:crypto'
 import { AgoraError, isAgoraError } from '../errors.ts'
 import { signEnvelope, type Envelope, type EnvelopeKind, type NodeIdentity } from '../identity/index.ts'
 import { formatCredits, MAX_MICRO, type Micro } from './amount.ts'
-import { contractHoldId, MARKET_DEFAULTS } from './constants.ts'
+import { contractHoldId, MARKET_DEFAULTS, newMarketId } from './constants.ts'
 import { endedByBuyer, room } from './contracts/state.ts'
 import { assertAmount } from './ledger/index.ts'
 import { MAX_QUANTITY } from './protocol/constants.ts'
@@ -87,7 +86,7 @@ export class Buyer {
     const now = this.now()
     const expiresAt = request.expiresAt ?? now + this.requestTtlMs
     if (expiresAt <= now) throw new AgoraError('E1113', 'the request expires before it is sent')
-    const asked: AskedTerms = { requestId: randomBytes(16).toString('base64url'), offerId: offer.id, what, quantity: request.quantity, maxUnitPrice: request.maxUnitPrice, expiresAt }
+    const asked: AskedTerms = { requestId: newMarketId(), offerId: offer.id, what, quantity: request.quantity, maxUnitPrice: request.maxUnitPrice, expiresAt }
     const deadline = AbortSignal.timeout(expiresAt - now)
     const cancelled = new AbortController()
     const combined = AbortSignal.any([signal, deadline, cancelled.signal])
@@ -203,9 +202,9 @@ export class Buyer {
     let record = proposed
     if (record === undefined) {
       // kept under the seller's contract id when it names a free one, else under one of ours
-      record = this.proposedRecord(asked, seller, parsed.data.contractId ?? randomBytes(16).toString('base64url'))
+      record = this.proposedRecord(asked, seller, parsed.data.contractId ?? newMarketId())
       if (!this.c.contracts.insert(record)) {
-        record = this.proposedRecord(asked, seller, randomBytes(16).toString('base64url'))
+        record = this.proposedRecord(asked, seller, newMarketId())
         this.c.contracts.insert(record)
       }
     }

@@ -16,10 +16,9 @@
  * from one the buyer has not drawn on yet, and its room counts toward that
  * buyer's exposure until then (which is what the limit is for).
  */
-import { randomBytes } from 'node:crypto'
 import { AgoraError } from '../errors.ts'
 import { signEnvelope, type Envelope, type NodeIdentity } from '../identity/index.ts'
-import { MARKET_DEFAULTS } from './constants.ts'
+import { MARKET_DEFAULTS, newMarketId } from './constants.ts'
 import { assertMove } from './contracts/state.ts'
 import { askedTerms, decide, quotePayload, sameTerms, type AskedTerms } from './protocol/quote.ts'
 import { requestPayloadSchema, type MarketResponse, type RequestPayload } from './protocol/schema.ts'
@@ -95,7 +94,7 @@ export class Seller {
       return this.rejectNow(buyer, asked.requestId, 'capacity', `${this.maxPending} requests wait for the operator already`)
     }
     const record: ContractRecord = {
-      id: randomBytes(16).toString('base64url'),
+      id: newMarketId(),
       role: 'seller',
       buyer,
       seller: this.c.identity.peerIdString,

@@ -14,11 +14,11 @@
  * A need caught deciding by a stop fails at the next start: a contract its
  * decision made stands on its own (listed, paid for, refunded at expiry).
  */
-import { randomBytes } from 'node:crypto'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { signEnvelope, type Envelope, type EnvelopeKind, type NodeIdentity } from '../../identity/index.ts'
 import { proposeSchema } from '../../verify/messages.ts'
 import { formatCredits, parseCredits, type Micro } from '../amount.ts'
+import { newMarketId } from '../constants.ts'
 import { problemOf } from '../protocol/problem.ts'
 import { MAX_QUANTITY } from '../protocol/constants.ts'
 import { unitPriceOf } from '../protocol/quote.ts'
@@ -120,7 +120,7 @@ export class AuctionBuyer {
     const now = this.now()
     checkNeed(input, now, this.maxWindowMs)
     const self = this.c.identity.peerIdString
-    const id = randomBytes(16).toString('base64url')
+    const id = newMarketId()
     const thread = `${self}/need/${id}`
     const payload = { thread, epoch: 0, lamport: 1, taskType: input.taskType, quantity: input.quantity, budget: formatCredits(input.budget), deadline: input.deadline }
     const envelope = signEnvelope(this.c.identity, { kind: 'NEED', payload }, now)

@@ -123,3 +123,13 @@ test('lists, pending, due and the public view', () => {
   assert.equal('signed' in shown || 'holdId' in shown || 'requestId' in shown, false, 'what only this side keeps stays here')
   db.close()
 })
+
+test('new contract, request and need ids never start with "-" (a command line would read one as an option) and are what the wire accepts', async () => {
+  const { newMarketId } = await import('../../../src/market/constants.ts')
+  const { marketIdSchema } = await import('../../../src/market/protocol/schema.ts')
+  for (let i = 0; i < 5000; i++) {
+    const id = newMarketId()
+    assert.ok(!id.startsWith('-'), id)
+    assert.ok(marketIdSchema.safeParse(id).success, id)
+  }
+})
