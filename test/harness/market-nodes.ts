@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/observability/logger.ts'
 import { PeerBook } from '../../src/peers/index.ts'
 import { identifiedBy } from './libp2p-nodes.ts'
 import { createOfferNode, type OfferNode, type TestSource } from './offer-nodes.ts'
-import { waitFor } from './wait.ts'
+import { stopAll, waitFor } from './wait.ts'
 import type { AgoraConfig } from '../../src/config/schema.ts'
 
 export interface MarketNodeOptions {
@@ -88,4 +88,21 @@ export async function meet (buyer: MarketTestNode, seller: MarketTestNode, timeo
   const offerId = await waitFor('the seller\'s own offer', () => seller.node.offers.local()?.id)
   await waitFor('the buyer to hold the seller\'s offer', () => buyer.node.offers.get(offerId), { timeoutMs })
   return offerId
+}
+
+/** Several market nodes at once; when one fails to start, the others are stopped and its error thrown. */
+export async function createMarketNodes (...options: MarketNodeOptions[]): Promise<MarketTestNode[]> {
+  const made = await Promise.allSettled(options.map(async o => await createMarketNode(o)))
+  const ok = made.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
+  const failed = made.find(r => r.status === 'rejected')
+  if (failed !== undefined) {
+    await stopMarketNodes(ok)
+    throw failed.reason
+  }
+  return ok
+}
+
+/** Stop every node, each within the harness's bound (one that hangs fails the call). */
+export async function stopMarketNodes (list: MarketTestNode[]): Promise<void> {
+  await stopAll(list, n => `market node ${n.peerId.slice(-6)}`, async n => { await n.stop() })
 }

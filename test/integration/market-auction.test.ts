@@ -11,25 +11,11 @@ import assert from 'node:assert/strict'
 import { signEnvelope } from '../../src/identity/index.ts'
 import { marketProtocol } from '../../src/market/index.ts'
 import { isCode } from '../harness/checks.ts'
-import { createMarketNode, meet, seenOf, type MarketNodeOptions, type MarketTestNode } from '../harness/market-nodes.ts'
-import { stopAll, waitFor } from '../harness/wait.ts'
+import { createMarketNodes, meet, stopMarketNodes, seenOf, type MarketTestNode } from '../harness/market-nodes.ts'
+import { waitFor } from '../harness/wait.ts'
 
 const C = 1_000_000
 
-async function nodes (...options: MarketNodeOptions[]): Promise<MarketTestNode[]> {
-  const made = await Promise.allSettled(options.map(async o => await createMarketNode(o)))
-  const ok = made.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
-  const failed = made.find(r => r.status === 'rejected')
-  if (failed !== undefined) {
-    await stopAll(ok, n => n.peerId, async n => { await n.stop() })
-    throw failed.reason
-  }
-  return ok
-}
-
-async function stop (list: MarketTestNode[]): Promise<void> {
-  await stopAll(list, n => `market node ${n.peerId.slice(-6)}`, async n => { await n.stop() })
-}
 
 /** Every node in the buyer's mesh on /agora/needs/1 (gossip needs a subscriber to publish to). */
 async function meshed (buyer: MarketTestNode, sellers: MarketTestNode[]): Promise<void> {
@@ -42,7 +28,7 @@ async function meshed (buyer: MarketTestNode, sellers: MarketTestNode[]): Promis
 
 test('an auction with three sellers: two propose within the budget, the best wins, its contract pays it; the loser hears it lost', async () => {
   const market = { initialCredits: '100', paymentEveryMs: 200 }
-  const [buyer, cheap, mid, dear] = await nodes({ market }, { market, prices: { perTask: '0.3' } }, { market, prices: { perTask: '0.5' } }, { market, prices: { perTask: '2' } })
+  const [buyer, cheap, mid, dear] = await createMarketNodes({ market }, { market, prices: { perTask: '0.3' } }, { market, prices: { perTask: '0.5' } }, { market, prices: { perTask: '2' } })
   const all = [buyer, cheap, mid, dear] as MarketTestNode[]
   try {
     if (buyer === undefined || cheap === undefined || mid === undefined || dear === undefined) throw new Error('four nodes expected')
@@ -82,12 +68,12 @@ test('an auction with three sellers: two propose within the budget, the best win
     assert.equal(mid.market.wallet().earned, 0)
     assert.deepEqual(seenOf(buyer, 'need:decided').map(e => [e.seller, e.unitPrice]), [[cheap.peerId, '0.300000']])
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })
 
 test('proposals after the deadline, above the budget, for another node\'s need, at another price than the seller posts, or signed by someone else are refused; a need nobody answers expires', async () => {
-  const [buyer, seller, other] = await nodes({}, { prices: { perTask: '1' } }, {})
+  const [buyer, seller, other] = await createMarketNodes({}, { prices: { perTask: '1' } }, {})
   const all = [buyer, seller, other] as MarketTestNode[]
   try {
     if (buyer === undefined || seller === undefined || other === undefined) throw new Error('three nodes expected')
@@ -121,12 +107,12 @@ test('proposals after the deadline, above the budget, for another node\'s need, 
     await waitFor('the unanswered need expired', () => buyer.market.needView(lonely.id).need.state === 'expired', { timeoutMs: 5000 })
     assert.equal(buyer.market.wallet().held, 0, 'nothing held by needs that made no contract')
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })
 
 test('a NEED flood from one buyer: sellers drop what passes the per-signer rate and answer only a few', async () => {
-  const [flooder, seller] = await nodes({}, { prices: { perTask: '0.1' } })
+  const [flooder, seller] = await createMarketNodes({}, { prices: { perTask: '0.1' } })
   const all = [flooder, seller] as MarketTestNode[]
   try {
     if (flooder === undefined || seller === undefined) throw new Error('two nodes expected')
@@ -144,6 +130,6 @@ test('a NEED flood from one buyer: sellers drop what passes the per-signer rate 
     assert.ok(answered >= 1 && answered <= 12, `a burst of 2 and 2 a second answered, not the flood (${answered} of 40)`)
     assert.equal(seenOf(flooder, 'need:proposal').length, answered)
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })

@@ -7,25 +7,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isCode } from '../harness/checks.ts'
-import { createMarketNode, meet, seenOf, type MarketNodeOptions, type MarketTestNode } from '../harness/market-nodes.ts'
-import { stopAll, waitFor, within } from '../harness/wait.ts'
+import { createMarketNodes, meet, stopMarketNodes, seenOf, type MarketTestNode } from '../harness/market-nodes.ts'
+import { waitFor, within } from '../harness/wait.ts'
 
 const C = 1_000_000
 
-async function nodes (...options: MarketNodeOptions[]): Promise<MarketTestNode[]> {
-  const made = await Promise.allSettled(options.map(async o => await createMarketNode(o)))
-  const ok = made.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
-  const failed = made.find(r => r.status === 'rejected')
-  if (failed !== undefined) {
-    await stopAll(ok, n => n.peerId, async n => { await n.stop() })
-    throw failed.reason
-  }
-  return ok
-}
-
-async function stop (list: MarketTestNode[]): Promise<void> {
-  await stopAll(list, n => `market node ${n.peerId.slice(-6)}`, async n => { await n.stop() })
-}
 
 function pairBooksAgree (buyer: MarketTestNode, seller: MarketTestNode): boolean {
   const b = buyer.market.wallet().peers.find(p => p.peer === seller.peerId)
@@ -40,7 +26,7 @@ function walletHolds (node: MarketTestNode): boolean {
 
 test('a buyer asks two sellers: one accepts (hold placed), one rejects on price; receipts, proofs, and books that agree', async () => {
   const market = { initialCredits: '100', paymentEveryMs: 200 }
-  const [buyer, cheap, dear] = await nodes({ market }, { market, prices: { perTask: '0.5' } }, { market, prices: { perTask: '2' } })
+  const [buyer, cheap, dear] = await createMarketNodes({ market }, { market, prices: { perTask: '0.5' } }, { market, prices: { perTask: '2' } })
   const all = [buyer, cheap, dear] as MarketTestNode[]
   try {
     if (buyer === undefined || cheap === undefined || dear === undefined) throw new Error('three nodes expected')
@@ -91,12 +77,12 @@ test('a buyer asks two sellers: one accepts (hold placed), one rejects on price;
     const { differences } = await buyer.market.reconcile(cheap.peerId)
     assert.deepEqual(differences, [])
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })
 
 test('manual mode: the request waits as pending; the operator accepts one and rejects another', async () => {
-  const [buyer, seller] = await nodes({ market: { initialCredits: '100' } }, { market: { acceptMode: 'manual', pendingWaitMs: 2000 }, prices: { perTask: '1' } })
+  const [buyer, seller] = await createMarketNodes({ market: { initialCredits: '100' } }, { market: { acceptMode: 'manual', pendingWaitMs: 2000 }, prices: { perTask: '1' } })
   const all = [buyer, seller] as MarketTestNode[]
   try {
     if (buyer === undefined || seller === undefined) throw new Error('two nodes expected')
@@ -121,13 +107,13 @@ test('manual mode: the request waits as pending; the operator accepts one and re
     assert.equal(buyer.market.contract(next.id).state, 'rejected')
     assert.equal(buyer.market.wallet().held, 3 * C)
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })
 
 test('expiry: the contract expires on both sides and the buyer\'s hold is released exactly once', async () => {
   const market = { initialCredits: '100', expirySweepMs: 100, holdSweepMs: 50 }
-  const [buyer, seller] = await nodes({ market }, { market, prices: { perTask: '1' } })
+  const [buyer, seller] = await createMarketNodes({ market }, { market, prices: { perTask: '1' } })
   const all = [buyer, seller] as MarketTestNode[]
   try {
     if (buyer === undefined || seller === undefined) throw new Error('two nodes expected')
@@ -144,6 +130,6 @@ test('expiry: the contract expires on both sides and the buyer\'s hold is releas
     assert.equal(seenOf(seller, 'contract:expired').length, 1)
     assert.throws(() => { buyer.market.capture({ holdId, receiptId: 'late', seller: seller.peerId, amount: C }) }, isCode('E1104'))
   } finally {
-    await stop(all)
+    await stopMarketNodes(all)
   }
 })
