@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { creditsInput } from '../market/amount.ts'
+import { NEED_STATES } from '../market/auction/repository.ts'
 
 /** POST /api/v1/market/needs. */
 export const needBody = z.object({
@@ -24,7 +25,7 @@ export const decideBody = z.object({ seller: z.string().regex(/^12D3KooW[1-9A-HJ
 export type DecideBody = z.input<typeof decideBody>
 
 export const needsQuery = z.object({
-  state: z.enum(['open', 'deciding', 'decided', 'failed', 'expired', 'cancelled']).optional(),
+  state: z.enum(NEED_STATES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional()
 }).strict()
 

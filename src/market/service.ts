@@ -107,9 +107,8 @@ export class MarketService implements MarketApi {
 
   async reconcile (peer: string, options: { signal?: AbortSignal } = {}): Promise<{ local: BalanceView, remote: BalanceView, differences: string[] }> {
     this.assertRunning()
-    const signals = [this.shutdown.signal, AbortSignal.timeout(MARKET_DEFAULTS.paymentTimeoutMs)]
-    if (options.signal !== undefined) signals.push(options.signal)
-    const answer = await this.p.reqresp.request(peer, this.p.protocol, { type: 'balance' }, { signal: AbortSignal.any(signals) })
+    const signal = AbortSignal.any([this.untilStopped(options.signal), AbortSignal.timeout(MARKET_DEFAULTS.paymentTimeoutMs)])
+    const answer = await this.p.reqresp.request(peer, this.p.protocol, { type: 'balance' }, { signal })
     if (answer.type !== 'balance') throw this.p.refusedBy(peer, new AgoraError('E1117', `${peer} answered a balance request with ${answer.type}`))
     if (answer.view.peer !== this.p.self) throw this.p.refusedBy(peer, new AgoraError('E1117', `${peer} sent its view of another pair`, { why: `it names ${answer.view.peer}` }))
     const remote = viewFromWire(answer.view)
@@ -129,17 +128,7 @@ export class MarketService implements MarketApi {
 
   async request (request: DirectRequest, options: { signal?: AbortSignal } = {}): Promise<Contract> {
     this.assertRunning()
-    const signals = [this.shutdown.signal]
-    if (options.signal !== undefined) signals.push(options.signal)
-    const asking = this.p.buyer.request(request, AbortSignal.any(signals))
-    this.inflight.add(asking)
-    try {
-      const record = await asking
-      this.walletChanged()
-      return publicContract(record)
-    } finally {
-      this.inflight.delete(asking)
-    }
+    return publicContract(await this.tracked(this.p.buyer.request(request, this.untilStopped(options.signal))))
   }
 
   pending (): Contract[] {
@@ -184,15 +173,7 @@ export class MarketService implements MarketApi {
 
   async decideNeed (id: string, seller?: string): Promise<Need> {
     this.assertRunning()
-    const tracked = this.p.needs.decide(id, seller)
-    this.inflight.add(tracked)
-    try {
-      const decided = await tracked
-      this.walletChanged()
-      return publicNeed(decided)
-    } finally {
-      this.inflight.delete(tracked)
-    }
+    return publicNeed(await this.tracked(this.p.needs.decide(id, seller)))
   }
 
   cancelNeed (id: string): Need {
@@ -202,11 +183,9 @@ export class MarketService implements MarketApi {
   async auction (input: NeedInput, options: { signal?: AbortSignal } = {}): Promise<Need> {
     this.assertRunning()
     const need = await this.p.needs.need({ ...input, decide: 'auto' })
-    const signals = [this.shutdown.signal]
-    if (options.signal !== undefined) signals.push(options.signal)
     let ended
     try {
-      ended = await this.p.needs.settled(need.id, AbortSignal.any(signals))
+      ended = await this.p.needs.settled(need.id, this.untilStopped(options.signal))
     } catch (err) {
       // given up on (stopping, or the caller went away): no decision for nobody to use
       try {
@@ -315,6 +294,23 @@ export class MarketService implements MarketApi {
         spent: formatCredits(summary.spent)
       })
     })
+  }
+
+  /** Work this node is doing for a caller: stop waits for it (it writes its outcome); the wallet moved once it is done. */
+  private async tracked<T> (work: Promise<T>): Promise<T> {
+    this.inflight.add(work)
+    try {
+      const done = await work
+      this.walletChanged()
+      return done
+    } finally {
+      this.inflight.delete(work)
+    }
+  }
+
+  /** Aborts when the market stops, or when the caller's signal does. */
+  private untilStopped (signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.shutdown.signal : AbortSignal.any([this.shutdown.signal, signal])
   }
 
   private assertRunning (): void {

@@ -1,5 +1,5 @@
 /** Needs and proposals as the API and the CLI show them (amounts in micro-credits; the JSON layer formats them). */
-import type { NeedRecord, NeedState, ProposalRecord } from './repository.ts'
+import type { NeedRecord, ProposalRecord } from './repository.ts'
 import type { RankedProposal } from './score.ts'
 
 export type { NeedState } from './repository.ts'
@@ -15,5 +15,3 @@ export function publicProposal (record: RankedProposal): Proposal {
   const { envelope: _envelope, ...proposal } = record
   return proposal
 }
-
-export const isNeedState = (value: string): value is NeedState => ['open', 'deciding', 'decided', 'failed', 'expired', 'cancelled'].includes(value)
