@@ -73,36 +73,31 @@ export const exactComparator: Comparator = {
 export function embeddingComparator (init: ComparatorInit = {}): Comparator {
   const tau = init.embedCosine ?? COMPARE_DEFAULTS.embedCosine
   const tolerance = init.embedNormTolerance ?? COMPARE_DEFAULTS.embedNormTolerance
+  /** The lowest cosine over the vector pairs and whether every pair's norms are within the tolerance; undefined when the shapes differ. */
+  const compare = (a: Replica, b: Replica): { lowest: number, normsAgree: boolean } | undefined => {
+    const va = vectorsOf(a.result)
+    const vb = vectorsOf(b.result)
+    if (va === undefined || vb === undefined || va.length !== vb.length) return undefined
+    let lowest = 1
+    let normsAgree = true
+    for (let i = 0; i < va.length; i++) {
+      const x = va[i] as number[]
+      const y = vb[i] as number[]
+      if (x.length !== y.length) return undefined
+      const nx = norm(x)
+      const ny = norm(y)
+      if (Math.abs(nx - ny) > tolerance * Math.max(nx, ny)) normsAgree = false
+      lowest = Math.min(lowest, cosine(x, y, nx, ny))
+    }
+    return { lowest, normsAgree }
+  }
   return {
     method: 'embedding',
     agree: async (a, b) => {
-      const va = vectorsOf(a.result)
-      const vb = vectorsOf(b.result)
-      if (va === undefined || vb === undefined || va.length !== vb.length) return false
-      for (let i = 0; i < va.length; i++) {
-        const x = va[i] as number[]
-        const y = vb[i] as number[]
-        if (x.length !== y.length) return false
-        const nx = norm(x)
-        const ny = norm(y)
-        if (Math.abs(nx - ny) > tolerance * Math.max(nx, ny)) return false
-        if (cosine(x, y, nx, ny) < tau) return false
-      }
-      return true
+      const c = compare(a, b)
+      return c !== undefined && c.normsAgree && c.lowest >= tau
     },
-    similarity: async (a, b) => {
-      const va = vectorsOf(a.result)
-      const vb = vectorsOf(b.result)
-      if (va === undefined || vb === undefined || va.length !== vb.length) return -1
-      let lowest = 1
-      for (let i = 0; i < va.length; i++) {
-        const x = va[i] as number[]
-        const y = vb[i] as number[]
-        if (x.length !== y.length) return -1
-        lowest = Math.min(lowest, cosine(x, y, norm(x), norm(y)))
-      }
-      return lowest
-    }
+    similarity: async (a, b) => compare(a, b)?.lowest ?? -1
   }
 }
 
