@@ -23,6 +23,23 @@ export class DecisionsRepository {
       .run(d.thread, d.decider, d.epoch, d.lamport, d.result, at, envelope ?? null)
   }
 
+  /** Where the last catch-up from `peer` ended. */
+  cursorOf (peer: string): DecisionCursor | undefined {
+    const row = this.db.prepare('SELECT at, thread, decider, epoch FROM verify_sync_cursors WHERE peer = ?').get(peer)
+    return row === undefined ? undefined : { ...(row as unknown as DecisionCursor) }
+  }
+
+  saveCursor (peer: string, cursor: DecisionCursor, askedAt: number): void {
+    this.db.prepare(`INSERT INTO verify_sync_cursors (peer, at, thread, decider, epoch, asked_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (peer) DO UPDATE SET at = excluded.at, thread = excluded.thread, decider = excluded.decider, epoch = excluded.epoch, asked_at = excluded.asked_at`)
+      .run(peer, cursor.at, cursor.thread, cursor.decider, cursor.epoch, askedAt)
+  }
+
+  /** Drop the cursors of peers not asked since `before` (as decisions are pruned). */
+  pruneCursors (before: number): void {
+    this.db.prepare('DELETE FROM verify_sync_cursors WHERE asked_at < ?').run(before)
+  }
+
   /** Signed DECIDEs booked after the cursor, in booking order, at most `limit`: what a peer that was away asks for. */
   after (cursor: DecisionCursor, limit: number): Array<DecisionCursor & { envelope: string }> {
     return this.db.prepare(`SELECT at, thread, decider, epoch, envelope FROM verify_decisions
@@ -33,6 +50,7 @@ export class DecisionsRepository {
   /** Drop decisions booked before `before`. */
   prune (before: number): void {
     this.db.prepare('DELETE FROM verify_decisions WHERE at < ?').run(before)
+    this.pruneCursors(before)
   }
 
   /** Drop decisions booked before `before`; then every one left, oldest order first (epoch, Lamport). */

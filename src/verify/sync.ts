@@ -5,7 +5,8 @@
  * connecting to a peer (again on every reconnection; repeated connect events
  * within `minIntervalMs` of one connection are one ask) a node
  * asks `/agora/verify/sync/1` for the signed DECIDEs that peer booked after
- * the last one it got from it (its whole retention window the first time),
+ * the last one it got from it (its whole retention window the first time;
+ * the cursor is kept across restarts, migration 017),
  * a page at a time, up to `maxPages`. Each is checked as if it had come by
  * gossip — schema, signature, the thread's own decider — but not against
  * the age window (a decision older than the retention is left out, so one
@@ -53,7 +54,7 @@ export const verifySyncProtocol = defineProtocol({
 
 export interface DecisionSyncComponents {
   reqresp: Pick<ReqResp, 'handle' | 'unhandle' | 'request'>
-  repo: Pick<DecisionsRepository, 'after'>
+  repo: Pick<DecisionsRepository, 'after' | 'cursorOf' | 'saveCursor'>
   /** Check and book one DECIDE (VerifyNetwork.absorb). */
   absorb: (envelope: Envelope) => AbsorbOutcome
   /** A peer handed over a decision that does not check out. */
@@ -145,7 +146,10 @@ export class DecisionSync {
     this.pulling.add(peer)
     const signal = caller === undefined ? this.shutdown.signal : AbortSignal.any([caller, this.shutdown.signal])
     try {
-      let cursor = this.peers.get(peer)?.cursor ?? { at: Math.max(0, this.now() - this.windowMs), thread: '', decider: '', epoch: 0 }
+      // where the last pull from this peer ended (kept across restarts), else the whole retention window
+      const windowStart = Math.max(0, this.now() - this.windowMs)
+      let cursor = this.peers.get(peer)?.cursor ?? this.c.repo.cursorOf(peer) ?? { at: windowStart, thread: '', decider: '', epoch: 0 }
+      if (cursor.at < windowStart) cursor = { at: windowStart, thread: '', decider: '', epoch: 0 }
       const perSigner = new Map<string, number>()
       for (let page = 0; page < this.maxPages; page++) {
         const answer = await this.c.reqresp.request(peer, verifySyncProtocol, { after: cursor, limit: MAX_PAGE }, { signal })
@@ -165,6 +169,7 @@ export class DecisionSync {
         this.remember(peer, cursor)
         if (answer.decisions.length === 0) break
       }
+      this.c.repo.saveCursor(peer, cursor, this.now())
       if (result.invalid > 0) this.c.refused(peer)
       return result
     } finally {

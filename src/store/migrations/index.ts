@@ -19,6 +19,7 @@ import { m013Needs } from './013-needs.ts'
 import { m014SubtaskVerification } from './014-subtask-verification.ts'
 import { m015VerifyStandings } from './015-verify-standings.ts'
 import { m016DecisionEnvelopes } from './016-decision-envelopes.ts'
+import { m017SyncCursors } from './017-sync-cursors.ts'
 
 export interface Migration {
   version: number
@@ -42,5 +43,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m013Needs,
   m014SubtaskVerification,
   m015VerifyStandings,
-  m016DecisionEnvelopes
+  m016DecisionEnvelopes,
+  m017SyncCursors
 ]

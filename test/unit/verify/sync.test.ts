@@ -14,7 +14,7 @@ import { EnvelopeVerifier } from '../../../src/identity/index.ts'
 import { ReplayRepository } from '../../../src/store/index.ts'
 
 /** Two nodes' sync rooms wired back to back, with real books. */
-function pair (): { serverRepo: DecisionsRepository, client: DecisionSync, book: DecisionBook, blamed: string[] } {
+function pair (): { serverRepo: DecisionsRepository, client: DecisionSync, book: DecisionBook, blamed: string[], restarted: () => DecisionSync } {
   const serverRepo = new DecisionsRepository(new Database({ path: ':memory:' }))
   let handler: UnaryHandler<unknown, unknown> | undefined
   const server = new DecisionSync({
@@ -32,24 +32,25 @@ function pair (): { serverRepo: DecisionsRepository, client: DecisionSync, book:
     k: () => 1, decides: () => false, mayDecide: (thread, decider) => thread.startsWith(`${decider}/`)
   })
   const blamed: string[] = []
-  const client = new DecisionSync({
+  const clientRepo = new DecisionsRepository(new Database({ path: ':memory:' }))
+  const makeClient = (): DecisionSync => new DecisionSync({
     reqresp: {
       handle: async () => {}, unhandle: async () => {},
       request: async <Req, Res>(_peer: string, _protocol: UnaryProtocol<Req, Res>, request: Req) => await (handler as unknown as UnaryHandler<Req, Res>)(request, {} as HandlerContext)
     } as never,
-    repo: new DecisionsRepository(new Database({ path: ':memory:' })),
+    repo: clientRepo,
     absorb: envelope => network.absorb(envelope),
     refused: peer => { blamed.push(peer) },
     log: silentLogger().forComponent('test')
   }, { windowMs: 3600_000 })
-  return { serverRepo, client, book, blamed }
+  return { serverRepo, client: makeClient(), book, blamed, restarted: makeClient }
 }
 
 const decide = (who: NodeIdentity, job: string, epoch = 1, result = 'a'.repeat(64)): Envelope =>
   signEnvelope(who, { kind: 'DECIDE', payload: { thread: `${who.peerIdString}/${job}`, epoch, lamport: epoch, result } })
 
 test('a peer\'s decisions arrive page by page in booking order; the next pull starts where the last ended', async () => {
-  const { serverRepo, client, book } = pair()
+  const { serverRepo, client, book, restarted } = pair()
   const alice = await generateIdentity()
   const now = Date.now()
   const count = MAX_PAGE + 5
@@ -64,6 +65,8 @@ test('a peer\'s decisions arrive page by page in booking order; the next pull st
   const later = decide(alice, 'job-late', 2)
   serverRepo.insert({ thread: `${alice.peerIdString}/job-late`, decider: alice.peerIdString, epoch: 2, lamport: 2, result: 'a'.repeat(64) }, now, JSON.stringify(later))
   assert.deepEqual(await client.pull('server'), { received: 1, booked: 1, invalid: 0 })
+  // after a restart (a new sync room on the same store) the pull starts where the last one ended, not at the window's start
+  assert.deepEqual(await restarted().pull('server'), { received: 0, booked: 0, invalid: 0 })
 })
 
 test('a forged decision, or one signed by a node that does not own the thread, is dropped and counted against the peer that handed it over', async () => {
