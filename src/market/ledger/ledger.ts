@@ -24,7 +24,7 @@ import type { WalletEntry } from '../types.ts'
 import { accountSign, AVAILABLE, EARNED, GRANT, HELD_PREFIX, signHolds, SPENT } from './accounts.ts'
 import { Journal, type BookedEntry, type BookedPosting, type HistoryQuery } from './journal.ts'
 import { createLedgerMetrics, type LedgerMetrics } from './metrics.ts'
-import { grantPosting } from './postings.ts'
+import { grantPosting, normalise, sameEntries } from './postings.ts'
 import { WalSync } from './wal-sync.ts'
 
 export interface Entry {
@@ -76,7 +76,6 @@ interface Waiter { resolve: () => void, reject: (err: Error) => void }
 /** A posting to insert, or a row another room queued for the same commit. */
 type Queued = BookedPosting | (() => void)
 
-const MAX_KEY_LENGTH = 1024
 /**
  * Postings nobody waits for are committed within this long; `durable()`
  * commits at once. A busy coordinator
@@ -337,7 +336,6 @@ export class Ledger {
     }, LAZY_COMMIT_MS)
   }
 
-
   /** The account's balance after `entry`, or a refusal naming the rule. */
   private checkedBalance (input: PostingInput, entry: Entry): Micro {
     const current = this.balance(entry.account)
@@ -364,37 +362,6 @@ export class Ledger {
   private assertStarted (): void {
     if (!this.started) throw new AgoraError('E1103', 'the ledger is not started', { why: 'start() loads the balances first' })
   }
-}
-
-/** Check the posting's shape; its nonzero entries (a zero moves nothing and is not stored). */
-function normalise (input: PostingInput): Entry[] {
-  if (typeof input.key !== 'string' || input.key.length === 0 || input.key.length > MAX_KEY_LENGTH) {
-    throw new AgoraError('E1103', 'a posting needs an idempotency key', { why: `got ${JSON.stringify(input.key)}`, details: { kind: input.kind } })
-  }
-  const seen = new Set<string>()
-  const out: Entry[] = []
-  for (const entry of input.entries) {
-    if (accountSign(entry.account) === undefined) {
-      throw new AgoraError('E1103', `posting ${input.key} names an unknown account`, { why: `no account ${JSON.stringify(entry.account)}`, details: { key: input.key } })
-    }
-    if (seen.has(entry.account)) {
-      throw new AgoraError('E1103', `posting ${input.key} names ${entry.account} twice`, { why: 'one entry per account', details: { key: input.key } })
-    }
-    seen.add(entry.account)
-    if (!Number.isSafeInteger(entry.amount)) {
-      throw new AgoraError('E1100', `invalid amount for ${entry.account}: ${String(entry.amount)} micro-credits`, {
-        why: 'not a whole number of micro-credits within the safe range', details: { key: input.key, account: entry.account }
-      })
-    }
-    if (entry.amount !== 0) out.push({ account: entry.account, amount: entry.amount })
-  }
-  return out
-}
-
-function sameEntries (a: readonly Entry[], b: readonly Entry[]): boolean {
-  if (a.length !== b.length) return false
-  const byAccount = new Map(a.map(entry => [entry.account, entry.amount]))
-  return b.every(entry => byAccount.get(entry.account) === entry.amount)
 }
 
 function isFile (path: string): boolean {
