@@ -61,6 +61,24 @@ export class JobReplicas {
   }
 
   /**
+   * How `primary`'s result of a `type` subtask is checked: by replicas when
+   * the job (or `verify.redundancy`) asks for redundancy, else when
+   * adaptive replication samples it; else maybe by a canary. Undefined: not
+   * at all — this node's own work, no comparator, or a canary of a text
+   * type (a language model's answer at its sampling temperature is not a
+   * known answer).
+   */
+  planCheck (type: string, primary: string): { canary: boolean, redundancy: number, comparator: Comparator } | undefined {
+    const mine = primary === this.c.selfPeerId
+    const asked = Math.max(this.init.constraints.redundancy, this.c.redundancyFor?.(type) ?? 1)
+    const redundancy = asked > 1 ? asked : !mine && this.c.adaptive?.shouldCheck(primary, type) === true ? 2 : 1
+    const canary = redundancy === 1 && !mine && this.c.canary?.() === true
+    const comparator = redundancy > 1 || canary ? this.c.comparator?.(type) : undefined
+    if (comparator === undefined || (canary && comparator.method === 'text')) return undefined
+    return { canary, redundancy, comparator }
+  }
+
+  /**
    * Run the replicas of `row`'s result and compare. Replicas in the majority
    * other than the one that stands are paid here; the one that stands (an
    * outvoted primary's replacement) is the caller's to pay, with `winner`'s

@@ -281,17 +281,12 @@ export class JobRun {
   private async succeeded (row: SubtaskPlanRow, primary: string, attempt: number, first: DispatchResult, startedAt: number, payment: AttemptPayment | undefined, assignment: TaskAssignment): Promise<void> {
     if (this.end !== undefined) return
     const paidBy = { payment, key: assignment.key }
-    // every result when the job asks for redundancy; else a sample, by the worker's standing (adaptive replication); else maybe a canary
-    const mine = primary === this.c.selfPeerId
-    const asked = Math.max(this.constraints.redundancy, this.c.redundancyFor?.(row.type) ?? 1)
-    const redundancy = asked > 1 ? asked : !mine && this.c.adaptive?.shouldCheck(primary, row.type) === true ? 2 : 1
-    const canary = redundancy === 1 && !mine && this.c.canary?.() === true
-    const comparator = redundancy > 1 || canary ? this.c.comparator?.(row.type) : undefined
-    // a language model's answer at its sampling temperature is not a known answer: no canaries for text types
-    if (comparator === undefined || (canary && comparator.method === 'text')) {
+    const plan = this.replicas.planCheck(row.type, primary)
+    if (plan === undefined) {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
     }
+    const { canary, redundancy, comparator } = plan
     // the subtask counts against the job's concurrency, and its price against the budget, until its replicas are in
     const verifying = new AbortController()
     this.inFlight.set(row.id, verifying)
