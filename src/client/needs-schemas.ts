@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { creditsInput } from '../market/amount.ts'
 import { NEED_STATES } from '../market/auction/repository.ts'
+import { peerIdSchema } from '../offers/schema.ts'
 
 /** POST /api/v1/market/needs. */
 export const needBody = z.object({
@@ -21,7 +22,7 @@ export const needBody = z.object({
 export type NeedBody = z.input<typeof needBody>
 
 /** POST /api/v1/market/needs/:id/decide: the named seller's proposal, or the best. */
-export const decideBody = z.object({ seller: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'expected a peer id (12D3KooW…)').optional() }).strict()
+export const decideBody = z.object({ seller: peerIdSchema.optional() }).strict()
 export type DecideBody = z.input<typeof decideBody>
 
 export const needsQuery = z.object({

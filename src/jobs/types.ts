@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { creditsInput, creditsWire, formatCredits, type Micro } from '../market/amount.ts'
 import type { ErrorBody } from '../errors.ts'
+import { peerIdSchema } from '../offers/schema.ts'
 
 /** submitted → planned → running → aggregating → completed | failed | cancelled */
 export const JOB_STATES = ['submitted', 'planned', 'running', 'aggregating', 'completed', 'failed', 'cancelled'] as const
@@ -39,7 +40,7 @@ export const jobConstraintsSchema = z.object({
   /** Buy the subtasks by auction (a NEED per task type, decided within market.auctionWindowMs); needs a budget. */
   auction: z.boolean().optional(),
   /** Only these nodes run the subtasks (set by the auction to its winners). */
-  workers: z.array(z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'expected a peer id (12D3KooW…)')).min(1).max(16).optional(),
+  workers: z.array(peerIdSchema).min(1).max(16).optional(),
   /** The contracts the auction made (set by the node): what is left of them is released when the job ends. */
   contracts: z.array(z.string().min(1).max(128)).max(16).optional()
 }).strict()
