@@ -3,8 +3,8 @@
  * memory and are the authority for every check, so two postings in the same
  * moment can never both spend the same credits; a posting is applied there at
  * once, whole or not at all, and queued. The queue is written in ONE
- * transaction (group commit) when someone waits for it (`durable()`), else
- * within LAZY_COMMIT_MS; `durable()` resolves once that commit is
+ * transaction (group commit) at the end of the turn of the event loop in
+ * which someone waits for it (`durable()`), else within LAZY_COMMIT_MS; `durable()` resolves once that commit is
  * on stable storage — the WAL fdatasynced (wal-sync.ts: inline on a fast
  * disk, off the event loop on a slow one), what synchronous=FULL
  * guarantees without stalling the node on a slow fsync.
@@ -78,7 +78,7 @@ type Queued = BookedPosting | (() => void)
 
 /**
  * Postings nobody waits for are committed within this long; `durable()`
- * commits at once. A busy coordinator
+ * commits at the end of the turn. A busy coordinator
  * capturing a receipt every turn would otherwise commit every turn. What is
  * not yet durable has not been told to anyone.
  */
@@ -104,6 +104,8 @@ export class Ledger {
   private lastAbsent: string | undefined
   private waiters: Waiter[] = []
   private lazy: NodeJS.Timeout | undefined
+  /** The commit `durable()` asked for, at the end of this turn of the loop. */
+  private soon: NodeJS.Immediate | undefined
   /** Syncs the WAL for `durable()` (a file store with FULL durability only). */
   private readonly wal: WalSync | undefined
   /** Commits made, and how many of them a finished WAL sync covers. */
@@ -216,10 +218,13 @@ export class Ledger {
 
   /** Resolves once everything posted or written so far is committed to disk; rejects (E400) when that commit failed. */
   durable (): Promise<void> {
-    if (this.queue.length === 0) return this.synced()
-    // commit now (cheap: the store runs NORMAL); what costs, the fsync, runs off the loop and is shared by every caller meanwhile
+    if (this.queue.length === 0 && this.waiters.length === 0) return this.synced()
+    // one commit and one sync for every caller of this turn of the event loop (group commit), at its end
     const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
-    this.flush()
+    this.soon ??= setImmediate(() => {
+      this.soon = undefined
+      this.flush()
+    })
     return waiting
   }
 
@@ -246,6 +251,10 @@ export class Ledger {
     if (this.lazy !== undefined) {
       clearTimeout(this.lazy)
       this.lazy = undefined
+    }
+    if (this.soon !== undefined) {
+      clearImmediate(this.soon)
+      this.soon = undefined
     }
     const queue = this.queue
     const waiters = this.waiters
@@ -328,7 +337,7 @@ export class Ledger {
     for (const waiter of waiters) waiter.reject(error)
   }
 
-  /** A commit within LAZY_COMMIT_MS for postings nobody waits for (`durable()` commits at once). */
+  /** A commit within LAZY_COMMIT_MS for postings nobody waits for (`durable()` commits at the end of the turn). */
   private schedule (): void {
     this.lazy ??= setTimeout(() => {
       this.lazy = undefined

@@ -201,6 +201,15 @@ test('group commit: one transaction for the postings of a turn; durable() waits 
     assert.equal(synced.length, afterGrant + 1)
     await ledger.durable()
     assert.equal(synced.length, afterGrant + 2)
+    // callers of one turn that each post, then wait (a handler per request): one commit and one sync at the turn's end
+    const handlers = Array.from({ length: 8 }, async (_, i) => {
+      ledger.post(holdPosting(`turn${i}`, CREDIT))
+      await ledger.durable()
+    })
+    assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 52, 'nothing written during the turn')
+    await Promise.all(handlers)
+    assert.equal(synced.length, afterGrant + 3)
+    assert.equal((db.sqlite.prepare('SELECT COUNT(*) AS n FROM ledger_postings').get() as { n: number }).n, 60)
     ledger.stop()
     assertJournal(db)
   } finally {
