@@ -127,7 +127,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       holdTokens: config.market.gatewayHoldTokens
     })
     const keys = new ApiKeys({ db: store.db })
-    const verify = new VerifyService({ db: store.db, identity, gossip, reqresp, envelopes, offers, peerBook, capabilities, events, logger, metrics }, config.verify)
+    const verify = new VerifyService({ db: store.db, identity, gossip, reqresp, envelopes, offers, peerBook, capabilities, events, logger, metrics, market }, config.verify)
     const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market, verify })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,

@@ -211,6 +211,7 @@ export const ERROR_CODES = {
   E1200: { status: 409, hint: 'only the decision that stands (highest epoch, Lamport time, decider id) is finalized, once; an older or losing one is reconciled instead' },
   E1201: { status: 409, hint: 'a decider decides a thread once per epoch; the second, different decision is counted against it' },
   E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' },
+  E1206: { status: 503, hint: 'a decision that pays holds the credits in this node\'s market first; decide without pay, or run the node with its market' },
   E1205: { status: 403, hint: 'a thread is decided by the node whose peer id names it (`<peer id>/…`): decide this node\'s own threads only' },
   E1203: { status: 503, hint: 'check that etcd runs at verify.etcd.endpoints (`etcdctl endpoint health`); a decision call is safe to repeat' },
   E1210: { status: 400, hint: 'the peer sent a verification message of the wrong shape; it is counted against it' },

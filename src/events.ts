@@ -66,6 +66,10 @@ export interface AgoraEventMap {
   'verify:challenge': { challenger: string, thread: string, accused: string | null, refuted: string | null }
   /** The quorum changed: mode, K or the active verifiers counted. */
   'verify:quorum': { mode: 'bootstrap' | 'quorum', k: number, active: number }
+  /** A decision was finalized (this node's: its pay captured; a peer's: its FINALIZE taken). `amount` in credits. */
+  'verify:finalized': { thread: string, epoch: number, result: string, decider: string, amount: string }
+  /** A decision was orphaned and its pay refunded (this node's, or a peer's RECONCILE); `winnerEpoch`: the decision's that displaced it, when known. */
+  'verify:reconciled': { thread: string, epoch: number, result: string, decider: string, refund: string, winnerEpoch: number | null }
 }
 
 /** Payload of the offer:* events. */
@@ -89,7 +93,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
-  'verify:decision', 'verify:challenge', 'verify:quorum'
+  'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -86,7 +86,7 @@ export class DecisionBook {
     }
     const before = book.byEpoch.get(epochKey(d))
     if (before !== undefined) {
-      if (same(before, d)) return { outcome: 'duplicate' }
+      if (sameDecision(before, d)) return { outcome: 'duplicate' }
       throw new AgoraError('E1201', `${d.decider} decided thread ${d.thread} twice in epoch ${d.epoch}`, {
         why: `first ${before.result} at Lamport ${before.lamport}, now ${d.result} at ${d.lamport}`, details: { thread: d.thread, epoch: d.epoch, decider: d.decider }
       })
@@ -123,7 +123,7 @@ export class DecisionBook {
    */
   finalize (d: Decision): boolean {
     const book = this.threads.get(d.thread)
-    if (book === undefined || !same(book.winner, d)) {
+    if (book === undefined || !sameDecision(book.winner, d)) {
       throw new AgoraError('E1200', `decision of ${d.decider} for thread ${d.thread} is not the one that stands`, {
         why: book === undefined ? 'no decision is known for that thread' : `the winner is epoch ${book.winner.epoch} by ${book.winner.decider} (fence epoch ${book.epoch})`,
         details: { thread: d.thread, epoch: d.epoch, decider: d.decider }
@@ -139,7 +139,8 @@ function epochKey (d: Decision): string {
   return `${d.decider} ${d.epoch}`
 }
 
-function same (a: Decision, b: Decision): boolean {
+/** The same decision (every field). */
+export function sameDecision (a: Decision, b: Decision): boolean {
   return a.thread === b.thread && a.epoch === b.epoch && a.lamport === b.lamport && a.decider === b.decider && a.result === b.result
 }
 

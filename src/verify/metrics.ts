@@ -5,6 +5,7 @@ import type { QuorumState } from './quorum.ts'
 export interface VerifyMetrics {
   decisions: Counter<'outcome'>
   challenges: Counter<'outcome'>
+  settlements: Counter<'outcome'>
   observe: (state: QuorumState) => void
 }
 
@@ -15,9 +16,11 @@ export function createVerifyMetrics (registry: Registry | undefined): VerifyMetr
   const bootstrap = new Gauge({ name: 'agora_verify_bootstrap', help: '1 while the network is in bootstrap mode (K = 1, decisions provisional)', registers: [registry] })
   const decisions = new Counter({ name: 'agora_verify_decisions_total', help: 'Decisions booked, by outcome (won: it stands; lost: another stands)', labelNames: ['outcome'] as const, registers: [registry] })
   const challenges = new Counter({ name: 'agora_verify_challenges_total', help: 'Challenges from peers, by outcome (upheld: the accused was lowered; refuted: the challenger was)', labelNames: ['outcome'] as const, registers: [registry] })
+  const settlements = new Counter({ name: 'agora_verify_settlements_total', help: 'This node\'s decisions that held pay, settled: finalized (captured) or refunded (orphaned by a later decision)', labelNames: ['outcome'] as const, registers: [registry] })
   return {
     decisions,
     challenges,
+    settlements,
     observe: state => {
       active.set(state.active)
       k.set(state.k)

@@ -19,6 +19,7 @@ import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
 import { encodeEnvelope, signEnvelope, verifySignatureOnly, type Envelope, type NodeIdentity } from '../identity/index.ts'
 import { VERIFY_TOPIC, type Gossip, type GossipVerdict } from '../p2p/index.ts'
 import type { Logger } from '../observability/logger.ts'
+import { formatCredits, type Micro } from '../market/amount.ts'
 import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
 import type { EtcdDecider } from './etcd-decider.ts'
 import { attestCommitment, VERIFY_SCHEMAS, type VerifyKind, type VerifyPayload } from './messages.ts'
@@ -75,6 +76,12 @@ export interface ChallengeInput {
   replicas: Envelope[]
 }
 
+/** A peer's FINALIZE (its standing decision, now final here) or RECONCILE (its orphaned decision and the refund); `amount` in credits. */
+export type SettledListener = (settled: { kind: 'FINALIZE' | 'RECONCILE', decision: Decision, amount: string }) => void
+
+/** Kinds only a thread's own decider may send. */
+const DECIDERS_ONLY: ReadonlySet<string> = new Set(['DECIDE', 'FINALIZE', 'RECONCILE'])
+
 /** Codes that mean "not now" rather than "this sender misbehaves". */
 const IGNORED = new Set(['E1211', 'E1212', 'E1213', 'E1214', 'E114', 'E115', 'E116'])
 const DEFAULT_REVEAL_AFTER_MS = 2000
@@ -94,6 +101,7 @@ export class VerifyNetwork {
   private readonly waiting = new Map<string, () => void>()
   private readonly listeners = new Set<DecisionListener>()
   private readonly challengeListeners = new Set<ChallengeListener>()
+  private readonly settledListeners = new Set<SettledListener>()
   private readonly undo: Array<() => void> = []
 
   constructor (components: VerifyNetworkComponents, init: VerifyNetworkInit) {
@@ -166,9 +174,30 @@ export class VerifyNetwork {
    * when that backend is used, then booked here and gossiped. E1205 for a
    * thread this node does not decide.
    */
-  async decideOwn (thread: string, epoch: number, result: string): Promise<void> {
+  async decideOwn (thread: string, epoch: number, result: string): Promise<Decision | undefined> {
     if (!this.init.decides(thread)) throw new AgoraError('E1205', `thread ${thread} is not this node's to decide`, { why: 'a thread is decided by the node whose peer id names it' })
-    await this.decide(thread, epoch, result)
+    const standing = this.c.decisions.get(thread)
+    if (standing?.finalized === true && standing.winner.result !== result) {
+      throw new AgoraError('E1200', `thread ${thread} was finalized for ${standing.winner.result}`, { why: 'a finalized result is not decided again', details: { thread, epoch } })
+    }
+    return await this.decide(thread, epoch, result)
+  }
+
+  /** Gossip that this node finalized its decision `d` (paid `amount`). */
+  async finalized (d: Decision, amount: Micro): Promise<void> {
+    await this.send('FINALIZE', d.thread, { epoch: d.epoch, result: d.result, amount: formatCredits(amount) })
+  }
+
+  /** Gossip that this node's decision `orphaned` lost to `winner` and what it refunded. */
+  async reconciled (orphaned: Decision, winner: Decision | undefined, refund: Micro): Promise<void> {
+    const { epoch, lamport, decider, result } = orphaned
+    await this.send('RECONCILE', orphaned.thread, { epoch: winner?.epoch ?? epoch, orphaned: { epoch, lamport, decider, result }, refund: formatCredits(refund) })
+  }
+
+  /** Called for each peer's FINALIZE and RECONCILE this node takes. */
+  onSettled (listener: SettledListener): () => void {
+    this.settledListeners.add(listener)
+    return () => this.settledListeners.delete(listener)
   }
 
   /** Attest a result: the commitment now, the reveal once K commitments are seen (or revealAfterMs passed). */
@@ -200,7 +229,7 @@ export class VerifyNetwork {
   private received (data: Uint8Array, author: string): GossipVerdict {
     try {
       const accepted = this.c.validator.accept(data, { author })
-      if (accepted.kind === 'DECIDE' && this.init.mayDecide?.((accepted.payload as VerifyPayload<'DECIDE'>).thread, author) === false) return 'reject'
+      if (DECIDERS_ONLY.has(accepted.kind) && this.init.mayDecide?.((accepted.payload as { thread: string }).thread, author) === false) return 'reject'
       if (accepted.kind === 'CHALLENGE' && !this.checked(accepted)) return 'reject'
       return this.apply(accepted) ? 'accept' : 'reject'
     } catch (err) {
@@ -222,7 +251,25 @@ export class VerifyNetwork {
     else if (kind === 'DECIDE') {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
       return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope)
-    }
+    } else if (kind === 'FINALIZE') this.finalizedBy(envelope.from, accepted.payload as VerifyPayload<'FINALIZE'>)
+    else if (kind === 'RECONCILE') return this.reconciledBy(envelope.from, accepted.payload as VerifyPayload<'RECONCILE'>)
+    return true
+  }
+
+  /** A decider's FINALIZE: its decision, when it stands in this book, is final here too (a later one changing it is refused, E1200). */
+  private finalizedBy (decider: string, p: VerifyPayload<'FINALIZE'>): void {
+    const winner = this.c.decisions.get(p.thread)?.winner
+    // not (yet) the decision that stands here: nothing to finalize — the DECIDE may still be on its way
+    if (winner === undefined || winner.decider !== decider || winner.epoch !== p.epoch || winner.result !== p.result) return
+    if (!this.c.decisions.finalize(winner)) return
+    for (const listener of this.settledListeners) listener({ kind: 'FINALIZE', decision: winner, amount: p.amount })
+  }
+
+  /** A decider's RECONCILE: only of its own decision. */
+  private reconciledBy (decider: string, p: VerifyPayload<'RECONCILE'>): boolean {
+    if (p.orphaned.decider !== decider) return false
+    const decision = { thread: p.thread, ...p.orphaned }
+    for (const listener of this.settledListeners) listener({ kind: 'RECONCILE', decision, amount: p.refund })
     return true
   }
 
@@ -261,21 +308,22 @@ export class VerifyNetwork {
     })
   }
 
-  private async decide (thread: string, epoch: number, result: string): Promise<void> {
+  private async decide (thread: string, epoch: number, result: string): Promise<Decision | undefined> {
     let lamport = (this.clocks.get(thread) ?? 0) + 1
     if (this.c.etcd !== undefined) {
       const self = this.c.identity.peerIdString
       const outcome = await this.c.etcd.decide({ thread, epoch, lamport, decider: self, result })
       if (outcome.outcome === 'lost') {
         // another coordinator of the group decided first: its DECIDE is the one that stands
-        if (outcome.standing.decider !== self || outcome.standing.epoch !== epoch) return
+        if (outcome.standing.decider !== self || outcome.standing.epoch !== epoch) return undefined
         // … or our own earlier attempt did (it landed, then the call timed out): publish what etcd holds
         lamport = outcome.standing.lamport
         result = outcome.standing.result
       }
     }
     // the DECIDE carries the Lamport time etcd stored, so the two records agree
-    await this.send('DECIDE', thread, { epoch, result }, lamport)
+    const envelope = await this.send('DECIDE', thread, { epoch, result }, lamport)
+    return { thread, epoch, lamport: (envelope.payload as VerifyPayload<'DECIDE'>).lamport, decider: this.c.identity.peerIdString, result }
   }
 
   /** Book a DECIDE; false when the book refuses it (a second, different decision of one decider in one epoch). */

@@ -8,7 +8,7 @@
  * decision is an etcd compare-and-set first. Booked decisions are kept
  * (a week) and replayed into the book at start.
  */
-import { messageOf } from '../errors.ts'
+import { AgoraError, messageOf } from '../errors.ts'
 import type { AgoraEvents } from '../events.ts'
 import type { EnvelopeVerifier, NodeIdentity } from '../identity/index.ts'
 import type { Logger, AgoraLogger } from '../observability/logger.ts'
@@ -18,7 +18,7 @@ import type { CapabilityRegistry, CapabilitySource } from '../providers/index.ts
 import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
 import type { AgoraConfig } from '../config/index.ts'
-import { DecisionBook } from './decisions.ts'
+import { DecisionBook, type Decision } from './decisions.ts'
 import { EtcdDecider } from './etcd-decider.ts'
 import { createVerifyMetrics, type VerifyMetrics } from './metrics.ts'
 import { VerifyNetwork, type AttestInput, type ChallengeInput } from './network.ts'
@@ -29,6 +29,8 @@ import type { Database } from '../store/index.ts'
 import { DecisionsRepository } from './decisions-repository.ts'
 import { addBounded } from './bounded.ts'
 import { DecisionSync, type PullResult } from './sync.ts'
+import { DecisionPayRepository } from './decision-pay-repository.ts'
+import { DecisionSettlement, type DecisionPay, type FinalizeOutcome, type SettlementComponents } from './settlement.ts'
 
 export interface VerifyServiceComponents {
   db: Database
@@ -38,6 +40,8 @@ export interface VerifyServiceComponents {
   reqresp?: Pick<ReqResp, 'handle' | 'unhandle' | 'request'> | undefined
   envelopes: EnvelopeVerifier
   offers: Pick<OfferService, 'list'>
+  /** Holds, captures and releases what decisions pay (settlement.ts); without it a decision cannot carry pay. */
+  market?: SettlementComponents['market'] | undefined
   /** Where a checked CHALLENGE lowers the accused (or a refuted one the challenger). */
   peerBook: Pick<PeerBook, 'record'>
   capabilities: Pick<CapabilityRegistry, 'register' | 'unregister'>
@@ -76,6 +80,7 @@ export class VerifyService {
   private readonly source: CapabilitySource
   private readonly repo: DecisionsRepository
   private readonly sync: DecisionSync | undefined
+  private readonly settlement: DecisionSettlement | undefined
   /** Receipt keys a challenge convicted (bounded). */
   private readonly convicted = new Set<string>()
   private timer: NodeJS.Timeout | undefined
@@ -108,6 +113,20 @@ export class VerifyService {
         refused: peer => { components.peerBook.record(peer, 'invalid') },
         log: this.log
       }, { windowMs: DECISION_RETENTION_MS })
+    const market = components.market
+    this.settlement = market === undefined
+      ? undefined
+      : new DecisionSettlement({
+        self: components.identity.peerIdString,
+        repo: new DecisionPayRepository(components.db),
+        decisions: this.decisions,
+        market,
+        ...(this.etcd === undefined ? {} : { etcd: this.etcd }),
+        announce: { finalized: async (d, amount) => { await this.network.finalized(d, amount) }, reconciled: async (d, winner, refund) => { await this.network.reconciled(d, winner, refund) } },
+        events: components.events,
+        log: this.log,
+        onSettled: outcome => this.metrics?.settlements.inc({ outcome })
+      }, { finalizeAfterMs: config.finalizeAfterMs })
     const tags = config.verifies.length === 0 ? [] : [VERIFIER_TAG, ...config.verifies.map(verifierTag)]
     this.source = { id: 'verify', models: () => [], taskTypes: () => [], capacity: () => ({ slotsTotal: 0, slotsIdle: 0 }), tags: () => tags }
   }
@@ -128,6 +147,16 @@ export class VerifyService {
       const orphaned = outcome.outcome === 'won' ? outcome.orphaned.length : outcome.orphaned ? 1 : 0
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
+      // this node's decisions that no longer stand give back what they held
+      const winner = this.decisions.get(decision.thread)?.winner
+      if (outcome.outcome === 'won') for (const loser of outcome.orphaned) this.settlement?.orphaned(loser, decision)
+      else if (outcome.orphaned) this.settlement?.orphaned(decision, winner)
+    }))
+    this.undo.push(this.network.onSettled(({ kind, decision, amount }) => {
+      // this node's own FINALIZE and RECONCILE were told by the settlement already
+      if (decision.decider === this.c.identity.peerIdString) return
+      if (kind === 'FINALIZE') this.c.events.emit('verify:finalized', { ...pick(decision), amount })
+      else this.c.events.emit('verify:reconciled', { ...pick(decision), refund: amount, winnerEpoch: this.decisions.get(decision.thread)?.winner.epoch ?? null })
     }))
     this.undo.push(this.network.onChallenge(({ challenger, thread, accused, refuted, key }) => {
       // one conviction per receipt, however often its evidence is sent again
@@ -156,6 +185,7 @@ export class VerifyService {
     this.timer = setInterval(recount, QUORUM_TICK_MS)
     this.timer.unref()
     this.recount()
+    this.settlement?.start()
     if (this.sync !== undefined) {
       const sync = this.sync
       await sync.start()
@@ -173,6 +203,7 @@ export class VerifyService {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    this.settlement?.stop()
     for (const fn of this.undo.splice(0)) fn()
     this.network.stop()
     await this.sync?.stop()
@@ -190,9 +221,26 @@ export class VerifyService {
     await this.network.challenge(input)
   }
 
-  /** Decide one of this node's own threads (`<its peer id>/…`): booked here, gossiped (through etcd first with that backend). */
-  async decide (thread: string, epoch: number, result: string): Promise<void> {
-    await this.network.decideOwn(thread, epoch, result)
+  /**
+   * Decide one of this node's own threads (`<its peer id>/…`): booked here,
+   * gossiped (through etcd first with that backend). With `pay`, the credits
+   * are held first and the payee paid when the decision is finalized, or
+   * refunded if a later decision orphans it (settlement.ts); E1206 when this
+   * node has no market to hold them in.
+   */
+  async decide (thread: string, epoch: number, result: string, pay?: DecisionPay): Promise<void> {
+    if (pay === undefined) {
+      await this.network.decideOwn(thread, epoch, result)
+      return
+    }
+    if (this.settlement === undefined) throw new AgoraError('E1206', 'this node cannot hold pay for a decision', { why: 'it runs without a market' })
+    await this.settlement.decide(thread, epoch, result, pay, async () => await this.network.decideOwn(thread, epoch, result))
+  }
+
+  /** Finalize this node's standing decision of `thread` now, before `verify.finalizeAfterMs` (its pay captured, FINALIZE gossiped). */
+  async finalize (thread: string): Promise<FinalizeOutcome> {
+    if (this.settlement === undefined) return 'nothing-held'
+    return await this.settlement.finalize(thread)
   }
 
   /** Attest a replica's result (commitment, then reveal) on the network. */
@@ -221,4 +269,8 @@ export class VerifyService {
       this.log.debug({ mode: this.last.mode, k: this.last.k, active: this.last.active }, 'quorum changed')
     }
   }
+}
+
+function pick (d: Decision): { thread: string, epoch: number, result: string, decider: string } {
+  return { thread: d.thread, epoch: d.epoch, result: d.result, decider: d.decider }
 }

@@ -20,6 +20,7 @@ import { m014SubtaskVerification } from './014-subtask-verification.ts'
 import { m015VerifyStandings } from './015-verify-standings.ts'
 import { m016DecisionEnvelopes } from './016-decision-envelopes.ts'
 import { m017SyncCursors } from './017-sync-cursors.ts'
+import { m018DecisionPay } from './018-decision-pay.ts'
 
 export interface Migration {
   version: number
@@ -44,5 +45,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m014SubtaskVerification,
   m015VerifyStandings,
   m016DecisionEnvelopes,
-  m017SyncCursors
+  m017SyncCursors,
+  m018DecisionPay
 ]

@@ -93,3 +93,27 @@ test('a DECIDE for a thread its signer may not decide is rejected and not booked
   assert.equal(validate(message(decide(owner, 2, H('c')), owner.peerIdString)), 'reject', 'E1201: decided twice in epoch 1')
   assert.equal(decisions.get(thread)?.winner.result, H('b'))
 })
+
+test('FINALIZE and RECONCILE: only from the thread\'s decider; a FINALIZE of the decision that stands makes it final here, one of another is taken without effect', async () => {
+  const alice = await generateIdentity()
+  const mallory = await generateIdentity()
+  const thread = `${alice.peerIdString}/job`
+  const { validate, decisions, net } = await network((t, decider) => t.startsWith(`${decider}/`))
+  const settled: Array<[string, number, string]> = []
+  net.onSettled(s => { settled.push([s.kind, s.decision.epoch, s.amount]) })
+  const send = (who: typeof alice, kind: 'DECIDE' | 'FINALIZE' | 'RECONCILE', payload: Record<string, unknown>): ReturnType<GossipValidator> =>
+    validate(message(encodeEnvelope(signEnvelope(who, { kind, payload: { thread, ...payload } as never })), who.peerIdString))
+  assert.equal(send(alice, 'DECIDE', { epoch: 1, lamport: 1, result: H('a') }), 'accept')
+  assert.equal(send(mallory, 'FINALIZE', { epoch: 1, lamport: 1, result: H('a'), amount: '1.000000' }), 'reject', 'a FINALIZE by another than the decider is forged')
+  assert.equal(decisions.get(thread)?.finalized, false)
+  assert.equal(send(alice, 'FINALIZE', { epoch: 1, lamport: 2, result: H('b'), amount: '1.000000' }), 'accept', 'not the decision that stands here (yet): taken, no effect')
+  assert.equal(decisions.get(thread)?.finalized, false)
+  assert.equal(send(alice, 'FINALIZE', { epoch: 1, lamport: 3, result: H('a'), amount: '1.000000' }), 'accept')
+  assert.equal(decisions.get(thread)?.finalized, true)
+  assert.equal(send(alice, 'DECIDE', { epoch: 2, lamport: 4, result: H('c') }), 'reject', 'a finalized result is not changed (E1200)')
+  assert.equal(decisions.get(thread)?.winner.result, H('a'))
+  const orphaned = { epoch: 0, lamport: 1, decider: mallory.peerIdString, result: H('d') }
+  assert.equal(send(alice, 'RECONCILE', { epoch: 1, lamport: 5, orphaned, refund: '2.000000' }), 'reject', 'a decider reconciles its own decisions only')
+  assert.equal(send(alice, 'RECONCILE', { epoch: 1, lamport: 6, orphaned: { ...orphaned, decider: alice.peerIdString }, refund: '2.000000' }), 'accept')
+  assert.deepEqual(settled, [['FINALIZE', 1, '1.000000'], ['RECONCILE', 0, '2.000000']])
+})

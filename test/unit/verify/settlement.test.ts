@@ -1,0 +1,154 @@
+/**
+ * What decisions pay (src/verify/settlement.ts) on real books (ledger,
+ * escrow, payer on SQLite) and a real DecisionBook: the pay is held before
+ * the decision is told, captured once when it is finalized, refunded when a
+ * later decision orphans it — across restarts, timers and races.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { AgoraError } from '../../../src/errors.ts'
+import { AgoraEvents, type AgoraEventMap } from '../../../src/events.ts'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { DecisionPayRepository } from '../../../src/verify/decision-pay-repository.ts'
+import { DecisionBook, type Decision } from '../../../src/verify/decisions.ts'
+import { DecisionSettlement, payHoldId, type DecisionPay } from '../../../src/verify/settlement.ts'
+import { isCode } from '../../harness/checks.ts'
+import { waitFor } from '../../harness/wait.ts'
+import { assertBooks, booksNode, CREDIT, restart, type BooksNode } from '../market/books-nodes.ts'
+
+const PAYEE = '12D3KooWPayeePayeePayeePayeePayeePayeePayeePayee'
+const OTHER = '12D3KooWOtherOtherOtherOtherOtherOtherOtherOther'
+
+interface Rig {
+  node: BooksNode
+  book: DecisionBook
+  settlement: DecisionSettlement
+  announced: Array<[string, number, string]>
+  events: { finalized: Array<AgoraEventMap['verify:finalized']>, reconciled: Array<AgoraEventMap['verify:reconciled']> }
+  /** Decide as the network would: book it here (orphans go back to the settlement), return it. */
+  decide: (epoch: number, result: string, pay: DecisionPay, lamport?: number) => Promise<Decision | undefined>
+}
+
+const THREAD = 'self/job-1'
+
+function rig (node: BooksNode, book = new DecisionBook(), finalizeAfterMs = 60_000): Rig {
+  const announced: Rig['announced'] = []
+  const events = new AgoraEvents()
+  const seen: Rig['events'] = { finalized: [], reconciled: [] }
+  events.on('verify:finalized', e => seen.finalized.push(e))
+  events.on('verify:reconciled', e => seen.reconciled.push(e))
+  const settlement = new DecisionSettlement({
+    self: node.peerId,
+    repo: new DecisionPayRepository(node.db),
+    decisions: book,
+    market: {
+      hold: (holdId, amount, options) => { node.escrow.hold(holdId, amount, options) },
+      capture: input => { node.escrow.capture(input) },
+      release: holdId => { node.escrow.release(holdId) },
+      durable: async () => { await node.ledger.durable() }
+    },
+    announce: {
+      finalized: async d => { announced.push(['FINALIZE', d.epoch, d.result]) },
+      reconciled: async d => { announced.push(['RECONCILE', d.epoch, d.result]) }
+    },
+    events,
+    log: silentLogger().forComponent('agora:verify')
+  }, { finalizeAfterMs, now: () => node.clock.now })
+  settlement.start()
+  const decide: Rig['decide'] = async (epoch, result, pay, lamport = epoch) => await settlement.decide(THREAD, epoch, result, pay, async () => {
+    const d = { thread: THREAD, epoch, lamport, decider: node.peerId, result }
+    const outcome = book.offer(d)
+    if (outcome.outcome === 'won') for (const loser of outcome.orphaned) settlement.orphaned(loser, d)
+    return d
+  })
+  return { node, book, settlement, announced, events: seen, decide }
+}
+
+const pay = (receiptId: string, amount = CREDIT, payee = PAYEE): DecisionPay => ({ payee, receiptId, amount })
+
+test('the pay is held before the decision is told; a later decision refunds it; the one that stands is captured once', async () => {
+  const r = rig(await booksNode())
+  await r.decide(1, 'X', pay('rX', 2 * CREDIT))
+  assert.equal(r.node.escrow.remaining(payHoldId(THREAD, 1)), 2 * CREDIT)
+  assert.equal(r.node.ledger.balance('available'), r.node.grant - 2 * CREDIT)
+
+  await r.decide(2, 'Y', pay('rY'))
+  assert.equal(r.node.escrow.remaining(payHoldId(THREAD, 1)), 0, 'epoch 1 orphaned: its hold released')
+  assert.equal(r.node.ledger.balance('available'), r.node.grant - CREDIT)
+  assert.deepEqual(r.events.reconciled.map(e => [e.epoch, e.result, e.refund, e.winnerEpoch]), [[1, 'X', '2.000000', 2]])
+
+  assert.equal(await r.settlement.finalize(THREAD), 'finalized')
+  assert.equal(await r.settlement.finalize(THREAD), 'nothing-held', 'a second FINALIZE finds nothing held')
+  assert.equal(r.node.ledger.balance('spent'), CREDIT, 'only the standing decision paid')
+  assert.equal(r.node.ledger.balance(`payable:${PAYEE}`), -CREDIT)
+  assert.equal(r.node.payer.state(PAYEE).unlisted, 1, 'the receipt is owed to its payee, paid by proof as any capture')
+  assert.equal(r.book.get(THREAD)?.finalized, true)
+  assert.deepEqual(r.announced, [['RECONCILE', 1, 'X'], ['FINALIZE', 2, 'Y']])
+  assert.deepEqual(r.events.finalized.map(e => [e.epoch, e.result, e.amount]), [[2, 'Y', '1.000000']])
+  assert.throws(() => r.book.offer({ thread: THREAD, epoch: 3, lamport: 3, decider: r.node.peerId, result: 'Z' }), isCode('E1200'), 'a finalized result stands')
+  assertBooks(r.node.ledger, 'decider')
+})
+
+test('finalized by itself once it has stood finalizeAfterMs', async () => {
+  const r = rig(await booksNode(), undefined, 30)
+  await r.decide(1, 'X', pay('rX'))
+  await waitFor('the timer to finalize', () => r.events.finalized.length === 1, { timeoutMs: 5000 })
+  assert.equal(r.node.ledger.balance('spent'), CREDIT)
+  r.settlement.stop()
+})
+
+/** A node decided X at epoch 1 with pay and stopped; it starts again with the book replayed, plus `later` decisions of others. */
+async function restartedAfterDeciding (later: Decision[]): Promise<Rig> {
+  const node = await booksNode()
+  const first = rig(node)
+  const decided = await first.decide(1, 'X', pay('rX'))
+  first.settlement.stop()
+  const book = new DecisionBook()
+  for (const d of [decided as Decision, ...later]) book.offer(d)
+  return rig(restart(node), book, 0)
+}
+
+test('after a restart: a held decision that still stands is finalized when due; one that no longer stands is refunded', async () => {
+  const orphaned = await restartedAfterDeciding([{ thread: THREAD, epoch: 2, lamport: 2, decider: OTHER, result: 'Y' }])
+  await waitFor('the refund', () => orphaned.events.reconciled.length === 1, { timeoutMs: 5000 })
+  assert.equal(orphaned.node.ledger.balance('spent'), 0)
+  assert.equal(orphaned.node.ledger.balance('available'), orphaned.node.grant)
+  assert.deepEqual(orphaned.announced, [['RECONCILE', 1, 'X']])
+  orphaned.settlement.stop()
+
+  const standing = await restartedAfterDeciding([])
+  await waitFor('the FINALIZE', () => standing.events.finalized.length === 1, { timeoutMs: 5000 })
+  assert.equal(standing.node.ledger.balance('spent'), CREDIT)
+  standing.settlement.stop()
+})
+
+test('deciding fails, or another decision stands instead (etcd): the hold is released at once', async () => {
+  const r = rig(await booksNode())
+  await assert.rejects(r.settlement.decide(THREAD, 1, 'X', pay('rX'), async () => { throw new AgoraError('E1203', 'etcd down') }), isCode('E1203'))
+  assert.equal(r.node.ledger.balance('available'), r.node.grant)
+  assert.equal(await r.settlement.decide(THREAD, 2, 'X', pay('rX'), async () => undefined), undefined)
+  assert.equal(r.node.ledger.balance('available'), r.node.grant)
+  assert.equal(await r.settlement.finalize(THREAD), 'nothing-held')
+  // more than the wallet holds: refused before anything is decided
+  let decided = false
+  await assert.rejects(r.settlement.decide(THREAD, 3, 'X', pay('rX', r.node.grant + 1), async () => { decided = true; return undefined }), isCode('E1101'))
+  assert.equal(decided, false)
+})
+
+test('a decision that lost at once (a later one stood already) is refunded at once; one epoch is decided once', async () => {
+  const r = rig(await booksNode())
+  r.book.offer({ thread: THREAD, epoch: 5, lamport: 5, decider: OTHER, result: 'Y' })
+  await r.decide(1, 'X', pay('rX'))
+  assert.deepEqual(r.events.reconciled.map(e => [e.epoch, e.winnerEpoch]), [[1, 5]])
+  assert.equal(r.node.ledger.balance('available'), r.node.grant)
+  await assert.rejects(r.decide(1, 'Z', pay('rZ')), isCode('E1201'))
+})
+
+test('two FINALIZEs at once (the timer and a call) capture once', async () => {
+  const r = rig(await booksNode())
+  await r.decide(1, 'X', pay('rX'))
+  const outcomes = await Promise.all([r.settlement.finalize(THREAD), r.settlement.finalize(THREAD)])
+  assert.deepEqual(outcomes, ['finalized', 'finalized'])
+  assert.equal(r.events.finalized.length, 1)
+  assert.equal(r.node.ledger.balance('spent'), CREDIT)
+})
