@@ -36,7 +36,7 @@ export interface AgoraEventMap {
   /** An attempt failed (refused, failed, timed out, bad result); the subtask goes to another candidate. */
   'subtask:retrying': SubtaskEvent & { worker: string, attempt: number, code: string }
   /** A subtask's result was compared with its replicas (redundancy, adaptive replication) or with this node's own (a canary): agreed, outvoted (another result stands), inconclusive or unverified (no replica could run). */
-  'subtask:verified': SubtaskEvent & { verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified', method: 'replicas' | 'canary', worker: string, replicas: number, outliers: string[] }
+  'subtask:verified': SubtaskEvent & { verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified', method: 'replicas' | 'canary' | 'quorum', worker: string, replicas: number, outliers: string[] }
   'subtask:failed': SubtaskEvent & { code: string, message: string }
   /** The wallet moved: amounts in credits, six decimals. */
   'wallet:update': WalletEvent

@@ -48,7 +48,7 @@ export function subtaskColumns (now = Date.now()): Column<SubtaskJson>[] {
     // what the worker was paid for it (its receipt's price; nothing until it commits)
     { header: 'price', value: s => s.price ?? '-' },
     // how the result was checked: `agreed +2` (two replicas), `canary agreed`, `-` when it was not; `*`: provisional
-    { header: 'verified', value: s => s.verification === null ? '-' : `${s.verification.method === 'canary' ? 'canary ' : ''}${s.verification.verdict}${s.verification.method === 'replicas' ? ` +${s.verification.replicas}` : ''}${s.verification.provisional ? '*' : ''}` },
+    { header: 'verified', value: s => s.verification === null ? '-' : `${s.verification.method === 'replicas' ? '' : `${s.verification.method} `}${s.verification.verdict}${s.verification.method === 'replicas' ? ` +${s.verification.replicas}` : ''}${s.verification.provisional ? '*' : ''}` },
     { header: 'duration', value: s => span(s.startedAt ?? s.assignedAt, s.finishedAt, now) }
   ]
 }
@@ -59,13 +59,14 @@ export const TYPE_COLUMNS: Column<JobTypeInfo>[] = [
   { header: 'task types', value: t => t.taskTypes }
 ]
 
-/** How a job's results were checked (the API's summary), in one line: `4 agreed, 1 outvoted (canaries: 1 agreed); provisional`, or '-' when none was. */
+/** How a job's results were checked (the API's summary), in one line: `4 agreed, 1 outvoted (canaries: 1 agreed) (verifiers: 2 agreed); provisional`, or '-' when none was. */
 export function verificationLine (v: VerificationSummaryJson): string {
   if (v.checked === 0) return '-'
   const counts = (byVerdict: VerificationSummaryJson['replicas']): string => Object.entries(byVerdict).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${verdict}`).join(', ')
   const replicas = counts(v.replicas)
   const canaries = counts(v.canaries)
-  return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${v.provisional ? '; provisional' : ''}`
+  const quorum = counts(v.quorum)
+  return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${quorum === '' ? '' : ` (verifiers: ${quorum})`}${v.provisional ? '; provisional' : ''}`
 }
 
 /** Key/value view of one job for humans. */

@@ -239,7 +239,7 @@ export const subtaskResponse = z.object({
   resultHash: z.string().nullable(),
   /** How the result was checked (docs/verification.md); null when it was not. */
   verification: z.object({
-    method: z.enum(['replicas', 'canary']),
+    method: z.enum(['replicas', 'canary', 'quorum']),
     verdict: z.enum(['agreed', 'outvoted', 'inconclusive', 'unverified']),
     replicas: z.number(),
     agreeing: z.number(),
@@ -250,8 +250,8 @@ export const subtaskResponse = z.object({
 export type SubtaskJson = z.infer<typeof subtaskResponse>
 const verdictCounts = z.object({ agreed: z.number(), outvoted: z.number(), inconclusive: z.number(), unverified: z.number() })
 
-/** How a job's results were checked: results checked, counts by verdict for replicas and canaries, any provisional. */
-export const verificationSummaryResponse = z.object({ checked: z.number(), replicas: verdictCounts, canaries: verdictCounts, provisional: z.boolean() })
+/** How a job's results were checked: results checked, counts by verdict for replicas, canaries and verifier quorums, any provisional. */
+export const verificationSummaryResponse = z.object({ checked: z.number(), replicas: verdictCounts, canaries: verdictCounts, quorum: verdictCounts, provisional: z.boolean() })
 export type VerificationSummaryJson = z.infer<typeof verificationSummaryResponse>
 
 /** GET /api/v1/jobs/:id: the job, how its results were checked, and every subtask. */

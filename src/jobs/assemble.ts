@@ -9,7 +9,10 @@ import { collectChat } from '../providers/inference.ts'
 import { parseCredits } from '../market/amount.ts'
 import { messageOf } from '../errors.ts'
 import { BlobStore } from './blobs/index.ts'
-import { AdaptiveReplication, StandingsRepository, comparatorFor, secureRandom, type VerifyService } from '../verify/index.ts'
+import { AdaptiveReplication, StandingsRepository, comparatorFor, secureRandom, verifierTag, type Comparator, type VerifyService } from '../verify/index.ts'
+import { checkProtocol } from './check/protocol.ts'
+import { QuorumChecks } from './check/quorum.ts'
+import { CheckVerifier } from './check/verifier.ts'
 import { subnetOf } from './coordinator/subnets.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { Dispatcher } from './dispatch/index.ts'
@@ -49,7 +52,7 @@ export interface JobsAssemblyComponents {
   /** Pays for our priced subtasks and books what we sell (none: nothing is booked). */
   market?: MarketApi | undefined
   /** Verification: gossips the evidence when replicas outvote a worker (none: nothing is gossiped). */
-  verify?: Pick<VerifyService, 'challenge' | 'status'> | undefined
+  verify?: Pick<VerifyService, 'challenge' | 'status' | 'attest' | 'decided'> | undefined
 }
 
 export interface JobsAssembly {
@@ -82,6 +85,9 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   })
   const dispatcher = new Dispatcher({ reqresp: c.reqresp, worker, executors, logger, metrics }, { timeouts: jobs.timeouts, fetchBudget: jobs.resultFetchBudgetBytes })
   const blobs = new BlobStore({ dataDir: c.dataDir, logger }, { maxUploadBytes: jobs.maxUploadBytes })
+  // text results are compared by the embedded engine's sentence vectors
+  const comparator = (type: string): Comparator | undefined => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v)))
+  const checks = verifierChecks(c, dispatcher, comparator)
   const coordinator = new JobCoordinator({
     db: c.store.db,
     router,
@@ -95,12 +101,12 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     selfPeerId: c.identity.peerIdString,
     market: c.market,
     auctions: c.market === undefined ? undefined : { market: c.market, windowMs: config.market.auctionWindowMs },
-    // text results are compared by the embedded engine's sentence vectors
-    comparator: type => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v))),
+    comparator,
     adaptive,
     redundancyFor: type => config.verify.redundancy[type] ?? 1,
     subnetOf: peer => subnetOf(c.peerBook.view(peer)?.addresses),
     quorumK: c.verify === undefined ? undefined : () => c.verify?.status().k ?? 1,
+    quorumChecks: checks?.quorum,
     canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)
@@ -109,11 +115,38 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     // a node with no slots serves nobody: it does not even read their offers (each may be 8 MiB)
     worker: {
       name: 'jobs worker',
-      start: async () => { worker.start(); capability.start(); if (jobs.slots > 0) await server.start() },
-      stop: async () => { await server.stop(); await worker.stop(); capability.stop() }
+      start: async () => { worker.start(); capability.start(); if (jobs.slots > 0) { await server.start(); await checks?.verifier.start() } },
+      stop: async () => { await checks?.verifier.stop(); await server.stop(); await worker.stop(); capability.stop() }
     },
     coordinator: { name: 'jobs coordinator', start: async () => { blobs.start(); router.start(); await coordinator.start() }, stop: async () => { await coordinator.stop(); router.stop(); blobs.stop() } }
   }
+}
+
+/**
+ * Verifiers on the network (docs/verification.md): this node asks K of them
+ * to check results in quorum mode, and — with task types in
+ * `verify.verifies` and slots to re-run them — answers such checks itself.
+ */
+function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comparator: (type: string) => Comparator | undefined): { quorum: QuorumChecks, verifier: CheckVerifier } | undefined {
+  const verify = c.verify
+  if (verify === undefined) return undefined
+  const log = c.logger.forComponent('agora:verify')
+  const quorum = new QuorumChecks({
+    ask: async (peer, request, signal) => await c.reqresp.request(peer, checkProtocol, request, { signal }),
+    verifiersOf: type => [...new Set(c.offers.list({ taskType: type }).filter(o => o.tags.includes(verifierTag(type))).map(o => o.node))],
+    quorum: () => verify.status(),
+    decided: async (thread, epoch, result, signal) => await verify.decided(thread, epoch, result, signal),
+    log
+  })
+  const verifier = new CheckVerifier({
+    reqresp: c.reqresp,
+    dispatcher,
+    selfPeerId: c.identity.peerIdString,
+    comparator,
+    attest: async input => { await verify.attest(input) },
+    log
+  }, { verifies: c.config.verify.verifies })
+  return { quorum, verifier }
 }
 
 /** Executors run on this node's own providers only: a subtask is never forwarded to another peer. */

@@ -140,8 +140,8 @@ export interface Subtask {
 }
 
 export interface SubtaskVerification {
-  /** Replicas on other workers (redundancy, adaptive replication), or this node's own run (a canary). */
-  method: 'replicas' | 'canary'
+  /** Replicas on other workers compared here (redundancy, adaptive replication), this node's own run (a canary), or K verifiers on the network (quorum mode). */
+  method: 'replicas' | 'canary' | 'quorum'
   verdict: 'agreed' | 'outvoted' | 'inconclusive' | 'unverified'
   /** Replicas run beside the first result. */
   replicas: number

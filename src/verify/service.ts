@@ -243,6 +243,26 @@ export class VerifyService {
     return await this.settlement.finalize(thread)
   }
 
+  /** Resolves true once `result` stands as the winner of (thread, epoch) in this node's book; false when `signal` aborts first. */
+  async decided (thread: string, epoch: number, result: string, signal: AbortSignal): Promise<boolean> {
+    const stands = (): boolean => {
+      const winner = this.decisions.get(thread)?.winner
+      return winner !== undefined && winner.epoch === epoch && winner.result === result
+    }
+    if (stands()) return true
+    return await new Promise<boolean>(resolve => {
+      const done = (value: boolean): void => {
+        off()
+        signal.removeEventListener('abort', aborted)
+        resolve(value)
+      }
+      const aborted = (): void => { done(false) }
+      const off = this.network.onDecision(decision => { if (decision.thread === thread && stands()) done(true) })
+      if (signal.aborted) done(false)
+      else signal.addEventListener('abort', aborted, { once: true })
+    })
+  }
+
   /** Attest a replica's result (commitment, then reveal) on the network. */
   async attest (input: AttestInput): Promise<void> {
     await this.network.attest(input)

@@ -52,7 +52,7 @@ describe('jobs with redundancy 3 on real nodes', () => {
     // the subtask view says so too, and the checks metric counts them
     for (const s of buyer.components.jobs.subtasks(job.id)) assert.deepEqual(s.verification, { method: 'replicas', verdict: 'agreed', replicas: 2, agreeing: 3, outliers: [], provisional: true })
     const detail = await clientOf(buyer).job(job.id)
-    assert.deepEqual(detail.verification, { checked: 4, replicas: { agreed: 4, outvoted: 0, inconclusive: 0, unverified: 0 }, canaries: { agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 }, provisional: true })
+    assert.deepEqual(detail.verification, { checked: 4, replicas: { agreed: 4, outvoted: 0, inconclusive: 0, unverified: 0 }, canaries: { agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 }, quorum: { agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 }, provisional: true })
     const checks = (await buyer.components.metrics.getSingleMetric('agora_verify_checks_total')?.get())?.values ?? []
     assert.equal(checks.find(v => v.labels.type === 'debug.noop' && v.labels.method === 'replicas' && v.labels.verdict === 'agreed')?.value, 4)
     const price = parseCredits('0.1')

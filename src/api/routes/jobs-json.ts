@@ -14,12 +14,12 @@ export function subtaskJson (subtask: Subtask): SubtaskJson {
 /** How a job's results were checked, summed over its subtasks (docs/verification.md): results by method and verdict, and whether any is provisional. */
 export function verificationSummary (subtasks: readonly Subtask[]): VerificationSummaryJson {
   const none = (): VerificationSummaryJson['replicas'] => ({ agreed: 0, outvoted: 0, inconclusive: 0, unverified: 0 })
-  const summary: VerificationSummaryJson = { checked: 0, replicas: none(), canaries: none(), provisional: false }
+  const summary: VerificationSummaryJson = { checked: 0, replicas: none(), canaries: none(), quorum: none(), provisional: false }
   for (const s of subtasks) {
     const v = s.verification
     if (v === null) continue
     summary.checked++
-    const counts = v.method === 'canary' ? summary.canaries : summary.replicas
+    const counts = v.method === 'canary' ? summary.canaries : v.method === 'quorum' ? summary.quorum : summary.replicas
     counts[v.verdict]++
     if (v.provisional) summary.provisional = true
   }

@@ -7,6 +7,7 @@ import type { JobStore } from '../store/job-store.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
 import type { JobMarket } from './job-payments.ts'
 import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
+import type { QuorumChecks } from '../check/quorum.ts'
 
 export interface CoordinatorContext {
   store: JobStore
@@ -30,6 +31,8 @@ export interface CoordinatorContext {
   quorumK?: (() => number) | undefined
   /** The /24 or /48 a worker sits in (subnets.ts), to spread replicas over networks; none: distinct peer ids only. */
   subnetOf?: ((peerId: string) => string | undefined) | undefined
+  /** Verifiers on the network (quorum mode): they check results instead of replicas compared here. */
+  quorumChecks?: Pick<QuorumChecks, 'verifiersFor' | 'check'> | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */

@@ -69,6 +69,8 @@ export interface CoordinatorComponents {
   subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** The quorum size now (verify status). */
   quorumK?: (() => number) | undefined
+  /** Verifiers on the network, in quorum mode (jobs/check/quorum.ts). */
+  quorumChecks?: CoordinatorContext['quorumChecks']
   /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
   redundancyFor?: ((taskType: string) => number) | undefined
 }
@@ -295,6 +297,7 @@ export class JobCoordinator implements JobsApi {
       redundancyFor: this.c.redundancyFor,
       subnetOf: this.c.subnetOf,
       quorumK: this.c.quorumK,
+      quorumChecks: this.c.quorumChecks,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

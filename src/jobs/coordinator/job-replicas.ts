@@ -22,6 +22,15 @@ const MAX_CHALLENGE_RECEIPTS = 16
 /** Candidates looked at for a replica in another network before taking one in a network already used. */
 const MAX_SUBNET_TRIES = 8
 
+/** How a result is to be cross-checked (planCheck). */
+export interface CheckPlan {
+  canary: boolean
+  redundancy: number
+  comparator: Comparator
+}
+
+export type CheckMethod = 'replicas' | 'canary' | 'quorum'
+
 /** How one replica is paid: its hold, and its key (its receipt's id). */
 export interface ReplicaPayment {
   payment: AttemptPayment | undefined
@@ -68,7 +77,7 @@ export class JobReplicas {
    * type (a language model's answer at its sampling temperature is not a
    * known answer).
    */
-  planCheck (type: string, primary: string): { canary: boolean, redundancy: number, comparator: Comparator } | undefined {
+  planCheck (type: string, primary: string): CheckPlan | undefined {
     const mine = primary === this.c.selfPeerId
     const asked = Math.max(this.init.constraints.redundancy, this.c.redundancyFor?.(type) ?? 1)
     const redundancy = asked > 1 ? asked : !mine && this.c.adaptive?.shouldCheck(primary, type) === true ? 2 : 1
@@ -136,8 +145,27 @@ export class JobReplicas {
     return { outcome, winner: agree ? undefined : { payment: undefined, key: own.receiptPayload.key }, release }
   }
 
-  /** What the replicas (or a canary) said: their workers' standing in the router, the event. */
-  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: 'replicas' | 'canary', exact: boolean): void {
+  /**
+   * Check `primary` as `plan` says: a canary here; else by K verifiers on the
+   * network once the quorum has left bootstrap mode and has them; else (or
+   * when they give no verdict) by replicas compared here.
+   */
+  async verify (plan: CheckPlan, row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult): Promise<{ checked: CheckedReplicas, method: CheckMethod }> {
+    if (plan.canary) return { checked: await this.canary(row, assignment, primary, plan.comparator), method: 'canary' }
+    const verifiers = this.c.quorumChecks?.verifiersFor(row.type, new Set([primary.worker, this.c.selfPeerId, ...row.excluded]))
+    if (verifiers !== undefined) {
+      const thread = `${this.c.selfPeerId}/${this.init.plan.jobId}/${row.id}`
+      const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, verifiers, signal: this.init.signal })
+      const replicas = verifiers.length
+      if (verdict === 'valid') return { checked: { outcome: { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }
+      // outvoted by the verifiers: nothing stands, the subtask goes to another worker
+      if (verdict === 'invalid') return { checked: { outcome: { verdict: 'outvoted', winner: undefined, agreeing: [], outliers: [primary], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }
+    }
+    return { checked: await this.check(row, assignment, primary, plan.comparator, plan.redundancy), method: 'replicas' }
+  }
+
+  /** What the replicas, a canary or the verifiers said: their workers' standing in the router, the event. */
+  report (row: SubtaskPlanRow, primary: DispatchResult, checked: ReplicaOutcome, method: CheckMethod, exact: boolean): void {
     // a canary this node could not compute is no check at all
     if (method === 'canary' && checked.verdict === 'unverified') return
     this.c.metrics?.checks.inc({ type: row.type, method, verdict: checked.verdict })
@@ -162,11 +190,12 @@ export class JobReplicas {
       this.c.metrics?.attempts.inc({ outcome: 'invalid' })
     }
     const outliers = checked.outliers.map(r => r.worker)
-    // this node compared the results itself: the bootstrap-mode path, provisional until verifiers on the network attest
-    // results in the majority: the one that stood and those that agreed with it (a canary's: the worker's and this node's, or this node's alone)
+    // results in the majority: the one that stood and those that agreed with it (a canary's: the worker's and this node's, or this node's alone;
+    // the verifiers': the worker's and theirs, or none when they outvoted it)
     const decided = checked.verdict === 'agreed' || checked.verdict === 'outvoted'
-    const agreeing = !decided ? 0 : method === 'canary' ? (checked.verdict === 'agreed' ? 2 : 1) : 1 + checked.agreeing.length
-    this.c.store.setVerification(this.init.plan.jobId, row.id, { method, verdict: checked.verdict, replicas: checked.replicas, agreeing, outliers, provisional: true })
+    const agreeing = !decided ? 0 : method === 'canary' ? (checked.verdict === 'agreed' ? 2 : 1) : method === 'quorum' ? (checked.verdict === 'agreed' ? 1 + checked.replicas : 0) : 1 + checked.agreeing.length
+    // compared here (replicas, canary): the bootstrap-mode path, provisional; decided by a quorum of verifiers: not
+    this.c.store.setVerification(this.init.plan.jobId, row.id, { method, verdict: checked.verdict, replicas: checked.replicas, agreeing, outliers, provisional: method !== 'quorum' })
     this.c.events.emit('subtask:verified', {
       jobId: this.init.plan.jobId,
       subtaskId: row.id,

@@ -286,15 +286,14 @@ export class JobRun {
       this.commit(row, attempt, first, paidBy, startedAt)
       return
     }
-    const { canary, redundancy, comparator } = plan
     // the subtask counts against the job's concurrency, and its price against the budget, until its replicas are in
     const verifying = new AbortController()
     this.inFlight.set(row.id, verifying)
     const price = parseCredits(first.receiptPayload.price, 'price')
     this.reserved += price
-    let checked
+    let checked, method
     try {
-      checked = canary ? await this.replicas.canary(row, assignment, first, comparator) : await this.replicas.check(row, assignment, first, comparator, redundancy)
+      ({ checked, method } = await this.replicas.verify(plan, row, assignment, first))
     } finally {
       this.reserved -= price
       if (this.inFlight.get(row.id) === verifying) this.inFlight.delete(row.id)
@@ -302,10 +301,12 @@ export class JobRun {
     }
     try {
       if (this.end !== undefined || row.attempts !== attempt) return
-      this.replicas.report(row, first, checked.outcome, canary ? 'canary' : 'replicas', comparator.method === 'exact')
+      this.replicas.report(row, first, checked.outcome, method, plan.comparator.method === 'exact')
       const winner = checked.outcome.winner
       if (winner === undefined) {
-        this.failed(row, primary, attempt, new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))
+        this.failed(row, primary, attempt, method === 'quorum'
+          ? new AgoraError('E1208', `verifiers found the result of subtask ${row.id} invalid`, { why: `${checked.outcome.replicas} of ${checked.outcome.replicas} verifiers re-ran it and disagree`, details: { subtaskId: row.id, worker: primary } })
+          : new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))
         return
       }
       this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt)

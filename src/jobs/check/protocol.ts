@@ -1,0 +1,48 @@
+/**
+ * `/agora/verify/check/1`: a job's coordinator asks a verifier — a node
+ * whose offer carries `verify:<type>` — to check one worker's result for a
+ * subtask (docs/verification.md "Verifiers on the network"). The request
+ * carries the assignment the worker ran and the result it returned; the
+ * verifier re-runs the assignment on its own worker, compares with the task
+ * type's comparator, ATTESTs its verdict over gossip (commitment, then
+ * reveal) on the thread `<coordinator>/<job>/<subtask>` in the attempt's
+ * epoch, and answers with the verdict. The coordinator DECIDEs once K
+ * verifiers revealed the result valid.
+ */
+import { z } from 'zod'
+import { defineProtocol } from '../../protocols/index.ts'
+import { peerIdSchema } from '../../offers/schema.ts'
+import { sha256HexSchema, taskAssignmentSchema } from '../protocol/schema.ts'
+
+export const CHECK_PROTOCOL_ID = '/agora/verify/check/1'
+/** A result larger than this is not sent to verifiers: the coordinator checks it itself. */
+export const CHECK_MAX_RESULT_BYTES = 768 * 1024
+
+export const checkRequestSchema = z.object({
+  thread: z.string().min(1).max(512),
+  epoch: z.number().int().min(1).max(1_000_000),
+  assignment: taskAssignmentSchema,
+  worker: peerIdSchema,
+  result: z.unknown(),
+  resultHash: sha256HexSchema
+}).strict()
+
+export const checkResponseSchema = z.object({
+  verdict: z.enum(['valid', 'invalid']),
+  /** The verifier's own result's hash. */
+  resultHash: sha256HexSchema
+}).strict()
+
+export type CheckRequest = z.infer<typeof checkRequestSchema>
+export type CheckResponse = z.infer<typeof checkResponseSchema>
+
+export const checkProtocol = defineProtocol({
+  id: CHECK_PROTOCOL_ID,
+  request: checkRequestSchema,
+  response: checkResponseSchema,
+  maxRequestBytes: 1024 * 1024,
+  maxResponseBytes: 4 * 1024,
+  // re-running the subtask, then the attestation's reveal: as long as an attempt may take
+  timeouts: { requestMs: 10_000, firstByteMs: 10 * 60_000, responseMs: 10 * 60_000 },
+  rateLimit: { perSecond: 200, burst: 400 }
+})

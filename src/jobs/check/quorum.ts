@@ -1,0 +1,89 @@
+/**
+ * The coordinator's side of verifiers on the network (protocol.ts): once
+ * the network has left bootstrap mode, a result to be cross-checked goes to
+ * K verifiers of its task type instead of replicas this node compares
+ * itself. Each re-runs it and ATTESTs; this node, the thread's decider,
+ * DECIDEs when K reveal it valid (src/verify/network.ts). The result then
+ * stands verified by the quorum — not provisional. K verdicts `invalid`
+ * outvote it. Anything else — too few verifiers answered, a result too
+ * large to send, no DECIDE in time — is no verdict: the caller checks the
+ * result the bootstrap way.
+ */
+import { messageOf } from '../../errors.ts'
+import type { Logger } from '../../observability/logger.ts'
+import { canonicalJson } from '../protocol/hash.ts'
+import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
+import { CHECK_MAX_RESULT_BYTES, type CheckRequest, type CheckResponse } from './protocol.ts'
+
+export interface QuorumChecksComponents {
+  /** Ask one verifier. */
+  ask: (peer: string, request: CheckRequest, signal: AbortSignal) => Promise<CheckResponse>
+  /** Nodes whose live offer carries `verify:<type>`. */
+  verifiersOf: (taskType: string) => string[]
+  /** The quorum now: its mode and K. */
+  quorum: () => { mode: 'bootstrap' | 'quorum', k: number }
+  /** Resolves true once this node booked `result` as the winner of (thread, epoch); false when `signal` aborts first. */
+  decided: (thread: string, epoch: number, result: string, signal: AbortSignal) => Promise<boolean>
+  log: Logger
+}
+
+export type QuorumVerdict = 'valid' | 'invalid'
+
+/** How long the DECIDE may take once K verifiers answered valid (their reveals are on their way). */
+const DECIDE_WAIT_MS = 15_000
+
+export class QuorumChecks {
+  private readonly c: QuorumChecksComponents
+
+  constructor (components: QuorumChecksComponents) {
+    this.c = components
+  }
+
+  /** K verifiers of `taskType` other than `exclude`, in quorum mode; undefined in bootstrap mode or when fewer than K are there. */
+  verifiersFor (taskType: string, exclude: ReadonlySet<string>): string[] | undefined {
+    const { mode, k } = this.c.quorum()
+    if (mode !== 'quorum') return undefined
+    const candidates = this.c.verifiersOf(taskType).filter(peer => !exclude.has(peer))
+    if (candidates.length < k) return undefined
+    // any K: verifiers are chosen by nobody's preference, so a worker cannot court them
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[candidates[i], candidates[j]] = [candidates[j] as string, candidates[i] as string]
+    }
+    return candidates.slice(0, k)
+  }
+
+  /** Have `verifiers` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
+  async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, verifiers: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
+    const { thread, assignment, primary, verifiers, signal } = input
+    if (Buffer.byteLength(canonicalJson(primary.result)) > CHECK_MAX_RESULT_BYTES) return undefined
+    const epoch = assignment.attempt
+    const k = verifiers.length
+    // listening before asking: the DECIDE may be booked before the last answer arrives
+    const waiting = new AbortController()
+    const decided = this.c.decided(thread, epoch, primary.resultHash, AbortSignal.any([signal, waiting.signal]))
+    try {
+      const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, result: primary.result, resultHash: primary.resultHash }
+      const answers = await Promise.allSettled(verifiers.map(async peer => await this.c.ask(peer, request, signal)))
+      let valid = 0
+      let invalid = 0
+      for (const [i, answer] of answers.entries()) {
+        if (answer.status !== 'fulfilled') this.c.log.debug({ thread, verifier: verifiers[i], err: messageOf(answer.reason) }, 'a verifier did not answer')
+        else if (answer.value.verdict === 'valid') valid++
+        else invalid++
+      }
+      if (invalid >= k) return 'invalid'
+      if (valid < k) return undefined
+      const timer = setTimeout(() => { waiting.abort() }, DECIDE_WAIT_MS)
+      try {
+        return await decided ? 'valid' : undefined
+      } finally {
+        clearTimeout(timer)
+      }
+    } finally {
+      waiting.abort()
+      // the listener is gone either way; its answer no longer matters
+      decided.catch(() => {})
+    }
+  }
+}
