@@ -17,7 +17,10 @@
  * Bootstrap mode: three new workers (every result checked until 10 in a
  * row agree, then 1/n down to the floor), over the whole run. Info: every
  * result replicated once (redundancy 2), the most bootstrap mode can cost
- * with K = 1.
+ * with K = 1. Quorum mode: the sampled results go to K verifiers (the real
+ * CheckVerifier, in this process): one re-runs the subtask, the others
+ * compare with its result, each signs its ATTESTs. Every worker hashes its
+ * result (canonical JSON, sha256), as real ones do.
  */
 import { cpuUsage } from 'node:process'
 import { JobRun } from '../src/jobs/coordinator/job-run.ts'
@@ -28,11 +31,18 @@ import type { CoordinatorContext } from '../src/jobs/coordinator/context.ts'
 import type { DispatchResult, TaskAssignment, TaskDispatcher } from '../src/jobs/protocol/types.ts'
 import type { WinkEngine } from '../src/providers/index.ts'
 import { ListRouter } from '../test/unit/jobs/run-fakes.ts'
+import { QuorumChecks } from '../src/jobs/check/quorum.ts'
+import { CheckVerifier } from '../src/jobs/check/verifier.ts'
+import { resultHash } from '../src/jobs/protocol/hash.ts'
+import { generateIdentity, signEnvelope, verifySignatureOnly, type NodeIdentity } from '../src/identity/index.ts'
+import { silentLogger } from '../src/observability/logger.ts'
 import { median, round, seeded, type BenchRow } from './lib.ts'
 
 interface Cost { primaries: number, replicas: number }
 
-const RUNS = 5
+const RUNS = 9
+/** Signs the in-process verifiers' ATTESTs. */
+let identity: NodeIdentity
 
 const cpuMs = (): number => { const u = cpuUsage(); return (u.user + u.system) / 1000 }
 
@@ -48,15 +58,45 @@ class EmbeddingWorkers implements TaskDispatcher {
   async dispatch (worker: string, a: TaskAssignment): Promise<DispatchResult> {
     const { vectors } = await this.engine.embed(a.input as string[])
     const result = { vectors: vectors.map(v => Array.from(v)) }
-    if (a.key.includes('#r')) this.cost.replicas++
+    if (a.key.includes('#r') || a.key.includes('#v')) this.cost.replicas++
     else this.cost.primaries++
-    const hash = `${worker}-${a.key}`.padEnd(64, '0').slice(0, 64)
+    const hash = resultHash(result)
     return { result, resultHash: hash, receipt: 'r', worker, receiptPayload: { key: a.key, attempt: a.attempt, jobId: a.jobId, subtaskId: a.subtaskId, type: a.type, worker, coordinator: 'me', resultHash: hash, price: '0.000000', startedAt: 0, finishedAt: 0 } }
   }
 }
 
-/** One run: its CPU time (ms) and what it dispatched. `checks` false: no replicas at all (the baseline). */
-async function overhead (engine: WinkEngine, texts: string[][], setup: { redundancy: number, trustedFor: number, checks: boolean }): Promise<Cost & { cpu: number }> {
+/**
+ * K verifiers in this process, the real CheckVerifier each, as QuorumChecks
+ * asks them: the first re-runs the subtask (counted as a replica), the
+ * others compare with its result; each signs its ATTEST's commitment and
+ * reveal, which the coordinator verifies (the DECIDE follows at once: the
+ * tally and the gossip are not what costs).
+ */
+function inProcessVerifiers (engine: WinkEngine, cost: Cost, k: number, identity: NodeIdentity): QuorumChecks {
+  const log = silentLogger().forComponent('bench')
+  const verifiers = new Map(Array.from({ length: k }, (_, i) => [`v${i}`, new CheckVerifier({
+    reqresp: { handle: async () => {}, unhandle: async () => {} },
+    dispatcher: new EmbeddingWorkers(engine, cost),
+    selfPeerId: `v${i}`,
+    comparator: () => embeddingComparator(),
+    attest: async input => {
+      for (const phase of ['commit', 'reveal']) {
+        verifySignatureOnly(signEnvelope(identity, { kind: 'ATTEST', payload: { ...input, lamport: 1, phase, commitment: input.resultHash } }))
+      }
+    },
+    log
+  }, { verifies: ['text.embed'] })]))
+  return new QuorumChecks({
+    verifiersOf: () => [...verifiers.keys()],
+    quorum: () => ({ mode: 'quorum', k }),
+    decided: async () => true,
+    log,
+    ask: async (peer, request, signal) => await (verifiers.get(peer) as CheckVerifier).check(request, 'me', signal)
+  })
+}
+
+/** One run: its CPU time (ms) and what it dispatched. `checks` false: no replicas at all (the baseline); `verifiers`: K verifiers check instead of replicas (quorum mode). */
+async function overhead (engine: WinkEngine, texts: string[][], setup: { redundancy: number, trustedFor: number, checks: boolean, verifiers?: number }): Promise<Cost & { cpu: number }> {
   const cost: Cost = { primaries: 0, replicas: 0 }
   const store = new JobStore(new Database({ path: ':memory:' }))
   const planned = texts.map((input, i) => ({ id: `s-${i}`, type: 'text.embed', params: {}, input, deps: [] }))
@@ -74,6 +114,7 @@ async function overhead (engine: WinkEngine, texts: string[][], setup: { redunda
     selfPeerId: 'me',
     comparator: () => comparator,
     adaptive: setup.redundancy > 1 || !setup.checks ? undefined : adaptive,
+    quorumChecks: setup.verifiers === undefined ? undefined : inProcessVerifiers(engine, cost, setup.verifiers, identity),
     progress: () => {}
   }
   const started = cpuMs()
@@ -82,10 +123,13 @@ async function overhead (engine: WinkEngine, texts: string[][], setup: { redunda
 }
 
 export async function verificationOverhead (engine: WinkEngine, texts: string[][]): Promise<BenchRow[]> {
+  identity = await generateIdentity()
   const cases = [
     { metric: 'verification overhead, steady state (trusted workers, p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true }, bar: 0.25 },
     { metric: 'verification overhead, bootstrap mode (new workers, adaptive)', setup: { redundancy: 1, trustedFor: 0, checks: true }, bar: 1.0 },
-    { metric: 'verification overhead, every result replicated once (info)', setup: { redundancy: 2, trustedFor: 0, checks: true }, bar: undefined }
+    { metric: 'verification overhead, every result replicated once (info)', setup: { redundancy: 2, trustedFor: 0, checks: true }, bar: undefined },
+    { metric: 'verification overhead, quorum mode K = 3 verifiers re-running, steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 3 }, bar: 0.25 },
+    { metric: 'verification overhead, quorum mode K = 5 verifiers re-running, steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 5 }, bar: 0.25 }
   ]
   const baseline: number[] = []
   const runs = cases.map(() => [] as Array<Cost & { cpu: number }>)

@@ -19,8 +19,9 @@
  *    (bench/verify-decide.ts) — bar p95 < 2 s.
  * 4. verification overhead: CPU of replica runs and compares per CPU of the
  *    useful work, through the JobRun on the embedded engine
- *    (bench/verify-overhead.ts) — bars ≤ 0.25 at steady state, ≤ 1.0 in
- *    bootstrap mode;
+ *    (bench/verify-overhead.ts) — bars ≤ 0.25 at steady state (replicas
+ *    compared by the coordinator, and K = 3 and 5 verifiers in quorum
+ *    mode), ≤ 1.0 in bootstrap mode;
  * 5. false flags on honest workers across two engines, through the real
  *    comparators (bench/verify-false-flags.ts) — bar ≤ 0.1 % of checks.
  *

@@ -2,12 +2,15 @@
  * `/agora/verify/check/1`: a job's coordinator asks a verifier — a node
  * whose offer carries `verify:<type>` — to check one worker's result for a
  * subtask (docs/verification.md "Verifiers on the network"). The request
- * carries the assignment the worker ran and the result it returned; the
- * verifier re-runs the assignment on its own worker, compares with the task
- * type's comparator, ATTESTs its verdict over gossip (commitment, then
- * reveal) on the thread `<coordinator>/<job>/<subtask>` in the attempt's
- * epoch, and answers with the verdict. The coordinator DECIDEs once K
- * verifiers revealed the result valid.
+ * carries the assignment the worker ran and the result it returned. The
+ * first verifier asked re-runs the assignment on its own worker and
+ * answers with its result too (`wantResult`); the others are handed that
+ * result (`replica`) and compare — one re-run per check, not K. Each
+ * compares with the task type's comparator, ATTESTs its verdict over
+ * gossip (commitment, then reveal) on the thread
+ * `<coordinator>/<job>/<subtask>` in the attempt's epoch, and answers with
+ * the verdict. The coordinator DECIDEs once K verifiers revealed the result
+ * valid.
  */
 import { z } from 'zod'
 import { defineProtocol } from '../../protocols/index.ts'
@@ -24,13 +27,19 @@ export const checkRequestSchema = z.object({
   assignment: taskAssignmentSchema,
   worker: peerIdSchema,
   result: z.unknown(),
-  resultHash: sha256HexSchema
+  resultHash: sha256HexSchema,
+  /** Another verifier's result to compare with, instead of re-running. */
+  replica: z.object({ verifier: peerIdSchema, result: z.unknown(), resultHash: sha256HexSchema }).strict().optional(),
+  /** Re-run, and send the result back (for the other verifiers to compare with). */
+  wantResult: z.boolean().optional()
 }).strict()
 
 export const checkResponseSchema = z.object({
   verdict: z.enum(['valid', 'invalid']),
-  /** The verifier's own result's hash. */
-  resultHash: sha256HexSchema
+  /** The result compared with: this verifier's own, or the replica it was handed. */
+  resultHash: sha256HexSchema,
+  /** This verifier's own result, when asked for it. */
+  result: z.unknown().optional()
 }).strict()
 
 export type CheckRequest = z.infer<typeof checkRequestSchema>
@@ -40,8 +49,8 @@ export const checkProtocol = defineProtocol({
   id: CHECK_PROTOCOL_ID,
   request: checkRequestSchema,
   response: checkResponseSchema,
-  maxRequestBytes: 1024 * 1024,
-  maxResponseBytes: 4 * 1024,
+  maxRequestBytes: 2 * 1024 * 1024,
+  maxResponseBytes: 1024 * 1024,
   // re-running the subtask, then the attestation's reveal: as long as an attempt may take
   timeouts: { requestMs: 10_000, firstByteMs: 10 * 60_000, responseMs: 10 * 60_000 },
   rateLimit: { perSecond: 200, burst: 400 }

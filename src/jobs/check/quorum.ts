@@ -2,8 +2,9 @@
  * The coordinator's side of verifiers on the network (protocol.ts): once
  * the network has left bootstrap mode, a result to be cross-checked goes to
  * K verifiers of its task type instead of replicas this node compares
- * itself. Each re-runs it and ATTESTs; this node, the thread's decider,
- * DECIDEs when K reveal it valid (src/verify/network.ts). The result then
+ * itself. The first (drawn at random) re-runs it; the others compare with
+ * that re-run; each ATTESTs; this node, the thread's decider, DECIDEs when
+ * K reveal it valid (src/verify/network.ts). The result then
  * stands verified by the quorum — not provisional. K verdicts `invalid`
  * outvote it. Anything else — too few verifiers answered, a result too
  * large to send, no DECIDE in time — is no verdict: the caller checks the
@@ -11,7 +12,6 @@
  */
 import { messageOf } from '../../errors.ts'
 import type { Logger } from '../../observability/logger.ts'
-import { canonicalJson } from '../protocol/hash.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 import { CHECK_MAX_RESULT_BYTES, type CheckRequest, type CheckResponse } from './protocol.ts'
 
@@ -56,7 +56,8 @@ export class QuorumChecks {
   /** Have `verifiers` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
   async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, verifiers: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
     const { thread, assignment, primary, verifiers, signal } = input
-    if (Buffer.byteLength(canonicalJson(primary.result)) > CHECK_MAX_RESULT_BYTES) return undefined
+    // the wire form's size, near enough (canonical JSON would cost a second serialisation)
+    if (Buffer.byteLength(JSON.stringify(primary.result) ?? '') > CHECK_MAX_RESULT_BYTES) return undefined
     const epoch = assignment.attempt
     const k = verifiers.length
     // listening before asking: the DECIDE may be booked before the last answer arrives
@@ -64,7 +65,14 @@ export class QuorumChecks {
     const decided = this.c.decided(thread, epoch, primary.resultHash, AbortSignal.any([signal, waiting.signal]))
     try {
       const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, result: primary.result, resultHash: primary.resultHash }
-      const answers = await Promise.allSettled(verifiers.map(async peer => await this.c.ask(peer, request, signal)))
+      // one re-run: the first verifier's, which the others compare with (K re-runs would cost K times the work)
+      const [first, ...others] = verifiers as [string, ...string[]]
+      const answers = await Promise.allSettled([this.c.ask(first, { ...request, wantResult: true }, signal)])
+      const rerun = answers[0]?.status === 'fulfilled' ? answers[0].value : undefined
+      if (rerun !== undefined && Object.hasOwn(rerun, 'result')) {
+        const replica = { verifier: first, result: rerun.result, resultHash: rerun.resultHash }
+        answers.push(...await Promise.allSettled(others.map(async peer => await this.c.ask(peer, { ...request, replica }, signal))))
+      }
       let valid = 0
       let invalid = 0
       for (const [i, answer] of answers.entries()) {

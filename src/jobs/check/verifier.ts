@@ -1,11 +1,12 @@
 /**
  * The verifier's side of `/agora/verify/check/1` (protocol.ts): for task
  * types in `verify.verifies`, re-run a coordinator's subtask on this node's
- * own worker (free: the work is its check), compare the worker's result
- * with it by the task type's comparator, ATTEST the verdict over gossip and
- * answer it. Refused (E1207): a type this node does not verify, a thread
- * another node than the caller decides, a result that does not hash to
- * what the request says.
+ * own worker (free: the work is its check) — or take the re-run another
+ * verifier made — compare the worker's result with it by the task type's
+ * comparator, ATTEST the verdict over gossip and answer it. Refused
+ * (E1207): a type this node does not verify, a thread another node than
+ * the caller decides, a worker's result that does not hash to what the
+ * request says (the verdict is attested on that hash).
  */
 import { setTimeout } from 'node:timers/promises'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
@@ -52,10 +53,14 @@ export class CheckVerifier {
     if (!this.verifies.has(assignment.type)) throw refused(`this node does not verify ${assignment.type}`, `it verifies ${[...this.verifies].join(', ')}`)
     if (!thread.startsWith(`${caller}/`) || !assignment.key.startsWith(`${caller}/`)) throw refused(`thread ${thread} is not ${caller}'s`, 'a coordinator asks for checks of its own subtasks only')
     if (resultHash(request.result) !== request.resultHash) throw refused('the result does not hash to the request\'s resultHash', 'the result is sent as the worker returned it')
+    // the replica's hash is not checked: whoever could send a wrong one could as well send a wrong replica with its right hash
+    const { replica } = request
     const comparator = this.c.comparator(assignment.type)
     if (comparator === undefined) throw refused(`no comparator for ${assignment.type}`, 'this node cannot compare its results')
-    // this node's own run: free, under its own key, never cached as the worker's
-    const own = await this.runOwn({ ...assignment, key: `${assignment.key}#v${epoch}`, maxPrice: '0.000000' }, signal)
+    // another verifier's re-run to compare with, or this node's own: free, under its own key, never cached as the worker's
+    const own = replica !== undefined
+      ? { worker: replica.verifier, result: replica.result, resultHash: replica.resultHash }
+      : await this.runOwn({ ...assignment, key: `${assignment.key}#v${epoch}`, maxPrice: '0.000000' }, signal)
     const agree = await comparator.agree({ worker, result: request.result, hash: request.resultHash }, { worker: own.worker, result: own.result, hash: own.resultHash })
     const verdict = agree ? 'valid' : 'invalid'
     try {
@@ -63,7 +68,7 @@ export class CheckVerifier {
     } catch (err) {
       this.c.log.warn({ thread, err: messageOf(err) }, 'the attestation could not be gossiped')
     }
-    return { verdict, resultHash: own.resultHash }
+    return { verdict, resultHash: own.resultHash, ...(request.wantResult === true && replica === undefined ? { result: own.result } : {}) }
   }
 
   /** Run the assignment on this node's own worker, waiting (until `signal`) while its slots are busy: a check queues, it is not refused. */

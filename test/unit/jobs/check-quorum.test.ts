@@ -24,9 +24,12 @@ const log = silentLogger().forComponent('test')
 const assignment: TaskAssignment = { key: `${COORD}/j1/s1`, jobId: 'j1', subtaskId: 's1', attempt: 1, type: 'text.chunk', params: {}, input: 'text' }
 const primary = (result: unknown): DispatchResult => ({ result, resultHash: resultHash(result), receipt: '', receiptPayload: {} as DispatchResult['receiptPayload'], worker: WORKER })
 
+/** A verifier's answer: its re-run (`result`) when asked for it. */
+const answer = (verdict: 'valid' | 'invalid', request: CheckRequest): CheckResponse => ({ verdict, resultHash: resultHash(['a', 'b']), ...(request.wantResult === true ? { result: ['a', 'b'] } : {}) })
+
 function quorum (over: Partial<QuorumChecksComponents> = {}): QuorumChecks {
   return new QuorumChecks({
-    ask: async () => ({ verdict: 'valid', resultHash: 'a'.repeat(64) }),
+    ask: async (_peer, request) => answer('valid', request),
     verifiersOf: () => [...VERIFIERS, WORKER],
     quorum: () => ({ mode: 'quorum', k: 2 }),
     decided: async () => true,
@@ -47,16 +50,22 @@ test('K verifiers other than the worker, in quorum mode only, when K are there',
 })
 
 test('the verdict: K valid and the DECIDE booked → valid; K invalid → invalid; anything less → no verdict', async () => {
-  assert.equal(await check(quorum()), 'valid')
-  assert.equal(await check(quorum({ ask: async () => ({ verdict: 'invalid', resultHash: 'b'.repeat(64) }) })), 'invalid')
+  const asked: CheckRequest[] = []
+  assert.equal(await check(quorum({ ask: async (_peer, request) => { asked.push(request); return answer('valid', request) } })), 'valid')
+  // one re-run: the first verifier's; the second compares with it
+  assert.deepEqual(asked.map(r => [r.wantResult, r.replica?.verifier]), [[true, undefined], [undefined, VERIFIERS[0]]])
+  assert.deepEqual(asked[1]?.replica?.result, ['a', 'b'])
+  assert.equal(await check(quorum({ ask: async (_peer, request) => answer('invalid', request) })), 'invalid')
   let n = 0
-  const split = async (): Promise<CheckResponse> => ({ verdict: n++ === 0 ? 'valid' : 'invalid', resultHash: 'b'.repeat(64) })
-  assert.equal(await check(quorum({ ask: split })), undefined, 'split: no verdict')
-  assert.equal(await check(quorum({ ask: async (peer) => { if (peer === VERIFIERS[1]) throw new AgoraError('E1040', 'busy'); return { verdict: 'valid', resultHash: 'b'.repeat(64) } } })), undefined, 'one did not answer')
+  assert.equal(await check(quorum({ ask: async (_peer, request) => answer(n++ === 0 ? 'valid' : 'invalid', request) })), undefined, 'split: no verdict')
+  assert.equal(await check(quorum({ ask: async (peer, request) => { if (peer === VERIFIERS[1]) throw new AgoraError('E1040', 'busy'); return answer('valid', request) } })), undefined, 'one did not answer')
+  let others = 0
+  assert.equal(await check(quorum({ ask: async (peer, request) => { if (peer === VERIFIERS[0]) throw new AgoraError('E1040', 'busy'); others++; return answer('valid', request) } })), undefined, 'no re-run: nothing to compare with')
+  assert.equal(others, 0)
   assert.equal(await check(quorum({ decided: async () => false })), undefined, 'no DECIDE: no verdict')
-  let asked = 0
-  assert.equal(await check(quorum({ ask: async () => { asked++; return { verdict: 'valid', resultHash: 'b'.repeat(64) } } }), 'x'.repeat(800 * 1024)), undefined, 'too large to send')
-  assert.equal(asked, 0)
+  let sent = 0
+  assert.equal(await check(quorum({ ask: async (_peer, request) => { sent++; return answer('valid', request) } }), 'x'.repeat(800 * 1024)), undefined, 'too large to send')
+  assert.equal(sent, 0)
 })
 
 function verifier (attested: AttestInput[], run: (a: TaskAssignment) => unknown = () => ['a', 'b']): CheckVerifier {
@@ -83,6 +92,13 @@ test('a verifier re-runs, compares, attests and answers; it refuses other types,
   await assert.rejects(v.check(request(), WORKER, signal), isCode('E1207'), 'only the thread\'s coordinator asks')
   await assert.rejects(v.check(request({ resultHash: 'f'.repeat(64) }), COORD, signal), isCode('E1207'))
   assert.equal(attested.length, 2, 'a refused check attests nothing')
+  // asked for its re-run, it sends it back; handed another verifier's, it compares with that and runs nothing
+  assert.deepEqual((await v.check(request({ wantResult: true }), COORD, signal)).result, ['a', 'b'])
+  let ran = 0
+  const comparing = verifier(attested, () => { ran++; return ['a', 'b'] })
+  const replica = { verifier: VERIFIERS[1] as string, result: ['a', 'c'], resultHash: resultHash(['a', 'c']) }
+  assert.deepEqual(await comparing.check(request({ replica }), COORD, signal), { verdict: 'invalid', resultHash: resultHash(['a', 'c']) })
+  assert.equal(ran, 0)
 })
 
 test('a verifier whose own worker is busy waits for a slot instead of refusing', async () => {
