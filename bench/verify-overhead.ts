@@ -128,8 +128,8 @@ export async function verificationOverhead (engine: WinkEngine, texts: string[][
     { metric: 'verification overhead, steady state (trusted workers, p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true }, bar: 0.25 },
     { metric: 'verification overhead, bootstrap mode (new workers, adaptive)', setup: { redundancy: 1, trustedFor: 0, checks: true }, bar: 1.0 },
     { metric: 'verification overhead, every result replicated once (info)', setup: { redundancy: 2, trustedFor: 0, checks: true }, bar: undefined },
-    { metric: 'verification overhead, quorum mode K = 3 verifiers re-running, steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 3 }, bar: 0.25 },
-    { metric: 'verification overhead, quorum mode K = 5 verifiers re-running, steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 5 }, bar: 0.25 }
+    { metric: 'verification overhead, quorum mode, K = 3 verifiers (one re-runs), steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 3 }, bar: 0.25 },
+    { metric: 'verification overhead, quorum mode, K = 5 verifiers (one re-runs), steady state (p = 0.05)', setup: { redundancy: 1, trustedFor: 100, checks: true, verifiers: 5 }, bar: 0.25 }
   ]
   const baseline: number[] = []
   const runs = cases.map(() => [] as Array<Cost & { cpu: number }>)
