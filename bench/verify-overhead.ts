@@ -85,7 +85,7 @@ function inProcessVerifiers (engine: WinkEngine, cost: Cost, k: number, identity
       }
     },
     log
-  }, { verifies: ['text.embed'] })]))
+  }, { verifies: ['text.embed'], maxInFlight: 1000 })]))
   return new QuorumChecks({
     verifiersOf: () => [...verifiers.keys()],
     quorum: () => ({ mode: 'quorum', k }),

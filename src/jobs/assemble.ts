@@ -145,7 +145,7 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     comparator,
     attest: async input => { await verify.attest(input) },
     log
-  }, { verifies: c.config.verify.verifies })
+  }, { verifies: c.config.verify.verifies, maxInFlight: 2 * c.config.jobs.slots })
   return { quorum, verifier }
 }
 

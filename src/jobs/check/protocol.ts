@@ -22,7 +22,8 @@ export const CHECK_PROTOCOL_ID = '/agora/verify/check/1'
 export const CHECK_MAX_RESULT_BYTES = 768 * 1024
 
 export const checkRequestSchema = z.object({
-  thread: z.string().min(1).max(512),
+  /** An ATTEST's thread: at most 256 printable characters (verify/messages.ts). */
+  thread: z.string().min(1).max(256),
   epoch: z.number().int().min(1).max(1_000_000),
   assignment: taskAssignmentSchema,
   worker: peerIdSchema,
@@ -53,5 +54,6 @@ export const checkProtocol = defineProtocol({
   maxResponseBytes: 1024 * 1024,
   // re-running the subtask, then the attestation's reveal: as long as an attempt may take
   timeouts: { requestMs: 10_000, firstByteMs: 10 * 60_000, responseMs: 10 * 60_000 },
-  rateLimit: { perSecond: 200, burst: 400 }
+  // a check may cost a whole subtask: few per peer (the verifier also bounds the checks in progress)
+  rateLimit: { perSecond: 20, burst: 40 }
 })

@@ -11,6 +11,7 @@
  * result the bootstrap way.
  */
 import { messageOf } from '../../errors.ts'
+import { secureRandom } from '../../verify/index.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 import { CHECK_MAX_RESULT_BYTES, type CheckRequest, type CheckResponse } from './protocol.ts'
@@ -45,9 +46,9 @@ export class QuorumChecks {
     if (mode !== 'quorum') return undefined
     const candidates = this.c.verifiersOf(taskType).filter(peer => !exclude.has(peer))
     if (candidates.length < k) return undefined
-    // any K: verifiers are chosen by nobody's preference, so a worker cannot court them
+    // any K, drawn from the OS's random source: nobody can tell in advance which verifiers a result will meet
     for (let i = candidates.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1))
+      const j = Math.floor(secureRandom() * (i + 1))
       ;[candidates[i], candidates[j]] = [candidates[j] as string, candidates[i] as string]
     }
     return candidates.slice(0, k)

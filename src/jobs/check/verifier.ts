@@ -29,11 +29,15 @@ export interface CheckVerifierComponents {
 export class CheckVerifier {
   private readonly c: CheckVerifierComponents
   private readonly verifies: ReadonlySet<string>
+  private readonly maxInFlight: number
+  private inFlight = 0
   private serving = false
 
-  constructor (components: CheckVerifierComponents, init: { verifies: readonly string[] }) {
+  /** `maxInFlight`: checks taken at once (waiting for a slot included); more are refused as busy, so a flood of checks queues nothing. */
+  constructor (components: CheckVerifierComponents, init: { verifies: readonly string[], maxInFlight: number }) {
     this.c = components
     this.verifies = new Set(init.verifies)
+    this.maxInFlight = init.maxInFlight
   }
 
   async start (): Promise<void> {
@@ -49,6 +53,18 @@ export class CheckVerifier {
   }
 
   async check (request: CheckRequest, caller: string, signal: AbortSignal): Promise<CheckResponse> {
+    if (this.inFlight >= this.maxInFlight) {
+      throw new AgoraError('E1040', 'this verifier is busy', { why: `${this.inFlight} checks in progress`, details: { reason: 'slots' } })
+    }
+    this.inFlight++
+    try {
+      return await this.checked(request, caller, signal)
+    } finally {
+      this.inFlight--
+    }
+  }
+
+  private async checked (request: CheckRequest, caller: string, signal: AbortSignal): Promise<CheckResponse> {
     const { assignment, thread, epoch, worker } = request
     if (!this.verifies.has(assignment.type)) throw refused(`this node does not verify ${assignment.type}`, `it verifies ${[...this.verifies].join(', ')}`)
     if (!thread.startsWith(`${caller}/`) || !assignment.key.startsWith(`${caller}/`)) throw refused(`thread ${thread} is not ${caller}'s`, 'a coordinator asks for checks of its own subtasks only')

@@ -76,7 +76,7 @@ function verifier (attested: AttestInput[], run: (a: TaskAssignment) => unknown 
     comparator: type => type === 'text.chunk' ? exactComparator : undefined,
     attest: async input => { attested.push(input) },
     log
-  }, { verifies: ['text.chunk'] })
+  }, { verifies: ['text.chunk'], maxInFlight: 4 })
 }
 
 const request = (over: Partial<CheckRequest> = {}): CheckRequest => ({ thread: `${COORD}/j1/s1`, epoch: 1, assignment, worker: WORKER, result: ['a', 'b'], resultHash: resultHash(['a', 'b']), ...over })
@@ -116,7 +116,26 @@ test('a verifier whose own worker is busy waits for a slot instead of refusing',
     comparator: () => exactComparator,
     attest: async input => { attested.push(input) },
     log
-  }, { verifies: ['text.chunk'] })
+  }, { verifies: ['text.chunk'], maxInFlight: 4 })
   assert.equal((await v.check(request(), COORD, AbortSignal.timeout(5000))).verdict, 'valid')
   assert.equal(tries, 4)
+})
+
+test('a verifier takes at most maxInFlight checks at once; the next is refused as busy (E1040), nothing queues', async () => {
+  let release: () => void = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const v = new CheckVerifier({
+    reqresp: { handle: async () => {}, unhandle: async () => {} },
+    dispatcher: { dispatch: async () => { await gate; return primary(['a', 'b']) } },
+    selfPeerId: VERIFIERS[0] as string,
+    comparator: () => exactComparator,
+    attest: async () => {},
+    log
+  }, { verifies: ['text.chunk'], maxInFlight: 2 })
+  const signal = AbortSignal.timeout(5000)
+  const running = [v.check(request(), COORD, signal), v.check(request(), COORD, signal)]
+  await assert.rejects(v.check(request(), COORD, signal), (err: unknown) => { isCode('E1040')(err); assert.equal((err as AgoraError).details?.reason, 'slots'); return true })
+  release()
+  assert.deepEqual((await Promise.all(running)).map(r => r.verdict), ['valid', 'valid'])
+  assert.equal((await v.check(request(), COORD, signal)).verdict, 'valid', 'room again once they ended')
 })
