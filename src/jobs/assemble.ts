@@ -135,7 +135,7 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     ask: async (peer, request, signal) => await c.reqresp.request(peer, checkProtocol, request, { signal }),
     verifiersOf: type => [...new Set(c.offers.list({ taskType: type }).filter(o => o.tags.includes(verifierTag(type))).map(o => o.node))],
     quorum: () => verify.status(),
-    decided: async (thread, epoch, result, signal) => await verify.decided(thread, epoch, result, signal),
+    decided: async (thread, epoch, result, verifiers, signal) => await verify.decided(thread, epoch, result, signal, verifiers),
     log
   })
   const verifier = new CheckVerifier({
@@ -145,7 +145,7 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     comparator,
     attest: async input => { await verify.attest(input) },
     log
-  }, { verifies: c.config.verify.verifies, maxInFlight: 2 * c.config.jobs.slots })
+  }, { verifies: c.config.verify.verifies, maxInFlight: 4 * c.config.jobs.slots })
   return { quorum, verifier }
 }
 

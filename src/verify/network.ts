@@ -102,6 +102,8 @@ export class VerifyNetwork {
   private readonly listeners = new Set<DecisionListener>()
   private readonly challengeListeners = new Set<ChallengeListener>()
   private readonly settledListeners = new Set<SettledListener>()
+  /** `thread epoch` → the verifiers whose reveals count there (expect()). */
+  private readonly expected = new Map<string, Set<string>>()
   private readonly undo: Array<() => void> = []
 
   constructor (components: VerifyNetworkComponents, init: VerifyNetworkInit) {
@@ -192,6 +194,18 @@ export class VerifyNetwork {
   async reconciled (orphaned: Decision, winner: Decision | undefined, refund: Micro): Promise<void> {
     const { epoch, lamport, decider, result } = orphaned
     await this.send('RECONCILE', orphaned.thread, { epoch: winner?.epoch ?? epoch, orphaned: { epoch, lamport, decider, result }, refund: formatCredits(refund) })
+  }
+
+  /**
+   * Count the reveals of these verifiers only for (thread, epoch) — the ones
+   * this node asked — so peers it did not ask cannot make it DECIDE there.
+   * Returns the undo.
+   */
+  expect (thread: string, epoch: number, verifiers: readonly string[]): () => void {
+    const key = `${thread} ${epoch}`
+    const set = new Set(verifiers)
+    setBounded(this.expected, key, set, MAX_TALLIES)
+    return () => { if (this.expected.get(key) === set) this.expected.delete(key) }
   }
 
   /** Called for each peer's FINALIZE and RECONCILE this node takes. */
@@ -296,6 +310,8 @@ export class VerifyNetwork {
       return
     }
     if (p.verdict !== 'valid') return
+    const allowed = this.expected.get(`${p.thread} ${p.epoch}`)
+    if (allowed !== undefined && !allowed.has(verifier)) return
     const key = `${at} ${p.resultHash}`
     const count = add(this.reveals, key, verifier)
     const epochKey = `${p.thread} ${p.epoch}`

@@ -243,16 +243,22 @@ export class VerifyService {
     return await this.settlement.finalize(thread)
   }
 
-  /** Resolves true once `result` stands as the winner of (thread, epoch) in this node's book; false when `signal` aborts first. */
-  async decided (thread: string, epoch: number, result: string, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves true once `result` stands as the winner of (thread, epoch) in
+   * this node's book; false when `signal` aborts first. `verifiers`: while
+   * waiting, only their reveals count towards this node's DECIDE there.
+   */
+  async decided (thread: string, epoch: number, result: string, signal: AbortSignal, verifiers?: readonly string[]): Promise<boolean> {
     const stands = (): boolean => {
       const winner = this.decisions.get(thread)?.winner
       return winner !== undefined && winner.epoch === epoch && winner.result === result
     }
     if (stands()) return true
+    const unexpect = verifiers === undefined ? () => {} : this.network.expect(thread, epoch, verifiers)
     return await new Promise<boolean>(resolve => {
       const done = (value: boolean): void => {
         off()
+        unexpect()
         signal.removeEventListener('abort', aborted)
         resolve(value)
       }

@@ -2,10 +2,11 @@
  * `/agora/verify/check/1`: a job's coordinator asks a verifier — a node
  * whose offer carries `verify:<type>` — to check one worker's result for a
  * subtask (docs/verification.md "Verifiers on the network"). The request
- * carries the assignment the worker ran and the result it returned. The
- * first verifier asked re-runs the assignment on its own worker and
- * answers with its result too (`wantResult`); the others are handed that
- * result (`replica`) and compare — one re-run per check, not K. Each
+ * carries the assignment the worker ran, the result it returned and its
+ * signed RECEIPT for it. The first verifier asked re-runs the assignment on
+ * its own worker and answers with its result too (`wantResult`); the
+ * others are handed that result (`replica`) and compare — one re-run per
+ * check, not K (a verifier that disagrees with it re-runs too). Each
  * compares with the task type's comparator, ATTESTs its verdict over
  * gossip (commitment, then reveal) on the thread
  * `<coordinator>/<job>/<subtask>` in the attempt's epoch, and answers with
@@ -15,6 +16,7 @@
 import { z } from 'zod'
 import { defineProtocol } from '../../protocols/index.ts'
 import { peerIdSchema } from '../../offers/schema.ts'
+import { TASK_MAX_RECEIPT_CHARS } from '../protocol/constants.ts'
 import { sha256HexSchema, taskAssignmentSchema } from '../protocol/schema.ts'
 
 export const CHECK_PROTOCOL_ID = '/agora/verify/check/1'
@@ -27,6 +29,8 @@ export const checkRequestSchema = z.object({
   epoch: z.number().int().min(1).max(1_000_000),
   assignment: taskAssignmentSchema,
   worker: peerIdSchema,
+  /** The worker's signed RECEIPT for the result, made out to the caller (encoded, as the worker sent it). */
+  receipt: z.string().min(1).max(TASK_MAX_RECEIPT_CHARS),
   result: z.unknown(),
   resultHash: sha256HexSchema,
   /** Another verifier's result to compare with, instead of re-running. */

@@ -23,8 +23,8 @@ export interface QuorumChecksComponents {
   verifiersOf: (taskType: string) => string[]
   /** The quorum now: its mode and K. */
   quorum: () => { mode: 'bootstrap' | 'quorum', k: number }
-  /** Resolves true once this node booked `result` as the winner of (thread, epoch); false when `signal` aborts first. */
-  decided: (thread: string, epoch: number, result: string, signal: AbortSignal) => Promise<boolean>
+  /** Resolves true once this node booked `result` as the winner of (thread, epoch), counting the reveals of `verifiers` only; false when `signal` aborts first. */
+  decided: (thread: string, epoch: number, result: string, verifiers: readonly string[], signal: AbortSignal) => Promise<boolean>
   log: Logger
 }
 
@@ -63,9 +63,9 @@ export class QuorumChecks {
     const k = verifiers.length
     // listening before asking: the DECIDE may be booked before the last answer arrives
     const waiting = new AbortController()
-    const decided = this.c.decided(thread, epoch, primary.resultHash, AbortSignal.any([signal, waiting.signal]))
+    const decided = this.c.decided(thread, epoch, primary.resultHash, verifiers, AbortSignal.any([signal, waiting.signal]))
     try {
-      const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, result: primary.result, resultHash: primary.resultHash }
+      const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, receipt: primary.receipt, result: primary.result, resultHash: primary.resultHash }
       // one re-run: the first verifier's, which the others compare with (K re-runs would cost K times the work)
       const [first, ...others] = verifiers as [string, ...string[]]
       const answers = await Promise.allSettled([this.c.ask(first, { ...request, wantResult: true }, signal)])
