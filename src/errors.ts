@@ -211,7 +211,7 @@ export const ERROR_CODES = {
   E1200: { status: 409, hint: 'only the decision that stands (highest epoch, Lamport time, decider id) is finalized, once; an older or losing one is reconciled instead' },
   E1201: { status: 409, hint: 'a decider decides a thread once per epoch; the second, different decision is counted against it' },
   E1202: { status: 400, hint: 'a decision needs its thread, decider and result, and whole epoch and Lamport numbers' },
-  E1208: { status: 422, hint: 'K verifiers re-ran the subtask and found the worker\'s result wrong; the attempt is not paid and the subtask goes to another worker' },
+  E1208: { status: 422, hint: 'K verifiers found the worker\'s result wrong (each against a re-run of the subtask); the attempt is not paid and the subtask goes to another worker' },
   E1207: { status: 422, hint: 'a verifier checks results of the task types in its verify.verifies, for the coordinator that names the thread, with the result the request carries; ask a verifier whose offer carries verify:<type>' },
   E1206: { status: 503, hint: 'a decision that pays holds the credits in this node\'s market first; decide without pay, or run the node with its market' },
   E1205: { status: 403, hint: 'a thread is decided by the node whose peer id names it (`<peer id>/…`): decide this node\'s own threads only' },

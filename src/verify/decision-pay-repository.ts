@@ -9,6 +9,8 @@ export interface DecisionPayRow {
   epoch: number
   lamport: number
   result: string
+  /** The escrow hold of the pay (one per try: a released hold's key is spent). */
+  holdId: string
   payee: string
   receiptId: string
   amount: Micro
@@ -17,7 +19,7 @@ export interface DecisionPayRow {
   settledAt: number | null
 }
 
-const COLUMNS = 'thread, epoch, lamport, result, payee, receipt_id AS receiptId, amount, state, decided_at AS decidedAt, settled_at AS settledAt'
+const COLUMNS = 'thread, epoch, lamport, result, hold_id AS holdId, payee, receipt_id AS receiptId, amount, state, decided_at AS decidedAt, settled_at AS settledAt'
 
 export class DecisionPayRepository {
   private readonly db: Database
@@ -26,9 +28,18 @@ export class DecisionPayRepository {
     this.db = db
   }
 
+  /** Keep the pay of a decision about to be made (lamport 0), over a try of the same epoch that never decided. */
   insert (row: DecisionPayRow): void {
-    this.db.prepare('INSERT INTO verify_decision_pay (thread, epoch, lamport, result, payee, receipt_id, amount, state, decided_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.thread, row.epoch, row.lamport, row.result, row.payee, row.receiptId, row.amount, row.state, row.decidedAt, row.settledAt)
+    this.db.prepare(`INSERT INTO verify_decision_pay (thread, epoch, lamport, result, hold_id, payee, receipt_id, amount, state, decided_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (thread, epoch) DO UPDATE SET lamport = excluded.lamport, result = excluded.result, hold_id = excluded.hold_id, payee = excluded.payee, receipt_id = excluded.receipt_id,
+        amount = excluded.amount, state = excluded.state, decided_at = excluded.decided_at, settled_at = excluded.settled_at
+      WHERE verify_decision_pay.lamport = 0 AND verify_decision_pay.state = 'refunded'`)
+      .run(row.thread, row.epoch, row.lamport, row.result, row.holdId, row.payee, row.receiptId, row.amount, row.state, row.decidedAt, row.settledAt)
+  }
+
+  /** The decision was made: its Lamport time and result (etcd may hold this node's earlier try). */
+  decided (thread: string, epoch: number, lamport: number, result: string): void {
+    this.db.prepare('UPDATE verify_decision_pay SET lamport = ?, result = ? WHERE thread = ? AND epoch = ?').run(lamport, result, thread, epoch)
   }
 
   get (thread: string, epoch: number): DecisionPayRow | undefined {

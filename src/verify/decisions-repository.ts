@@ -53,11 +53,16 @@ export class DecisionsRepository {
     this.pruneCursors(before)
   }
 
-  /** Drop decisions booked before `before`; then every one left, oldest order first (epoch, Lamport). */
-  load (before: number): Decision[] {
+  /** Drop decisions booked before `before`; then every one left, oldest order first (epoch, Lamport), and whether it was finalized. */
+  load (before: number): Array<Decision & { finalized: boolean }> {
     this.prune(before)
-    const rows = this.db.prepare('SELECT thread, decider, epoch, lamport, result FROM verify_decisions ORDER BY epoch, lamport, decider')
-      .all() as unknown as Decision[]
-    return rows.map(r => ({ thread: r.thread, epoch: r.epoch, lamport: r.lamport, decider: r.decider, result: r.result }))
+    const rows = this.db.prepare('SELECT thread, decider, epoch, lamport, result, finalized_at AS finalizedAt FROM verify_decisions ORDER BY epoch, lamport, decider')
+      .all() as unknown as Array<Decision & { finalizedAt: number | null }>
+    return rows.map(r => ({ thread: r.thread, epoch: r.epoch, lamport: r.lamport, decider: r.decider, result: r.result, finalized: r.finalizedAt !== null }))
+  }
+
+  /** The decision is final (a FINALIZE: this node's, or its decider's taken here). */
+  markFinalized (d: Decision, at: number): void {
+    this.db.prepare('UPDATE verify_decisions SET finalized_at = ? WHERE thread = ? AND decider = ? AND epoch = ? AND finalized_at IS NULL').run(at, d.thread, d.decider, d.epoch)
   }
 }

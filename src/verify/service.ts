@@ -119,7 +119,8 @@ export class VerifyService {
       : new DecisionSettlement({
         self: components.identity.peerIdString,
         repo: new DecisionPayRepository(components.db),
-        decisions: this.decisions,
+        // finalized here is finalized on disk too: a restart keeps refusing to change it
+        decisions: { get: thread => this.decisions.get(thread), finalize: d => this.finalizeBook(d) },
         market,
         ...(this.etcd === undefined ? {} : { etcd: this.etcd }),
         announce: { finalized: async (d, amount) => { await this.network.finalized(d, amount) }, reconciled: async (d, winner, refund) => { await this.network.reconciled(d, winner, refund) } },
@@ -132,12 +133,21 @@ export class VerifyService {
   }
 
   async start (): Promise<void> {
-    // the book as it was: every decision kept (winners and losers), replayed in order
-    for (const decision of this.repo.load(Date.now() - DECISION_RETENTION_MS)) {
+    // the book as it was: every decision kept (winners and losers), replayed in order, then which are final
+    const stored = this.repo.load(Date.now() - DECISION_RETENTION_MS)
+    for (const { finalized: _final, ...decision } of stored) {
       try {
         this.decisions.offer(decision)
       } catch (err) {
         this.log.warn({ thread: decision.thread, err: messageOf(err) }, 'a stored decision was not restored')
+      }
+    }
+    for (const { finalized, ...decision } of stored) {
+      if (!finalized) continue
+      try {
+        this.decisions.finalize(decision)
+      } catch (err) {
+        this.log.warn({ thread: decision.thread, err: messageOf(err) }, 'a finalized decision no longer stands')
       }
     }
     this.network.start()
@@ -148,15 +158,18 @@ export class VerifyService {
       this.metrics?.decisions.inc({ outcome: outcome.outcome })
       this.c.events.emit('verify:decision', { ...decision, outcome: outcome.outcome, orphaned })
       // this node's decisions that no longer stand give back what they held
-      const winner = this.decisions.get(decision.thread)?.winner
-      if (outcome.outcome === 'won') for (const loser of outcome.orphaned) this.settlement?.orphaned(loser, decision)
-      else if (outcome.orphaned) this.settlement?.orphaned(decision, winner)
+      if (outcome.outcome === 'won') for (const loser of outcome.orphaned) this.settlement?.orphaned(loser)
+      else if (outcome.orphaned) this.settlement?.orphaned(decision)
     }))
     this.undo.push(this.network.onSettled(({ kind, decision, amount }) => {
       // this node's own FINALIZE and RECONCILE were told by the settlement already
       if (decision.decider === this.c.identity.peerIdString) return
-      if (kind === 'FINALIZE') this.c.events.emit('verify:finalized', { ...pick(decision), amount })
-      else this.c.events.emit('verify:reconciled', { ...pick(decision), refund: amount, winnerEpoch: this.decisions.get(decision.thread)?.winner.epoch ?? null })
+      if (kind === 'FINALIZE') {
+        this.repo.markFinalized(decision, Date.now())
+        this.c.events.emit('verify:finalized', { ...pick(decision), amount })
+      } else {
+        this.c.events.emit('verify:reconciled', { ...pick(decision), refund: amount, winnerEpoch: this.decisions.get(decision.thread)?.winner.epoch ?? null })
+      }
     }))
     this.undo.push(this.network.onChallenge(({ challenger, thread, accused, refuted, key }) => {
       // one conviction per receipt, however often its evidence is sent again
@@ -272,6 +285,12 @@ export class VerifyService {
   /** Attest a replica's result (commitment, then reveal) on the network. */
   async attest (input: AttestInput): Promise<void> {
     await this.network.attest(input)
+  }
+
+  private finalizeBook (d: Decision): boolean {
+    const first = this.decisions.finalize(d)
+    if (first) this.repo.markFinalized(d, Date.now())
+    return first
   }
 
   status (): VerifyStatus {

@@ -1,21 +1,25 @@
 /**
  * What a decision pays (docs/verification.md "Finalize and reconcile"). A
  * decider that decides a result with pay first holds the credits in escrow
- * (hold `decision:<thread>@<epoch>`), so the pay exists before anyone is
- * told of the decision. The hold then ends one of two ways, exactly once:
+ * and waits for the hold and its record to be on disk, so the pay exists
+ * before anyone is told of the decision. The hold then ends one of two
+ * ways, exactly once:
  * - FINALIZE: once the decision has stood for `finalizeAfterMs` (or when
- *   the decider finalizes it at once), it is finalized in the book — and in
- *   etcd first with that backend, where only the stored decision can be —
- *   the producer's receipt is captured from the hold, paid like any other
- *   capture, and FINALIZE is gossiped: every node then refuses a later
- *   decision that would change the result (E1200). Never two FINALIZEs
- *   for one thread: only the standing decision is finalized, and once.
+ *   the decider finalizes it at once): in etcd first with that backend,
+ *   where only the stored decision can be; the producer's receipt captured
+ *   from the hold and the rest released, on disk; then final in the book
+ *   (and on disk: a restart keeps refusing to change it) and FINALIZE
+ *   gossiped: every node that holds the decision refuses a later one that
+ *   would change the result (E1200).
  * - RECONCILE: a later decision displaced it (another epoch, or the other
- *   side of a healed partition): the hold is released — the refund — and
- *   RECONCILE gossiped, naming the orphaned decision and the refund.
- * A restart resumes both: held decisions are finalized when due, or
- * refunded when the book says they no longer stand.
+ *   side of a healed partition): the hold released — the refund — on disk,
+ *   then RECONCILE gossiped, naming the orphaned decision and the refund.
+ * The record moves last, after the ledger is on disk, so a crash between
+ * leaves it `held` and the restart finishes the job (captures and releases
+ * are idempotent). Holds expire a day after they were due to be finalized,
+ * so one a crash leaves without its record goes back by itself.
  */
+import { randomBytes } from 'node:crypto'
 import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
 import type { AgoraEvents } from '../events.ts'
 import { formatCredits, type Micro } from '../market/amount.ts'
@@ -37,7 +41,7 @@ export interface SettlementComponents {
   repo: DecisionPayRepository
   decisions: Pick<DecisionBook, 'get' | 'finalize'>
   market: {
-    hold: (holdId: string, amount: Micro, options: { ref?: string }) => void
+    hold: (holdId: string, amount: Micro, options: { ref?: string, expiresAt?: number }) => void
     capture: (input: CaptureInput) => void
     release: (holdId: string) => void
     durable: () => Promise<void>
@@ -61,13 +65,18 @@ export interface SettlementInit {
 
 export type FinalizeOutcome = 'finalized' | 'refunded' | 'nothing-held'
 
+/** A decision's hold outlives its finalization by this much before it expires by itself. */
+const HOLD_GRACE_MS = 24 * 60 * 60_000
+
 export class DecisionSettlement {
   private readonly c: SettlementComponents
   private readonly finalizeAfterMs: number
   private readonly now: () => number
+  /** `thread@epoch` → the timer that finalizes that decision. */
   private readonly timers = new Map<string, NodeJS.Timeout>()
-  /** Threads being finalized now: a timer and a call at once settle once. */
+  /** `thread@epoch` being decided or settled now: each happens once. */
   private readonly busy = new Map<string, Promise<FinalizeOutcome>>()
+  private readonly deciding = new Set<string>()
   private running = false
 
   constructor (components: SettlementComponents, init: SettlementInit) {
@@ -89,114 +98,149 @@ export class DecisionSettlement {
   }
 
   /**
-   * Hold `pay`, then `decide` (which books and gossips the decision): the
-   * pay exists before the decision is told. Released at once when deciding
-   * fails or another decision stands instead (etcd); refunded at once when
-   * the decision loses in the book.
+   * Hold `pay` (on disk), then `decide` (which books and gossips the
+   * decision). Given back at once when deciding fails or another decision
+   * stands instead (etcd); refunded at once when the decision loses in the
+   * book. E1201 for an epoch this node decided (or is deciding) already.
    */
   async decide (thread: string, epoch: number, result: string, pay: DecisionPay, decide: () => Promise<Decision | undefined>): Promise<Decision | undefined> {
-    if (this.c.repo.get(thread, epoch) !== undefined) {
+    const at = `${thread}@${epoch}`
+    const known = this.c.repo.get(thread, epoch)
+    if (this.deciding.has(at) || (known !== undefined && !(known.lamport === 0 && known.state === 'refunded'))) {
       throw new AgoraError('E1201', `this node decided thread ${thread} in epoch ${epoch} already`, { why: 'a decider decides a thread once per epoch', details: { thread, epoch } })
     }
-    const holdId = payHoldId(thread, epoch)
-    this.c.market.hold(holdId, pay.amount, { ref: thread })
-    let decision: Decision | undefined
+    this.deciding.add(at)
     try {
-      decision = await decide()
-    } catch (err) {
-      this.c.market.release(holdId)
-      throw err
-    }
-    if (decision === undefined || decision.result !== result) {
-      this.c.market.release(holdId)
+      const now = this.now()
+      // a hold of its own per try: a released hold's key is spent
+      const row: DecisionPayRow = { thread, epoch, lamport: 0, result, holdId: `${payHoldId(thread, epoch)}/${randomBytes(6).toString('base64url')}`, ...pay, state: 'held', decidedAt: now, settledAt: null }
+      this.c.market.hold(row.holdId, pay.amount, { ref: thread, expiresAt: now + this.finalizeAfterMs + HOLD_GRACE_MS })
+      this.c.repo.insert(row)
+      await this.c.market.durable()
+      let decision: Decision | undefined
+      try {
+        decision = await decide()
+      } catch (err) {
+        await this.giveBack(row)
+        throw err
+      }
+      if (decision === undefined || decision.result !== result) {
+        await this.giveBack(row)
+        return decision
+      }
+      this.c.repo.decided(thread, epoch, decision.lamport, decision.result)
+      const decided = { ...row, lamport: decision.lamport }
+      const standing = this.c.decisions.get(thread)?.winner
+      // lost at once (a later decision stood already): refunded now
+      if (standing !== undefined && !sameDecision(standing, decision)) await this.settle(decided)
+      else this.schedule(decided)
       return decision
+    } finally {
+      this.deciding.delete(at)
     }
-    const row: DecisionPayRow = { ...decision, ...pay, state: 'held', decidedAt: this.now(), settledAt: null }
-    this.c.repo.insert(row)
-    const standing = this.c.decisions.get(thread)?.winner
-    if (standing !== undefined && !sameDecision(standing, decision)) this.orphaned(decision, standing)
-    else this.schedule(row)
-    await this.c.market.durable()
-    return decision
   }
 
   /** A decision was displaced in the book: if it was this node's and held pay, refund it. */
-  orphaned (loser: Decision, winner: Decision | undefined): void {
+  orphaned (loser: Decision): void {
     if (loser.decider !== this.c.self) return
     const row = this.c.repo.get(loser.thread, loser.epoch)
-    if (row === undefined || row.state !== 'held' || row.result !== loser.result) return
-    this.refund(row, winner)
+    if (row === undefined || row.state !== 'held' || row.lamport !== loser.lamport || row.result !== loser.result) return
+    // settled as any other: it no longer stands, so it is refunded — once, however many ask
+    this.settle(row).catch(err => { this.c.log.warn({ thread: row.thread, err: messageOf(err) }, 'refunding an orphaned decision failed') })
   }
 
   /** Finalize this node's standing decision of `thread` now (and refund any of its decisions there that no longer stand). */
   async finalize (thread: string): Promise<FinalizeOutcome> {
-    const running = this.busy.get(thread)
-    if (running !== undefined) return await running
-    const work = this.settle(thread).finally(() => this.busy.delete(thread))
-    this.busy.set(thread, work)
-    return await work
-  }
-
-  private async settle (thread: string): Promise<FinalizeOutcome> {
-    clearTimeout(this.timers.get(thread))
-    this.timers.delete(thread)
     let outcome: FinalizeOutcome = 'nothing-held'
     for (const row of this.c.repo.heldIn(thread)) {
-      const decision = decisionOf(row, this.c.self)
-      const winner = this.c.decisions.get(thread)?.winner
-      if (winner === undefined || !sameDecision(winner, decision)) {
-        this.refund(row, winner)
-        outcome = outcome === 'finalized' ? outcome : 'refunded'
-        continue
-      }
-      if (this.c.etcd !== undefined) {
-        try {
-          await this.c.etcd.finalize(decision)
-        } catch (err) {
-          // etcd stores another decision for the thread: ours did not stand there
-          if (!isAgoraError(err, 'E1200')) throw err
-          this.refund(row, undefined)
-          outcome = outcome === 'finalized' ? outcome : 'refunded'
-          continue
-        }
-      }
-      this.c.decisions.finalize(decision)
-      const holdId = payHoldId(row.thread, row.epoch)
-      this.c.market.capture({ holdId, receiptId: row.receiptId, seller: row.payee, amount: row.amount })
-      this.c.market.release(holdId)
-      this.c.repo.settle(row.thread, row.epoch, 'finalized', this.now())
-      await this.c.market.durable()
-      this.c.onSettled?.('finalized')
-      this.c.events.emit('verify:finalized', { thread, epoch: row.epoch, result: row.result, decider: this.c.self, amount: formatCredits(row.amount) })
-      this.c.announce.finalized(decision, row.amount).catch(err => { this.c.log.warn({ thread, err: messageOf(err) }, 'FINALIZE not gossiped') })
-      outcome = 'finalized'
+      const settled = await this.settle(row)
+      if (settled === 'finalized' || (settled === 'refunded' && outcome === 'nothing-held')) outcome = settled
     }
     return outcome
   }
 
-  private refund (row: DecisionPayRow, winner: Decision | undefined): void {
-    if (!this.c.repo.settle(row.thread, row.epoch, 'refunded', this.now())) return
-    this.c.market.release(payHoldId(row.thread, row.epoch))
+  /** One decision's pay, once: a second caller gets the first one's outcome. */
+  private async settle (row: DecisionPayRow): Promise<FinalizeOutcome> {
+    const at = `${row.thread}@${row.epoch}`
+    const running = this.busy.get(at)
+    if (running !== undefined) return await running
+    clearTimeout(this.timers.get(at))
+    this.timers.delete(at)
+    const work = this.settled(row).finally(() => this.busy.delete(at))
+    this.busy.set(at, work)
+    return await work
+  }
+
+  private async settled (row: DecisionPayRow): Promise<FinalizeOutcome> {
+    const current = this.c.repo.get(row.thread, row.epoch)
+    if (current?.state !== 'held') return 'nothing-held'
+    const decision = decisionOf(current, this.c.self)
+    const winner = this.c.decisions.get(current.thread)?.winner
+    if (current.lamport === 0 || winner === undefined || !sameDecision(winner, decision)) {
+      await this.refund(current, winner)
+      return 'refunded'
+    }
+    if (this.c.etcd !== undefined) {
+      try {
+        await this.c.etcd.finalize(decision)
+      } catch (err) {
+        // etcd stores another decision for the thread: ours did not stand there
+        if (!isAgoraError(err, 'E1200')) throw err
+        await this.refund(current, undefined)
+        return 'refunded'
+      }
+    }
+    try {
+      this.c.market.capture({ holdId: current.holdId, receiptId: current.receiptId, seller: current.payee, amount: current.amount })
+    } catch (err) {
+      // the hold is gone (it expired while this node was down): nothing left to pay with
+      if (!isAgoraError(err, 'E1104')) throw err
+      this.c.log.error({ thread: current.thread, epoch: current.epoch, err: messageOf(err) }, 'a standing decision\'s hold is gone: its pay cannot be captured')
+      await this.refund(current, winner)
+      return 'refunded'
+    }
+    this.c.market.release(current.holdId)
+    await this.c.market.durable()
+    this.c.repo.settle(current.thread, current.epoch, 'finalized', this.now())
+    this.c.decisions.finalize(decision)
+    this.c.onSettled?.('finalized')
+    this.c.events.emit('verify:finalized', { thread: current.thread, epoch: current.epoch, result: current.result, decider: this.c.self, amount: formatCredits(current.amount) })
+    this.c.announce.finalized(decision, current.amount).catch(err => { this.c.log.warn({ thread: current.thread, err: messageOf(err) }, 'FINALIZE not gossiped') })
+    return 'finalized'
+  }
+
+  /** An orphaned decision's pay back (on disk), then its record, the event and RECONCILE. */
+  private async refund (row: DecisionPayRow, winner: Decision | undefined): Promise<void> {
+    await this.giveBack(row)
     this.c.onSettled?.('refunded')
-    const orphaned = decisionOf(row, this.c.self)
     this.c.events.emit('verify:reconciled', { thread: row.thread, epoch: row.epoch, result: row.result, decider: this.c.self, refund: formatCredits(row.amount), winnerEpoch: winner?.epoch ?? null })
     this.c.log.info({ thread: row.thread, epoch: row.epoch, refund: row.amount }, 'decision orphaned: its pay refunded')
-    this.c.announce.reconciled(orphaned, winner, row.amount).catch(err => { this.c.log.warn({ thread: row.thread, err: messageOf(err) }, 'RECONCILE not gossiped') })
+    this.c.announce.reconciled(decisionOf(row, this.c.self), winner, row.amount).catch(err => { this.c.log.warn({ thread: row.thread, err: messageOf(err) }, 'RECONCILE not gossiped') })
+  }
+
+  /** Release the hold, wait for the disk, mark the record refunded. */
+  private async giveBack (row: DecisionPayRow): Promise<void> {
+    clearTimeout(this.timers.get(`${row.thread}@${row.epoch}`))
+    this.timers.delete(`${row.thread}@${row.epoch}`)
+    this.c.market.release(row.holdId)
+    await this.c.market.durable()
+    this.c.repo.settle(row.thread, row.epoch, 'refunded', this.now())
   }
 
   private schedule (row: DecisionPayRow): void {
-    if (!this.running || this.timers.has(row.thread)) return
+    const at = `${row.thread}@${row.epoch}`
+    if (!this.running || this.timers.has(at)) return
     const wait = Math.max(0, row.decidedAt + this.finalizeAfterMs - this.now())
     const timer = setTimeout(() => {
-      this.timers.delete(row.thread)
-      this.finalize(row.thread).catch(err => { this.c.log.warn({ thread: row.thread, err: messageOf(err) }, 'finalizing failed') })
+      this.timers.delete(at)
+      this.settle(row).catch(err => { this.c.log.warn({ thread: row.thread, err: messageOf(err) }, 'finalizing failed') })
     }, wait)
     timer.unref()
-    this.timers.set(row.thread, timer)
+    this.timers.set(at, timer)
   }
 }
 
-/** The escrow hold of a decision's pay. */
+/** The escrow hold of a decision's pay (each try adds `/<random>`). */
 export function payHoldId (thread: string, epoch: number): string {
   return `decision:${thread}@${epoch}`
 }

@@ -73,6 +73,7 @@ describe('a partition with decisions on both sides heals to one winner per threa
     // a decides t again (epoch 2, Y: c's result, receipt rY) on the left; d decides u (epoch 1, Z) on the right
     c.components.market.issue({ receiptId: 'rY', buyer: a.peerId, amount: PRICE })
     await a.components.verify.decide(t, 2, Y, { payee: c.peerId, receiptId: 'rY', amount: PRICE })
+    await waitFor('t@1\'s pay refunded at a', () => reconciled.length === 1, { timeoutMs: 5000 })
     assert.deepEqual(reconciled.map(e => [e.thread, e.epoch, e.result, e.refund, e.winnerEpoch]), [[t, 1, X, '1.000000', 2]], 't@1 orphaned at a: its pay refunded')
     assert.equal(a.components.market.wallet().held, PRICE, 'only t@2 holds now')
     await decide(d, 'job-u', 1, Z)

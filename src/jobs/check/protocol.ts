@@ -20,7 +20,7 @@ import { TASK_MAX_RECEIPT_CHARS } from '../protocol/constants.ts'
 import { sha256HexSchema, taskAssignmentSchema } from '../protocol/schema.ts'
 
 export const CHECK_PROTOCOL_ID = '/agora/verify/check/1'
-/** A result larger than this is not sent to verifiers: the coordinator checks it itself. */
+/** A result and input larger than this together are not sent to verifiers (a request carries them and a replica): the coordinator checks them itself. */
 export const CHECK_MAX_RESULT_BYTES = 768 * 1024
 
 export const checkRequestSchema = z.object({

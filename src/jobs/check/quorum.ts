@@ -57,8 +57,8 @@ export class QuorumChecks {
   /** Have `verifiers` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
   async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, verifiers: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
     const { thread, assignment, primary, verifiers, signal } = input
-    // the wire form's size, near enough (canonical JSON would cost a second serialisation)
-    if (Buffer.byteLength(JSON.stringify(primary.result) ?? '') > CHECK_MAX_RESULT_BYTES) return undefined
+    // the wire form's size, near enough (canonical JSON would cost a second serialisation): the input and the result, and a replica as large
+    if (Buffer.byteLength(JSON.stringify(primary.result) ?? '') + Buffer.byteLength(JSON.stringify(assignment.input) ?? '') > CHECK_MAX_RESULT_BYTES) return undefined
     const epoch = assignment.attempt
     const k = verifiers.length
     // listening before asking: the DECIDE may be booked before the last answer arrives

@@ -305,7 +305,7 @@ export class JobRun {
       const winner = checked.outcome.winner
       if (winner === undefined) {
         this.failed(row, primary, attempt, method === 'quorum'
-          ? new AgoraError('E1208', `verifiers found the result of subtask ${row.id} invalid`, { why: `${checked.outcome.replicas} of ${checked.outcome.replicas} verifiers re-ran it and disagree`, details: { subtaskId: row.id, worker: primary } })
+          ? new AgoraError('E1208', `verifiers found the result of subtask ${row.id} invalid`, { why: `all ${checked.outcome.replicas} verifiers found it differs from a re-run`, details: { subtaskId: row.id, worker: primary } })
           : new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))
         return
       }
@@ -351,9 +351,9 @@ export class JobRun {
       return
     }
     const outcome = outcomeOf(error)
-    // replicas without a majority (E1204): nobody is blamed, but the attempt is used and the next goes elsewhere
-    if (error.code !== 'E1204') this.c.router.record(worker, row.type, outcome)
-    this.c.metrics?.attempts.inc({ outcome })
+    // replicas without a majority (E1204): nobody is blamed; outvoted by verifiers (E1208): report() blamed and counted it. Either way the next attempt goes elsewhere
+    if (error.code !== 'E1204' && error.code !== 'E1208') this.c.router.record(worker, row.type, outcome)
+    if (error.code !== 'E1208') this.c.metrics?.attempts.inc({ outcome })
     if (outcome === 'refused') {
       const details = error.details as { retryAfterMs?: number, reason?: RefusalReason } | undefined
       const now = Date.now()

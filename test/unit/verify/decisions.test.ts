@@ -4,6 +4,8 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { compareDecisions, DecisionBook, resolveThread, type Decision } from '../../../src/verify/index.ts'
 import { isCode } from '../../harness/checks.ts'
+import { Database } from '../../../src/store/index.ts'
+import { DecisionsRepository } from '../../../src/verify/decisions-repository.ts'
 
 const d = (epoch: number, lamport: number, decider: string, result: string, thread = 'job-1'): Decision => ({ thread, epoch, lamport, decider, result })
 
@@ -81,4 +83,14 @@ test('a malformed decision → E1202', () => {
   assert.throws(() => book.offer(d(1, 1.5, 'a', 'x')), isCode('E1202'))
   assert.throws(() => book.offer(d(1, 1, '', 'x')), isCode('E1202'))
   assert.throws(() => book.offer(d(1, 1, 'a', '', '')), isCode('E1202'))
+})
+
+test('a finalized decision is kept final on disk: load says so after a restart', () => {
+  const db = new Database({ path: ':memory:' })
+  const repo = new DecisionsRepository(db)
+  const d = { thread: 't', epoch: 1, lamport: 1, decider: 'd', result: 'x' }
+  repo.insert(d, 1000)
+  repo.insert({ ...d, thread: 'u' }, 1000)
+  repo.markFinalized(d, 2000)
+  assert.deepEqual(repo.load(0).map(r => [r.thread, r.finalized]), [['t', true], ['u', false]])
 })

@@ -58,22 +58,28 @@ function rig (node: BooksNode, book = new DecisionBook(), finalizeAfterMs = 60_0
   const decide: Rig['decide'] = async (epoch, result, pay, lamport = epoch) => await settlement.decide(THREAD, epoch, result, pay, async () => {
     const d = { thread: THREAD, epoch, lamport, decider: node.peerId, result }
     const outcome = book.offer(d)
-    if (outcome.outcome === 'won') for (const loser of outcome.orphaned) settlement.orphaned(loser, d)
+    if (outcome.outcome === 'won') for (const loser of outcome.orphaned) settlement.orphaned(loser)
     return d
   })
   return { node, book, settlement, announced, events: seen, decide }
 }
+
+/** The escrow hold of a decision's pay, from its record. */
+const holdOf = (r: Rig, epoch: number): string => new DecisionPayRepository(r.node.db).get(THREAD, epoch)?.holdId ?? ''
 
 const pay = (receiptId: string, amount = CREDIT, payee = PAYEE): DecisionPay => ({ payee, receiptId, amount })
 
 test('the pay is held before the decision is told; a later decision refunds it; the one that stands is captured once', async () => {
   const r = rig(await booksNode())
   await r.decide(1, 'X', pay('rX', 2 * CREDIT))
-  assert.equal(r.node.escrow.remaining(payHoldId(THREAD, 1)), 2 * CREDIT)
+  const hold1 = holdOf(r, 1)
+  assert.ok(hold1.startsWith(`${payHoldId(THREAD, 1)}/`))
+  assert.equal(r.node.escrow.remaining(hold1), 2 * CREDIT)
   assert.equal(r.node.ledger.balance('available'), r.node.grant - 2 * CREDIT)
 
   await r.decide(2, 'Y', pay('rY'))
-  assert.equal(r.node.escrow.remaining(payHoldId(THREAD, 1)), 0, 'epoch 1 orphaned: its hold released')
+  await waitFor('epoch 1 refunded', () => r.events.reconciled.length === 1)
+  assert.equal(r.node.escrow.remaining(hold1), 0, 'epoch 1 orphaned: its hold released')
   assert.equal(r.node.ledger.balance('available'), r.node.grant - CREDIT)
   assert.deepEqual(r.events.reconciled.map(e => [e.epoch, e.result, e.refund, e.winnerEpoch]), [[1, 'X', '2.000000', 2]])
 
@@ -151,4 +157,32 @@ test('two FINALIZEs at once (the timer and a call) capture once', async () => {
   assert.deepEqual(outcomes, ['finalized', 'finalized'])
   assert.equal(r.events.finalized.length, 1)
   assert.equal(r.node.ledger.balance('spent'), CREDIT)
+})
+
+test('the hold and its record are on disk before the decision is told; a try that failed leaves the epoch free for the next, on a hold of its own', async () => {
+  const r = rig(await booksNode())
+  const onDisk = (): [number, number] => [
+    (r.node.db.prepare('SELECT COUNT(*) AS n FROM escrow_holds WHERE released_at IS NULL').get() as { n: number }).n,
+    (r.node.db.prepare("SELECT COUNT(*) AS n FROM verify_decision_pay WHERE state = 'held'").get() as { n: number }).n
+  ]
+  await assert.rejects(r.settlement.decide(THREAD, 1, 'X', pay('rX'), async () => {
+    assert.deepEqual(onDisk(), [1, 1], 'held and recorded before deciding')
+    throw new AgoraError('E1203', 'etcd timed out')
+  }), isCode('E1203'))
+  assert.deepEqual(onDisk(), [0, 0])
+  const first = holdOf(r, 1)
+  await r.decide(1, 'X', pay('rX'))
+  assert.notEqual(holdOf(r, 1), first, 'a released hold\'s key is spent: the retry holds under another')
+  assert.equal(r.node.escrow.remaining(holdOf(r, 1)), CREDIT)
+  // two at once for one epoch: the second is refused before it holds anything
+  await assert.rejects(Promise.all([r.decide(2, 'Y', pay('rY')), r.decide(2, 'Z', pay('rZ'))]), isCode('E1201'))
+})
+
+test('a standing decision whose hold is gone (expired while the node was down) is refunded at finalize, not left held', async () => {
+  const r = rig(await booksNode())
+  await r.decide(1, 'X', pay('rX'))
+  r.node.escrow.release(holdOf(r, 1))
+  assert.equal(await r.settlement.finalize(THREAD), 'refunded')
+  assert.equal(r.node.ledger.balance('spent'), 0)
+  assert.equal(new DecisionPayRepository(r.node.db).get(THREAD, 1)?.state, 'refunded')
 })
