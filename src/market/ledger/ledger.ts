@@ -83,6 +83,8 @@ type Queued = BookedPosting | (() => void)
  * not yet durable has not been told to anyone.
  */
 const LAZY_COMMIT_MS = 25
+/** `durable()` with this many rows queued commits at once instead of at the end of the turn. */
+const COMMIT_AT_ONCE = 256
 
 export class Ledger {
   private readonly db: Database
@@ -219,12 +221,16 @@ export class Ledger {
   /** Resolves once everything posted or written so far is committed to disk; rejects (E400) when that commit failed. */
   durable (): Promise<void> {
     if (this.queue.length === 0 && this.waiters.length === 0) return this.synced()
-    // one commit and one sync for every caller of this turn of the event loop (group commit), at its end
+    // one commit and one sync for every caller of this turn of the event loop (group commit), at its end —
+    // or at once for a batch big enough to gain nothing by waiting (the turn boundary costs a bulk writer ~20 %)
     const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
-    this.soon ??= setImmediate(() => {
-      this.soon = undefined
-      this.flush()
-    })
+    if (this.queue.length >= COMMIT_AT_ONCE) this.flush()
+    else {
+      this.soon ??= setImmediate(() => {
+        this.soon = undefined
+        this.flush()
+      })
+    }
     return waiting
   }
 
