@@ -30,6 +30,8 @@ export interface QuorumChecksComponents {
 
 export type QuorumVerdict = 'valid' | 'invalid'
 
+/** Verifiers drawn beyond K, to take the re-run when the one asked cannot. */
+const SPARES = 2
 /** How long the DECIDE may take once K verifiers answered valid (their reveals are on their way). */
 const DECIDE_WAIT_MS = 15_000
 
@@ -40,44 +42,52 @@ export class QuorumChecks {
     this.c = components
   }
 
-  /** K verifiers of `taskType` other than `exclude`, in quorum mode; undefined in bootstrap mode or when fewer than K are there. */
-  verifiersFor (taskType: string, exclude: ReadonlySet<string>): string[] | undefined {
+  /**
+   * K verifiers of `taskType` other than `exclude`, and up to SPARES more in
+   * case the one asked to re-run cannot, in quorum mode; undefined in
+   * bootstrap mode or when fewer than K are there.
+   */
+  verifiersFor (taskType: string, exclude: ReadonlySet<string>): { k: number, drawn: string[] } | undefined {
     const { mode, k } = this.c.quorum()
     if (mode !== 'quorum') return undefined
     const candidates = this.c.verifiersOf(taskType).filter(peer => !exclude.has(peer))
     if (candidates.length < k) return undefined
-    // any K, drawn from the OS's random source: nobody can tell in advance which verifiers a result will meet
+    // drawn from the OS's random source: nobody can tell in advance which verifiers a result will meet
     for (let i = candidates.length - 1; i > 0; i--) {
       const j = Math.floor(secureRandom() * (i + 1))
       ;[candidates[i], candidates[j]] = [candidates[j] as string, candidates[i] as string]
     }
-    return candidates.slice(0, k)
+    return { k, drawn: candidates.slice(0, k + SPARES) }
   }
 
-  /** Have `verifiers` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
-  async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, verifiers: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
-    const { thread, assignment, primary, verifiers, signal } = input
+  /** Have K of `drawn` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
+  async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, k: number, drawn: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
+    const { thread, assignment, primary, k, drawn, signal } = input
     // the wire form's size, near enough (canonical JSON would cost a second serialisation): the input and the result, and a replica as large
     if (Buffer.byteLength(JSON.stringify(primary.result) ?? '') + Buffer.byteLength(JSON.stringify(assignment.input) ?? '') > CHECK_MAX_RESULT_BYTES) return undefined
     const epoch = assignment.attempt
-    const k = verifiers.length
     // listening before asking: the DECIDE may be booked before the last answer arrives
     const waiting = new AbortController()
-    const decided = this.c.decided(thread, epoch, primary.resultHash, verifiers, AbortSignal.any([signal, waiting.signal]))
+    const decided = this.c.decided(thread, epoch, primary.resultHash, drawn, AbortSignal.any([signal, waiting.signal]))
     try {
       const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, receipt: primary.receipt, result: primary.result, resultHash: primary.resultHash }
-      // one re-run: the first verifier's, which the others compare with (K re-runs would cost K times the work)
-      const [first, ...others] = verifiers as [string, ...string[]]
-      const answers = await Promise.allSettled([this.c.ask(first, { ...request, wantResult: true }, signal)])
-      const rerun = answers[0]?.status === 'fulfilled' ? answers[0].value : undefined
-      if (rerun !== undefined && Object.hasOwn(rerun, 'result')) {
-        const replica = { verifier: first, result: rerun.result, resultHash: rerun.resultHash }
-        answers.push(...await Promise.allSettled(others.map(async peer => await this.c.ask(peer, { ...request, replica }, signal))))
+      // one re-run, which the others compare with (K re-runs would cost K times the work); a busy verifier passes it to a spare
+      const pool = [...drawn]
+      let rerun: { verifier: string, answer: CheckResponse } | undefined
+      while (rerun === undefined && pool.length >= k) {
+        const verifier = pool.shift() as string
+        const [answer] = await Promise.allSettled([this.c.ask(verifier, { ...request, wantResult: true }, signal)])
+        if (answer?.status === 'fulfilled' && Object.hasOwn(answer.value, 'result')) rerun = { verifier, answer: answer.value }
+        else this.c.log.debug({ thread, verifier, err: answer?.status === 'rejected' ? messageOf(answer.reason) : 'no result' }, 'a verifier could not re-run')
       }
+      if (rerun === undefined) return undefined
+      const replica = { verifier: rerun.verifier, result: rerun.answer.result, resultHash: rerun.answer.resultHash }
+      const others = pool.slice(0, k - 1)
+      const answers = [{ status: 'fulfilled', value: rerun.answer } as const, ...await Promise.allSettled(others.map(async peer => await this.c.ask(peer, { ...request, replica }, signal)))]
       let valid = 0
       let invalid = 0
       for (const [i, answer] of answers.entries()) {
-        if (answer.status !== 'fulfilled') this.c.log.debug({ thread, verifier: verifiers[i], err: messageOf(answer.reason) }, 'a verifier did not answer')
+        if (answer.status !== 'fulfilled') this.c.log.debug({ thread, verifier: others[i - 1], err: messageOf(answer.reason) }, 'a verifier did not answer')
         else if (answer.value.verdict === 'valid') valid++
         else invalid++
       }

@@ -155,8 +155,8 @@ export class JobReplicas {
     const verifiers = this.c.quorumChecks?.verifiersFor(row.type, new Set([primary.worker, this.c.selfPeerId, ...row.excluded]))
     if (verifiers !== undefined) {
       const thread = `${this.c.selfPeerId}/${this.init.plan.jobId}/${row.id}`
-      const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, verifiers, signal: this.init.signal })
-      const replicas = verifiers.length
+      const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, ...verifiers, signal: this.init.signal })
+      const replicas = verifiers.k
       if (verdict === 'valid') return { checked: { outcome: { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }
       // outvoted by the verifiers: nothing stands, the subtask goes to another worker
       if (verdict === 'invalid') return { checked: { outcome: { verdict: 'outvoted', winner: undefined, agreeing: [], outliers: [primary], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }

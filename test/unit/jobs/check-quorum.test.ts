@@ -48,13 +48,14 @@ function quorum (over: Partial<QuorumChecksComponents> = {}): QuorumChecks {
   })
 }
 
-const check = async (q: QuorumChecks, result: unknown = AB): Promise<string | undefined> =>
-  await q.check({ thread: `${COORD}/j1/s1`, assignment, primary: primary(result), verifiers: VERIFIERS.slice(0, 2), signal: AbortSignal.timeout(5000) })
+const check = async (q: QuorumChecks, result: unknown = AB, drawn = VERIFIERS.slice(0, 2)): Promise<string | undefined> =>
+  await q.check({ thread: `${COORD}/j1/s1`, assignment, primary: primary(result), k: 2, drawn, signal: AbortSignal.timeout(5000) })
 
-test('K verifiers other than the worker, in quorum mode only, when K are there', () => {
+test('K verifiers other than the worker (and a spare or two), in quorum mode only, when K are there', () => {
   const chosen = quorum().verifiersFor('text.chunk', new Set([WORKER]))
-  assert.equal(chosen?.length, 2)
-  assert.ok(chosen?.every(v => VERIFIERS.includes(v)))
+  assert.equal(chosen?.k, 2)
+  assert.deepEqual([...chosen?.drawn ?? []].sort(), [...VERIFIERS].sort(), 'K and, here, the one spare left')
+  assert.equal(quorum({ verifiersOf: () => Array.from({ length: 9 }, (_, i) => `v${i}`) }).verifiersFor('text.chunk', new Set())?.drawn.length, 4, 'K + 2 spares at most')
   assert.equal(quorum({ quorum: () => ({ mode: 'bootstrap', k: 1 }) }).verifiersFor('text.chunk', new Set()), undefined, 'bootstrap mode: the coordinator compares itself')
   assert.equal(quorum({ verifiersOf: () => [SELF, WORKER] }).verifiersFor('text.chunk', new Set([WORKER])), undefined, 'fewer than K')
 })
@@ -73,8 +74,13 @@ test('the verdict: K valid and the DECIDE booked → valid; K invalid → invali
   assert.equal(await check(quorum({ ask: async (_peer, request) => answer(n++ === 0 ? 'valid' : 'invalid', request) })), undefined, 'split: no verdict')
   assert.equal(await check(quorum({ ask: async (peer, request) => { if (peer === VERIFIERS[1]) throw new AgoraError('E1040', 'busy'); return answer('valid', request) } })), undefined, 'one did not answer')
   let others = 0
-  assert.equal(await check(quorum({ ask: async (peer, request) => { if (peer === SELF) throw new AgoraError('E1040', 'busy'); others++; return answer('valid', request) } })), undefined, 'no re-run: nothing to compare with')
+  assert.equal(await check(quorum({ ask: async (peer, request) => { if (peer === SELF) throw new AgoraError('E1040', 'busy'); others++; return answer('valid', request) } })), undefined, 'no re-run and no spare: nothing to compare with')
   assert.equal(others, 0)
+  // a busy re-runner hands the re-run to a spare; the quorum is then the spare and the next one
+  const asked2: Array<[string, boolean]> = []
+  const busyFirst = quorum({ ask: async (peer, request) => { asked2.push([peer, request.wantResult === true]); if (peer === SELF) throw new AgoraError('E1040', 'busy'); return answer('valid', request) } })
+  assert.equal(await check(busyFirst, AB, VERIFIERS), 'valid')
+  assert.deepEqual(asked2, [[SELF, true], [VERIFIERS[1], true], [VERIFIERS[2], false]])
   assert.equal(await check(quorum({ decided: async () => false })), undefined, 'no DECIDE: no verdict')
   let sent = 0
   assert.equal(await check(quorum({ ask: async (_peer, request) => { sent++; return answer('valid', request) } }), 'x'.repeat(800 * 1024)), undefined, 'too large to send')
