@@ -102,6 +102,8 @@ export class VerifyNetwork {
   private readonly listeners = new Set<DecisionListener>()
   private readonly challengeListeners = new Set<ChallengeListener>()
   private readonly settledListeners = new Set<SettledListener>()
+  /** thread → a FINALIZE that arrived before the decision it finalizes (bounded). */
+  private readonly earlyFinals = new Map<string, { decider: string, p: VerifyPayload<'FINALIZE'> }>()
   /** `thread epoch` → the verifiers whose reveals count there (expect()). */
   private readonly expected = new Map<string, Set<string>>()
   private readonly undo: Array<() => void> = []
@@ -273,8 +275,12 @@ export class VerifyNetwork {
   /** A decider's FINALIZE: its decision, when it stands in this book, is final here too (a later one changing it is refused, E1200). */
   private finalizedBy (decider: string, p: VerifyPayload<'FINALIZE'>): void {
     const winner = this.c.decisions.get(p.thread)?.winner
-    // not (yet) the decision that stands here: nothing to finalize — the DECIDE may still be on its way
-    if (winner === undefined || winner.decider !== decider || winner.epoch !== p.epoch || winner.result !== p.result) return
+    // not (yet) the decision that stands here: kept until its DECIDE is booked (gossip may reorder them), else nothing to finalize
+    if (winner === undefined || winner.decider !== decider || winner.epoch !== p.epoch || winner.result !== p.result) {
+      setBounded(this.earlyFinals, p.thread, { decider, p }, MAX_EARLY_FINALS)
+      return
+    }
+    this.earlyFinals.delete(p.thread)
     if (!this.c.decisions.finalize(winner)) return
     for (const listener of this.settledListeners) listener({ kind: 'FINALIZE', decision: winner, amount: p.amount })
   }
@@ -352,6 +358,9 @@ export class VerifyNetwork {
       return false
     }
     if (outcome.outcome !== 'duplicate') for (const listener of this.listeners) listener(decision, outcome, envelope)
+    // a FINALIZE that came before this DECIDE
+    const early = this.earlyFinals.get(decision.thread)
+    if (early !== undefined && outcome.outcome === 'won') this.finalizedBy(early.decider, early.p)
     return true
   }
 
@@ -370,6 +379,8 @@ export class VerifyNetwork {
   }
 }
 
+/** FINALIZEs kept waiting for their DECIDE at most (the oldest is forgotten first). */
+const MAX_EARLY_FINALS = 10_000
 /** Tallies kept at most (the oldest is forgotten first): a flood of attestations cannot bloat the node. */
 const MAX_TALLIES = 100_000
 

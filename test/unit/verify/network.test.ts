@@ -117,3 +117,20 @@ test('FINALIZE and RECONCILE: only from the thread\'s decider; a FINALIZE of the
   assert.equal(send(alice, 'RECONCILE', { epoch: 1, lamport: 6, orphaned: { ...orphaned, decider: alice.peerIdString }, refund: '2.000000' }), 'accept')
   assert.deepEqual(settled, [['FINALIZE', 1, '1.000000'], ['RECONCILE', 0, '2.000000']])
 })
+
+test('a FINALIZE that arrives before its DECIDE (gossip reorders) takes effect once the DECIDE is booked', async () => {
+  const alice = await generateIdentity()
+  const thread = `${alice.peerIdString}/job`
+  const { validate, decisions, net } = await network((t, decider) => t.startsWith(`${decider}/`))
+  const settled: string[] = []
+  net.onSettled(s => { settled.push(`${s.kind} ${s.decision.epoch}`) })
+  const send = (kind: 'DECIDE' | 'FINALIZE', payload: Record<string, unknown>): ReturnType<GossipValidator> =>
+    validate(message(encodeEnvelope(signEnvelope(alice, { kind, payload: { thread, ...payload } as never })), alice.peerIdString))
+  assert.equal(send('FINALIZE', { epoch: 1, lamport: 2, result: H('a'), amount: '1.000000' }), 'accept')
+  assert.equal(decisions.get(thread), undefined)
+  assert.equal(send('DECIDE', { epoch: 1, lamport: 1, result: H('a') }), 'ignore', 'older than the FINALIZE from the same signer: stale for the validator')
+  // the DECIDE reaches this node another way (a catch-up from a peer)
+  assert.equal(net.absorb(signEnvelope(alice, { kind: 'DECIDE', payload: { thread, epoch: 1, lamport: 1, result: H('a') } })), 'booked')
+  assert.equal(decisions.get(thread)?.finalized, true)
+  assert.deepEqual(settled, ['FINALIZE 1'])
+})
