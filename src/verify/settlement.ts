@@ -104,7 +104,7 @@ export class DecisionSettlement {
    * book. E1201 for an epoch this node decided (or is deciding) already.
    */
   async decide (thread: string, epoch: number, result: string, pay: DecisionPay, decide: () => Promise<Decision | undefined>): Promise<Decision | undefined> {
-    const at = `${thread}@${epoch}`
+    const at = settlementKey(thread, epoch)
     const known = this.c.repo.get(thread, epoch)
     if (this.deciding.has(at) || (known !== undefined && !(known.lamport === 0 && known.state === 'refunded'))) {
       throw new AgoraError('E1201', `this node decided thread ${thread} in epoch ${epoch} already`, { why: 'a decider decides a thread once per epoch', details: { thread, epoch } })
@@ -161,11 +161,10 @@ export class DecisionSettlement {
 
   /** One decision's pay, once: a second caller gets the first one's outcome. */
   private async settle (row: DecisionPayRow): Promise<FinalizeOutcome> {
-    const at = `${row.thread}@${row.epoch}`
+    const at = settlementKey(row.thread, row.epoch)
     const running = this.busy.get(at)
     if (running !== undefined) return await running
-    clearTimeout(this.timers.get(at))
-    this.timers.delete(at)
+    this.unschedule(at)
     const work = this.settled(row).finally(() => this.busy.delete(at))
     this.busy.set(at, work)
     return await work
@@ -220,15 +219,19 @@ export class DecisionSettlement {
 
   /** Release the hold, wait for the disk, mark the record refunded. */
   private async giveBack (row: DecisionPayRow): Promise<void> {
-    clearTimeout(this.timers.get(`${row.thread}@${row.epoch}`))
-    this.timers.delete(`${row.thread}@${row.epoch}`)
+    this.unschedule(settlementKey(row.thread, row.epoch))
     this.c.market.release(row.holdId)
     await this.c.market.durable()
     this.c.repo.settle(row.thread, row.epoch, 'refunded', this.now())
   }
 
+  private unschedule (at: string): void {
+    clearTimeout(this.timers.get(at))
+    this.timers.delete(at)
+  }
+
   private schedule (row: DecisionPayRow): void {
-    const at = `${row.thread}@${row.epoch}`
+    const at = settlementKey(row.thread, row.epoch)
     if (!this.running || this.timers.has(at)) return
     const wait = Math.max(0, row.decidedAt + this.finalizeAfterMs - this.now())
     const timer = setTimeout(() => {
@@ -240,9 +243,14 @@ export class DecisionSettlement {
   }
 }
 
+/** One decision's key in the timers and the busy maps. */
+function settlementKey (thread: string, epoch: number): string {
+  return `${thread}@${epoch}`
+}
+
 /** The escrow hold of a decision's pay (each try adds `/<random>`). */
 export function payHoldId (thread: string, epoch: number): string {
-  return `decision:${thread}@${epoch}`
+  return `decision:${settlementKey(thread, epoch)}`
 }
 
 function decisionOf (row: DecisionPayRow, self: string): Decision {

@@ -6,6 +6,7 @@
  * is not paid) and runs it under the job's signal. checkReplicas
  * (replicas.ts) decides what the results mean.
  */
+import { AgoraError } from '../../errors.ts'
 import { formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market/amount.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
 import { checkReplicas, type ReplicaOutcome } from './replicas.ts'
@@ -156,10 +157,11 @@ export class JobReplicas {
     if (verifiers !== undefined) {
       const thread = `${this.c.selfPeerId}/${this.init.plan.jobId}/${row.id}`
       const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, ...verifiers, signal: this.init.signal })
-      const replicas = verifiers.k
-      if (verdict === 'valid') return { checked: { outcome: { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }
-      // outvoted by the verifiers: nothing stands, the subtask goes to another worker
-      if (verdict === 'invalid') return { checked: { outcome: { verdict: 'outvoted', winner: undefined, agreeing: [], outliers: [primary], replicas }, winner: undefined, release: () => {} }, method: 'quorum' }
+      // agreed: the worker's result stands; outvoted: nothing stands, the subtask goes to another worker
+      const outcome: ReplicaOutcome | undefined = verdict === 'valid'
+        ? { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas: verifiers.k }
+        : verdict === 'invalid' ? { verdict: 'outvoted', winner: undefined, agreeing: [], outliers: [primary], replicas: verifiers.k } : undefined
+      if (outcome !== undefined) return { checked: { outcome, winner: undefined, release: () => {} }, method: 'quorum' }
     }
     return { checked: await this.check(row, assignment, primary, plan.comparator, plan.redundancy), method: 'replicas' }
   }
@@ -277,4 +279,11 @@ export class JobReplicas {
 /** A dispatch result's receipt (base64url of the envelope's JSON) as the envelope. */
 function decodeReceipt (encoded: string): Envelope {
   return decodeEnvelope(Buffer.from(encoded, 'base64url'))
+}
+
+/** Why nothing stands after a check: verifiers outvoted the worker (E1208), or replicas found no majority (E1204, nobody blamed). */
+export function noWinner (subtaskId: string, worker: string, replicas: number, method: CheckMethod): AgoraError {
+  return method === 'quorum'
+    ? new AgoraError('E1208', `verifiers found the result of subtask ${subtaskId} invalid`, { why: `all ${replicas} verifiers found it differs from a re-run`, details: { subtaskId, worker } })
+    : new AgoraError('E1204', `the replicas of subtask ${subtaskId} do not agree`, { why: `${replicas + 1} results, no majority`, details: { subtaskId, replicas } })
 }

@@ -25,7 +25,7 @@ import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { ReadyQueue } from './ready-queue.ts'
 import { JobPayments, unpaidAttempt, type AttemptPayment } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
-import { JobReplicas } from './job-replicas.ts'
+import { JobReplicas, noWinner } from './job-replicas.ts'
 import { CAPACITY_PROBE_MS, WorkerCapacity } from './worker-capacity.ts'
 import { internalError, outcomeOf } from './attempt-errors.ts'
 
@@ -304,9 +304,7 @@ export class JobRun {
       this.replicas.report(row, first, checked.outcome, method, plan.comparator.method === 'exact')
       const winner = checked.outcome.winner
       if (winner === undefined) {
-        this.failed(row, primary, attempt, method === 'quorum'
-          ? new AgoraError('E1208', `verifiers found the result of subtask ${row.id} invalid`, { why: `all ${checked.outcome.replicas} verifiers found it differs from a re-run`, details: { subtaskId: row.id, worker: primary } })
-          : new AgoraError('E1204', `the replicas of subtask ${row.id} do not agree`, { why: `${checked.outcome.replicas + 1} results, no majority`, details: { subtaskId: row.id, replicas: checked.outcome.replicas } }))
+        this.failed(row, primary, attempt, noWinner(row.id, primary, checked.outcome.replicas, method))
         return
       }
       this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt)
