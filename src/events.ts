@@ -70,6 +70,8 @@ export interface AgoraEventMap {
   'verify:finalized': { thread: string, epoch: number, result: string, decider: string, amount: string }
   /** A decision was orphaned and its pay refunded (this node's, or a peer's RECONCILE); `winnerEpoch`: the decision's that displaced it, when known. */
   'verify:reconciled': { thread: string, epoch: number, result: string, decider: string, refund: string, winnerEpoch: number | null }
+  /** A provisional result's held-back pay settled after its audit window: `paid` to the worker, or `forfeited` (refunded); `audited` says how. */
+  'verify:audited': { jobId: string, subtaskId: string, worker: string, amount: string, outcome: 'paid' | 'forfeited', audited: string }
 }
 
 /** Payload of the offer:* events. */
@@ -93,7 +95,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
-  'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled'
+  'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled', 'verify:audited'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -192,6 +192,9 @@ export const verifySchema = z.object({
   trustAfter: z.number().int().min(1).max(1000).default(10).describe('Consecutive cross-checked valid results before a worker is trusted for a task type'),
   pMin: z.number().gt(0).max(1).default(0.05).describe('A trusted worker\'s result is cross-checked with probability max(pMin, 1/n), n its valid streak'),
   finalizeAfterMs: z.number().int().min(0).max(7 * 24 * 60 * 60_000).default(10 * 60_000).describe('A decision that holds pay is finalized (its pay captured, FINALIZE gossiped) once it has stood this long; a later decision before then orphans it and refunds the pay'),
+  holdback: z.number().min(0).max(1).default(0.2).describe('Share of a provisional result\'s pay (bootstrap mode) held back through its audit window; 0 pays it all at once'),
+  auditWindowMs: z.number().int().min(0).max(7 * 24 * 60 * 60_000).default(10 * 60_000).describe('How long a provisional result\'s held-back pay waits; then it is paid, or — for the share audited (auditRate) whose re-run disagrees — refunded with the worker\'s other held-back pay'),
+  auditRate: z.number().min(0).max(1).default(0.1).describe('Share of provisional results this node re-runs itself (its own worker, free) at the end of their audit window'),
   decideBackend: z.enum(['quorum', 'etcd']).default('quorum').describe('Where decisions are made atomic: quorum (no extra service) or etcd (a compare-and-set per thread, for a group of coordinators that runs etcd)'),
   etcd: z.object({
     endpoints: z.array(z.string().url()).max(16).default([]).describe('etcd client URLs, e.g. http://127.0.0.1:2379 (decideBackend etcd)'),

@@ -15,6 +15,7 @@ import { QuorumChecks } from './check/quorum.ts'
 import { CheckVerifier } from './check/verifier.ts'
 import { subnetOf } from './coordinator/subnets.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
+import { JobAudits } from './audit/audits.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
 import { JobRouter } from './router/index.ts'
@@ -88,6 +89,7 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   // text results are compared by the embedded engine's sentence vectors
   const comparator = (type: string): Comparator | undefined => comparatorFor(type, async texts => (await c.wink.engine.embed(texts)).vectors.map(v => Array.from(v)))
   const checks = verifierChecks(c, dispatcher, comparator)
+  const audits = jobAudits(c, dispatcher, comparator, (worker, type) => { router.record(worker, type, 'invalid'); adaptive?.record(worker, type, false) })
   const coordinator = new JobCoordinator({
     db: c.store.db,
     router,
@@ -107,6 +109,8 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
     subnetOf: peer => subnetOf(c.peerBook.view(peer)?.addresses),
     quorumK: c.verify === undefined ? undefined : () => c.verify?.status().k ?? 1,
     quorumChecks: checks?.quorum,
+    provisional: c.verify === undefined ? undefined : () => c.verify?.status().mode === 'bootstrap',
+    audits,
     canary: config.verify.canaryRate > 0 ? () => secureRandom() < config.verify.canaryRate : undefined,
     challenge: c.verify === undefined ? undefined : input => { c.verify?.challenge(input).catch((err: unknown) => { logger.forComponent('agora:jobs').warn({ err: messageOf(err) }, 'the challenge could not be gossiped') }) }
   }, jobs)
@@ -118,7 +122,11 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
       start: async () => { worker.start(); capability.start(); if (jobs.slots > 0) { await server.start(); await checks?.verifier.start() } },
       stop: async () => { await checks?.verifier.stop(); await server.stop(); await worker.stop(); capability.stop() }
     },
-    coordinator: { name: 'jobs coordinator', start: async () => { blobs.start(); router.start(); await coordinator.start() }, stop: async () => { await coordinator.stop(); router.stop(); blobs.stop() } }
+    coordinator: {
+      name: 'jobs coordinator',
+      start: async () => { blobs.start(); router.start(); await coordinator.start(); audits?.start() },
+      stop: async () => { await audits?.stop(); await coordinator.stop(); router.stop(); blobs.stop() }
+    }
   }
 }
 
@@ -147,6 +155,37 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     log
   }, { verifies: c.config.verify.verifies, maxInFlight: 4 * c.config.jobs.slots })
   return { quorum, verifier }
+}
+
+/**
+ * Held-back pay of provisional results (verify.holdback; none without a
+ * market): an audit re-runs the subtask on this node's own worker, free,
+ * and compares as canaries do; a node that cannot run the task type (or a
+ * language-model type) pays the part unaudited.
+ */
+function jobAudits (c: JobsAssemblyComponents, dispatcher: Dispatcher, comparator: (type: string) => Comparator | undefined, blame: (worker: string, type: string) => void): JobAudits | undefined {
+  const { verify, jobs } = c.config
+  if (c.market === undefined || verify.holdback === 0) return undefined
+  const self = c.identity.peerIdString
+  return new JobAudits({
+    db: c.store.db,
+    market: c.market,
+    rerun: async (audit, signal) => {
+      const compare = comparator(audit.type)
+      // as canaries: language-model answers are not re-run here (this node's engine may phrase them otherwise)
+      if (compare === undefined || compare.method === 'text') return 'unverified'
+      try {
+        const own = await dispatcher.dispatch(self, { ...audit.assignment, key: `${audit.assignment.key}#audit`, maxPrice: '0.000000' }, { signal, timeouts: jobs.timeouts })
+        return await compare.agree({ worker: audit.worker, result: audit.result, hash: audit.resultHash }, { worker: self, result: own.result, hash: own.resultHash }) ? 'agreed' : 'disagreed'
+      } catch {
+        return 'unverified'
+      }
+    },
+    caught: audit => { blame(audit.worker, audit.type) },
+    events: c.events,
+    metrics: c.metrics,
+    log: c.logger.forComponent('agora:jobs:audit')
+  }, { holdback: verify.holdback, windowMs: verify.auditWindowMs, rate: verify.auditRate, random: secureRandom })
 }
 
 /** Executors run on this node's own providers only: a subtask is never forwarded to another peer. */

@@ -226,6 +226,14 @@ export class MarketService implements MarketApi {
     this.walletChanged()
   }
 
+  setAside (from: string, to: string, amount: Micro, options: { expiresAt?: number, ref?: string } = {}): void {
+    this.p.escrow.setAside(from, to, amount, options)
+    const contractId = contractOfHold(from)
+    // what leaves a contract's hold counts as drawn from it
+    if (contractId !== undefined) this.p.buyer.captured(contractId, amount)
+    this.walletChanged()
+  }
+
   captured (receiptId: string): boolean {
     return this.p.ledger.has(captureKey(receiptId))
   }

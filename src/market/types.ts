@@ -101,6 +101,12 @@ export interface CaptureInput {
   receiptId: string
   seller: string
   amount: Micro
+  /**
+   * This capture pays part of receipt `partOf` (its proof lists that id);
+   * `receiptId` is then the part's own key, e.g. `<receipt>#rest`. A
+   * receipt is paid in at most the parts its payee issued it for in all.
+   */
+  partOf?: string
 }
 
 /** The view of a pair's balance one side sends the other (`agora wallet reconcile`). */
@@ -152,6 +158,8 @@ export interface MarketApi {
   contractFor(seller: string, what: string, amount: Micro, options?: { only?: readonly string[] }): PaySource | undefined
   /** Capture one checked receipt; idempotent by receiptId; E1104 above what is held. */
   capture(input: CaptureInput): void
+  /** Move `amount` of hold `from` into a new hold `to` (once per `to`); E1104 when `from` does not hold that much. */
+  setAside(from: string, to: string, amount: Micro, options?: { expiresAt?: number, ref?: string }): void
   /** Whether a receipt was captured already (from whichever hold). */
   captured(receiptId: string): boolean
   /** Release what is left of a hold (exactly once). */

@@ -29,6 +29,8 @@ const env = (slots: number, perTask = '0'): NodeJS.ProcessEnv => ({
   AGORA_OFFERS_PRICES_PER_TASK: perTask,
   AGORA_MARKET_PAYMENT_EVERY_RECEIPTS: '4',
   AGORA_MARKET_PAYMENT_EVERY_MS: '200',
+  // every receipt paid in full at once: held-back pay of provisional results is tested in verify-audits
+  AGORA_VERIFY_HOLDBACK: '0',
   // the shared embeddings cache of the test run: no conversion in these daemons
   AGORA_PROVIDERS_WINK_CACHE_DIR: join(tmpdir(), 'agora-test-models')
 })

@@ -8,6 +8,7 @@ import type { CoordinatorMetrics } from './metrics.ts'
 import type { JobMarket } from './job-payments.ts'
 import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 import type { QuorumChecks } from '../check/quorum.ts'
+import type { JobAudits } from '../audit/audits.ts'
 
 export interface CoordinatorContext {
   store: JobStore
@@ -33,6 +34,10 @@ export interface CoordinatorContext {
   subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** Verifiers on the network (quorum mode): they check results instead of replicas compared here. */
   quorumChecks?: Pick<QuorumChecks, 'verifiersFor' | 'check'> | undefined
+  /** Whether a result decided here now is provisional (the quorum in bootstrap mode): part of its pay is then held back. */
+  provisional?: (() => boolean) | undefined
+  /** Held-back pay of provisional results and their audits (verify.holdback). */
+  audits?: Pick<JobAudits, 'holdBack'> | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */

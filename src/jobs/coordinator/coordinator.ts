@@ -73,6 +73,9 @@ export interface CoordinatorComponents {
   quorumChecks?: CoordinatorContext['quorumChecks']
   /** Workers per subtask of a task type when the job asks for fewer (verify.redundancy). */
   redundancyFor?: ((taskType: string) => number) | undefined
+  /** Whether results decided here now are provisional (bootstrap mode), and where their held-back pay waits for its audit. */
+  provisional?: CoordinatorContext['provisional']
+  audits?: CoordinatorContext['audits']
 }
 
 /** How often job:progress may fire per job. */
@@ -298,6 +301,8 @@ export class JobCoordinator implements JobsApi {
       subnetOf: this.c.subnetOf,
       quorumK: this.c.quorumK,
       quorumChecks: this.c.quorumChecks,
+      provisional: this.c.provisional,
+      audits: this.c.audits,
       progress: jobId => {
         const now = Date.now()
         if (now - (this.progressAt.get(jobId) ?? 0) < PROGRESS_EVERY_MS) return

@@ -5,13 +5,15 @@
  * accepted contract with that worker for the task type that has room, the
  * job's hold, or — a job without a budget — a hold of the attempt's own
  * price placed when it goes out. A checked receipt captures its price from
- * there (once: the receipt id is the subtask's); the attempt's own hold is
- * released when the attempt ends, the job's when the job ends. Work this
- * node does for itself, and free work, touch nothing.
+ * there (once: the receipt id is the subtask's) — less the part a
+ * provisional result holds back for its audit (src/jobs/audit/); the
+ * attempt's own hold is released when the attempt ends, the job's when the
+ * job ends. Work this node does for itself, and free work, touch nothing.
  */
 import { AgoraError, isAgoraError } from '../../errors.ts'
 import type { Micro } from '../../market/amount.ts'
 import type { MarketApi } from '../../market/types.ts'
+import type { JobAudits, ProvisionalResult } from '../audit/audits.ts'
 
 /** What the coordinator needs of the market (its buyer side). */
 export type JobMarket = Pick<MarketApi, 'hold' | 'capture' | 'captured' | 'release' | 'contractFor' | 'durable'>
@@ -21,6 +23,9 @@ export interface AttemptPayment {
   holdId: string
   own: boolean
 }
+
+/** What a provisional result's audit needs to re-run it (the rest comes from the receipt and its payment). */
+export type ProvisionalPart = Pick<ProvisionalResult, 'subtaskId' | 'type' | 'assignment' | 'result' | 'resultHash'>
 
 /** The hold a job's budget sits in. */
 export function jobHoldId (jobId: string): string {
@@ -37,8 +42,11 @@ export class JobPayments {
   /** The contracts the job's auction made: they pay first, and no other contract does. */
   private readonly contracts: readonly string[] | undefined
 
-  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number, contracts?: readonly string[] | undefined }) {
+  private readonly audits: Pick<JobAudits, 'holdBack'> | undefined
+
+  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number, contracts?: readonly string[] | undefined, audits?: Pick<JobAudits, 'holdBack'> | undefined }) {
     this.market = market
+    this.audits = init.audits
     this.contracts = init.contracts
     this.jobId = init.jobId
     this.selfPeerId = init.selfPeerId
@@ -68,9 +76,13 @@ export class JobPayments {
    * same time has run out of room (E1104), from the job's hold or a hold of
    * its own.
    */
-  capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }): void {
+  capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }, provisional?: ProvisionalPart): void {
     if (payment === undefined || this.market === undefined || receipt.price === 0) return
-    const input = { receiptId: receipt.receiptId, seller: receipt.worker, amount: receipt.price }
+    // a provisional result's part held back for its audit is set aside first; a contract pays on its terms, in full
+    const heldBack = provisional === undefined || this.audits === undefined || !(payment.own || payment.holdId === jobHoldId(this.jobId))
+      ? 0
+      : this.audits.holdBack({ ...provisional, jobId: this.jobId, worker: receipt.worker, receiptId: receipt.receiptId, price: receipt.price, from: payment.holdId })
+    const input = { receiptId: receipt.receiptId, seller: receipt.worker, amount: receipt.price - heldBack }
     try {
       this.market.capture({ holdId: payment.holdId, ...input })
     } catch (err) {

@@ -25,7 +25,7 @@ import type { CoordinatorContext, RunningPlan } from './context.ts'
 import { ReadyQueue } from './ready-queue.ts'
 import { JobPayments, unpaidAttempt, type AttemptPayment } from './job-payments.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
-import { JobReplicas, noWinner } from './job-replicas.ts'
+import { JobReplicas, noWinner, type CheckMethod } from './job-replicas.ts'
 import { CAPACITY_PROBE_MS, WorkerCapacity } from './worker-capacity.ts'
 import { internalError, outcomeOf } from './attempt-errors.ts'
 
@@ -91,7 +91,7 @@ export class JobRun {
         else list.push(row.id)
       }
     }
-    this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs, contracts: constraints.contracts })
+    this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs, contracts: constraints.contracts, audits: context.audits })
     this.replicas = new JobReplicas(context, {
       plan,
       constraints,
@@ -283,7 +283,7 @@ export class JobRun {
     const paidBy = { payment, key: assignment.key }
     const plan = this.replicas.planCheck(row.type, primary)
     if (plan === undefined) {
-      this.commit(row, attempt, first, paidBy, startedAt)
+      this.commit(row, attempt, first, paidBy, startedAt, assignment)
       return
     }
     // the subtask counts against the job's concurrency, and its price against the budget, until its replicas are in
@@ -307,22 +307,19 @@ export class JobRun {
         this.failed(row, primary, attempt, noWinner(row.id, primary, checked.outcome.replicas, method))
         return
       }
-      this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt)
+      this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt, assignment, method)
     } finally {
       checked.release()
     }
   }
 
   /** The result that stands: stored, paid, its dependents readied. */
-  private commit (row: SubtaskPlanRow, attempt: number, result: DispatchResult, paidBy: { payment: AttemptPayment | undefined, key: string }, startedAt: number): void {
+  private commit (row: SubtaskPlanRow, attempt: number, result: DispatchResult, paidBy: { payment: AttemptPayment | undefined, key: string }, startedAt: number, assignment: TaskAssignment, method?: CheckMethod): void {
     const worker = result.worker
     // the dispatcher checked the receipt: its price parses, at most the assignment's maxPrice
     const price = parseCredits(result.receiptPayload.price, 'price')
     const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now())
-    if (!committed) {
-      this.c.metrics?.duplicates.inc()
-      return
-    }
+    if (!committed) { this.c.metrics?.duplicates.inc(); return }
     row.state = 'committed'
     this.open.delete(row.id)
     for (const next of this.dependents.get(row.id) ?? []) {
@@ -330,7 +327,9 @@ export class JobRun {
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
     this.spent = addMicro(this.spent, price, 'spent')
-    this.payments.capture(paidBy.payment, { receiptId: taskReceiptId(paidBy.key), worker, price })
+    // decided here alone while the quorum is in bootstrap mode: provisional, part of the pay held back for an audit
+    const provisional = method !== 'quorum' && this.c.provisional?.() === true ? { subtaskId: row.id, type: row.type, assignment, result: result.result, resultHash: result.resultHash } : undefined
+    this.payments.capture(paidBy.payment, { receiptId: taskReceiptId(paidBy.key), worker, price }, provisional)
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)

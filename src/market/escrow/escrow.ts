@@ -12,13 +12,13 @@ import type { Database } from '../../store/index.ts'
 import { formatCredits, type Micro } from '../amount.ts'
 import type { CaptureInput } from '../types.ts'
 import {
-  assertAmount, capturePosting, captureKey, held, holdKey, holdPosting, releaseKey, releasePosting, type Ledger, type PostOutcome
+  assertAmount, capturePosting, captureKey, held, holdKey, holdPosting, releaseKey, releasePosting, setAsidePosting, type Ledger, type PostOutcome
 } from '../ledger/index.ts'
 import { HoldsRepository, type HoldRow } from './holds-repository.ts'
 
 /** Where a capture's receipt goes to be paid (the payer side of payments). */
 export interface OwedReceipts {
-  owe (receipt: { receiptId: string, payee: string, amount: Micro, at: number }): void
+  owe (receipt: { receiptId: string, payee: string, amount: Micro, at: number, partOf?: string | undefined }): void
 }
 
 export interface EscrowComponents {
@@ -128,7 +128,29 @@ export class Escrow {
     }
     if (input.amount > remaining) throw captureRefused(input, remaining, `it holds ${formatCredits(remaining)} credits`)
     const outcome = this.ledger.post(posting)
-    if (outcome === 'applied') this.owed?.owe({ receiptId: input.receiptId, payee: input.seller, amount: input.amount, at })
+    if (outcome === 'applied') this.owed?.owe({ receiptId: input.receiptId, payee: input.seller, amount: input.amount, at, partOf: input.partOf })
+    return outcome
+  }
+
+  /**
+   * Move `amount` of hold `from` into a new hold `to` (held:from −x,
+   * held:to +x), once per `to`: a part of the price set aside, to be
+   * captured or released later on its own (a provisional result's held-back
+   * pay). E1104 when `from` does not hold that much.
+   */
+  setAside (from: string, to: string, amount: Micro, options: HoldOptions = {}): PostOutcome {
+    checkId(to)
+    assertAmount(amount, 'set-aside')
+    if (this.ledger.has(holdKey(to))) return 'duplicate'
+    const remaining = this.remaining(from)
+    if (!this.open.has(from) || amount > remaining) {
+      throw new AgoraError('E1104', `cannot set ${formatCredits(amount)} credits of hold ${from} aside`, { why: this.open.has(from) ? `it holds ${formatCredits(remaining)} credits` : 'the hold is not open' })
+    }
+    const at = this.now()
+    const outcome = this.ledger.post(setAsidePosting(from, to, amount, options.ref, at))
+    const row: HoldRow = { id: to, amount, expiresAt: options.expiresAt ?? null, ref: options.ref ?? null, createdAt: at, releasedAt: null }
+    this.open.set(to, row)
+    this.ledger.write(() => this.repo.insert(row))
     return outcome
   }
 

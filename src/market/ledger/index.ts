@@ -8,5 +8,5 @@ export {
 } from './accounts.ts'
 export type { AccountSign } from './accounts.ts'
 export {
-  grantPosting, holdPosting, releasePosting, capturePosting, earnPosting, holdKey, releaseKey, captureKey, earnKey
+  grantPosting, holdPosting, releasePosting, capturePosting, earnPosting, setAsidePosting, holdKey, releaseKey, captureKey, earnKey
 } from './postings.ts'

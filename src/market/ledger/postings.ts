@@ -30,6 +30,17 @@ export function holdPosting (holdId: string, amount: Micro, ref?: string, at?: n
   }
 }
 
+/** held:from −x, held:to +x: part of a hold set aside as a hold of its own (its key is `to`'s hold key). */
+export function setAsidePosting (from: string, to: string, amount: Micro, ref?: string, at?: number): PostingInput {
+  return {
+    key: holdKey(to),
+    kind: 'set-aside',
+    entries: [{ account: held(from), amount: -amount }, { account: held(to), amount }],
+    ...(ref === undefined ? {} : { ref }),
+    ...(at === undefined ? {} : { at })
+  }
+}
+
 /** held:h −x, available +x: what is left of a hold (kind 'expire' when its time ran out). */
 export function releasePosting (holdId: string, amount: Micro, kind: 'release' | 'expire' = 'release', ref?: string, at?: number): PostingInput {
   return {

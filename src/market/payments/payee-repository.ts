@@ -7,6 +7,8 @@ export interface IssuedRow {
   buyer: string
   id: string
   amount: Micro
+  /** Paid in parts so far, while not paid in full (then `paidNonce` is set). */
+  paid: Micro
   paidNonce: number | null
 }
 
@@ -31,12 +33,12 @@ export class PayeeRepository {
   }
 
   unpaid (): IssuedRow[] {
-    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE paid_nonce IS NULL')
+    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE paid_nonce IS NULL')
       .all() as unknown as IssuedRow[]
   }
 
   issued (buyer: string, id: string): IssuedRow | undefined {
-    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE buyer = ? AND receipt_id = ?')
+    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE buyer = ? AND receipt_id = ?')
       .get(buyer, id) as IssuedRow | undefined
   }
 
@@ -60,13 +62,21 @@ export class PayeeRepository {
     return this.db.prepare(`SELECT ${RECEIVED} FROM payment_proofs_received WHERE payer = ? ORDER BY epoch, nonce LIMIT ?`).all(payer, limit) as unknown as ReceivedRow[]
   }
 
-  /** Store an accepted proof and mark the receipts it paid. */
-  insertProof (payer: string, row: ReceivedRow, receiptIds: readonly string[]): void {
+  /**
+   * Store an accepted proof and mark the receipts it paid: `receiptIds` in
+   * full by this proof alone; `parts` paid in parts (what is paid now in all,
+   * and whether that is the whole receipt).
+   */
+  insertProof (payer: string, row: ReceivedRow, receiptIds: readonly string[], parts: readonly IssuedRow[] = []): void {
     this.db.prepare('INSERT INTO payment_proofs_received (payer, epoch, nonce, cumulative, root, digest, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(payer, row.epoch, row.nonce, row.cumulative, row.root, row.digest, row.envelope, row.receivedAt)
     inChunks(receiptIds, (size, ids) => {
       this.db.prepare(`UPDATE payment_receipts_issued SET paid_nonce = ? WHERE buyer = ? AND receipt_id IN (${placeholders(size)}) AND paid_nonce IS NULL`)
         .run(row.nonce, payer, ...ids)
     })
+    for (const part of parts) {
+      this.db.prepare('UPDATE payment_receipts_issued SET paid = ?, paid_nonce = ? WHERE buyer = ? AND receipt_id = ? AND paid_nonce IS NULL')
+        .run(part.paid, part.paidNonce, payer, part.id)
+    }
   }
 }

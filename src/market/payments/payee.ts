@@ -2,9 +2,11 @@
  * The payee side of payments (docs/market.md "Payments"): receipts this node
  * signed are recorded with `issue`; a payer's PAYMENT proof is checked —
  * signature and addressee, epoch, nonce = last + 1, cumulative = last +
- * the receipts listed, each of them issued by us to this payer and unpaid at
- * its amount, root chained on — and then booked (the earn posting) in the
- * same commit that stores the proof. Every proof is kept, not only the last.
+ * the receipts listed, each of them issued by us to this payer and paid at
+ * most up to its amount (in full at once, or in parts: a buyer may hold part
+ * of a provisional result's pay back for an audit), root chained on — and
+ * then booked (the earn posting) in the same commit that stores the proof.
+ * Every proof is kept, not only the last.
  *
  * No age window applies: a proof is resent unchanged until acknowledged and
  * may be old; the nonce is the replay protection. A proof identical to one
@@ -87,7 +89,7 @@ export class Payee {
         why: `now ${formatCredits(receipt.amount)}`, details: { receiptId: receipt.receiptId, buyer: receipt.buyer }
       })
     }
-    const row: IssuedRow = { buyer: receipt.buyer, id: receipt.receiptId, amount: receipt.amount, paidNonce: null }
+    const row: IssuedRow = { buyer: receipt.buyer, id: receipt.receiptId, amount: receipt.amount, paid: 0, paidNonce: null }
     this.remember(row)
     this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount)
     const at = this.now()
@@ -122,29 +124,41 @@ export class Payee {
       throw paymentRefused('E1120', 'cumulative-lowered', 'payment proof lowers the cumulative amount', `${formatCredits(proof.cumulative)} < ${formatCredits(book.cumulative)} credits`, ctx)
     }
     const paid = this.checkReceipts(proof, ctx)
-    const sum = paid.reduce((total, row) => total + BigInt(row.amount), 0n)
+    let sum = 0n
+    for (const receipt of proof.receipts) sum += BigInt(receipt.amount)
     if (BigInt(book.cumulative) + sum !== BigInt(proof.cumulative)) {
       throw paymentRefused('E1121', 'sum', 'payment proof amounts do not add up',
         `${formatCredits(book.cumulative)} + ${formatCredits(sum)} listed ≠ cumulative ${formatCredits(proof.cumulative)} credits`, ctx)
     }
     const ids = proof.receipts.map(r => r.id)
     if (chainRoot(book.root, ids) !== proof.root) throw paymentRefused('E1120', 'root', 'payment proof root does not chain on the last one', 'root ≠ sha256(previous root ‖ ids)', ctx)
+    const whole: string[] = []
+    const parts: IssuedRow[] = []
     const amount = Number(sum)
     const at = this.now()
     // the earn key and the stored proof share one commit, so the key is new whenever the nonce is: no lookup
     if (this.ledger.post(earnPosting({ payer: proof.payer, epoch: proof.epoch, nonce: proof.nonce, amount, at }), { absent: true }) === 'duplicate') {
       return { outcome: 'duplicate', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount: 0, receipts: ids.length }
     }
-    for (const row of paid) {
-      row.paidNonce = proof.nonce
-      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) - row.amount)
-      this.paidPending.push(row)
+    for (let i = 0; i < paid.length; i++) {
+      const row = paid[i] as IssuedRow
+      const part = (proof.receipts[i] as { amount: Micro }).amount
+      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) - part)
+      // paid in full by this proof alone: one statement for all of them; a part: a row of its own
+      if (row.paid === 0 && part === row.amount) whole.push(row.id)
+      else parts.push(row)
+      row.paid += part
+      if (row.paid === row.amount) {
+        row.paidNonce = proof.nonce
+        this.paidPending.push(row)
+      }
     }
     Object.assign(book, { nonce: proof.nonce, cumulative: proof.cumulative, root: proof.root, digest })
     book.recent.set(proof.nonce, digest)
     this.dirty.add(book)
     const stored: ReceivedRow = { epoch: proof.epoch, nonce: proof.nonce, cumulative: proof.cumulative, root: proof.root, digest, envelope: JSON.stringify(envelope), receivedAt: at }
-    this.ledger.write(() => this.repo.insertProof(proof.payer, stored, ids))
+    const partRows = parts.map(row => ({ ...row }))
+    this.ledger.write(() => this.repo.insertProof(proof.payer, stored, whole, partRows))
     return { outcome: 'applied', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount, receipts: ids.length }
   }
 
@@ -182,7 +196,7 @@ export class Payee {
     }
   }
 
-  /** The issued, unpaid receipts the proof lists, at their amounts (E1121 naming the first that is not). */
+  /** The issued receipts the proof lists, each with room for what it pays (E1121 naming the first that has not). */
   private checkReceipts (proof: PaymentProof, ctx: Record<string, unknown>): IssuedRow[] {
     if (proof.receipts.length === 0) throw paymentRefused('E1121', 'empty', 'payment proof lists no receipts', 'a proof pays for at least one receipt', ctx)
     const seen = new Set<string>()
@@ -200,8 +214,10 @@ export class Payee {
         const why = known === undefined ? 'this node issued no such receipt to the payer' : `it was paid by proof ${String(known.paidNonce)}`
         throw paymentRefused('E1121', rule, `payment proof covers receipt ${receipt.id}`, why, details(receipt.id))
       }
-      if (row.amount !== receipt.amount) {
-        throw paymentRefused('E1121', 'amount', `payment proof pays receipt ${receipt.id} ${formatCredits(receipt.amount)} credits`, `it was issued for ${formatCredits(row.amount)}`, details(receipt.id))
+      // the whole price at once, or a part of what is left of it (a buyer that held part back for an audit)
+      if (receipt.amount > row.amount - row.paid || (receipt.amount === 0 && row.amount > 0)) {
+        const why = row.paid === 0 ? `it was issued for ${formatCredits(row.amount)}` : `it was issued for ${formatCredits(row.amount)}, of which ${formatCredits(row.paid)} is paid`
+        throw paymentRefused('E1121', 'amount', `payment proof pays receipt ${receipt.id} ${formatCredits(receipt.amount)} credits`, why, details(receipt.id))
       }
       rows.push(row)
     }
@@ -243,7 +259,7 @@ export class Payee {
     this.unpaidBy = new Map()
     for (const row of this.repo.unpaid()) {
       this.remember(row)
-      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount)
+      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount - row.paid)
     }
     this.paidPending = []
     this.books = new Map()

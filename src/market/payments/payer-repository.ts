@@ -4,9 +4,12 @@ import type { Micro } from '../amount.ts'
 import { inChunks, placeholders } from './batch.ts'
 
 export interface OwedRow {
+  /** The capture's receipt id (the row's key). */
   id: string
   amount: Micro
   at: number
+  /** A part of this receipt: the id the proof lists (undefined: `id` itself). */
+  partOf: string | undefined
 }
 
 export interface SentRow {
@@ -36,8 +39,9 @@ export class PayerRepository {
 
   /** Receipts owed to `payee` that no proof lists, in capture order. */
   unlisted (payee: string): OwedRow[] {
-    return this.db.prepare('SELECT receipt_id AS id, amount, captured_at AS at FROM payment_receipts_owed WHERE payee = ? AND nonce IS NULL ORDER BY rowid')
-      .all(payee) as unknown as OwedRow[]
+    const rows = this.db.prepare('SELECT receipt_id AS id, amount, captured_at AS at, part_of AS partOf FROM payment_receipts_owed WHERE payee = ? AND nonce IS NULL ORDER BY rowid')
+      .all(payee) as unknown as Array<Omit<OwedRow, 'partOf'> & { partOf: string | null }>
+    return rows.map(row => ({ ...row, partOf: row.partOf ?? undefined }))
   }
 
   lastAcked (payee: string, epoch: number): SentRow | undefined {
@@ -55,11 +59,11 @@ export class PayerRepository {
     return this.db.prepare(`SELECT ${SENT} FROM payment_proofs_sent WHERE payee = ? ORDER BY epoch, nonce LIMIT ?`).all(payee, limit) as unknown as SentRow[]
   }
 
-  owe (receiptId: string, payee: string, amount: Micro, at: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO payment_receipts_owed (receipt_id, payee, amount, captured_at) VALUES (?, ?, ?, ?)').run(receiptId, payee, amount, at)
+  owe (receiptId: string, payee: string, amount: Micro, at: number, partOf: string | undefined): void {
+    this.db.prepare('INSERT OR IGNORE INTO payment_receipts_owed (receipt_id, payee, amount, captured_at, part_of) VALUES (?, ?, ?, ?, ?)').run(receiptId, payee, amount, at, partOf ?? null)
   }
 
-  /** Store a new proof and mark the receipts it lists. */
+  /** Store a new proof and mark the owed rows (by their keys) it lists. */
   insertProof (payee: string, row: SentRow, receiptIds: readonly string[], at: number): void {
     this.db.prepare('INSERT INTO payment_proofs_sent (payee, epoch, nonce, cumulative, root, envelope, created_at, acked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
       .run(payee, row.epoch, row.nonce, row.cumulative, row.root, row.envelope, at)

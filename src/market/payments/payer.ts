@@ -87,11 +87,11 @@ export class Payer {
   }
 
   /** A captured receipt, now owed to `payee` (Escrow calls this once per applied capture, in the same commit). */
-  owe (receipt: { receiptId: string, payee: string, amount: Micro, at: number }): void {
+  owe (receipt: { receiptId: string, payee: string, amount: Micro, at: number, partOf?: string | undefined }): void {
     const book = this.book(receipt.payee)
-    book.unlisted.push({ id: receipt.receiptId, amount: receipt.amount, at: receipt.at })
+    book.unlisted.push({ id: receipt.receiptId, amount: receipt.amount, at: receipt.at, partOf: receipt.partOf })
     book.unlistedAmount += receipt.amount
-    this.ledger.write(() => this.repo.owe(receipt.receiptId, receipt.payee, receipt.amount, receipt.at))
+    this.ledger.write(() => this.repo.owe(receipt.receiptId, receipt.payee, receipt.amount, receipt.at, receipt.partOf))
   }
 
   /** The proof to send `payee` now: the outstanding one again, or a new one over the unlisted receipts; undefined when nothing is owed. */
@@ -103,13 +103,13 @@ export class Payer {
       return book.outstanding
     }
     if (book.unlisted.length === 0) return undefined
-    const receipts = book.unlisted.slice(0, this.maxReceipts)
+    const receipts = proofBatch(book.unlisted, this.maxReceipts)
     let amount = 0
     for (const r of receipts) amount = addMicro(amount, r.amount, 'payment proof')
     const cumulative = addMicro(book.acked.cumulative, amount, 'cumulative payment')
     const nonce = book.acked.nonce + 1
-    const ids = receipts.map(r => r.id)
-    const root = chainRoot(book.acked.root, ids)
+    const listed = receipts.map(r => r.partOf ?? r.id)
+    const root = chainRoot(book.acked.root, listed)
     const payload: PaymentPayload = {
       payer: this.identity.peerIdString,
       payee,
@@ -117,12 +117,14 @@ export class Payer {
       nonce,
       cumulative: formatCredits(cumulative),
       root,
-      receipts: receipts.map(r => ({ id: r.id, amount: formatCredits(r.amount) }))
+      receipts: receipts.map(r => ({ id: r.partOf ?? r.id, amount: formatCredits(r.amount) }))
     }
     const envelope = signEnvelope(this.identity, { kind: 'PAYMENT', payload, to: payee }, now)
     const proof: SentProof = { payee, epoch: PAYMENT_EPOCH, nonce, cumulative, amount, receipts: receipts.length, envelope }
-    book.unlisted.splice(0, receipts.length)
+    const taken = new Set(receipts)
+    book.unlisted = receipts.length === book.unlisted.length ? [] : book.unlisted.filter(r => !taken.has(r))
     book.unlistedAmount -= amount
+    const ids = receipts.map(r => r.id)
     book.outstanding = proof
     book.sentAt = now
     const row: SentRow = { epoch: PAYMENT_EPOCH, nonce, cumulative, root, envelope: JSON.stringify(envelope), ackedAt: null }
@@ -204,6 +206,28 @@ export class Payer {
     this.books = new Map()
     for (const payee of this.repo.openPayees()) this.books.set(payee, this.loadBook(payee))
   }
+}
+
+/**
+ * The owed rows the next proof lists, oldest first, at most `max`: a proof
+ * names a receipt once, so a second part of a receipt already in the batch
+ * waits for the next proof.
+ */
+function proofBatch (unlisted: readonly OwedRow[], max: number): OwedRow[] {
+  const batch: OwedRow[] = []
+  let parts: Set<string> | undefined
+  for (const row of unlisted) {
+    if (batch.length === max) break
+    // ids are tracked only from the first part on: whole receipts alone (the common case) need no set
+    if (row.partOf !== undefined || parts !== undefined) {
+      parts ??= new Set(batch.map(r => r.id))
+      const listed = row.partOf ?? row.id
+      if (parts.has(listed)) continue
+      parts.add(listed)
+    }
+    batch.push(row)
+  }
+  return batch
 }
 
 function sentProof (payee: string, row: SentRow): SentProof {

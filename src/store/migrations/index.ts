@@ -21,6 +21,7 @@ import { m015VerifyStandings } from './015-verify-standings.ts'
 import { m016DecisionEnvelopes } from './016-decision-envelopes.ts'
 import { m017SyncCursors } from './017-sync-cursors.ts'
 import { m018DecisionPay } from './018-decision-pay.ts'
+import { m019ReceiptParts } from './019-receipt-parts.ts'
 
 export interface Migration {
   version: number
@@ -46,5 +47,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m015VerifyStandings,
   m016DecisionEnvelopes,
   m017SyncCursors,
-  m018DecisionPay
+  m018DecisionPay,
+  m019ReceiptParts
 ]

@@ -51,6 +51,7 @@ function stubMarket (): MarketApi & { calls: unknown[] } {
     hold: unused,
     contractFor: unused,
     capture: unused,
+    setAside: unused,
     captured: unused,
     release: unused,
     durable: async () => {},

@@ -5,10 +5,11 @@
  * (memory lost, disk kept), as a process restart would.
  */
 import assert from 'node:assert/strict'
-import { generateIdentity, type NodeIdentity } from '../../../src/identity/index.ts'
+import { generateIdentity, type Envelope, type NodeIdentity } from '../../../src/identity/index.ts'
 import { Escrow } from '../../../src/market/escrow/index.ts'
 import { AVAILABLE, EARNED, GRANT, HELD_PREFIX, Ledger, PAYABLE_PREFIX, RECEIVABLE_PREFIX, SETTLEMENT, SPENT, accountSign } from '../../../src/market/ledger/index.ts'
-import { Payee, Payer } from '../../../src/market/payments/index.ts'
+import { Payee, Payer, refusedRule } from '../../../src/market/payments/index.ts'
+import { isCode } from '../../harness/checks.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { Database } from '../../../src/store/index.ts'
 
@@ -105,4 +106,15 @@ export function assertJournal (db: Database): void {
 /** Every balance of a ledger, for "nothing changed" comparisons. */
 export function snapshot (ledger: Ledger): Record<string, number> {
   return Object.fromEntries(ledger.accounts('').sort(([a], [b]) => a.localeCompare(b)))
+}
+
+/** The payee refuses `envelope` with `code` and the broken `rule`, and nothing changed on its books. */
+export function refused (b: BooksNode, envelope: Envelope | Uint8Array, code: string, rule: string): void {
+  const before = snapshot(b.ledger)
+  assert.throws(() => b.payee.accept(envelope), (err: unknown) => {
+    isCode(code)(err)
+    assert.equal(refusedRule(err), rule)
+    return true
+  })
+  assert.deepEqual(snapshot(b.ledger), before)
 }

@@ -6,9 +6,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeEnvelope, generateIdentity, signEnvelope, type Envelope, type NodeIdentity } from '../../../src/identity/index.ts'
 import { formatCredits } from '../../../src/market/amount.ts'
-import { chainRoot, GENESIS_ROOT, refusedRule, type PaymentPayload } from '../../../src/market/payments/index.ts'
+import { chainRoot, GENESIS_ROOT, type PaymentPayload } from '../../../src/market/payments/index.ts'
 import { isCode } from '../../harness/checks.ts'
-import { assertBooks, booksNode, CREDIT, restart, snapshot, type BooksNode } from './books-nodes.ts'
+import { assertBooks, booksNode, CREDIT, refused, restart, snapshot, type BooksNode } from './books-nodes.ts'
 
 /** A buys from B: B issues the receipts, A holds and captures them. */
 function trade (a: BooksNode, b: BooksNode, receipts: Array<[string, number]>): void {
@@ -39,17 +39,6 @@ function forge (signer: NodeIdentity, payee: string, receipts: Array<[string, nu
     ...change
   }
   return signEnvelope(signer, { kind: 'PAYMENT', payload, to })
-}
-
-/** The refusal's code and rule, and nothing changed at the payee. */
-function refused (b: BooksNode, envelope: Envelope | Uint8Array, code: string, rule: string): void {
-  const before = snapshot(b.ledger)
-  assert.throws(() => b.payee.accept(envelope), (err: unknown) => {
-    isCode(code)(err)
-    assert.equal(refusedRule(err), rule)
-    return true
-  })
-  assert.deepEqual(snapshot(b.ledger), before)
 }
 
 test('a valid proof is checked and booked: the earn posting, the proof kept, the receipts paid', async () => {

@@ -1,0 +1,206 @@
+/**
+ * Held-back pay of provisional results (docs/verification.md "Held-back
+ * pay and audits"). While the quorum is in bootstrap mode a result is
+ * decided by this coordinator alone, so part of its worker's pay
+ * (`verify.holdback`) is set aside in a hold of its own when the result
+ * commits, and the rest is captured at once. Once the part has waited
+ * `verify.auditWindowMs`, a sweep settles it: a share of them
+ * (`verify.auditRate`, drawn from the OS's random source) is re-run here
+ * first. Agreed, not drawn, or not re-runnable here: the part is captured
+ * under `<receipt>#rest` as the rest of the same receipt (the payee books
+ * both parts against it). Disagreed: the part is refunded — and so is every
+ * other part of that worker's still held, the deposit a cheat forfeits —
+ * and the worker is blamed as when replicas outvote it.
+ *
+ * The audit row is written before the set-aside reaches the ledger's
+ * commit, so a crash never leaves a held part without its row; the row
+ * moves last, after the capture or release is on disk. Holds expire a day
+ * after they are due, so a part whose row was lost goes back by itself.
+ */
+import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
+import type { AgoraEvents } from '../../events.ts'
+import { formatCredits, type Micro } from '../../market/amount.ts'
+import type { MarketApi } from '../../market/types.ts'
+import type { Logger } from '../../observability/logger.ts'
+import { AuditRepository, type AuditRow, type AuditVerdict } from './audit-repository.ts'
+import type { Database } from '../../store/index.ts'
+import { counter } from '../../observability/metrics.ts'
+import type { Counter, Registry } from 'prom-client'
+
+const DAY_MS = 24 * 60 * 60_000
+/** Parts settled per sweep at most (a sweep that finds more goes on at the next). */
+const SWEEP_BATCH = 256
+
+export type RerunVerdict = 'agreed' | 'disagreed' | 'unverified'
+
+export interface JobAuditsComponents {
+  db: Database
+  market: Pick<MarketApi, 'setAside' | 'capture' | 'release' | 'durable'>
+  /** Re-run the audited subtask here and compare with the worker's result. */
+  rerun: (audit: AuditRow, signal: AbortSignal) => Promise<RerunVerdict>
+  /** An audited result disagreed: the worker's standing for the type drops, as when replicas outvote it. */
+  caught: (audit: AuditRow) => void
+  events: Pick<AgoraEvents, 'emit'>
+  metrics?: Registry | undefined
+  log: Logger
+}
+
+export interface JobAuditsInit {
+  /** Share of a provisional result's pay held back (0 to 1; 0: none). */
+  holdback: number
+  windowMs: number
+  /** Share of the parts whose result is re-run before they are paid. */
+  rate: number
+  random: () => number
+  now?: () => number
+  /** How often due parts are looked for (default: a quarter of the window, 50 ms to 5 s). */
+  sweepMs?: number
+}
+
+/** What the coordinator knows when a provisional result commits: the audit's subject, the receipt's price, the hold that pays it. */
+export type ProvisionalResult = Pick<AuditRow, 'receiptId' | 'jobId' | 'subtaskId' | 'worker' | 'type' | 'assignment' | 'result' | 'resultHash'> & {
+  price: Micro
+  from: string
+}
+
+export class JobAudits {
+  private readonly c: JobAuditsComponents
+  private readonly init: JobAuditsInit
+  private readonly repo: AuditRepository
+  private readonly now: () => number
+  private readonly sweepMs: number
+  private timer: NodeJS.Timeout | undefined
+  private sweeping: Promise<void> | undefined
+  private stopping = new AbortController()
+  private readonly settledCount: Counter<'outcome' | 'audited'> | undefined
+
+  constructor (components: JobAuditsComponents, init: JobAuditsInit) {
+    this.c = components
+    this.init = init
+    this.settledCount = components.metrics === undefined
+      ? undefined
+      : counter(components.metrics, 'agora_verify_audits_total', 'Held-back pay of provisional results settled after the audit window, by outcome (paid, forfeited) and how (agreed, disagreed, not-drawn, unverified, with-another, hold-gone)', ['outcome', 'audited'])
+    this.repo = new AuditRepository(components.db)
+    this.now = init.now ?? Date.now
+    this.sweepMs = init.sweepMs ?? Math.max(50, Math.min(5000, Math.floor(init.windowMs / 4)))
+  }
+
+  start (): void {
+    if (this.timer !== undefined) return
+    this.stopping = new AbortController()
+    this.timer = setInterval(() => { void this.settleDue() }, this.sweepMs)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.stopping.abort(new AgoraError('E504', 'the coordinator is stopping'))
+    await this.sweeping
+  }
+
+  /**
+   * A provisional result committed: set its held-back part aside (from the
+   * hold that pays it) and record its audit. Returns the part held back —
+   * the caller captures the price less that — or 0 when nothing is (no
+   * holdback, too small a price, or the hold has no room: paid at once).
+   */
+  holdBack (input: ProvisionalResult): Micro {
+    const amount = Math.floor(input.price * this.init.holdback)
+    if (amount <= 0 || amount >= input.price) return 0
+    const dueAt = this.now() + this.init.windowMs
+    const row: AuditRow = {
+      receiptId: input.receiptId,
+      jobId: input.jobId,
+      subtaskId: input.subtaskId,
+      worker: input.worker,
+      type: input.type,
+      assignment: input.assignment,
+      result: input.result,
+      resultHash: input.resultHash,
+      holdId: `audit:${input.receiptId}`,
+      amount,
+      dueAt,
+      state: 'held',
+      audited: null,
+      settledAt: null
+    }
+    if (!this.repo.insert(row)) return this.repo.get(input.receiptId)?.amount ?? 0
+    try {
+      this.c.market.setAside(input.from, row.holdId, amount, { ref: input.jobId, expiresAt: dueAt + DAY_MS })
+    } catch (err) {
+      // nothing set aside: the whole price is paid now, and the row says so
+      this.repo.settle(row.receiptId, 'paid', 'hold-gone', this.now())
+      this.c.log.warn({ receiptId: input.receiptId, err: messageOf(err) }, 'a provisional result\'s pay could not be held back; paid at once')
+      return 0
+    }
+    return amount
+  }
+
+  /** Held-back parts of a job, for its view. */
+  ofJob (jobId: string): ReturnType<AuditRepository['ofJob']> {
+    return this.repo.ofJob(jobId)
+  }
+
+  /** Settle every part due now (the sweep; tests call it too). One sweep at a time. */
+  async settleDue (): Promise<void> {
+    if (this.sweeping !== undefined) return await this.sweeping
+    this.sweeping = this.sweep().finally(() => { this.sweeping = undefined })
+    await this.sweeping
+  }
+
+  private async sweep (): Promise<void> {
+    for (const row of this.repo.due(this.now(), SWEEP_BATCH)) {
+      if (this.stopping.signal.aborted) return
+      try {
+        await this.settle(row)
+      } catch (err) {
+        this.c.log.warn({ receiptId: row.receiptId, err: messageOf(err) }, 'a held-back part could not be settled; tried again at the next sweep')
+      }
+    }
+  }
+
+  private async settle (row: AuditRow): Promise<void> {
+    // a part forfeited with another earlier in this sweep is not held any more
+    if (this.repo.get(row.receiptId)?.state !== 'held') return
+    let verdict: AuditVerdict = 'not-drawn'
+    if (this.init.rate > 0 && this.init.random() < this.init.rate) verdict = await this.c.rerun(row, this.stopping.signal)
+    if (this.stopping.signal.aborted) return
+    if (verdict !== 'disagreed') {
+      await this.pay(row, verdict)
+      return
+    }
+    await this.forfeit(row, 'disagreed')
+    for (const other of this.repo.heldOf(row.worker)) {
+      const held = this.repo.get(other)
+      if (held !== undefined && other !== row.receiptId) await this.forfeit(held, 'with-another')
+    }
+    this.c.caught(row)
+  }
+
+  private async pay (row: AuditRow, verdict: AuditVerdict): Promise<void> {
+    try {
+      this.c.market.capture({ holdId: row.holdId, receiptId: `${row.receiptId}#rest`, partOf: row.receiptId, seller: row.worker, amount: row.amount })
+    } catch (err) {
+      // released by its expiry (the node was away a day past due), or never set aside before a crash
+      if (!isAgoraError(err, 'E1104')) throw err
+      this.settled(row, 'forfeited', 'hold-gone')
+      return
+    }
+    this.c.market.release(row.holdId)
+    await this.c.market.durable()
+    this.settled(row, 'paid', verdict)
+  }
+
+  private async forfeit (row: AuditRow, verdict: AuditVerdict): Promise<void> {
+    this.c.market.release(row.holdId)
+    await this.c.market.durable()
+    this.settled(row, 'forfeited', verdict)
+  }
+
+  private settled (row: AuditRow, outcome: 'paid' | 'forfeited', audited: AuditVerdict): void {
+    if (!this.repo.settle(row.receiptId, outcome, audited, this.now())) return
+    this.settledCount?.inc({ outcome, audited })
+    this.c.events.emit('verify:audited', { jobId: row.jobId, subtaskId: row.subtaskId, worker: row.worker, amount: formatCredits(row.amount), outcome, audited })
+  }
+}
