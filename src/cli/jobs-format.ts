@@ -5,7 +5,8 @@
  */
 import { AgoraError, errorFromBody } from '../errors.ts'
 import type { JobState } from '../jobs/types.ts'
-import type { JobJson, SubtaskJson, VerificationSummaryJson } from '../client/schemas.ts'
+import type { HeldBackJson, JobJson, SubtaskJson, VerificationSummaryJson } from '../client/schemas.ts'
+import { parseCredits } from '../market/amount.ts'
 import type { JobTypeInfo } from '../jobs/api-types.ts'
 import { formatDuration, type Column } from './output.ts'
 
@@ -67,6 +68,15 @@ export function verificationLine (v: VerificationSummaryJson): string {
   const canaries = counts(v.canaries)
   const quorum = counts(v.quorum)
   return `${replicas === '' ? 'no replicas' : replicas}${canaries === '' ? '' : ` (canaries: ${canaries})`}${quorum === '' ? '' : ` (verifiers: ${quorum})`}${v.provisional ? '; provisional' : ''}`
+}
+
+/** A job's held-back pay in one line: `0.200000 until 18:40:12Z; 0.400000 paid after audits; 0.200000 forfeited`, or '-' when nothing was. */
+export function heldBackLine (h: HeldBackJson): string {
+  const parts: string[] = []
+  if (parseCredits(h.held) > 0) parts.push(`${h.held} held${h.nextDueAt === null ? '' : ` (first due ${new Date(h.nextDueAt).toISOString()})`}`)
+  if (parseCredits(h.paid) > 0) parts.push(`${h.paid} paid after the audit window`)
+  if (parseCredits(h.forfeited) > 0) parts.push(`${h.forfeited} forfeited by a failed audit`)
+  return parts.length === 0 ? '-' : parts.join('; ')
 }
 
 /** Key/value view of one job for humans. */

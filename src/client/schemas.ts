@@ -255,7 +255,10 @@ export const verificationSummaryResponse = z.object({ checked: z.number(), repli
 export type VerificationSummaryJson = z.infer<typeof verificationSummaryResponse>
 
 /** GET /api/v1/jobs/:id: the job, how its results were checked, and every subtask. */
-export const jobDetailResponse = jobResponse.extend({ verification: verificationSummaryResponse, subtasks: z.array(subtaskResponse) })
+/** What the job's provisional results hold back of their pay: still held (settled from `nextDueAt` on), paid after the window, forfeited by a failed audit. */
+export const heldBackResponse = z.object({ held: z.string(), paid: z.string(), forfeited: z.string(), nextDueAt: z.number().nullable() })
+export type HeldBackJson = z.infer<typeof heldBackResponse>
+export const jobDetailResponse = jobResponse.extend({ verification: verificationSummaryResponse, heldBack: heldBackResponse, subtasks: z.array(subtaskResponse) })
 export type JobDetail = z.infer<typeof jobDetailResponse>
 
 export const jobResultResponse = z.object({ jobId: z.string(), state: z.enum(JOB_STATES), partial: z.boolean(), result: z.unknown() })

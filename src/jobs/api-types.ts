@@ -4,6 +4,7 @@
  * inputs in chunks as content-addressed blobs.
  */
 import type { Job, JobSpecInput, JobState, Subtask } from './types.ts'
+import type { Micro } from '../market/amount.ts'
 
 export interface JobTypeInfo {
   type: string
@@ -41,6 +42,8 @@ export interface JobsApi {
   /** Undefined when unknown (the API answers 404 E1060). */
   get(jobId: string): Job | undefined
   subtasks(jobId: string): Subtask[]
+  /** What the job's provisional results hold back of their pay (docs/verification.md "Held-back pay and audits"), in micro-credits. */
+  heldBack(jobId: string): HeldBack
   /** The aggregated (or, after a failure, partial) result; E1061 while the job runs, E1060 unknown. */
   result(jobId: string): JobResult
   /** Stop the job: pending subtasks cancelled, running ones aborted on their workers. */
@@ -50,4 +53,12 @@ export interface JobsApi {
   beginUpload(size: number): UploadStatus
   appendUpload(uploadId: string, offset: number, chunk: Uint8Array): UploadStatus
   completeUpload(uploadId: string, expectedHash?: string): BlobRef
+}
+
+/** A job's held-back pay: still held (`nextDueAt` the soonest settles), paid after the window, forfeited by a failed audit. */
+export interface HeldBack {
+  held: Micro
+  paid: Micro
+  forfeited: Micro
+  nextDueAt: number | null
 }

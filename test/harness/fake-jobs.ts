@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { AgoraError, type ErrorBody } from '../../src/errors.ts'
 import type { AgoraEvents } from '../../src/events.ts'
 import { jobSpecSchema, FINISHED_JOB_STATES, type Job, type JobSpec, type JobSpecInput, type JobState, type Subtask } from '../../src/jobs/types.ts'
-import type { BlobRef, JobResult, JobsApi, JobTypeInfo, UploadStatus } from '../../src/jobs/api-types.ts'
+import type { BlobRef, HeldBack, JobResult, JobsApi, JobTypeInfo, UploadStatus } from '../../src/jobs/api-types.ts'
 import type { BlobStore } from '../../src/jobs/blobs/index.ts'
 import type { ControlPlane } from '../../src/api/index.ts'
 
@@ -31,6 +31,8 @@ export class FakeJobs implements JobsApi {
   readonly submitted: JobSpec[] = []
   private readonly jobsById = new Map<string, Job>()
   private readonly subtasksById = new Map<string, Subtask[]>()
+  /** A job's held-back pay, as a test sets it. */
+  readonly held = new Map<string, HeldBack>()
   private readonly results = new Map<string, unknown>()
   private readonly blobs: BlobStore | undefined
   private readonly events: Pick<AgoraEvents, 'emit'> | undefined
@@ -89,6 +91,11 @@ export class FakeJobs implements JobsApi {
 
   subtasks (jobId: string): Subtask[] {
     return structuredClone(this.subtasksById.get(jobId) ?? [])
+  }
+
+  /** What tests set per job in `held`; nothing held back otherwise. */
+  heldBack (jobId: string): HeldBack {
+    return this.held.get(jobId) ?? { held: 0, paid: 0, forfeited: 0, nextDueAt: null }
   }
 
   result (jobId: string): JobResult {

@@ -76,9 +76,11 @@ describe('held-back pay of provisional results, audited on real nodes', () => {
     const subtasks = done.progress.total
     assert.ok(subtasks >= 3 && spent > 0)
     assert.equal(payable(honest), spent * 4 / 5, 'a fifth of each receipt held back while the window runs')
+    assert.equal(coordinator.components.jobs.heldBack(job.id).held, spent / 5, 'the job view says what waits')
     await waitFor('every held-back part audited', () => audited.filter(e => e.jobId === job.id).length === subtasks, { timeoutMs: 30_000 })
     assert.deepEqual([...new Set(audited.filter(e => e.jobId === job.id).map(e => `${e.outcome} ${e.audited}`))], ['paid agreed'])
     assert.equal(payable(honest), spent)
+    assert.deepEqual(coordinator.components.jobs.heldBack(job.id), { held: 0, paid: spent / 5, forfeited: 0, nextDueAt: null })
     await waitFor('the honest worker holds the proofs of all of it', () => receivable(honest) === spent, { timeoutMs: 20_000 })
   })
 
@@ -93,6 +95,7 @@ describe('held-back pay of provisional results, audited on real nodes', () => {
     assert.ok(mine.every(e => e.outcome === 'forfeited'), JSON.stringify(mine))
     assert.equal(mine.filter(e => e.audited === 'disagreed').length, 1, 'caught once; the rest forfeited with it')
     assert.equal(payable(cheat), spent * 4 / 5, 'the cheat keeps only what was paid at once')
+    assert.equal(coordinator.components.jobs.heldBack(job.id).forfeited, spent / 5)
     assert.equal(coordinator.components.market.wallet().available, available - spent * 4 / 5, 'the buyer got the held-back fifth back')
   })
 })

@@ -1,7 +1,8 @@
 /** Jobs and subtasks as the control API sends them: amounts (micro-credits inside) as six-decimal strings (src/client/schemas.ts). */
 import { formatCredits } from '../../market/amount.ts'
 import { constraintsJson, type Job, type Subtask } from '../../jobs/types.ts'
-import type { JobJson, SubtaskJson, VerificationSummaryJson } from '../../client/schemas.ts'
+import type { HeldBackJson, JobJson, SubtaskJson, VerificationSummaryJson } from '../../client/schemas.ts'
+import type { HeldBack } from '../../jobs/api-types.ts'
 
 export function jobJson (job: Job): JobJson {
   return { ...job, constraints: constraintsJson(job.constraints), spent: formatCredits(job.spent) }
@@ -24,4 +25,9 @@ export function verificationSummary (subtasks: readonly Subtask[]): Verification
     if (v.provisional) summary.provisional = true
   }
   return summary
+}
+
+/** A job's held-back pay (docs/verification.md "Held-back pay and audits"), amounts as credits. */
+export function heldBackJson (held: HeldBack): HeldBackJson {
+  return { held: formatCredits(held.held), paid: formatCredits(held.paid), forfeited: formatCredits(held.forfeited), nextDueAt: held.nextDueAt }
 }

@@ -12,7 +12,7 @@ import { jobSpecSchema, type JobInput, type JobSpecInput } from '../../jobs/type
 import type { JobsApi } from '../../jobs/api-types.ts'
 import { formatBytes } from '../../jobs/blobs/index.ts'
 import { parse } from './control.ts'
-import { jobJson, subtaskJson, verificationSummary } from './jobs-json.ts'
+import { heldBackJson, jobJson, subtaskJson, verificationSummary } from './jobs-json.ts'
 
 const path = (full: string): string => full.slice(API_PREFIX.length)
 
@@ -63,7 +63,7 @@ export async function registerJobsRoutes (app: FastifyInstance, { jobs }: { jobs
       if (job === undefined) throw new AgoraError('E1060', `no job '${id}'`)
       if (subtasks === 'false') return jobJson(job)
       const rows = api().subtasks(id)
-      return { ...jobJson(job), verification: verificationSummary(rows), subtasks: rows.map(subtaskJson) }
+      return { ...jobJson(job), verification: verificationSummary(rows), heldBack: heldBackJson(api().heldBack(job.id)), subtasks: rows.map(subtaskJson) }
     })
     scope.get(path(ROUTES.jobResult.path), async request => api().result(parse(jobIdParam, request.params, 'path').id))
     scope.post(path(ROUTES.cancelJob.path), async request => jobJson(await api().cancel(parse(jobIdParam, request.params, 'path').id)))

@@ -8,7 +8,7 @@ import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord, say } from '../output.ts'
 import { buildJobSpec, collect, inputSource, type SubmitFlags } from '../jobs-args.ts'
 import { watchJob } from '../job-watch.ts'
-import { FINISHED, jobColumns, jobFailure, jobView, subtaskColumns, TYPE_COLUMNS, verificationLine } from '../jobs-format.ts'
+import { FINISHED, heldBackLine, jobColumns, jobFailure, jobView, subtaskColumns, TYPE_COLUMNS, verificationLine } from '../jobs-format.ts'
 import { JobProgressView, EtaEstimator, renderProgress, formatSize } from '../progress.ts'
 
 /** Submitting plans the whole job first: give it longer than the default 30 s. */
@@ -85,7 +85,7 @@ export function registerJobsCommands (program: Command): void {
       const detail = await connect(opts).client.job(id)
       if (opts.format === 'csv') { printList(detail.subtasks, subtaskColumns(), opts); return }
       if (opts.format !== 'table') { printRecord(detail, opts); return }
-      printRecord(detail, opts, undefined, { ...jobView(detail), verified: verificationLine(detail.verification) })
+      printRecord(detail, opts, undefined, { ...jobView(detail), verified: verificationLine(detail.verification), 'held back': heldBackLine(detail.heldBack) })
       say('', opts)
       printList(detail.subtasks, subtaskColumns(), opts)
     })

@@ -23,6 +23,7 @@ import { formatCredits, type Micro } from '../../market/amount.ts'
 import type { MarketApi } from '../../market/types.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { AuditRepository, type AuditRow, type AuditVerdict } from './audit-repository.ts'
+import type { HeldBack } from '../api-types.ts'
 import type { Database } from '../../store/index.ts'
 import { counter } from '../../observability/metrics.ts'
 import type { Counter, Registry } from 'prom-client'
@@ -137,9 +138,14 @@ export class JobAudits {
     return amount
   }
 
-  /** Held-back parts of a job, for its view. */
-  ofJob (jobId: string): ReturnType<AuditRepository['ofJob']> {
-    return this.repo.ofJob(jobId)
+  /** What a job's provisional results hold back, for its view. */
+  heldBack (jobId: string): HeldBack {
+    const sum: HeldBack = { held: 0, paid: 0, forfeited: 0, nextDueAt: null }
+    for (const part of this.repo.ofJob(jobId)) {
+      sum[part.state] += part.amount
+      if (part.state === 'held' && (sum.nextDueAt === null || part.dueAt < sum.nextDueAt)) sum.nextDueAt = part.dueAt
+    }
+    return sum
   }
 
   /** Settle every part due now (the sweep; tests call it too). One sweep at a time. */

@@ -37,7 +37,7 @@ export interface CoordinatorContext {
   /** Whether a result decided here now is provisional (the quorum in bootstrap mode): part of its pay is then held back. */
   provisional?: (() => boolean) | undefined
   /** Held-back pay of provisional results and their audits (verify.holdback). */
-  audits?: Pick<JobAudits, 'holdBack'> | undefined
+  audits?: Pick<JobAudits, 'holdBack' | 'heldBack'> | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */

@@ -17,7 +17,7 @@ import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.ts'
 import type { AgoraEvents } from '../../events.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { Database } from '../../store/index.ts'
-import type { BlobRef, JobResult, JobsApi, JobTypeInfo, UploadStatus } from '../api-types.ts'
+import type { BlobRef, HeldBack, JobResult, JobsApi, JobTypeInfo, UploadStatus } from '../api-types.ts'
 import type { JobsConfig } from '../constants.ts'
 import type { AnyExecutor } from '../executors/types.ts'
 import type { AnyPlanner, PlanInput, PlanTools } from '../planner/types.ts'
@@ -181,6 +181,10 @@ export class JobCoordinator implements JobsApi {
 
   subtasks (jobId: string): Subtask[] {
     return this.store.subtasks(jobId)
+  }
+
+  heldBack (jobId: string): HeldBack {
+    return this.c.audits?.heldBack(jobId) ?? { held: 0, paid: 0, forfeited: 0, nextDueAt: null }
   }
 
   result (jobId: string): JobResult {

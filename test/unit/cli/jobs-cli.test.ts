@@ -131,6 +131,10 @@ describe('agora jobs against a listening API', () => {
     assert.match(table.stdout, /task-0000/)
     assert.match(table.stdout, /…StUvWxYz/)
     assert.ok(!table.stdout.includes(WORKER), 'the table shortens peer ids')
+    assert.match(table.stdout, /held back\s+-\n/, 'nothing held back: a dash')
+    jobs.held.set(id, { held: 200_000, paid: 400_000, forfeited: 0, nextDueAt: Date.UTC(2026, 11, 7, 18, 40) })
+    assert.match((await cli('jobs', 'show', id)).stdout, /held back\s+0\.200000 held \(first due 2026-12-07T18:40:00\.000Z\); 0\.400000 paid after the audit window\n/)
+    assert.deepEqual((JSON.parse((await cli('jobs', 'show', id, '--json')).stdout) as { heldBack: unknown }).heldBack, { held: '0.200000', paid: '0.400000', forfeited: '0.000000', nextDueAt: Date.UTC(2026, 11, 7, 18, 40) })
 
     const list = JSON.parse((await cli('jobs', 'list', '--state', 'completed', '--json')).stdout) as JobJson[]
     assert.ok(list.some(j => j.id === id))

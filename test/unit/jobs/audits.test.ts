@@ -87,7 +87,7 @@ test('a provisional result: a fifth of its pay waits out the window, then is pai
   assert.equal(seller.payee.unpaid(t.buyer.peerId), 0)
   assert.equal(seller.ledger.balance('earned'), -PRICE)
   assert.equal(t.buyer.escrow.isOpen('audit:s1'), false)
-  assert.deepEqual(t.audits.ofJob('j1').map(a => [a.subtaskId, a.state, a.audited]), [['s1', 'paid', 'not-drawn']])
+  assert.deepEqual(t.audits.heldBack('j1'), { held: 0, paid: PRICE / 5, forfeited: 0, nextDueAt: null })
 })
 
 test('drawn for an audit and agreed: paid; the re-run could not be done: paid, unaudited', async () => {
@@ -108,12 +108,14 @@ test('an audited result that disagrees: its part and the worker\'s other held pa
   const available = t.buyer.ledger.balance('available')
   t.buyer.clock.now += WINDOW
   commit(t, 0, 'later') // the same worker, not due yet: forfeited with the one caught
+  assert.deepEqual(t.audits.heldBack('j1'), { held: 3 * PRICE / 5, paid: 0, forfeited: 0, nextDueAt: t.buyer.clock.now })
   await t.audits.settleDue()
   assert.deepEqual(t.events.map(e => [e.subtaskId, e.outcome, e.audited]).sort(), [
     ['bad', 'forfeited', 'disagreed'], ['later', 'forfeited', 'with-another'], ['other-worker', 'paid', 'agreed']
   ])
   assert.deepEqual(t.caught, [(t.sellers[0] as BooksNode).peerId])
   assert.equal(t.buyer.ledger.balance('available'), available + 2 * PRICE / 5)
+  assert.deepEqual(t.audits.heldBack('j1'), { held: 0, paid: PRICE / 5, forfeited: 2 * PRICE / 5, nextDueAt: null })
   payAll(t, 0)
   payAll(t, 1)
   // the cheat was paid four fifths of each result; the honest worker all of its one
@@ -164,5 +166,5 @@ test('nothing is held back with holdback 0, for a price too small to split, or w
   assert.equal(tiny, 0)
   const roomless = t.audits.holdBack({ jobId: 'j1', subtaskId: 'y', worker: 'w', type: 'text.embed', assignment: {} as TaskAssignment, result: null, resultHash: 'h', receiptId: 'y', price: 1000 * PRICE, from: JOB_HOLD })
   assert.equal(roomless, 0)
-  assert.deepEqual(t.audits.ofJob('j1').map(a => [a.subtaskId, a.state]), [['y', 'paid']])
+  assert.deepEqual(t.audits.heldBack('j1'), { held: 0, paid: 200 * PRICE, forfeited: 0, nextDueAt: null }, 'the whole price paid at once')
 })
