@@ -53,7 +53,7 @@ export interface JobsAssemblyComponents {
   /** Pays for our priced subtasks and books what we sell (none: nothing is booked). */
   market?: MarketApi | undefined
   /** Verification: gossips the evidence when replicas outvote a worker (none: nothing is gossiped). */
-  verify?: Pick<VerifyService, 'challenge' | 'status' | 'attest' | 'decided'> | undefined
+  verify?: Pick<VerifyService, 'challenge' | 'status' | 'attest' | 'decided' | 'paysFor'> | undefined
 }
 
 export interface JobsAssembly {
@@ -143,7 +143,8 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     ask: async (peer, request, signal) => await c.reqresp.request(peer, checkProtocol, request, { signal }),
     verifiersOf: type => [...new Set(c.offers.list({ taskType: type }).filter(o => o.tags.includes(verifierTag(type))).map(o => o.node))],
     quorum: () => verify.status(),
-    decided: async (thread, epoch, result, verifiers, signal) => await verify.decided(thread, epoch, result, signal, verifiers),
+    decided: async (thread, epoch, result, verifiers, signal, pay) => await verify.decided(thread, epoch, result, signal, verifiers, pay),
+    paysFor: (thread, epoch) => verify.paysFor(thread, epoch),
     log
   })
   const verifier = new CheckVerifier({

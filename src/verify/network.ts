@@ -104,8 +104,8 @@ export class VerifyNetwork {
   private readonly settledListeners = new Set<SettledListener>()
   /** thread → a FINALIZE that arrived before the decision it finalizes (bounded). */
   private readonly earlyFinals = new Map<string, { decider: string, p: VerifyPayload<'FINALIZE'> }>()
-  /** `thread epoch` → the verifiers whose reveals count there (expect()). */
-  private readonly expected = new Map<string, Set<string>>()
+  /** `thread epoch` → the verifiers whose reveals count there, and how this node decides it (expect()). */
+  private readonly expected = new Map<string, { verifiers: Set<string>, decide: ((result: string) => Promise<unknown>) | undefined }>()
   private readonly undo: Array<() => void> = []
 
   constructor (components: VerifyNetworkComponents, init: VerifyNetworkInit) {
@@ -200,14 +200,15 @@ export class VerifyNetwork {
 
   /**
    * Count the reveals of these verifiers only for (thread, epoch) — the ones
-   * this node asked — so peers it did not ask cannot make it DECIDE there.
+   * this node asked — so peers it did not ask cannot make it DECIDE there;
+   * `decide`: how it decides there (e.g. holding the result's pay first).
    * Returns the undo.
    */
-  expect (thread: string, epoch: number, verifiers: readonly string[]): () => void {
+  expect (thread: string, epoch: number, verifiers: readonly string[], decide?: (result: string) => Promise<unknown>): () => void {
     const key = `${thread} ${epoch}`
-    const set = new Set(verifiers)
-    setBounded(this.expected, key, set, MAX_TALLIES)
-    return () => { if (this.expected.get(key) === set) this.expected.delete(key) }
+    const entry = { verifiers: new Set(verifiers), decide }
+    setBounded(this.expected, key, entry, MAX_TALLIES)
+    return () => { if (this.expected.get(key) === entry) this.expected.delete(key) }
   }
 
   /** Called for each peer's FINALIZE and RECONCILE this node takes. */
@@ -316,15 +317,17 @@ export class VerifyNetwork {
       return
     }
     if (p.verdict !== 'valid') return
-    const allowed = this.expected.get(`${p.thread} ${p.epoch}`)
-    if (allowed !== undefined && !allowed.has(verifier)) return
+    const expected = this.expected.get(`${p.thread} ${p.epoch}`)
+    if (expected !== undefined && !expected.verifiers.has(verifier)) return
     const key = `${at} ${p.resultHash}`
     const count = add(this.reveals, key, verifier)
     const epochKey = `${p.thread} ${p.epoch}`
     if (count < this.init.k() || !this.init.decides(p.thread) || this.decided.has(epochKey)) return
     // one decision per (thread, epoch), whatever arrives later
     addBounded(this.decided, epochKey, MAX_TALLIES)
-    void this.decide(p.thread, p.epoch, p.resultHash).catch(err => {
+    // the asker's way when it gave one (holding the result's pay first), else a plain DECIDE
+    const deciding = expected?.decide !== undefined ? expected.decide(p.resultHash) : this.decide(p.thread, p.epoch, p.resultHash)
+    deciding.catch(err => {
       this.decided.delete(epochKey)
       this.c.logger.warn({ thread: p.thread, err: messageOf(err) }, 'deciding failed')
     })

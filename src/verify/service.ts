@@ -250,6 +250,11 @@ export class VerifyService {
     await this.settlement.decide(thread, epoch, result, pay, async () => await this.network.decideOwn(thread, epoch, result))
   }
 
+  /** Whether this node's decision of (thread, epoch) holds its result's pay (FINALIZE captures it). */
+  paysFor (thread: string, epoch: number): boolean {
+    return this.settlement?.pays(thread, epoch) ?? false
+  }
+
   /** Finalize this node's standing decision of `thread` now, before `verify.finalizeAfterMs` (its pay captured, FINALIZE gossiped). */
   async finalize (thread: string): Promise<FinalizeOutcome> {
     if (this.settlement === undefined) return 'nothing-held'
@@ -259,15 +264,27 @@ export class VerifyService {
   /**
    * Resolves true once `result` stands as the winner of (thread, epoch) in
    * this node's book; false when `signal` aborts first. `verifiers`: while
-   * waiting, only their reveals count towards this node's DECIDE there.
+   * waiting, only their reveals count towards this node's DECIDE there;
+   * `pay`: that DECIDE, for `result`, holds it first (FINALIZE captures it).
    */
-  async decided (thread: string, epoch: number, result: string, signal: AbortSignal, verifiers?: readonly string[]): Promise<boolean> {
+  async decided (thread: string, epoch: number, result: string, signal: AbortSignal, verifiers?: readonly string[], pay?: DecisionPay): Promise<boolean> {
     const stands = (): boolean => {
       const winner = this.decisions.get(thread)?.winner
       return winner !== undefined && winner.epoch === epoch && winner.result === result
     }
     if (stands()) return true
-    const unexpect = verifiers === undefined ? () => {} : this.network.expect(thread, epoch, verifiers)
+    const settlement = this.settlement
+    // deciding with pay: the DECIDE is booked before the settlement records it, so the answer waits for the settlement
+    let settling: Promise<unknown> | undefined
+    const decide = pay === undefined || settlement === undefined
+      ? undefined
+      : async (decided: string): Promise<unknown> => {
+        settling = decided === result
+          ? settlement.decide(thread, epoch, decided, pay, async () => await this.network.decideOwn(thread, epoch, decided))
+          : this.network.decideOwn(thread, epoch, decided)
+        return await settling
+      }
+    const unexpect = verifiers === undefined ? () => {} : this.network.expect(thread, epoch, verifiers, decide)
     return await new Promise<boolean>(resolve => {
       const done = (value: boolean): void => {
         off()
@@ -276,7 +293,11 @@ export class VerifyService {
         resolve(value)
       }
       const aborted = (): void => { done(false) }
-      const off = this.network.onDecision(decision => { if (decision.thread === thread && stands()) done(true) })
+      const off = this.network.onDecision(decision => {
+        if (decision.thread !== thread || !stands()) return
+        if (settling === undefined) done(true)
+        else settling.then(() => { done(true) }, () => { done(stands()) })
+      })
       if (signal.aborted) done(false)
       else signal.addEventListener('abort', aborted, { once: true })
     })

@@ -34,6 +34,8 @@ export interface DecisionPay {
   payee: string
   receiptId: string
   amount: Micro
+  /** Set the pay aside from this hold (a job's budget) instead of holding it anew from available. */
+  from?: string | undefined
 }
 
 export interface SettlementComponents {
@@ -42,6 +44,7 @@ export interface SettlementComponents {
   decisions: Pick<DecisionBook, 'get' | 'finalize'>
   market: {
     hold: (holdId: string, amount: Micro, options: { ref?: string, expiresAt?: number }) => void
+    setAside: (from: string, to: string, amount: Micro, options: { ref?: string, expiresAt?: number }) => void
     capture: (input: CaptureInput) => void
     release: (holdId: string) => void
     durable: () => Promise<void>
@@ -113,8 +116,11 @@ export class DecisionSettlement {
     try {
       const now = this.now()
       // a hold of its own per try: a released hold's key is spent
-      const row: DecisionPayRow = { thread, epoch, lamport: 0, result, holdId: `${payHoldId(thread, epoch)}/${randomBytes(6).toString('base64url')}`, ...pay, state: 'held', decidedAt: now, settledAt: null }
-      this.c.market.hold(row.holdId, pay.amount, { ref: thread, expiresAt: now + this.finalizeAfterMs + HOLD_GRACE_MS })
+      const { from, ...paid } = pay
+      const row: DecisionPayRow = { thread, epoch, lamport: 0, result, holdId: `${payHoldId(thread, epoch)}/${randomBytes(6).toString('base64url')}`, ...paid, state: 'held', decidedAt: now, settledAt: null }
+      const options = { ref: thread, expiresAt: now + this.finalizeAfterMs + HOLD_GRACE_MS }
+      if (from === undefined) this.c.market.hold(row.holdId, pay.amount, options)
+      else this.c.market.setAside(from, row.holdId, pay.amount, options)
       this.c.repo.insert(row)
       await this.c.market.durable()
       let decision: Decision | undefined
@@ -138,6 +144,12 @@ export class DecisionSettlement {
     } finally {
       this.deciding.delete(at)
     }
+  }
+
+  /** Whether this node's decision of (thread, epoch) holds pay (or paid it at FINALIZE). */
+  pays (thread: string, epoch: number): boolean {
+    const row = this.c.repo.get(thread, epoch)
+    return row !== undefined && row.lamport > 0 && row.state !== 'refunded'
   }
 
   /** A decision was displaced in the book: if it was this node's and held pay, refund it. */

@@ -85,10 +85,18 @@ describe('verifiers on the network check a coordinator\'s results in quorum mode
       const thread = `${coordinator.peerId}/${job.id}/${s.id}`
       await waitFor(`the DECIDE of ${s.id} everywhere`, () => [coordinator, ...verifiers].every(n => n.components.verify.decisions.get(thread)?.winner.result === s.resultHash), { timeoutMs: 20_000 })
     }
-    // the honest worker alone worked and was paid; verifiers re-ran for free
-    const wallet = coordinator.components.market.wallet()
-    assert.ok((wallet.peers.find(p => p.peer === honest.peerId)?.payable ?? 0) > 0)
-    for (const v of verifiers) assert.equal(wallet.peers.find(p => p.peer === v.peerId)?.payable ?? 0, 0)
+    // each DECIDE holds the worker's pay, set aside from the job's budget: nothing is owed before FINALIZE
+    const payable = (node: AgoraNode): number => coordinator.components.market.wallet().peers.find(p => p.peer === node.peerId)?.payable ?? 0
+    assert.equal(payable(honest), 0)
+    assert.equal(coordinator.components.market.wallet().held, done.spent, 'the decisions hold what the job spent')
+    for (const s of subtasks) assert.equal(await coordinator.components.verify.finalize(`${coordinator.peerId}/${job.id}/${s.id}`), 'finalized')
+    // FINALIZE captured it: the honest worker alone worked and is paid; verifiers re-ran for free
+    assert.equal(payable(honest), done.spent)
+    for (const v of verifiers) assert.equal(payable(v), 0)
+    for (const s of subtasks) {
+      const thread = `${coordinator.peerId}/${job.id}/${s.id}`
+      await waitFor(`the FINALIZE of ${s.id} everywhere`, () => verifiers.every(n => n.components.verify.decisions.get(thread)?.finalized === true), { timeoutMs: 20_000 })
+    }
   })
 
   test('random vectors are outvoted by the verifiers: never paid, the worker blamed, E1208', async () => {

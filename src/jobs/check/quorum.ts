@@ -11,7 +11,7 @@
  * result the bootstrap way.
  */
 import { messageOf } from '../../errors.ts'
-import { secureRandom } from '../../verify/index.ts'
+import { secureRandom, type DecisionPay } from '../../verify/index.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
 import { CHECK_MAX_RESULT_BYTES, type CheckRequest, type CheckResponse } from './protocol.ts'
@@ -24,7 +24,9 @@ export interface QuorumChecksComponents {
   /** The quorum now: its mode and K. */
   quorum: () => { mode: 'bootstrap' | 'quorum', k: number }
   /** Resolves true once this node booked `result` as the winner of (thread, epoch), counting the reveals of `verifiers` only; false when `signal` aborts first. */
-  decided: (thread: string, epoch: number, result: string, verifiers: readonly string[], signal: AbortSignal) => Promise<boolean>
+  decided: (thread: string, epoch: number, result: string, verifiers: readonly string[], signal: AbortSignal, pay?: DecisionPay) => Promise<boolean>
+  /** Whether this node's decision of (thread, epoch) holds its result's pay. */
+  paysFor?: ((thread: string, epoch: number) => boolean) | undefined
   log: Logger
 }
 
@@ -60,15 +62,20 @@ export class QuorumChecks {
     return { k, drawn: candidates.slice(0, k + SPARES) }
   }
 
+  /** Whether the DECIDE of a check (thread, the attempt as epoch) holds the result's pay: then FINALIZE pays it, not the commit. */
+  paidByDecision (thread: string, epoch: number): boolean {
+    return this.c.paysFor?.(thread, epoch) ?? false
+  }
+
   /** Have K of `drawn` check `primary`'s result for `assignment`; undefined: no verdict (check it another way). */
-  async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, k: number, drawn: string[], signal: AbortSignal }): Promise<QuorumVerdict | undefined> {
-    const { thread, assignment, primary, k, drawn, signal } = input
+  async check (input: { thread: string, assignment: TaskAssignment, primary: DispatchResult, k: number, drawn: string[], signal: AbortSignal, pay?: DecisionPay | undefined }): Promise<QuorumVerdict | undefined> {
+    const { thread, assignment, primary, k, drawn, signal, pay } = input
     // the wire form's size, near enough (canonical JSON would cost a second serialisation): the input and the result, and a replica as large
     if (Buffer.byteLength(JSON.stringify(primary.result) ?? '') + Buffer.byteLength(JSON.stringify(assignment.input) ?? '') > CHECK_MAX_RESULT_BYTES) return undefined
     const epoch = assignment.attempt
     // listening before asking: the DECIDE may be booked before the last answer arrives
     const waiting = new AbortController()
-    const decided = this.c.decided(thread, epoch, primary.resultHash, drawn, AbortSignal.any([signal, waiting.signal]))
+    const decided = this.c.decided(thread, epoch, primary.resultHash, drawn, AbortSignal.any([signal, waiting.signal]), pay)
     try {
       const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, receipt: primary.receipt, result: primary.result, resultHash: primary.resultHash }
       // one re-run, which the others compare with (K re-runs would cost K times the work); a busy verifier passes it to a spare

@@ -33,7 +33,7 @@ export interface CoordinatorContext {
   /** The /24 or /48 a worker sits in (subnets.ts), to spread replicas over networks; none: distinct peer ids only. */
   subnetOf?: ((peerId: string) => string | undefined) | undefined
   /** Verifiers on the network (quorum mode): they check results instead of replicas compared here. */
-  quorumChecks?: Pick<QuorumChecks, 'verifiersFor' | 'check'> | undefined
+  quorumChecks?: Pick<QuorumChecks, 'verifiersFor' | 'check' | 'paidByDecision'> | undefined
   /** Whether a result decided here now is provisional (the quorum in bootstrap mode): part of its pay is then held back. */
   provisional?: (() => boolean) | undefined
   /** Held-back pay of provisional results and their audits (verify.holdback). */

@@ -14,6 +14,7 @@ import { AgoraError, isAgoraError } from '../../errors.ts'
 import type { Micro } from '../../market/amount.ts'
 import type { MarketApi } from '../../market/types.ts'
 import type { JobAudits, ProvisionalResult } from '../audit/audits.ts'
+import type { DecisionPay } from '../../verify/index.ts'
 
 /** What the coordinator needs of the market (its buyer side). */
 export type JobMarket = Pick<MarketApi, 'hold' | 'capture' | 'captured' | 'release' | 'contractFor' | 'durable'>
@@ -79,21 +80,36 @@ export class JobPayments {
   capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }, provisional?: ProvisionalPart): void {
     if (payment === undefined || this.market === undefined || receipt.price === 0) return
     // a provisional result's part held back for its audit is set aside first; a contract pays on its terms, in full
-    const heldBack = provisional === undefined || this.audits === undefined || !(payment.own || payment.holdId === jobHoldId(this.jobId))
+    const heldBack = provisional === undefined || this.audits === undefined || !this.ownOrJob(payment)
       ? 0
       : this.audits.holdBack({ ...provisional, jobId: this.jobId, worker: receipt.worker, receiptId: receipt.receiptId, price: receipt.price, from: payment.holdId })
     const input = { receiptId: receipt.receiptId, seller: receipt.worker, amount: receipt.price - heldBack }
     try {
       this.market.capture({ holdId: payment.holdId, ...input })
     } catch (err) {
-      if (!isAgoraError(err, 'E1104') || payment.own || payment.holdId === jobHoldId(this.jobId)) throw err
-      const fallback = this.budgeted ? { holdId: jobHoldId(this.jobId), own: false } : this.ownHold(receipt.receiptId, receipt.price)
+      // the job's hold came up short too (a decision gave back what it had set aside of it to available): hold the price anew
+      if (!isAgoraError(err, 'E1104') || payment.own) throw err
+      const fallback = this.budgeted && payment.holdId !== jobHoldId(this.jobId) ? { holdId: jobHoldId(this.jobId), own: false } : this.ownHold(receipt.receiptId, receipt.price)
       try {
         this.market.capture({ holdId: fallback.holdId, ...input })
       } finally {
         this.settle(fallback)
       }
     }
+  }
+
+  /**
+   * What a decision that holds the worker's pay sets aside for it (FINALIZE
+   * captures it): undefined when there is nothing to pay, or a contract pays
+   * on its terms.
+   */
+  decisionPay (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }): DecisionPay | undefined {
+    if (payment === undefined || this.market === undefined || receipt.price === 0 || !this.ownOrJob(payment)) return undefined
+    return { payee: receipt.worker, receiptId: receipt.receiptId, amount: receipt.price, from: payment.holdId }
+  }
+
+  private ownOrJob (payment: AttemptPayment): boolean {
+    return payment.own || payment.holdId === jobHoldId(this.jobId)
   }
 
   /** The attempt ended (committed, failed or abandoned): its own hold's rest goes back. */

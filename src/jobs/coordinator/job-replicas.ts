@@ -151,17 +151,20 @@ export class JobReplicas {
    * network once the quorum has left bootstrap mode and has them; else (or
    * when they give no verdict) by replicas compared here.
    */
-  async verify (plan: CheckPlan, row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult): Promise<{ checked: CheckedReplicas, method: CheckMethod }> {
+  async verify (plan: CheckPlan, row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, payment?: AttemptPayment): Promise<{ checked: CheckedReplicas, method: CheckMethod, paidByDecision?: boolean }> {
     if (plan.canary) return { checked: await this.canary(row, assignment, primary, plan.comparator), method: 'canary' }
     const verifiers = this.c.quorumChecks?.verifiersFor(row.type, new Set([primary.worker, this.c.selfPeerId, ...row.excluded]))
     if (verifiers !== undefined) {
       const thread = `${this.c.selfPeerId}/${this.init.plan.jobId}/${row.id}`
-      const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, ...verifiers, signal: this.init.signal })
+      // the DECIDE holds the worker's pay (set aside from the job's hold) until FINALIZE captures it
+      const pay = this.init.payments.decisionPay(payment, { receiptId: taskReceiptId(assignment.key), worker: primary.worker, price: parseCredits(primary.receiptPayload.price, 'price') })
+      const verdict = await this.c.quorumChecks?.check({ thread, assignment, primary, ...verifiers, signal: this.init.signal, pay })
       // agreed: the worker's result stands; outvoted: nothing stands, the subtask goes to another worker
       const outcome: ReplicaOutcome | undefined = verdict === 'valid'
         ? { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas: verifiers.k }
         : verdict === 'invalid' ? { verdict: 'outvoted', winner: undefined, agreeing: [], outliers: [primary], replicas: verifiers.k } : undefined
-      if (outcome !== undefined) return { checked: { outcome, winner: undefined, release: () => {} }, method: 'quorum' }
+      const paidByDecision = verdict === 'valid' && pay !== undefined && this.c.quorumChecks?.paidByDecision(thread, assignment.attempt) === true
+      if (outcome !== undefined) return { checked: { outcome, winner: undefined, release: () => {} }, method: 'quorum', paidByDecision }
     }
     return { checked: await this.check(row, assignment, primary, plan.comparator, plan.redundancy), method: 'replicas' }
   }

@@ -291,9 +291,9 @@ export class JobRun {
     this.inFlight.set(row.id, verifying)
     const price = parseCredits(first.receiptPayload.price, 'price')
     this.reserved += price
-    let checked, method
+    let checked, method, paidByDecision
     try {
-      ({ checked, method } = await this.replicas.verify(plan, row, assignment, first))
+      ({ checked, method, paidByDecision } = await this.replicas.verify(plan, row, assignment, first, payment))
     } finally {
       this.reserved -= price
       if (this.inFlight.get(row.id) === verifying) this.inFlight.delete(row.id)
@@ -307,7 +307,8 @@ export class JobRun {
         this.failed(row, primary, attempt, noWinner(row.id, primary, checked.outcome.replicas, method))
         return
       }
-      this.commit(row, attempt, winner, checked.winner ?? paidBy, startedAt, assignment, method)
+      // a DECIDE that holds the worker's pay leaves nothing to capture here: its FINALIZE does
+      this.commit(row, attempt, winner, paidByDecision === true ? { payment: undefined, key: paidBy.key } : checked.winner ?? paidBy, startedAt, assignment, method)
     } finally {
       checked.release()
     }

@@ -43,6 +43,7 @@ function rig (node: BooksNode, book = new DecisionBook(), finalizeAfterMs = 60_0
     decisions: book,
     market: {
       hold: (holdId, amount, options) => { node.escrow.hold(holdId, amount, options) },
+      setAside: (from, to, amount, options) => { node.escrow.setAside(from, to, amount, options) },
       capture: input => { node.escrow.capture(input) },
       release: holdId => { node.escrow.release(holdId) },
       durable: async () => { await node.ledger.durable() }
@@ -185,4 +186,21 @@ test('a standing decision whose hold is gone (expired while the node was down) i
   assert.equal(await r.settlement.finalize(THREAD), 'refunded')
   assert.equal(r.node.ledger.balance('spent'), 0)
   assert.equal(new DecisionPayRepository(r.node.db).get(THREAD, 1)?.state, 'refunded')
+})
+
+test('pay set aside from a job\'s hold: the job\'s hold gives it, FINALIZE captures it; refunded, it goes to available', async () => {
+  const r = rig(await booksNode())
+  r.node.escrow.hold('job:j1', 5 * CREDIT)
+  const available = r.node.ledger.balance('available')
+  await r.decide(1, 'X', { ...pay('rX'), from: 'job:j1' })
+  assert.equal(r.node.escrow.remaining('job:j1'), 4 * CREDIT)
+  assert.equal(r.node.escrow.remaining(holdOf(r, 1)), CREDIT)
+  assert.equal(r.node.ledger.balance('available'), available, 'nothing new held from available')
+  await r.decide(2, 'Y', { ...pay('rY'), from: 'job:j1' })
+  await waitFor('epoch 1 refunded', () => r.events.reconciled.length === 1)
+  assert.equal(r.node.ledger.balance('available'), available + CREDIT, 'the orphaned pay went back to available')
+  assert.equal(await r.settlement.finalize(THREAD), 'finalized')
+  assert.equal(r.node.ledger.balance('spent'), CREDIT)
+  assert.equal(r.node.escrow.remaining('job:j1'), 3 * CREDIT)
+  assertBooks(r.node.ledger, 'decider')
 })
