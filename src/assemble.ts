@@ -94,7 +94,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     // providers register what this node serves; the engine loads on first use, never here
     const capabilities = new CapabilityRegistry()
     const wink = createWinkProvider({ logger, metrics }, { ...config.providers.wink, cacheDir: winkCacheDir(dataDir, config.providers.wink.cacheDir) })
-    const providers = new ProviderManager({ registry: capabilities, store, logger, metrics, builtin: [wink] }, {
+    const providers = new ProviderManager({ registry: capabilities, store, logger, metrics, events, builtin: [wink] }, {
       discovery: config.providers.discovery,
       discoveryIntervalMs: config.providers.discoveryIntervalMs,
       modelsTtlMs: config.providers.modelsTtlMs
@@ -118,7 +118,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     const access = new AccessControl({ peerBook, logger, metrics }, { ...config.access, selfPeerId: identity.peerIdString })
     // the market pays for what jobs and the gateway buy, and books what they sell: built before both
     const market = new MarketService({ db: store.db, identity, reqresp, envelopes, peerBook, offers, gossip, access, events, logger, metrics }, config.market)
-    const metering = new Metering({ db: store.db, metrics, logger })
+    const metering = new Metering({ db: store.db, metrics, logger, events })
     const localInference = new LocalInference({ local: providers, metering, prices: () => offers.local()?.prices })
     const inferenceServer = new InferenceServer({ reqresp, access, local: localInference, market, logger, metrics })
     const remote = new RemoteInference({ reqresp, libp2p, logger, metrics }, config.gateway.timeouts)

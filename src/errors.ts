@@ -298,5 +298,12 @@ export function errorFromBody (body: ErrorBody): AgoraError {
 
 /** Message of any thrown value, for logs and `why` fields. */
 export function messageOf (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message
+  // libp2p streams can fail with one of their events ('close', 'abort'…): what it carries, else its type — never "[object Event]"
+  if (err instanceof Event) {
+    const carried = err as Event & { error?: unknown, detail?: unknown, reason?: unknown }
+    const inner = carried.error ?? carried.detail ?? carried.reason
+    return inner === undefined || inner === null ? `the stream failed (a '${err.type}' event, no error attached)` : messageOf(inner)
+  }
+  return String(err)
 }

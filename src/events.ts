@@ -70,6 +70,10 @@ export interface AgoraEventMap {
   'verify:finalized': { thread: string, epoch: number, result: string, decider: string, amount: string }
   /** A decision was orphaned and its pay refunded (this node's, or a peer's RECONCILE); `winnerEpoch`: the decision's that displaced it, when known. */
   'verify:reconciled': { thread: string, epoch: number, result: string, decider: string, refund: string, winnerEpoch: number | null }
+  /** A gateway request finished (served here or by a peer, or failed): what `agora requests` lists, as it happens. */
+  'request:completed': { id: string, op: string, model: string, server: string, outcome: string, errorCode: string | null, totalMs: number, promptTokens: number, completionTokens: number, price: string }
+  /** A provider's health changed (`previous` null: just added; `status` removed: gone). */
+  'provider:status': { provider: string, kind: string, status: 'healthy' | 'degraded' | 'unhealthy' | 'removed', previous: string | null, models: number, error: string | null }
   /** A provisional result's held-back pay settled after its audit window: `paid` to the worker, or `forfeited` (refunded); `audited` says how. */
   'verify:audited': { jobId: string, subtaskId: string, worker: string, amount: string, outcome: 'paid' | 'forfeited', audited: string }
 }
@@ -95,7 +99,8 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'wallet:update', 'contract:proposed', 'contract:accepted', 'contract:rejected', 'contract:settled', 'contract:refunded',
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
-  'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled', 'verify:audited'
+  'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled', 'verify:audited',
+  'request:completed', 'provider:status'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

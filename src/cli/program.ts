@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { AgoraError, formatError, messageOf } from '../errors.ts'
 import { VERSION } from '../version.ts'
+import { nearest } from '../config/suggest.ts'
 import { registerNodeCommands } from './commands/node.ts'
 import { registerIdentityCommands } from './commands/identity.ts'
 import { registerPeersCommands } from './commands/peers.ts'
@@ -49,7 +50,8 @@ export function buildProgram (): Command {
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerCompletionCommand(program)
-  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {} }).showSuggestionAfterError(true)
+  // errors are ours to print (one line); help shown for a missing subcommand goes to stdout like any help
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {}, writeErr: text => process.stdout.write(text) }).showSuggestionAfterError(true)
   return program
 }
 
@@ -66,9 +68,10 @@ export async function runCli (argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0
-      if (err.exitCode === 0) return 0
-      process.stderr.write(formatError('E600', err.message.replace(/^error: /, ''), undefined, 'see `agora --help`') + '\n')
+      // --help and --version end here with exit code 0; so does the help shown for a missing subcommand (`agora`, `agora jobs`)
+      if (err.exitCode === 0 || err.code === 'commander.help') return 0
+      const { what, suggestion } = usageMessage(err.message)
+      process.stderr.write(formatError('E600', what, undefined, suggestion === undefined ? 'see `agora --help`' : `did you mean \`${suggestion}\`? (see \`agora --help\`)`) + '\n')
       return 2
     }
     if (err instanceof AgoraError) {
@@ -80,4 +83,18 @@ export async function runCli (argv: string[]): Promise<number> {
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n')
     return 1
   }
+}
+
+/**
+ * Commander's usage error as one line, and its "Did you mean X?" kept only
+ * when X is a likely typo of what was typed (commander also offers `stop`
+ * for `setup`: two edits in five letters is another word).
+ */
+export function usageMessage (message: string): { what: string, suggestion: string | undefined } {
+  const [first = '', ...rest] = message.replace(/^error: /, '').split('\n')
+  const offered = /\(Did you mean (\S+)\?\)/.exec(rest.join(' '))?.[1]
+  const typed = /unknown (?:command|option) '([^']+)'/.exec(first)?.[1]
+  if (offered === undefined || typed === undefined) return { what: first, suggestion: undefined }
+  const near = nearest(typed, [offered], Math.max(1, Math.floor(typed.replace(/^-+/, '').length / 3)))
+  return { what: first, suggestion: near }
 }

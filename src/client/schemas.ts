@@ -177,7 +177,7 @@ export const providerNameParam = z.object({ name: z.string().min(1).max(63) })
 export const accessBody = z.object({ trustMode: z.enum(['private', 'friends', 'public']) }).strict()
 export const accessResponse = z.object({ trustMode: z.enum(['private', 'friends', 'public']) })
 
-// jobs (DESIGN.md part 9): the body of POST /api/v1/jobs is jobSpecSchema (src/jobs/types.ts)
+// jobs (docs/jobs.md): the body of POST /api/v1/jobs is jobSpecSchema (src/jobs/types.ts)
 
 /** Filters of GET /api/v1/jobs; `status` is accepted as another name for `state`. */
 export const jobsQuery = z.object({

@@ -149,7 +149,8 @@ export class NodeControl implements ControlPlane {
   async connect (address: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }> {
     const ma = toMultiaddr(address)
     try {
-      const connection = await this.components.libp2p.dial(ma, { signal: opts.signal })
+      // force: the address given is dialled even when the peer is connected already (else libp2p hands back the old connection)
+      const connection = await this.components.libp2p.dial(ma, { signal: opts.signal, force: true })
       const peerId = connection.remotePeer.toString()
       return { peerId, addresses: this.remoteAddrs(peerId, [connection.remoteAddr.toString()]) }
     } catch (err) {

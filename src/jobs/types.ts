@@ -1,7 +1,7 @@
 /**
  * The shapes every part of the jobs room shares: what a user submits (one
  * zod schema, used by the API and the CLI), a job and its subtasks as the
- * store keeps them, and the lifecycle states (DESIGN.md part 4).
+ * store keeps them, and the lifecycle states (docs/overview.md "Lifecycles").
  */
 import { z } from 'zod'
 import { creditsInput, creditsWire, formatCredits, type Micro } from '../market/amount.ts'

@@ -15,7 +15,11 @@ export interface MetricsInit {
 
 export function createRegistry (init: MetricsInit = {}): Registry {
   const registry = new Registry()
-  if (init.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'agora_process_' })
+  if (init.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'agora_' })
+    // prom-client names three gauges *_total (sums of the per-type gauges beside them): a gauge never ends in _total
+    for (const total of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`agora_nodejs_active_${total}_total`)
+  }
   return registry
 }
 

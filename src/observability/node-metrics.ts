@@ -3,7 +3,7 @@
  * peers it has, and what the envelope verifier accepted and refused.
  * Values are read at scrape time, so nothing needs updating on a hot path.
  */
-import { Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 
 export interface NodeMetricsSources {
   peerId: string
@@ -20,15 +20,17 @@ export function registerNodeMetrics (registry: Registry, sources: NodeMetricsSou
   new Gauge({ name: 'agora_node_uptime_seconds', help: 'Seconds since the node was created', registers: [registry], collect () { this.set((Date.now() - sources.startedAt) / 1000) } })
   new Gauge({ name: 'agora_peers_connected', help: 'Peers with at least one open connection', registers: [registry], collect () { this.set(sources.connectedPeers()) } })
   new Gauge({ name: 'agora_peers_known', help: 'Peers in the persisted peer book', registers: [registry], collect () { this.set(sources.knownPeers()) } })
-  new Gauge({
+  new Counter({
     name: 'agora_envelopes_total',
     help: 'Signed envelopes verified, by outcome (accepted, or the rejection code)',
     labelNames: ['outcome'],
     registers: [registry],
+    // the verifier keeps the counts; a scrape copies them (they only grow)
     collect () {
       const stats = sources.envelopeStats()
-      this.set({ outcome: 'accepted' }, stats.accepted)
-      for (const [code, count] of Object.entries(stats.rejected)) this.set({ outcome: code }, count ?? 0)
+      this.reset()
+      this.inc({ outcome: 'accepted' }, stats.accepted)
+      for (const [code, count] of Object.entries(stats.rejected)) this.inc({ outcome: code }, count ?? 0)
     }
   })
 }

@@ -187,7 +187,7 @@ export function libp2pOptions (components: CreateLibp2pComponents, network: Netw
     forgetLibp2pMetrics(registry)
     options.metrics = prometheusMetrics({
       registry,
-      // the registry already collects process metrics (agora_process_*)
+      // the registry already collects process metrics (agora_process_*, agora_nodejs_*)
       collectDefaultMetrics: false,
       ...(init.dataDir === undefined ? {} : { statfsLocation: init.dataDir })
     })
@@ -243,7 +243,13 @@ export function listenError (err: unknown): Error {
   }
   const first = failures[0]
   if (first !== undefined) {
-    return new AgoraError('E201', `cannot listen on ${first.address}`, { why: first.reason, cause: err, details: { address: first.address } })
+    // the port is not the problem here: say what is
+    const hint = /EADDRNOTAVAIL/.test(first.reason)
+      ? 'that address is not one of this machine\'s: listen on one it has (`ip addr`), or on all of them: `--listen /ip4/0.0.0.0/tcp/<port>`'
+      : /EACCES/.test(first.reason)
+        ? 'ports below 1024 need privileges: pick a port above 1023, or 0 for any free one'
+        : 'check the address in --listen or network.listen'
+    return new AgoraError('E201', `cannot listen on ${first.address}`, { why: first.reason, hint, cause: err, details: { address: first.address } })
   }
   return err instanceof Error ? err : new AgoraError('E201', 'cannot start the network', { why: message, cause: err })
 }

@@ -26,12 +26,16 @@ import type { KvRepository } from '../store/index.ts'
 import type { HealthStatus, InferenceCallOptions, InferenceProvider, ProviderHealth, ProviderKind } from './inference.ts'
 import type { CapabilityRegistry, ModelCapability } from './registry.ts'
 import type { Registry } from 'prom-client'
+import type { AgoraEvents } from '../events.ts'
+import { HealthAnnouncer } from './health-announcer.ts'
 
 export interface ProviderManagerComponents {
   registry: CapabilityRegistry
   store: { kv: KvRepository }
   logger: AgoraLogger
   metrics?: Registry | undefined
+  /** Told when a provider's health changes (provider:status). */
+  events?: Pick<AgoraEvents, 'emit'> | undefined
   /** Providers built elsewhere and registered at start, e.g. the wink provider (not stopped by the manager). */
   builtin?: InferenceProvider[]
 }
@@ -103,10 +107,13 @@ export class ProviderManager {
   private timer: NodeJS.Timeout | undefined
   private round: Promise<void> | undefined
   private lastSignature = ''
+  /** provider:status when a provider's health changes. */
+  private readonly statuses: HealthAnnouncer
   /** Connections of discovery probes (each provider has its own pool). */
   private probes: Agent | undefined
 
   constructor (components: ProviderManagerComponents, init: ProviderManagerInit = {}) {
+    this.statuses = new HealthAnnouncer(components.events)
     this.c = components
     this.log = components.logger.forComponent('agora:providers')
     this.metrics = createProviderMetrics(components.metrics, this)
@@ -255,7 +262,14 @@ export class ProviderManager {
     if (signature === this.lastSignature) return
     this.lastSignature = signature
     this.c.registry.changed()
+    this.announceHealth()
   }
+
+  private announceHealth (): void {
+    this.statuses.announce([...this.entries.values()].map(e => ({ provider: e.provider, models: knownModels(e.provider).length })))
+  }
+
+
 
   private async runRound (signal: AbortSignal | undefined): Promise<void> {
     const combined = signal === undefined ? this.shutdown.signal : AbortSignal.any([signal, this.shutdown.signal])
@@ -340,6 +354,7 @@ export class ProviderManager {
     else if (this.c.registry.get(entry.provider.id) !== entry.provider) this.log.warn({ provider: entry.provider.id }, 'another source holds this id in the registry')
     // the registry announced the change itself
     this.lastSignature = this.signature()
+    this.announceHealth()
   }
 
   /** Unregisters a provider and stops it (unless built in). */
@@ -347,6 +362,7 @@ export class ProviderManager {
     this.entries.delete(entry.provider.id)
     if (this.c.registry.get(entry.provider.id) === entry.provider) this.c.registry.unregister(entry.provider.id)
     this.lastSignature = this.signature()
+    this.announceHealth()
     if (entry.source !== 'builtin') await entry.provider.stop()
   }
 

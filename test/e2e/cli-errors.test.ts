@@ -22,6 +22,24 @@ describe('CLI errors', () => {
     assert.match(await agora(['--help']), /peers/)
   })
 
+  test('an unknown command is one line; "did you mean" only for a likely typo (not `stop` for `setup`)', async () => {
+    const typo = await runAgora(['stauts'])
+    assert.equal(typo.code, 2)
+    assert.equal(typo.stderr, "Error [E600]: unknown command 'stauts' — did you mean `status`? (see `agora --help`)\n")
+    const other = await runAgora(['setup'])
+    assert.equal(other.code, 2)
+    assert.equal(other.stderr, "Error [E600]: unknown command 'setup' — see `agora --help`\n")
+  })
+
+  test('help for a missing subcommand or an unknown help topic: printed to stdout, nothing else, exit 0', async () => {
+    for (const args of [[], ['jobs'], ['help', 'interactive']]) {
+      const result = await runAgora(args)
+      assert.equal(result.code, 0, `agora ${args.join(' ')}: ${result.stderr}`)
+      assert.match(result.stdout, /^Usage: agora/)
+      assert.equal(result.stderr, '', `agora ${args.join(' ')} prints help only`)
+    }
+  })
+
   test('a usage error exits 2', async () => {
     const result = await runAgora(['peers', 'frobnicate'])
     assert.equal(result.code, 2)

@@ -73,11 +73,28 @@ describe('node', () => {
     assert.equal(info.peerId, a.peerId)
   })
 
+  test('peers connect dials the address it is given, even to a peer connected already', async () => {
+    const [a, b] = await swarm.addMany(2) as [AgoraNode, AgoraNode]
+    await waitForPeers(b, 1)
+    const real = firstAddress(a)
+    const ok = await clientOf(b).connect(real)
+    assert.equal(ok.peerId, a.peerId)
+    // nothing listens on port 1: connected or not, that address does not reach the peer
+    const wrong = real.replace(/\/tcp\/\d+\//, '/tcp/1/')
+    await assert.rejects(clientOf(b).connect(wrong), (err: unknown) => isAgoraError(err, 'E202'))
+  })
+
   test('metrics include libp2p\'s own and the process\'s', async () => {
     const node = await swarm.add()
     const text = (await clientOf(node).raw('/metrics')).body
     assert.match(text, /^libp2p_/m)
     assert.match(text, /^agora_/m)
+    // Prometheus naming: one prefix, counters end in _total, gauges never do
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(m => ({ name: m[1] as string, type: m[2] as string })).filter(m => m.name.startsWith('agora_'))
+    assert.ok(types.length > 20)
+    assert.deepEqual(types.filter(m => m.name.includes('process_process')).map(m => m.name), [], 'no doubled prefix')
+    assert.deepEqual(types.filter(m => m.type === 'counter' && !m.name.endsWith('_total')).map(m => m.name), [], 'counters end in _total')
+    assert.deepEqual(types.filter(m => m.type !== 'counter' && m.name.endsWith('_total')).map(m => m.name), [], 'no gauge ends in _total')
   })
 
   test('a restarted node reconnects to known peers without bootstrap', async () => {

@@ -7,6 +7,7 @@
  * X-Agora-Strategy; `model@peerId` is left to the gateway to parse.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import type { AgoraLogger } from '../../observability/logger.ts'
@@ -121,8 +122,11 @@ function steering (request: FastifyRequest): Pick<RequestContext, 'target' | 'ma
     return text === undefined || text.trim() === '' ? undefined : text.trim()
   }
   const invalid = (name: string, why: string): AgoraError => new AgoraError('E961', `invalid header ${name}`, { why, details: { param: name } })
-  const target = header('x-agora-target')
-  if (target !== undefined && target.length > 128) throw invalid('X-Agora-Target', 'a peer id or \'local\' is at most 128 characters')
+  // X-Target-Node: the name other gateways' clients send; both given must agree, and a target is a peer id or 'local' — never ignored
+  const target = header('x-agora-target') ?? header('x-target-node')
+  const alias = header('x-target-node')
+  if (alias !== undefined && target !== alias) throw invalid('X-Target-Node', `it names ${alias.slice(0, 64)} and X-Agora-Target names ${target?.slice(0, 64) ?? ''}: send one`)
+  if (target !== undefined && target !== 'local' && !isPeerId(target)) throw invalid(alias !== undefined && header('x-agora-target') === undefined ? 'X-Target-Node' : 'X-Agora-Target', 'expected a peer id (12D3KooW…) or \'local\'')
   const priceText = header('x-agora-max-price')
   const maxPrice = priceText === undefined ? undefined : maxPriceOf(priceText)
   const strategy = header('x-agora-strategy')
@@ -131,6 +135,17 @@ function steering (request: FastifyRequest): Pick<RequestContext, 'target' | 'ma
     ...(target === undefined ? {} : { target }),
     ...(maxPrice === undefined ? {} : { maxPrice }),
     ...(strategy === undefined ? {} : { strategy: strategy as RoutingStrategy })
+  }
+}
+
+/** A libp2p peer id in its text form. */
+function isPeerId (text: string): boolean {
+  if (text.length > 128) return false
+  try {
+    peerIdFromString(text)
+    return true
+  } catch {
+    return false
   }
 }
 

@@ -12,7 +12,8 @@
  */
 import { createGatewayRequestMetrics, type GatewayRequestMetrics } from './metrics.ts'
 import { messageOf } from '../../errors.ts'
-import { addMicro, perThousand, type Micro } from '../../market/amount.ts'
+import { addMicro, formatCredits, perThousand, type Micro } from '../../market/amount.ts'
+import type { AgoraEvents } from '../../events.ts'
 import type { Prices } from '../../offers/prices.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { Database } from '../../store/index.ts'
@@ -74,6 +75,8 @@ export interface MeteringComponents {
   db: Database
   metrics?: Registry | undefined
   logger?: AgoraLogger | undefined
+  /** Told of each request as it is recorded (request:completed). */
+  events?: Pick<AgoraEvents, 'emit'> | undefined
 }
 
 export interface MeteringInit {
@@ -115,6 +118,7 @@ export class Metering {
   private readonly db: Database
   private readonly metrics: GatewayRequestMetrics | undefined
   private readonly log: Logger | undefined
+  private readonly events: Pick<AgoraEvents, 'emit'> | undefined
   private readonly maxRows: number
   private readonly pruneEvery: number
   private readonly flushMs: number
@@ -126,6 +130,7 @@ export class Metering {
     this.db = components.db
     this.metrics = createGatewayRequestMetrics(components.metrics)
     this.log = components.logger?.forComponent('agora:metering')
+    this.events = components.events
     this.maxRows = init.maxRows ?? 100_000
     this.pruneEvery = init.pruneEvery ?? 1_000
     this.flushMs = init.flushMs ?? 50
@@ -134,6 +139,8 @@ export class Metering {
   /** Store one request (within flushMs) and count it in the metrics. Never throws (a store failure is logged). */
   record (record: RequestRecord): void {
     this.count(record)
+    const { id, op, model, server, outcome, errorCode, totalMs, promptTokens, completionTokens } = record
+    this.events?.emit('request:completed', { id, op, model, server, outcome, errorCode, totalMs, promptTokens, completionTokens, price: formatCredits(record.price) })
     this.pending.push(record)
     if (this.flushMs <= 0 || this.pending.length >= MAX_PENDING_ROWS) this.flush()
     else if (this.timer === undefined) {

@@ -55,6 +55,7 @@ export const batchChatExecutor = defineExecutor({
   params: batchChatParams,
   output: batchChatOutput,
   models: params => [params.model],
+  modelKind: 'chat',
   mismatch: (input, _params, output) => countMismatch(output.answers.length, input.prompts.length, 'answers'),
   async run (input, params, context) {
     const answers = await eachInOrder(input.prompts, context, async prompt => {

@@ -39,6 +39,7 @@ export const llmMapExecutor = defineExecutor({
   params: llmMapParams,
   output: llmMapOutput,
   models: params => [params.model],
+  modelKind: 'chat',
   mismatch: (input, _params, output) => countMismatch(output.outputs.length, input.items.length, 'outputs'),
   async run (input, params, context) {
     const answers = await eachInOrder(input.items, context, async item => await askChat(context, params, chatMessages(params.system, fillTemplate(params.prompt, item))))

@@ -103,6 +103,7 @@ export const llmReduceExecutor = defineExecutor({
   params: llmReduceParams,
   output: llmReduceOutput,
   models: params => [params.model],
+  modelKind: 'chat',
   async run (input, params, context) {
     return await reduceTexts(input.texts, params, context)
   }

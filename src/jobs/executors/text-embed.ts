@@ -30,6 +30,7 @@ export const textEmbedExecutor = defineExecutor({
   params: textEmbedParams,
   output: textEmbedOutput,
   models: params => [params.model],
+  modelKind: 'embedding',
   mismatch: (input, _params, output) => spansMismatch(input.chunks, output.chunks),
   async run (input, params, context) {
     const { chunks } = input

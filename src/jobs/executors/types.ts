@@ -6,6 +6,7 @@
 import type { z } from 'zod'
 import type { ChatRequest, Usage } from '../../providers/inference.ts'
 import type { WinkEngine } from '../../providers/wink/engine.ts'
+import type { ModelKind } from '../../providers/registry.ts'
 
 export interface ChatAnswer {
   text: string
@@ -42,6 +43,8 @@ export interface TaskExecutor<I = unknown, P = unknown, O = unknown> {
   readonly debug?: boolean
   /** Models the worker must serve for these params (routing filters on them). */
   models?(params: P): string[]
+  /** The kind of model this node's providers must serve for the type to be offered at all (a node with no chat model runs no chat types). */
+  readonly modelKind?: ModelKind
   /**
    * Why a result that matches the output schema still does not answer this
    * input (a count or a span that differs), or undefined when it does.

@@ -8,12 +8,12 @@
 import { CAPACITY_NOTIFY_MS, CAPACITY_POLL_MS } from './constants.ts'
 import type { Resources } from './resources.ts'
 import type { TaskWorker } from './task-worker.ts'
-import type { Capacity, CapabilityRegistry, CapabilitySource, ModelCapability } from '../../providers/registry.ts'
+import type { Capacity, CapabilityRegistry, CapabilitySource, ModelCapability, ModelKind } from '../../providers/registry.ts'
 
 export const JOBS_SOURCE_ID = 'jobs'
 
 export interface JobsCapabilitySourceComponents {
-  registry: Pick<CapabilityRegistry, 'register' | 'unregister' | 'changed'>
+  registry: Pick<CapabilityRegistry, 'register' | 'unregister' | 'changed' | 'list'>
   resources: Resources
   worker: Pick<TaskWorker, 'taskTypes'>
 }
@@ -46,8 +46,12 @@ export class JobsCapabilitySource implements CapabilitySource {
     return []
   }
 
+  /** What the worker runs, of the types this node's providers have a model for (no chat model: no chat types). */
   taskTypes (): string[] {
-    return this.c.resources.slotsTotal > 0 ? this.c.worker.taskTypes() : []
+    if (this.c.resources.slotsTotal === 0) return []
+    const served = new Set<ModelKind>()
+    for (const source of this.c.registry.list()) if (source.id !== this.id) for (const model of source.models()) served.add(model.kind)
+    return this.c.worker.taskTypes(served)
   }
 
   capacity (): Capacity {

@@ -29,6 +29,7 @@ import type { NodeIdentity } from '../../identity/index.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { AnyExecutor, ExecutorContext } from '../executors/types.ts'
 import type { RefusalReason, TaskAssignment } from '../protocol/types.ts'
+import type { ModelKind } from '../../providers/registry.ts'
 import type { Registry } from 'prom-client'
 
 /** What executors may use on this node (the node wires them to its local providers). */
@@ -133,9 +134,11 @@ export class TaskWorker {
     return this.price
   }
 
-  /** The task types this worker runs (debug ones only with jobs.debugTasks). */
-  taskTypes (): string[] {
-    return [...this.c.executors.values()].filter(e => this.enabled(e)).map(e => e.type).sort()
+  /** The task types this worker runs (debug ones only with jobs.debugTasks); given the kinds of model served here, only those it has a model for. */
+  taskTypes (served?: ReadonlySet<ModelKind>): string[] {
+    return [...this.c.executors.values()]
+      .filter(e => this.enabled(e) && (served === undefined || e.modelKind === undefined || served.has(e.modelKind)))
+      .map(e => e.type).sort()
   }
 
   /** Executions in progress (attached callers share one). */

@@ -15,7 +15,7 @@ import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext } fr
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, FinishReason, Usage } from '../../../src/providers/index.ts'
 
 export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
-export const PEER = '12D3KooWRemotePeer'
+export const PEER = '12D3KooWG3jGmYxDqoKpWC1JhPuGKCEdYsAsckVa79wReAiW17rd'
 
 export const MODELS: GatewayModel[] = [
   { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', price: 0, latencyMs: 0, local: true },

@@ -203,6 +203,24 @@ describe('/v1 wire details through inject', () => {
     }
   })
 
+  test('X-Target-Node is X-Agora-Target under another name; a malformed or conflicting target is a 400, never ignored', async () => {
+    const before = api.gateway.chats.length
+    const res = await chat({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'x' }] }, { 'x-target-node': PEER })
+    assert.equal(res.statusCode, 200)
+    assert.equal(api.gateway.chats[before]?.ctx.target, PEER)
+    for (const [headers, param] of [
+      [{ 'x-target-node': 'not-a-peer' }, 'X-Target-Node'],
+      [{ 'x-agora-target': 'banana' }, 'X-Agora-Target'],
+      [{ 'x-agora-target': 'local', 'x-target-node': PEER }, 'X-Target-Node']
+    ] as const) {
+      const bad = await chat({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'x' }] }, headers)
+      assert.equal(bad.statusCode, 400, JSON.stringify(headers))
+      assert.equal(bad.json().error.code, 'E961')
+      assert.equal(bad.json().error.param, param)
+    }
+    assert.equal(api.gateway.chats.length, before + 1, 'nothing bad reached the gateway')
+  })
+
   test('a peer over its rate limit is 429 with Retry-After in whole seconds', async () => {
     api.gateway.onChat = () => { throw new AgoraError('E904', 'too many requests to the peer', { details: { retryAfterMs: 1200 } }) }
     const res = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }] })

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Metering, priceOwed, type RequestRecord } from '../../../src/gateway/index.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { Database } from '../../../src/store/index.ts'
+import { AgoraEvents, type AgoraEventMap } from '../../../src/events.ts'
 import { waitFor } from '../../harness/wait.ts'
 
 function row (over: Partial<RequestRecord> = {}): RequestRecord {
@@ -37,6 +38,18 @@ describe('Metering', () => {
     assert.deepEqual(metering.get('r1'), row())
     assert.deepEqual(metering.get('r2'), peerRow)
     assert.equal(metering.get('nope'), undefined)
+    db.close()
+  })
+
+  test('each request recorded is told on the event bus (request:completed)', () => {
+    const db = new Database({ path: ':memory:' })
+    const events = new AgoraEvents()
+    const told: Array<AgoraEventMap['request:completed']> = []
+    events.on('request:completed', e => { told.push(e) })
+    const metering = new Metering({ db, events })
+    metering.record(row({ id: 'r9', server: '12D3KooWserver', price: 250_000, outcome: 'error', errorCode: 'E933' }))
+    assert.equal(told.length, 1)
+    assert.deepEqual(told[0], { id: 'r9', op: row().op, model: row().model, server: '12D3KooWserver', outcome: 'error', errorCode: 'E933', totalMs: row().totalMs, promptTokens: row().promptTokens, completionTokens: row().completionTokens, price: '0.250000' })
     db.close()
   })
 

@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CapabilityRegistry } from '../../../src/providers/registry.ts'
+import { CapabilityRegistry, type CapabilitySource, type ModelKind } from '../../../src/providers/registry.ts'
+import { executorTable } from '../../../src/jobs/executors/index.ts'
 import { JobsCapabilitySource, Resources } from '../../../src/jobs/worker/index.ts'
 import { waitFor } from '../../harness/wait.ts'
-import { FakeProbes, makeWorker } from './task-fixtures.ts'
+import { FakeProbes, fixtures, makeWorker } from './task-fixtures.ts'
 
 function resources (init: { slots?: number, maxCpuLoad?: number, minFreeMemoryMb?: number } = {}): { r: Resources, probes: FakeProbes } {
   const probes = new FakeProbes()
@@ -102,6 +103,25 @@ describe('jobs worker: capability source', () => {
     assert.ok(new JobsCapabilitySource({ registry: new CapabilityRegistry(), resources: debug.resources, worker: debug.worker }).taskTypes().includes('t.debug'))
     const none = await makeWorker({ slots: 0 })
     assert.deepEqual(new JobsCapabilitySource({ registry: new CapabilityRegistry(), resources: none.resources, worker: none.worker }).taskTypes(), [])
+  })
+
+  test('a type that needs a kind of model is offered only when this node serves one: no chat model, no chat types', async () => {
+    const fx = fixtures()
+    fx.executors = new Map(executorTable({ debugTasks: false }))
+    const { resources, worker } = await makeWorker({ slots: 2, fx })
+    const registry = new CapabilityRegistry()
+    const models = (kinds: ModelKind[]): CapabilitySource => ({ id: 'engines', models: () => kinds.map(kind => ({ name: `m-${kind}`, provider: 'engines', kind, contextLength: 2048 })), taskTypes: () => [], capacity: () => ({ slotsTotal: 0, slotsIdle: 0 }), tags: () => [] })
+    const source = new JobsCapabilitySource({ registry, resources, worker })
+    const chatTypes = ['batch.chat', 'llm.map', 'llm.reduce']
+    registry.register(models(['embedding']))
+    const embeddingOnly = source.taskTypes()
+    assert.ok(embeddingOnly.includes('text.embed'))
+    assert.deepEqual(chatTypes.filter(t => embeddingOnly.includes(t)), [], 'an embedding engine alone runs no chat types')
+    registry.unregister('engines')
+    registry.register(models(['chat']))
+    assert.deepEqual(chatTypes.filter(t => source.taskTypes().includes(t)), chatTypes)
+    assert.ok(!source.taskTypes().includes('text.embed'), 'no embedding model: no text.embed')
+    assert.ok(source.taskTypes().includes('text.chunk'), 'the embedded NLP types need no model')
   })
 
   test('registers at start, tells the registry when idle slots change (coalesced), unregisters at stop', async () => {

@@ -52,5 +52,10 @@ describe('p2p: libp2p options from the config', () => {
     const other = listenError(new Error('failed:\n  /ip4/10.9.9.9/tcp/1: listen EADDRNOTAVAIL: address not available\n'))
     assert.ok(isAgoraError(other, 'E201'))
     assert.match(other.why ?? '', /EADDRNOTAVAIL/)
+    // the address is the problem, not the port
+    assert.doesNotMatch(other.hint, /another port/)
+    assert.match(other.hint, /not one of this machine's/)
+    const privileged = listenError(new Error('failed:\n  /ip4/0.0.0.0/tcp/80: listen EACCES: permission denied 0.0.0.0:80\n'))
+    assert.match(isAgoraError(privileged, 'E201') ? privileged.hint : '', /above 1023/)
   })
 })

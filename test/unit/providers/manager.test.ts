@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isAgoraError } from '../../../src/errors.ts'
+import { AgoraEvents } from '../../../src/events.ts'
 import { createRegistry } from '../../../src/observability/metrics.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { openStore, type Store } from '../../../src/store/index.ts'
@@ -50,8 +51,8 @@ describe('provider manager', () => {
     fakes.push(engine)
     return engine
   }
-  const manager = (registry: CapabilityRegistry, init: ProviderManagerInit = {}, on: Store = store): ProviderManager => {
-    const m = new ProviderManager({ registry, store: on, logger: silentLogger(), builtin: [wink] }, {
+  const manager = (registry: CapabilityRegistry, init: ProviderManagerInit = {}, on: Store = store, events?: AgoraEvents): ProviderManager => {
+    const m = new ProviderManager({ registry, store: on, logger: silentLogger(), builtin: [wink], events }, {
       discovery: false,
       discoveryPorts: { ollama: closedPort, lmstudio: closedPort, llamacpp: closedPort },
       ...init
@@ -172,7 +173,10 @@ describe('provider manager', () => {
     const own = openStore(join(other, 'agora.db'))
     try {
       const registry = new CapabilityRegistry()
-      const m = manager(registry, {}, own)
+      const events = new AgoraEvents()
+      const told: string[] = []
+      events.on('provider:status', e => { if (e.provider === 'later') told.push(`${e.previous ?? '-'} → ${e.status}`) })
+      const m = manager(registry, {}, own, events)
       m.start()
       const info = await m.add({ name: 'later', kind: 'ollama', url: `http://127.0.0.1:${closedPort}` })
       assert.equal(info.health.status, 'unhealthy')
@@ -190,6 +194,9 @@ describe('provider manager', () => {
       await assert.rejects(collectChat(m.providerFor('fake-chat')[0]!.chatStream(chat)), err => isAgoraError(err, 'E707'))
       assert.equal(m.get('later')?.health().status, 'degraded')
       assert.equal(changes.count, before + 1)
+      await m.remove('later')
+      // provider:status on the event socket: each change once, and the removal
+      assert.deepEqual(told, ['- → unhealthy', 'unhealthy → healthy', 'healthy → degraded', 'degraded → removed'])
       await m.stop()
     } finally {
       own.close()
