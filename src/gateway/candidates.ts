@@ -91,7 +91,7 @@ export function listModels (sources: Omit<CandidateSources, 'breakers'>): Gatewa
   for (const provider of sources.local.providers()) {
     for (const m of provider.models()) {
       const key = `${m.name}\0${self}`
-      if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, price: 0, latencyMs: 0, local: true })
+      if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, provider: provider.id, price: 0, latencyMs: 0, local: true })
     }
   }
   for (const offer of sources.offers.list()) {
@@ -101,7 +101,7 @@ export function listModels (sources: Omit<CandidateSources, 'breakers'>): Gatewa
     for (const m of offer.models) {
       const key = `${m.name}\0${offer.node}`
       if (out.has(key)) continue
-      out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
+      out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, provider: m.provider, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
     }
   }
   return [...out.values()].sort((a, b) => a.id.localeCompare(b.id) || Number(b.local) - Number(a.local) || a.ownedBy.localeCompare(b.ownedBy))

@@ -33,6 +33,8 @@ export interface GatewayModel {
   kind: ModelKind
   /** Peer id of the serving node (ours for local providers). */
   ownedBy: string
+  /** The provider serving it there, e.g. `ollama`, `wink`. */
+  provider: string
   /** Price per 1k completion tokens (chat) or prompt tokens (embeddings), micro-credits. */
   price: Micro
   /** Latency EWMA to the owner (0 for local), null when unknown. */

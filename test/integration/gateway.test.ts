@@ -51,10 +51,12 @@ describe('gateway: OpenAI API on A, models on B and C', () => {
     await upstreamC.close()
   })
 
-  test('/v1/models on A lists B\'s and C\'s models with their owners, and A\'s embedded model', async () => {
+  test('/v1/models on A lists B\'s and C\'s model once, served by both, and A\'s embedded model', async () => {
     const models = await client.models.list()
-    const owners = models.data.filter(m => m.id === MODEL).map(m => m.owned_by).sort()
-    assert.deepEqual(owners, [b.peerId, c.peerId].sort())
+    const served = models.data.filter(m => m.id === MODEL)
+    assert.equal(served.length, 1, 'one entry per model id')
+    const servedBy = (served[0] as unknown as { agora: { servedBy: Array<{ node: string }> } }).agora.servedBy
+    assert.deepEqual(servedBy.map(s => s.node).sort(), [b.peerId, c.peerId].sort())
     assert.ok(models.data.some(m => m.id === 'agora/wink-embed-100d' && m.owned_by === a.peerId))
   })
 

@@ -142,8 +142,21 @@ export interface ModelObject {
   object: 'model'
   created: number
   owned_by: string
-  /** Agora's additions: where and at what cost the model runs (price: credits per 1k tokens, six decimals). */
-  agora: { kind: ModelKind, price: string, latencyMs: number | null, local: boolean }
+  /**
+   * Agora's additions: the best place it runs (price: credits per 1k tokens,
+   * six decimals; the lowest price, the lowest latency, whether this node
+   * serves it) and every node that serves it.
+   */
+  agora: { kind: ModelKind, price: string, latencyMs: number | null, local: boolean, servedBy: ServedByEntry[] }
+}
+
+/** One node that serves a model, as /v1/models lists it. */
+export interface ServedByEntry {
+  node: string
+  provider: string
+  price: string
+  latencyMs: number | null
+  local: boolean
 }
 
 export interface ModelList {

@@ -11,11 +11,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import type { AgoraLogger } from '../../observability/logger.ts'
-import type { Gateway, RequestContext, RoutingStrategy } from '../../gateway/types.ts'
+import type { Gateway, GatewayModel, RequestContext, RoutingStrategy } from '../../gateway/types.ts'
 import { createApiKeyCheck, type ApiKeys } from '../keys/index.ts'
 import {
   chatCompletionBody, embeddingsBody, embeddingInputs, float32Base64, parseBody, toChatRequest,
-  type EmbeddingsResponse, type ModelList
+  type EmbeddingsResponse, type ModelList, type ModelObject
 } from './openai-schemas.ts'
 import { toOpenAiError } from './openai-errors.ts'
 import { collectCompletion, servedByHeaders, streamCompletion } from './openai-chat.ts'
@@ -74,12 +74,7 @@ export function registerOpenAiRoutes (app: FastifyInstance, components: OpenAiRo
     return { requester: { kind: 'local', keyId: keyIds.get(request) ?? null }, ...steering(request), signal: controller.signal }
   }
 
-  app.get('/models', async (): Promise<ModelList> => ({
-    object: 'list',
-    data: gateway.models().map(m => ({
-      id: m.id, object: 'model', created: startedAt, owned_by: m.ownedBy, agora: { kind: m.kind, price: formatCredits(m.price), latencyMs: m.latencyMs, local: m.local }
-    }))
-  }))
+  app.get('/models', async (): Promise<ModelList> => ({ object: 'list', data: modelObjects(gateway.models(), startedAt) }))
 
   app.post('/chat/completions', async (request, reply) => {
     const body = parseBody(chatCompletionBody, request.body)
@@ -136,6 +131,37 @@ function steering (request: FastifyRequest): Pick<RequestContext, 'target' | 'ma
     ...(maxPrice === undefined ? {} : { maxPrice }),
     ...(strategy === undefined ? {} : { strategy: strategy as RoutingStrategy })
   }
+}
+
+/**
+ * Each model id once (clients list ids, and show duplicates otherwise), the
+ * gateway's order kept (local first); owned_by is the best place it runs,
+ * agora.servedBy every node that serves it.
+ */
+function modelObjects (models: readonly GatewayModel[], created: number): ModelObject[] {
+  const byId = new Map<string, GatewayModel[]>()
+  for (const m of models) {
+    const list = byId.get(m.id)
+    if (list === undefined) byId.set(m.id, [m])
+    else list.push(m)
+  }
+  return [...byId].map(([id, servers]) => {
+    const first = servers[0] as GatewayModel
+    const latencies = servers.map(s => s.latencyMs).filter((l): l is number => l !== null)
+    return {
+      id,
+      object: 'model',
+      created,
+      owned_by: first.ownedBy,
+      agora: {
+        kind: first.kind,
+        price: formatCredits(Math.min(...servers.map(s => s.price))),
+        latencyMs: latencies.length === 0 ? null : Math.min(...latencies),
+        local: servers.some(s => s.local),
+        servedBy: servers.map(s => ({ node: s.ownedBy, provider: s.provider, price: formatCredits(s.price), latencyMs: s.latencyMs, local: s.local }))
+      }
+    }
+  })
 }
 
 /** A libp2p peer id in its text form. */

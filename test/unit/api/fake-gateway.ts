@@ -18,9 +18,9 @@ export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 export const PEER = '12D3KooWG3jGmYxDqoKpWC1JhPuGKCEdYsAsckVa79wReAiW17rd'
 
 export const MODELS: GatewayModel[] = [
-  { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', price: 0, latencyMs: 0, local: true },
-  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, price: 1_500_000, latencyMs: 12.5, local: false },
-  { id: 'agora/wink-embed-100d', kind: 'embedding', ownedBy: '12D3KooWSelf', price: 0, latencyMs: 0, local: true }
+  { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', provider: 'ollama', price: 0, latencyMs: 0, local: true },
+  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, provider: 'lmstudio', price: 1_500_000, latencyMs: 12.5, local: false },
+  { id: 'agora/wink-embed-100d', kind: 'embedding', ownedBy: '12D3KooWSelf', provider: 'wink', price: 0, latencyMs: 0, local: true }
 ]
 
 /** Deltas, then one `done`. */

@@ -28,13 +28,22 @@ describe('/v1 through the openai client', () => {
     api.gateway.onChat = () => chatRun(scripted(['Hello', ', world']))
   })
 
-  test('models list local and network models with owner, price and latency', async () => {
+  test('models list each model id once, local first, with every node that serves it (agora.servedBy)', async () => {
     const models = []
     for await (const model of client.models.list()) models.push(model)
-    assert.deepEqual(models.map(m => [m.id, m.owned_by]), [['llama3.2:3b', '12D3KooWSelf'], ['llama3.2:3b', PEER], ['agora/wink-embed-100d', '12D3KooWSelf']])
-    const remote = models[1] as unknown as { object: string, agora: { price: string, latencyMs: number, local: boolean, kind: string } }
-    assert.equal(remote.object, 'model')
-    assert.deepEqual(remote.agora, { kind: 'chat', price: '1.500000', latencyMs: 12.5, local: false })
+    assert.deepEqual(models.map(m => [m.id, m.owned_by]), [['llama3.2:3b', '12D3KooWSelf'], ['agora/wink-embed-100d', '12D3KooWSelf']], 'no duplicate ids')
+    const llama = models[0] as unknown as { object: string, agora: Record<string, unknown> }
+    assert.equal(llama.object, 'model')
+    assert.deepEqual(llama.agora, {
+      kind: 'chat',
+      price: '0.000000',
+      latencyMs: 0,
+      local: true,
+      servedBy: [
+        { node: '12D3KooWSelf', provider: 'ollama', price: '0.000000', latencyMs: 0, local: true },
+        { node: PEER, provider: 'lmstudio', price: '1.500000', latencyMs: 12.5, local: false }
+      ]
+    })
   })
 
   test('a chat completion: content, finish reason, usage and where it ran', async () => {
