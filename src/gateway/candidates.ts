@@ -22,6 +22,9 @@ import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
 import type { ModelKind } from '../providers/index.ts'
 
+/** Retry-After for a model whose engine is down: its health is checked again within this or the next discovery round. */
+const ENGINE_RETRY_AFTER_MS = 10_000
+
 /** Prices of the serving offer in micro-credits (all zero for a local provider). */
 export type { Prices }
 
@@ -112,6 +115,15 @@ export function findCandidates (sources: CandidateSources, query: CandidateQuery
   const { model } = query
   let all: Candidate[] = [...localCandidates(sources.local, model), ...remoteCandidates(sources, model)]
   if (all.length === 0) {
+    // served here, by an engine down right now: a pause (503, Retry-After), not an unknown model
+    const down = sources.local.providerFor(model).filter(p => p.health().status === 'unhealthy')
+    if (down.length > 0) {
+      throw new AgoraError('E934', `model '${model}' is unavailable right now`, {
+        why: `its engine here (${down.map(p => p.id).join(', ')}) is not answering: ${down[0]?.health().lastError ?? 'unhealthy'}`,
+        hint: 'its health is checked again every providers.discoveryIntervalMs; `agora providers test <name>` checks it now',
+        details: { model, providers: down.map(p => p.id), retryAfterMs: ENGINE_RETRY_AFTER_MS }
+      })
+    }
     const suggestions = suggestModels(model, knownModels(sources))
     throw new AgoraError('E930', `unknown model '${model}'`, {
       why: suggestions.length > 0 ? `did you mean ${suggestions.map(s => `'${s}'`).join(', ')}?` : 'no local provider or peer serves it',

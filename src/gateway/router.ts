@@ -34,6 +34,9 @@ import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, Rou
 import type { Logger } from '../observability/logger.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, Usage } from '../providers/index.ts'
 
+/** A serving peer's access rules said no (trust mode, a ban, its model list): its answer is the request's, not a failure to retry. */
+const ACCESS_REFUSALS = new Set(['E900', 'E901', 'E902', 'E903'])
+
 export class InferenceGateway implements Gateway {
   private readonly c: GatewayComponents
   private readonly log: Logger
@@ -156,6 +159,7 @@ export class InferenceGateway implements Gateway {
   private async attemptAll<T> (scope: Scope, candidates: Candidate[], start: (c: Candidate, signal: AbortSignal, payment: CallPayment | undefined) => Promise<T>): Promise<Started<T>> {
     const errors: Array<{ server: string, provider: string, code: string, message: string }> = []
     const rateLimited: AgoraError[] = []
+    const refused: AgoraError[] = []
     let unpaid: unknown
     for (const candidate of candidates) {
       if (scope.attempts >= this.attempts) break
@@ -201,6 +205,7 @@ export class InferenceGateway implements Gateway {
         this.metrics?.failovers.inc({ code: codeOf(err) })
         const described = describe(err)
         if (err instanceof AgoraError && (err.code === 'E904' || err.code === 'E905')) rateLimited.push(withRetryAfter(err))
+        if (err instanceof AgoraError && ACCESS_REFUSALS.has(err.code)) refused.push(err)
         errors.push({ server: candidate.server, provider: candidate.providerId, ...described })
         this.log.debug({ id: scope.id, model: scope.model, server: candidate.server, provider: candidate.providerId, attempt: scope.attempts, err: described.message }, 'candidate failed before its first token')
       }
@@ -215,6 +220,9 @@ export class InferenceGateway implements Gateway {
     // every candidate said "slow down": that is the answer (429 with the earliest retry), not a failure
     const soonest = rateLimited.length === errors.length ? rateLimited.sort((x, y) => retryAfter(x) - retryAfter(y))[0] : undefined
     if (soonest !== undefined) throw soonest
+    // every candidate's access rules said no (trust mode, a ban, its model list): 403 with the peer's reason — retrying will not help
+    const denied = refused.length === errors.length ? refused[0] : undefined
+    if (denied !== undefined) throw new AgoraError(denied.code, denied.what, { why: denied.why, hint: denied.hint, cause: denied, details: { model: scope.model, errors } })
     const last = errors.at(-1)
     throw new AgoraError('E933', `every candidate for model '${scope.model}' failed`, {
       why: `${scope.attempts} tried${last === undefined ? '' : `; last: [${last.code}] ${last.message}`}`,

@@ -26,7 +26,7 @@ export function peer (letter: string): string {
  * How a fake server behaves: answer, fail before the first token, hang until
  * aborted (first-token timeout), or fail after one token.
  */
-export type Behaviour = 'answer' | 'fail' | 'hang' | 'fail-mid' | 'stall-mid' | 'rate-limited'
+export type Behaviour = 'answer' | 'fail' | 'hang' | 'fail-mid' | 'stall-mid' | 'rate-limited' | 'refuse'
 
 export const ANSWER = ['Hello', ', ', 'world']
 export const USAGE = { promptTokens: 12, completionTokens: 3 }
@@ -45,6 +45,7 @@ export async function * script (behaviour: Behaviour, signal: AbortSignal | unde
   await Promise.resolve()
   if (behaviour === 'fail') throw new AgoraError('E700', `${label} is broken`)
   if (behaviour === 'rate-limited') throw new AgoraError('E904', `too many requests at ${label}`, { details: { retryAfterMs: label.length * 100 } })
+  if (behaviour === 'refuse') throw new AgoraError('E901', `${label} serves only trusted peers`, { why: 'friends mode', details: { remote: true } })
   if (behaviour === 'hang') await waitForAbort(signal)
   yield { type: 'delta', text: ANSWER[0] as string }
   if (behaviour === 'fail-mid') throw new AgoraError('E700', `${label} broke mid-answer`)
@@ -67,7 +68,10 @@ export class FakeProvider implements InferenceProvider {
     this.served = models.map(m => ({ name: m.name, provider: id, kind: m.kind ?? 'chat', contextLength: 4096 }))
   }
 
-  models (): ModelCapability[] { return this.served }
+  /** As an HTTP engine whose health check failed: its models leave the offer (models() is empty) but it still knows them. */
+  offline = false
+  models (): ModelCapability[] { return this.offline ? [] : this.served }
+  known (): ModelCapability[] { return this.served }
   taskTypes (): string[] { return [] }
   capacity (): { slotsTotal: number, slotsIdle: number } { return { slotsTotal: 1, slotsIdle: 1 } }
   health (): ProviderHealth { return { status: this.status, checkedAt: 0 } }
@@ -94,7 +98,7 @@ export class FakeProviders {
   constructor (list: FakeProvider[]) { this.list = list }
   providers (): FakeProvider[] { return this.list }
   providerFor (model: string): FakeProvider[] {
-    const serving = this.list.filter(p => p.models().some(m => m.name === model))
+    const serving = this.list.filter(p => p.known().some(m => m.name === model))
     return [...serving.filter(p => p.status === 'healthy'), ...serving.filter(p => p.status !== 'healthy')]
   }
 }

@@ -129,10 +129,10 @@ describe('InferenceGateway: candidates and strategies', () => {
     s.peerBook.latencies.set(PEER_A, 42)
     s.peerBook.banned.add(PEER_B)
     assert.deepEqual(s.gateway.models(), [
-      { id: 'embed', kind: 'embedding', ownedBy: SELF, price: 0, latencyMs: 0, local: true },
-      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, price: 500_000, latencyMs: 42, local: false },
-      { id: MODEL, kind: 'chat', ownedBy: SELF, price: 0, latencyMs: 0, local: true },
-      { id: MODEL, kind: 'chat', ownedBy: PEER_A, price: 2_000_000, latencyMs: 42, local: false }
+      { id: 'embed', kind: 'embedding', ownedBy: SELF, provider: 'wink', price: 0, latencyMs: 0, local: true },
+      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, provider: 'ollama', price: 500_000, latencyMs: 42, local: false },
+      { id: MODEL, kind: 'chat', ownedBy: SELF, provider: 'ollama', price: 0, latencyMs: 0, local: true },
+      { id: MODEL, kind: 'chat', ownedBy: PEER_A, provider: 'ollama', price: 2_000_000, latencyMs: 42, local: false }
     ])
   })
 })
@@ -160,6 +160,33 @@ describe('InferenceGateway: failover, breaker, cancellation, metering', () => {
     assert.ok(row.firstTokenMs !== null && row.firstTokenMs >= 0 && row.firstTokenMs <= row.totalMs)
     // 12/1000 × 1 + 3/1000 × 2 + 0.25 credits, exactly, in micro-credits
     assert.equal(row.price, 12_000 + 6_000 + 250_000)
+  })
+
+  test('every candidate refused by its access rules: that refusal (403, the peer\'s reason), not E933 "retry later"', async () => {
+    const s = setup([], [offer({ node: PEER_A, models: [{ name: MODEL }] }), offer({ node: PEER_B, models: [{ name: MODEL }] })], { backoffMs: 0 })
+    s.remote.behaviour.set(PEER_A, 'refuse')
+    s.remote.behaviour.set(PEER_B, 'refuse')
+    await assert.rejects(s.gateway.chat(chat(MODEL), ctx()), (err: unknown) => {
+      assert.ok(isAgoraError(err, 'E901'))
+      assert.equal(err.status, 403)
+      assert.match(err.what, /serves only trusted peers/)
+      assert.equal(err.why, 'friends mode')
+      return true
+    })
+    s.remote.behaviour.set(PEER_B, 'fail')
+    await assert.rejects(s.gateway.chat(chat(MODEL), ctx()), (err: unknown) => isAgoraError(err, 'E933'), 'one failure among them: still worth a retry')
+  })
+
+  test('a model whose only engine is down is a pause (503 E934 with retryAfterMs), not an unknown model', async () => {
+    const local = new FakeProvider('ollama', [{ name: MODEL }])
+    local.status = 'unhealthy'
+    local.offline = true
+    const s = setup([local], [])
+    const err = await rejectsWith(s.gateway.chat(chat(MODEL), ctx()), 'E934')
+    assert.equal(err.status, 503)
+    assert.equal(typeof err.details?.retryAfterMs, 'number')
+    assert.match(err.why ?? '', /ollama/)
+    await rejectsWith(s.gateway.chat(chat('never-heard-of'), ctx()), 'E930')
   })
 
   test('when every candidate is over its rate limit, the answer is that limit (429) with the soonest retry, not E933', async () => {
