@@ -89,6 +89,7 @@ export function jobView (job: JobJson, now = Date.now()): Record<string, unknown
     type: job.type,
     state: job.state,
     progress: `${job.progress.committed} of ${job.progress.total} subtasks done, ${job.progress.running} running, ${job.progress.failed} failed`,
+    ...(job.waiting === undefined ? {} : { waiting: job.waiting }),
     input: job.input.kind === 'blob' ? `file ${job.input.hash.slice(0, 12)}… (${job.input.size} bytes)` : job.input.kind === 'text' ? `text (${job.input.text.length} characters)` : `${job.input.items.length} items`,
     params: Object.keys(job.params).length === 0 ? '-' : JSON.stringify(job.params),
     constraints: constraints.length === 0 ? '-' : constraints.join(' '),

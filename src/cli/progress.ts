@@ -79,13 +79,14 @@ export class JobProgressView {
     const { committed, total, running, failed } = job.progress
     const eta = this.eta.estimate(committed, total)
     if (this.stream.isTTY === true) {
-      const line = `${job.id} ${job.state} ${renderProgress({ done: committed, total, running, failed }, eta)}`
+      const line = `${job.id} ${job.state} ${renderProgress({ done: committed, total, running, failed }, eta)}` + (job.waiting === undefined ? '' : ` — ${job.waiting}`)
       const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 120
       this.stream.write('\r\x1b[2K' + line.slice(0, Math.max(20, columns - 1)))
       this.drawn = true
       return
     }
-    const line = `${job.id}: ${job.state}, ${committed}/${total} subtasks done` + (failed > 0 ? `, ${failed} failed` : '') + (running > 0 ? `, ${running} running` : '')
+    const line = `${job.id}: ${job.state}, ${committed}/${total} subtasks done` + (failed > 0 ? `, ${failed} failed` : '') + (running > 0 ? `, ${running} running` : '') +
+      (job.waiting === undefined ? '' : ` — waiting: ${job.waiting}`)
     if (line === this.last) return
     this.last = line
     this.stream.write(line + '\n')

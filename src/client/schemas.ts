@@ -213,7 +213,9 @@ export const jobResponse = z.object({
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),
   error: errorBodyResponse.nullable(),
-  hasResult: z.boolean()
+  hasResult: z.boolean(),
+  /** While it runs: why its subtasks wait (workers refusing for their load). */
+  waiting: z.string().optional()
 })
 export type JobJson = z.infer<typeof jobResponse>
 export const jobsResponse = z.array(jobResponse)

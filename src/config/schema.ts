@@ -158,6 +158,7 @@ export const jobsSchema = z.object({
   minFreeMemoryMb: z.number().int().min(0).default(256).describe('Refuse subtasks while free memory is below this many MiB (0: no limit)'),
   concurrency: z.number().int().min(1).max(4096).default(64).describe('Subtasks of one job this node dispatches at once (independent subtasks run in parallel up to this)'),
   maxAttempts: z.number().int().min(1).max(20).default(4).describe('Attempts per subtask (each on another candidate when possible) before the subtask fails for good'),
+  noWorkerTimeoutMs: z.number().int().min(1000).default(120_000).describe('A job whose workers all refuse for their load (slots, CPU, memory, credit), with nothing running, fails with E1020 naming the refusals after this long'),
   maxInlineInputBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Largest input a job may carry inline; larger inputs are uploaded as a file (agora jobs submit --file)'),
   maxUploadBytes: z.number().int().min(1024).default(256 * 1024 * 1024).describe('Largest file one job input upload may be'),
   resultFetchBudgetBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024).describe('Bytes of large results (sent by reference) this node fetches from workers at once, across all its jobs; further fetches wait for room. Results are held whole until checked: at least three times this in memory at the peak'),

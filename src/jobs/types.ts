@@ -107,6 +107,8 @@ export interface Job {
   error: ErrorBody | null
   /** True once the aggregated result is stored (GET /api/v1/jobs/:id/result). */
   hasResult: boolean
+  /** While it runs: why its subtasks wait (workers refusing for their load, each with its reason). */
+  waiting?: string
 }
 
 export interface Subtask {

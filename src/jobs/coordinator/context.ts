@@ -15,7 +15,7 @@ export interface CoordinatorContext {
   router: JobRouterApi
   dispatcher: TaskDispatcher
   events: Pick<AgoraEvents, 'emit'>
-  config: Pick<JobsConfig, 'concurrency' | 'maxAttempts' | 'timeouts'>
+  config: Pick<JobsConfig, 'concurrency' | 'maxAttempts' | 'timeouts'> & Partial<Pick<JobsConfig, 'noWorkerTimeoutMs'>>
   selfPeerId: string
   metrics?: CoordinatorMetrics | undefined
   /** The buyer's side of the market: priced subtasks are paid through it (none: nothing is booked). */

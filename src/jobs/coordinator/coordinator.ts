@@ -176,7 +176,9 @@ export class JobCoordinator implements JobsApi {
   }
 
   get (jobId: string): Job | undefined {
-    return this.store.get(jobId)
+    const job = this.store.get(jobId)
+    const waiting = this.active.get(jobId)?.run.waiting()
+    return job === undefined || waiting === undefined ? job : { ...job, waiting }
   }
 
   subtasks (jobId: string): Subtask[] {

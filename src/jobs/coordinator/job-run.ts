@@ -28,21 +28,8 @@ import { taskReceiptId } from '../protocol/receipt.ts'
 import { JobReplicas, noWinner, type CheckMethod } from './job-replicas.ts'
 import { CAPACITY_PROBE_MS, WorkerCapacity } from './worker-capacity.ts'
 import { internalError, outcomeOf } from './attempt-errors.ts'
-
-/** How long a refusing worker is skipped (unless it says how long). */
-const REFUSAL_BACKOFF_MS = 250
-/** Longest wait before looking again when nobody can take a ready subtask. */
-const IDLE_RECHECK_MS = 1000
-/** With nothing running, how long the job waits for a candidate to appear (offers expire and come back) before failing. */
-const NO_CANDIDATE_GRACE_MS = 60_000
-/** Longest wait a refusing worker's retry hint may ask for (a larger hint would park the subtask for good). */
-const MAX_REFUSAL_WAIT_MS = 60_000
-/** Longest timer Node keeps (2^31 − 1 ms, ~24.8 days); a later deadline is re-armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-/** Refusals that will not change for this job: the worker is not asked again for this task type. */
-const LASTING_REFUSALS: ReadonlySet<string> = new Set(['type', 'access', 'price', 'deadline'])
-/** Errors raised on our side before anything reached the worker (too large, unknown type, bad definition): nobody to blame, no point retrying. */
-const LOCAL_ERRORS: ReadonlySet<string> = new Set(['E111', 'E599', 'E1000'])
+import { IDLE_RECHECK_MS, LASTING_REFUSALS, LOCAL_ERRORS, MAX_REFUSAL_WAIT_MS, MAX_TIMER_MS, NO_CANDIDATE_GRACE_MS, NO_WORKER_TIMEOUT_MS, REFUSAL_BACKOFF_MS } from './run-rules.ts'
+import { RefusalWatch } from './refusal-watch.ts'
 
 export type RunEnd = { state: 'completed' } | { state: 'failed' | 'cancelled', error: AgoraError }
 
@@ -73,6 +60,8 @@ export class JobRun {
   private readonly replicas: JobReplicas
   private routeError: AgoraError | undefined
   private stalledSince: number | undefined
+  /** Workers refusing for their load, and since when none took an attempt. */
+  private readonly watch: RefusalWatch
   /** Micro-credits of the committed subtasks. */
   private spent: Micro
   private end: RunEnd | undefined
@@ -91,6 +80,7 @@ export class JobRun {
         else list.push(row.id)
       }
     }
+    this.watch = new RefusalWatch(context.config.noWorkerTimeoutMs ?? NO_WORKER_TIMEOUT_MS, Date.now())
     this.payments = new JobPayments(context.market, { jobId: plan.jobId, selfPeerId: context.selfPeerId, budget: constraints.budget, attemptMs: context.config.timeouts.totalMs, contracts: constraints.contracts, audits: context.audits })
     this.replicas = new JobReplicas(context, {
       plan,
@@ -109,6 +99,11 @@ export class JobRun {
   }
 
   /** Cancel: pending subtasks never start, running ones are aborted on their workers. */
+  /** Why its subtasks wait (workers refusing for their load), or undefined. */
+  waiting (): string | undefined {
+    return this.watch.waiting()
+  }
+
   cancel (reason: AgoraError): void {
     this.finish({ state: 'cancelled', error: reason })
   }
@@ -171,6 +166,8 @@ export class JobRun {
     if (blocked.size === 0 || this.inFlight.size > 0) this.stalledSince = undefined
     else if (this.stalledSince === undefined) this.stalledSince = now
     else if (now - this.stalledSince > NO_CANDIDATE_GRACE_MS && this.routeError !== undefined) this.finish({ state: 'failed', error: this.routeError })
+    const refusedTooLong = this.watch.expired(now, this.inFlight.size)
+    if (refusedTooLong !== undefined && this.end === undefined) this.finish({ state: 'failed', error: refusedTooLong })
     return wait
   }
 
@@ -328,6 +325,7 @@ export class JobRun {
       if (dependent?.state === 'pending' && this.depsDone(dependent)) this.ready.push(next)
     }
     this.spent = addMicro(this.spent, price, 'spent')
+    this.watch.took(worker, Date.now())
     // decided here alone while the quorum is in bootstrap mode: provisional, part of the pay held back for an audit
     const provisional = method !== 'quorum' && this.c.provisional?.() === true ? { subtaskId: row.id, type: row.type, assignment, result: result.result, resultHash: result.resultHash } : undefined
     this.payments.capture(paidBy.payment, { receiptId: taskReceiptId(paidBy.key), worker, price }, provisional)
@@ -358,12 +356,14 @@ export class JobRun {
       this.busyUntil.set(worker, now + Math.min(details?.retryAfterMs ?? REFUSAL_BACKOFF_MS, MAX_REFUSAL_WAIT_MS))
       if (details?.reason === 'slots') this.capacity.learn(worker, now)
       if (details?.reason !== undefined && LASTING_REFUSALS.has(details.reason)) this.refusedFor.set(`${worker} ${row.type}`, details.reason)
+      else this.watch.refused(worker, details?.reason ?? 'refused', error.what)
       this.c.store.release(this.jobId, row.id, attempt)
       row.attempts = attempt - 1
       row.state = 'pending'
       this.ready.push(row.id)
       return
     }
+    this.watch.took(worker, Date.now())
     const forGood = attempt >= this.c.config.maxAttempts
     this.c.store.retry(this.jobId, row.id, attempt, error.toJSON(), worker, forGood, Date.now())
     if (!row.excluded.includes(worker)) row.excluded.push(worker)

@@ -88,6 +88,27 @@ describe('JobRun', () => {
     }
   })
 
+  test('workers refusing for their load: the job says why it waits, and fails with E1020 naming them after noWorkerTimeoutMs', async () => {
+    const dispatcher = new FakeDispatcher({ w1: async () => { throw new AgoraError('E1040', 'the load per core is 1.19, over the limit', { details: { reason: 'cpu', retryAfterMs: 50 } }) } })
+    const { run, db } = setup(items(2), new ListRouter(['w1']), dispatcher, { noWorkerTimeoutMs: 1000 })
+    const started = Date.now()
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: started })
+    try {
+      const done = run.run()
+      for (let i = 0; i < 50 && dispatcher.calls.length === 0; i++) await Promise.resolve()
+      for (let i = 0; i < 20 && run.waiting() === undefined; i++) { await Promise.resolve(); mock.timers.tick(10) }
+      assert.equal(run.waiting(), '1 worker refusing: …w1 cpu (the load per core is 1.19, over the limit)')
+      for (let i = 0; i < 400 && Date.now() - started < 1500; i++) { await Promise.resolve(); mock.timers.tick(50) }
+      const end = await done
+      assert.equal(end.state, 'failed')
+      assert.equal(end.state === 'failed' ? end.error.code : undefined, 'E1020')
+      assert.match(end.state === 'failed' ? end.error.why ?? '' : '', /w1 cpu \(the load per core is 1\.19/)
+    } finally {
+      mock.timers.reset()
+      db.close()
+    }
+  })
+
   test('a failing worker is excluded; the subtask commits elsewhere with one accepted result', async () => {
     const router = new ListRouter(['bad', 'good'])
     const dispatcher = new FakeDispatcher({ bad: async () => { throw new AgoraError('E1044', 'boom') } })
