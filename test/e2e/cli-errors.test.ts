@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:net'
 import { writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { runAgora, agora } from '../harness/cli.ts'
+import { runAgora, agora, killDaemons, startDaemon, trackDaemon } from '../harness/cli.ts'
+import { isAlive } from '../../src/client/index.ts'
 import { tempDir } from '../harness/temp.ts'
 
 const START = ['start', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
@@ -15,7 +16,10 @@ const START = ['start', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']
 describe('CLI errors', () => {
   const dirs: string[] = []
   const dir = (): string => { const d = tempDir(); dirs.push(d); return d }
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+  after(async () => {
+    await killDaemons()
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  })
 
   test('--version and --help', async () => {
     assert.match(await agora(['--version']), /^\d+\.\d+\.\d+/)
@@ -29,6 +33,22 @@ describe('CLI errors', () => {
     const other = await runAgora(['setup'])
     assert.equal(other.code, 2)
     assert.equal(other.stderr, "Error [E600]: unknown command 'setup' — see `agora --help`\n")
+  })
+
+  test('restart: the running node stops and a new one starts on the same data dir and identity; `s` is status', async () => {
+    const first = await startDaemon()
+    try {
+      const out = await agora(['restart', '--data-dir', first.dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-discovery', '--json'])
+      const again = JSON.parse(out) as { pid: number, peerId: string }
+      trackDaemon(first.dataDir, again.pid)
+      assert.notEqual(again.pid, first.pid, 'a new process')
+      assert.equal(again.peerId, first.peerId, 'the same identity')
+      assert.equal(isAlive(first.pid), false, 'the old one exited')
+      const status = JSON.parse(await agora(['s', '--data-dir', first.dataDir, '--json'])) as { pid: number }
+      assert.equal(status.pid, again.pid)
+    } finally {
+      await agora(['stop', '--data-dir', first.dataDir]).catch(() => '')
+    }
   })
 
   test('help for a missing subcommand or an unknown help topic: printed to stdout, nothing else, exit 0', async () => {

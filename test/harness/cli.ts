@@ -76,6 +76,13 @@ export async function startDaemon (extraArgs: string[] = [], dataDir = tempDir()
   return { dataDir, pid: status.pid, peerId: status.peerId, url: status.apiUrl, address }
 }
 
+/** A daemon started some other way (a restart) that killDaemons should also clean up. */
+export function trackDaemon (dataDir: string, pid: number): void {
+  const pids = started.get(dataDir) ?? new Set<number>()
+  pids.add(pid)
+  started.set(dataDir, pids)
+}
+
 /**
  * SIGKILL every daemon the tests started and remove their data dirs. Only a
  * process that is still our daemon on that data dir is killed (a pid left in

@@ -1,4 +1,4 @@
-/** `agora start|stop|status`: run a node, stop it, see how it is. */
+/** `agora start|stop|restart|status`: run a node, stop it, start it again, see how it is. */
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { clientFor, type StatusResponse } from '../../client/index.ts'
@@ -6,10 +6,9 @@ import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say, formatDuration, withSpinner } from '../output.ts'
 import { startFlagsToConfig, START_FLAG_NAMES, type StartFlags } from '../start-flags.ts'
 
-export function registerNodeCommands (program: Command): void {
-  program.command('start')
-    .description('run a node (in the foreground unless --detach)')
-    .option('--detach', 'run in the background; logs go to <data-dir>/logs/')
+/** The flags of `start` (and of `restart`, which starts again with them). */
+function startOptions (cmd: Command): Command {
+  return cmd
     .option('--api-port <port>', 'HTTP API port (0 = any free port)')
     .option('--api-host <host>', 'HTTP API address (keep it on loopback)')
     .option('--listen <multiaddr...>', 'libp2p listen addresses, e.g. /ip4/0.0.0.0/tcp/41145')
@@ -21,6 +20,12 @@ export function registerNodeCommands (program: Command): void {
     .option('--no-discovery', 'do not probe local ports for Ollama, LM Studio or llama.cpp')
     .addOption(new Option('--dht-filter <which>', 'addresses the DHT keeps').choices(['public', 'private', 'all']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+}
+
+export function registerNodeCommands (program: Command): void {
+  startOptions(program.command('start')
+    .description('run a node (in the foreground unless --detach)')
+    .option('--detach', 'run in the background; logs go to <data-dir>/logs/'))
     .action(async (flags: StartFlags & { detach?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const configFlags = startFlagsToConfig(flags)
@@ -51,7 +56,31 @@ export function registerNodeCommands (program: Command): void {
       if (opts.format !== 'table') printRecord({ stopped: true, pid }, opts)
     })
 
-  program.command('status')
+  startOptions(program.command('restart')
+    .description('stop the node on the data dir (if one runs) and start it again in the background, with these start flags')
+    .option('--timeout <seconds>', 'how long to wait for the old one to exit', '30'))
+    .action(async (flags: StartFlags & { timeout: string }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const timeoutS = secondsFlag('--timeout', flags.timeout)
+      const { startDetached, waitForExit } = await import('../../daemon/detach.ts')
+      let running: { pid: number } | undefined
+      try {
+        running = await clientFor(opts.dataDir).status()
+      } catch {
+        // nothing runs on this data dir: a restart is then a start
+      }
+      if (running !== undefined) {
+        await clientFor(opts.dataDir).stop()
+        const pid = running.pid
+        await withSpinner(`waiting for pid ${pid} to exit…`, opts, async () => { await waitForExit(pid, timeoutS * 1000) })
+      }
+      // the new node gets the flags given here (settings that should last belong in the config file)
+      const argv = ['start', ...process.argv.slice(2).filter(arg => arg !== 'restart')].filter((arg, i, all) => arg !== '--timeout' && all[i - 1] !== '--timeout' && !arg.startsWith('--timeout='))
+      const status = await withSpinner('starting the node…', opts, async () => await startDetached({ dataDir: opts.dataDir, argv }))
+      printStatus(status, opts)
+    })
+
+  program.command('status').alias('s')
     .description('peer id, addresses, peers and uptime of the running node')
     .option('--watch [seconds]', 'refresh every few seconds until Ctrl-C')
     .action(async (flags: { watch?: string | boolean }, cmd: Command) => {
