@@ -6,6 +6,10 @@
 import { loadConfig, type DeepPartial, type AgoraConfig } from '../config/index.ts'
 import { AgoraNode } from '../node.ts'
 import { prepareDataDir } from './data-dir.ts'
+import { ALONE_AFTER_MS, connectivityNote, startBanner } from './banner.ts'
+import { IDENTITY_KEY_FILE } from '../identity/constants.ts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 
 export interface RunNodeInit {
   dataDir: string
@@ -17,6 +21,7 @@ export interface RunNodeInit {
 
 export async function runNode (init: RunNodeInit): Promise<void> {
   prepareDataDir(init.dataDir)
+  const fresh = !existsSync(join(init.dataDir, IDENTITY_KEY_FILE))
   const { config } = loadConfig({ configFile: init.configFile, flags: init.flags, flagNames: init.flagNames })
   // logs go to stderr: the terminal in the foreground, logs/agora.log when detached
   const node = await AgoraNode.create({ dataDir: init.dataDir, config })
@@ -33,7 +38,15 @@ export async function runNode (init: RunNodeInit): Promise<void> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   await node.start()
+  // for people, on stdout (the logs are on stderr)
+  process.stdout.write(startBanner(node, fresh))
+  const alone = setTimeout(() => {
+    const note = connectivityNote(node.components.libp2p.getPeers().length, config.network.bootstrap.length, config.network.mdns)
+    if (note !== undefined) process.stdout.write(note + '\n')
+  }, ALONE_AFTER_MS)
+  alone.unref()
   await node.whenStopped()
+  clearTimeout(alone)
   process.off('SIGINT', onSignal)
   process.off('SIGTERM', onSignal)
 }

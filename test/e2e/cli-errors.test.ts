@@ -5,7 +5,7 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:net'
-import { writeFileSync, rmSync } from 'node:fs'
+import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { runAgora, agora, killDaemons, startDaemon, trackDaemon } from '../harness/cli.ts'
 import { isAlive } from '../../src/client/index.ts'
@@ -44,6 +44,10 @@ describe('CLI errors', () => {
       assert.notEqual(again.pid, first.pid, 'a new process')
       assert.equal(again.peerId, first.peerId, 'the same identity')
       assert.equal(isAlive(first.pid), false, 'the old one exited')
+      // a detached node's stdout is its log: the first start was a new node, the restart is not
+      const log = readFileSync(join(first.dataDir, 'logs', 'agora.log'), 'utf8')
+      assert.equal(log.split(`agora node ${first.peerId}`).length - 1, 2, 'each start says who it is')
+      assert.equal(log.split('A new node. Next:').length - 1, 1, 'only the first start lists the next steps')
       const status = JSON.parse(await agora(['s', '--data-dir', first.dataDir, '--json'])) as { pid: number }
       assert.equal(status.pid, again.pid)
     } finally {
