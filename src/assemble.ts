@@ -63,7 +63,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
   let store: Store | undefined
   try {
     const identity = await loadOrCreateIdentity(dataDir)
-    const logger = createLogger({ level: config.log.level, ...init.logger, node: identity.peerIdString.slice(-6) })
+    const logger = createLogger({ level: config.log.level, format: config.log.format, color: config.log.color, ...init.logger, node: identity.peerIdString.slice(-6) })
     const metrics = createRegistry({ defaultMetrics: init.processMetrics ?? true })
     const events = new AgoraEvents()
     store = openStore(join(dataDir, DATA_DIR_FILES.store))

@@ -12,6 +12,9 @@ export interface StartFlags {
   psk?: string
   dhtFilter?: 'public' | 'private' | 'all'
   logLevel?: AgoraConfig['log']['level']
+  logFormat?: AgoraConfig['log']['format']
+  /** The global --no-color (false). */
+  color?: boolean
   trustMode?: AgoraConfig['access']['trustMode']
   discovery?: boolean
 }
@@ -27,6 +30,8 @@ export const START_FLAG_NAMES: Record<string, string> = {
   'network.psk': '--psk',
   'network.dht.addressFilter': '--dht-filter',
   'log.level': '--log-level',
+  'log.format': '--log-format',
+  'log.color': '--no-color',
   'access.trustMode': '--trust-mode',
   'providers.discovery': '--no-discovery'
 }
@@ -52,7 +57,12 @@ export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig>
   if (flags.dhtFilter !== undefined) network.dht = { addressFilter: flags.dhtFilter }
   if (Object.keys(api).length > 0) config.api = api
   if (Object.keys(network).length > 0) config.network = network
-  if (flags.logLevel !== undefined) config.log = { level: flags.logLevel }
+  const log: DeepPartial<AgoraConfig['log']> = {}
+  if (flags.logLevel !== undefined) log.level = flags.logLevel
+  if (flags.logFormat !== undefined) log.format = flags.logFormat
+  // commander sets color: true by default (--no-color): only its absence is a choice
+  if (flags.color === false) log.color = false
+  if (Object.keys(log).length > 0) config.log = log
   if (flags.trustMode !== undefined) config.access = { trustMode: flags.trustMode }
   if (flags.discovery === false) config.providers = { discovery: false }
   return config

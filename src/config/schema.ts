@@ -15,7 +15,9 @@ export const nodeSchema = z.object({
 }).strict()
 
 export const logSchema = z.object({
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level: trace, debug, info, warn, error, fatal or silent')
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level: trace, debug, info, warn, error, fatal or silent'),
+  format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('Log lines as JSON (for machines and log files) or pretty (one readable line each); auto: pretty on a terminal, JSON otherwise'),
+  color: z.boolean().default(true).describe('Colours in pretty log lines (off with --no-color or the NO_COLOR variable)')
 }).strict()
 
 export const apiSchema = z.object({

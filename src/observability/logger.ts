@@ -4,6 +4,7 @@
  * for its own child with `forComponent('agora:<room>')`. No module-level loggers.
  */
 import { pino, type Logger, type DestinationStream } from 'pino'
+import pretty from 'pino-pretty'
 
 export type { Logger }
 
@@ -20,6 +21,10 @@ export interface LoggerInit {
   node?: string
   /** Where to write; stderr when omitted. */
   destination?: DestinationStream | NodeJS.WritableStream
+  /** JSON lines, or readable ones for a person (pino-pretty); auto: pretty when stderr is a terminal. Ignored with a destination. */
+  format?: 'auto' | 'json' | 'pretty'
+  /** Colours in pretty lines (NO_COLOR in the environment turns them off too). */
+  color?: boolean
 }
 
 /** Lines waiting to be written at most (beyond, new lines are dropped). */
@@ -39,8 +44,26 @@ export function logDestination (fd: number): DestinationStream {
   return stream
 }
 
+/** Readable lines on stderr: time, level, component and message, then the fields. */
+function prettyDestination (color: boolean): DestinationStream {
+  return pretty({
+    destination: 2,
+    colorize: color,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,component,node',
+    messageFormat: '{if component}{component} {end}{msg}',
+    singleLine: true
+  })
+}
+
+function wantsPretty (init: LoggerInit): boolean {
+  if (init.destination !== undefined) return false
+  return init.format === 'pretty' || (init.format === 'auto' && process.stderr.isTTY === true)
+}
+
 export function createLogger (init: LoggerInit = {}): AgoraLogger {
-  const destination = init.destination ?? logDestination(2)
+  const color = init.color !== false && process.env.NO_COLOR === undefined
+  const destination = init.destination ?? (wantsPretty(init) ? prettyDestination(color) : logDestination(2))
   const root = pino({
     level: init.level ?? 'info',
     base: init.node === undefined ? { pid: process.pid } : { pid: process.pid, node: init.node },

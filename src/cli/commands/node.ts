@@ -20,6 +20,7 @@ function startOptions (cmd: Command): Command {
     .option('--no-discovery', 'do not probe local ports for Ollama, LM Studio or llama.cpp')
     .addOption(new Option('--dht-filter <which>', 'addresses the DHT keeps').choices(['public', 'private', 'all']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON, or readable (default: readable on a terminal; the global --no-color turns their colours off)').choices(['json', 'pretty']))
 }
 
 export function registerNodeCommands (program: Command): void {
@@ -28,7 +29,8 @@ export function registerNodeCommands (program: Command): void {
     .option('--detach', 'run in the background; logs go to <data-dir>/logs/'))
     .action(async (flags: StartFlags & { detach?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
-      const configFlags = startFlagsToConfig(flags)
+      // the global --no-color reaches the log lines too
+      const configFlags = startFlagsToConfig({ ...flags, color: (cmd.optsWithGlobals() as { color?: boolean }).color })
       if (flags.detach === true) {
         const { startDetached } = await import('../../daemon/detach.ts')
         const status = await withSpinner('starting the node…', opts, async () => await startDetached({ dataDir: opts.dataDir, argv: process.argv.slice(2) }))
