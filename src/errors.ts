@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   E604: { status: 504, hint: 'see the log in <data-dir>/logs/ for why it did not come up' },
   E605: { status: 400, hint: 'install Node 24 (npm install puts it on the PATH of npm scripts)' },
   E606: { status: 500, hint: 'fix what the detail column says, then run `agora doctor` again' },
+  E607: { status: 400, hint: 'type yes when asked, or pass --yes (-y) to confirm up front' },
   // providers
   E700: { status: 503, hint: 'the inference engine is not available or failed; see the node log, or disable it in the providers config section' },
   E701: { status: 429, hint: 'the engine is busy: too many calls are waiting; retry later or raise its queue limit' },

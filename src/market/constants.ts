@@ -3,7 +3,7 @@
  * the user-facing ones; these fill what an init leaves out) and fixed
  * values of contracts.
  */
-import { randomBytes } from 'node:crypto'
+import { newCliSafeId } from '../ids.ts'
 
 export const MARKET_DEFAULTS = {
   /** Credits a new wallet starts with, in micro-credits (market.initialCredits). */
@@ -40,14 +40,9 @@ export const MARKET_DEFAULTS = {
   maxListed: 1000
 } as const
 
-/**
- * A new contract, request or need id: 16 random bytes in base64url, never
- * starting with '-' — the command line would read `agora market cancel -x…`
- * as an option (a 1-in-64 chance the test suite met).
- */
+/** A new contract, request or need id (never starting with '-': src/ids.ts). */
 export function newMarketId (): string {
-  const id = randomBytes(16).toString('base64url')
-  return id.startsWith('-') ? `A${id.slice(1)}` : id
+  return newCliSafeId()
 }
 
 /** The hold that pays for a contract on the buyer's node. */

@@ -5,7 +5,7 @@
  * envelope is signed, so a restarted (even SIGKILLed) node never reuses a
  * Lamport; it re-announces the same offer id with a higher one.
  */
-import { randomBytes } from 'node:crypto'
+import { newCliSafeId } from '../ids.ts'
 import { encodeEnvelope, signEnvelope, type NodeIdentity } from '../identity/index.ts'
 import { buildLocalOffer, type LocalOfferInit } from './builder.ts'
 import { LOCAL_OFFER_KV_KEY } from './constants.ts'
@@ -46,9 +46,10 @@ export class LocalOfferState {
     const stored = this.kv.get<Partial<Persisted>>(LOCAL_OFFER_KV_KEY)
     const id = offerIdSchema.safeParse(stored?.offerId)
     const lamport = stored?.lamport
-    this.offerId = id.success ? id.data : randomBytes(16).toString('base64url')
+    // an id stored before ids stopped starting with '-' is replaced: the command line would read it as an option
+    this.offerId = id.success && !id.data.startsWith('-') ? id.data : newCliSafeId()
     this.lamportValue = typeof lamport === 'number' && Number.isSafeInteger(lamport) && lamport > 0 ? lamport : 0
-    if (!id.success) this.persist()
+    if (this.offerId !== stored?.offerId) this.persist()
   }
   /** The trust mode advertised from the next announcement on (access control changed at run time). */
   setTrustMode (trustMode: LocalOfferStateInit['trustMode']): void {

@@ -47,7 +47,7 @@ test('jobs through the CLI: submit --file --wait, result, list, types, cancel, b
   for (const type of ['text.embed', 'summarize', 'debug.sleep']) assert.ok(types.includes(type), type)
 
   const sleeping = JSON.parse(await cli('jobs', 'submit', '--type', 'debug.sleep', '--param', 'count=3', '--param', 'ms=60000', '--json')) as { id: string }
-  const cancelled = JSON.parse(await cli('jobs', 'cancel', sleeping.id, '--json')) as { state: string }
+  const cancelled = JSON.parse(await cli('jobs', 'cancel', sleeping.id, '--yes', '--json')) as { state: string }
   assert.equal(cancelled.state, 'cancelled')
 
   const unknown = await runAgora(['jobs', 'submit', '--type', 'text.translate', '--text', 'hi', '--data-dir', daemon.dataDir])

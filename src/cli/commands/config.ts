@@ -1,4 +1,5 @@
 /** `agora config init|show|get|set|validate|path`: work on the config file; no node needed. */
+import { confirm, withYes } from '../confirm.ts'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
@@ -15,14 +16,15 @@ const configRoom = async (): Promise<ConfigRoom> => await import('../../config/i
 export function registerConfigCommands (program: Command): void {
   const config = program.command('config').description('the configuration file: create, show, get, set, validate')
 
-  config.command('init')
+  withYes(config.command('init')
     .description('write a commented config file with every key at its default (default $XDG_CONFIG_HOME/agora/agora.yaml)')
     .option('--force', 'overwrite an existing file')
-    .option('--path <file>', 'where to write it (default: --config, else the per-user file)')
-    .action(async (flags: { force?: boolean, path?: string }, cmd: Command) => {
+    .option('--path <file>', 'where to write it (default: --config, else the per-user file)'))
+    .action(async (flags: { force?: boolean, path?: string, yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const c = await configRoom()
       const target = resolve(flags.path ?? opts.config ?? c.defaultConfigPath())
+      if (flags.force === true && existsSync(target)) await confirm(`overwrite ${target} with the defaults`, flags)
       const file = c.initConfigFile(target, { force: flags.force === true })
       report(file, { path: file }, opts)
     })

@@ -3,6 +3,7 @@
  * control API: export and import work on the key file of the data dir, and
  * import refuses while a node runs on it.
  */
+import { confirm, withYes } from '../confirm.ts'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { AgoraError, messageOf } from '../../errors.ts'
@@ -37,12 +38,13 @@ export function registerIdentityCommands (program: Command): void {
       say(`wrote the key to ${flags.out} — keep it secret`, opts)
     })
 
-  identity.command('import <file>')
+  withYes(identity.command('import <file>')
     .description('use the Ed25519 key in a PEM file as this data dir\'s identity')
-    .option('--force', 'replace an existing key (its peer id is lost unless exported)')
-    .action(async (file: string, flags: { force?: boolean }, cmd: Command) => {
+    .option('--force', 'replace an existing key (its peer id is lost unless exported)'))
+    .action(async (file: string, flags: { force?: boolean, yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       refuseWhileRunning(opts.dataDir)
+      if (flags.force === true) await confirm(`replace the identity of ${opts.dataDir} (its peer id is lost unless exported)`, flags)
       let pem: string
       try {
         pem = readFileSync(file, 'utf8')

@@ -1,4 +1,5 @@
 /** `agora jobs submit|list|show|watch|result|cancel|types`: work the network splits, routes and aggregates. */
+import { confirm, withYes } from '../confirm.ts'
 import { writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { AgoraError, messageOf } from '../../errors.ts'
@@ -119,10 +120,11 @@ export function registerJobsCommands (program: Command): void {
       if (!opts.quiet) process.stdout.write(text.endsWith('\n') ? text : text + '\n')
     })
 
-  jobs.command('cancel <id>')
-    .description('cancel a job: pending subtasks are dropped, running ones stopped on their workers')
-    .action(async (id: string, _flags: unknown, cmd: Command) => {
+  withYes(jobs.command('cancel <id>')
+    .description('cancel a job: pending subtasks are dropped, running ones stopped on their workers'))
+    .action(async (id: string, flags: { yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      await confirm(`cancel job ${id} (its pending subtasks are dropped, running ones stopped)`, flags)
       const job = await connect(opts).client.cancelJob(id)
       if (opts.format === 'table') say(`cancelled job ${job.id} (${job.progress.committed} of ${job.progress.total} subtasks had finished)`, opts)
       else printRecord(job, opts)

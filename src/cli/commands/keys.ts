@@ -1,4 +1,5 @@
 /** `agora keys create|list|revoke`: API keys for the OpenAI-compatible API (/v1). */
+import { confirm, withYes } from '../confirm.ts'
 import type { Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { clientFor, type ApiKeyEntry } from '../../client/index.ts'
@@ -43,11 +44,12 @@ export function registerKeysCommands (program: Command): void {
       ], opts)
     })
 
-  keys.command('revoke <idOrName>')
-    .description('revoke a key by id or name; clients using it are refused at once')
-    .action(async (idOrName: string, _flags: unknown, cmd: Command) => {
+  withYes(keys.command('revoke <idOrName>')
+    .description('revoke a key by id or name; clients using it are refused at once'))
+    .action(async (idOrName: string, flags: { yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       if (idOrName.trim() === '') throw new AgoraError('E600', 'revoke which key? give its id or name', { hint: '`agora keys list` shows them' })
+      await confirm(`revoke API key ${idOrName} (clients using it are refused at once)`, flags)
       printKey(await clientFor(opts.dataDir).revokeKey(idOrName), opts)
     })
 }

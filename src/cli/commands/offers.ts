@@ -1,4 +1,5 @@
 /** `agora offers list|show|withdraw|announce` and `agora models list`: what the network offers. */
+import { confirm, withYes } from '../confirm.ts'
 import type { Command } from 'commander'
 import { clientFor } from '../../client/index.ts'
 import type { Offer } from '../../offers/index.ts'
@@ -44,10 +45,11 @@ export function registerOffersCommands (program: Command): void {
       printOffer(await clientFor(opts.dataDir).localOffer(), opts)
     })
 
-  offers.command('withdraw')
-    .description('withdraw this node\'s offer from the network (tombstone) until `agora offers announce`')
-    .action(async (_flags: unknown, cmd: Command) => {
+  withYes(offers.command('withdraw')
+    .description('withdraw this node\'s offer from the network (tombstone) until `agora offers announce`'))
+    .action(async (flags: { yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      await confirm('withdraw this node\'s offer from the network (until `agora offers announce`)', flags)
       const result = await clientFor(opts.dataDir).withdraw()
       if (opts.format === 'table') say(result.offerId === null ? 'nothing to withdraw' : `withdrew offer ${result.offerId}`, opts)
       else printRecord(result, opts)

@@ -1,4 +1,5 @@
 /** `agora peers list|connect|disconnect|ping|trust|untrust|ban|unban`. */
+import { confirm, withYes } from '../confirm.ts'
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { clientFor, type PeerEntry } from '../../client/index.ts'
@@ -55,16 +56,17 @@ export function registerPeersCommands (program: Command): void {
       printPeer(await clientFor(opts.dataDir).untrust(peerId), opts)
     })
 
-  peers.command('ban <peerId>')
+  withYes(peers.command('ban <peerId>')
     .description('disconnect a peer and refuse it (until unbanned, or for --for)')
     .option('--reason <text>', 'why, shown in peers list')
-    .option('--for <minutes>', 'lift the ban after this many minutes')
-    .action(async (peerId: string, flags: { reason?: string, for?: string }, cmd: Command) => {
+    .option('--for <minutes>', 'lift the ban after this many minutes'))
+    .action(async (peerId: string, flags: { reason?: string, for?: string, yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const minutes = flags.for === undefined ? undefined : Number(flags.for)
       if (minutes !== undefined && !(minutes > 0)) throw new AgoraError('E600', `--for takes a number of minutes, not '${flags.for}'`)
       if (minutes !== undefined && minutes * 60_000 > MAX_BAN_DURATION_MS) throw new AgoraError('E600', `--for ${flags.for} is longer than the 100 years a ban with an expiry may last`, { hint: 'leave --for out to ban until `agora peers unban`' })
       const body = { ...(flags.reason === undefined ? {} : { reason: flags.reason }), ...(minutes === undefined ? {} : { durationMs: Math.max(1, Math.round(minutes * 60_000)) }) }
+      await confirm(`ban ${peerId} (disconnected and refused${minutes === undefined ? ' until unbanned' : ` for ${flags.for} minutes`})`, flags)
       printPeer(await clientFor(opts.dataDir).ban(peerId, body), opts)
     })
 

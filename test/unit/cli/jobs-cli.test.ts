@@ -156,11 +156,11 @@ describe('agora jobs against a listening API', () => {
   test('cancel a running job; cancelling again and bad flags fail with their codes', async () => {
     const id = (await cli('jobs', 'submit', '--type', 'text.embed', '--text', 'hold me', '--param', 'hold=true', '-q')).stdout.trim()
     assert.match(id, /^job-/)
-    const cancel = await cli('jobs', 'cancel', id)
+    const cancel = await cli('jobs', 'cancel', id, '--yes')
     assert.equal(cancel.code, 0, cancel.stderr)
     assert.match(cancel.stdout, new RegExp(`cancelled job ${id}`))
     assert.equal(jobs.get(id)?.state, 'cancelled')
-    const again = await cli('jobs', 'cancel', id)
+    const again = await cli('jobs', 'cancel', id, '-y')
     assert.equal(again.code, 1)
     assert.match(again.stderr, /Error \[E1064\]/)
     const watch = await cli('jobs', 'watch', id)
