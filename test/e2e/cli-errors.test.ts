@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:net'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { runAgora, agora, killDaemons, startDaemon, trackDaemon } from '../harness/cli.ts'
+import { execFileSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { CLI, runAgora, agora, killDaemons, startDaemon, trackDaemon } from '../harness/cli.ts'
 import { isAlive } from '../../src/client/index.ts'
 import { tempDir } from '../harness/temp.ts'
 
@@ -53,6 +55,20 @@ describe('CLI errors', () => {
     } finally {
       await agora(['stop', '--data-dir', first.dataDir]).catch(() => '')
     }
+  })
+
+  test('identity export does not print the private key on a terminal unless --force; a pipe or --out gets it', async () => {
+    const data = dir()
+    const pemFile = join(data, 'in.pem')
+    writeFileSync(pemFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
+    assert.equal((await runAgora(['identity', 'import', pemFile, '--data-dir', data])).code, 0)
+    // a pseudo-terminal (util-linux script): the key must not land on the screen
+    const onTerminal = (extra: string): string => execFileSync('script', ['-qec', `${process.execPath} ${CLI} identity export --data-dir ${data} ${extra}`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+    const refused = (() => { try { return onTerminal('') } catch (err) { return String((err as { stdout?: string }).stdout ?? '') } })()
+    assert.match(refused, /Error \[E600\]: not printing the private key on a terminal/)
+    assert.doesNotMatch(refused, /PRIVATE KEY/)
+    assert.match(onTerminal('--force'), /BEGIN PRIVATE KEY/)
+    assert.match((await runAgora(['identity', 'export', '--data-dir', data])).stdout, /^-----BEGIN PRIVATE KEY-----/, 'a pipe gets it')
   })
 
   test('help for a missing subcommand or an unknown help topic: printed to stdout, nothing else, exit 0', async () => {

@@ -27,10 +27,15 @@ export function registerIdentityCommands (program: Command): void {
     })
 
   identity.command('export')
-    .description('print the private key as PEM (or write it to --out, mode 0600)')
+    .description('write the private key as PEM to --out (mode 0600), or to stdout when it is not a terminal (a pipe, a file)')
     .option('-o, --out <file>', 'write to this file instead of stdout')
-    .action(async (flags: { out?: string }, cmd: Command) => {
+    .option('--force', 'print it on the terminal all the same (it stays in the scrollback)')
+    .action(async (flags: { out?: string, force?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      // a private key on the screen stays in scrollback, recordings and screen shares
+      if (flags.out === undefined && process.stdout.isTTY === true && flags.force !== true) {
+        throw new AgoraError('E600', 'not printing the private key on a terminal', { hint: 'write it to a file with `--out FILE` (mode 0600), pipe it (`agora identity export > key.pem`), or pass --force' })
+      }
       const { exportIdentityPem, readIdentity } = await identityRoom()
       const pem = exportIdentityPem(await readIdentity(opts.dataDir))
       if (flags.out === undefined) { process.stdout.write(pem); return }
