@@ -21,6 +21,7 @@ import { registerVerifyCommands } from './commands/verify.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
+import { registerServiceCommands } from './commands/service.ts'
 
 export function buildProgram (): Command {
   const program = new Command('agora')
@@ -49,6 +50,7 @@ export function buildProgram (): Command {
   registerVerifyCommands(program)
   registerConfigCommands(program)
   registerDoctorCommand(program)
+  registerServiceCommands(program)
   registerCompletionCommand(program)
   // errors are ours to print (one line); help shown for a missing subcommand goes to stdout like any help
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {}, writeErr: text => process.stdout.write(text) }).showSuggestionAfterError(true)
