@@ -147,10 +147,11 @@ export class NodeControl implements ControlPlane {
   }
 
   async connect (address: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }> {
-    const ma = toMultiaddr(address)
+    // a bare peer id: its addresses come from the peer book or the DHT (libp2p's peer routing)
+    const ma = address.startsWith('/') ? toMultiaddr(address) : asPeerId(address) ?? toMultiaddr(address)
     try {
       // force: the address given is dialled even when the peer is connected already (else libp2p hands back the old connection)
-      const connection = await this.components.libp2p.dial(ma, { signal: opts.signal, force: true })
+      const connection = await this.components.libp2p.dial(ma, { signal: opts.signal, force: address.startsWith('/') })
       const peerId = connection.remotePeer.toString()
       return { peerId, addresses: this.remoteAddrs(peerId, [connection.remoteAddr.toString()]) }
     } catch (err) {
@@ -254,6 +255,15 @@ export function toMultiaddr (address: string): Multiaddr {
     return parseMultiaddr(address)
   } catch (err) {
     throw new AgoraError('E200', `'${address}' is not a valid multiaddr`, { why: messageOf(err) })
+  }
+}
+
+/** The peer id `text` names, or undefined. */
+function asPeerId (text: string): PeerId | undefined {
+  try {
+    return peerIdFromString(text)
+  } catch {
+    return undefined
   }
 }
 

@@ -78,7 +78,16 @@ describe('local swarm through the CLI', () => {
     assert.equal(connected.peerId, a.peerId)
     const ping = JSON.parse(await agora(['peers', 'ping', a.peerId, '--data-dir', b.dataDir, '--json'])) as { latencyMs: number }
     assert.ok(ping.latencyMs >= 0)
+    const info = JSON.parse(await agora(['peers', 'info', a.peerId, '--data-dir', b.dataDir, '--json'])) as { peerId: string, connected: boolean }
+    assert.deepEqual([info.peerId, info.connected], [a.peerId, true])
     await agora(['peers', 'disconnect', a.peerId, '--data-dir', b.dataDir])
+    // by peer id alone: the address comes from the peer book
+    const byId = JSON.parse(await agora(['peers', 'connect', a.peerId, '--data-dir', b.dataDir, '--json'])) as { peerId: string }
+    assert.equal(byId.peerId, a.peerId)
+    // every peer at once: only after a confirmation
+    assert.equal((await runAgora(['peers', 'disconnect', '--data-dir', b.dataDir])).code, 1)
+    const all = JSON.parse(await agora(['peers', 'disconnect', '--yes', '--data-dir', b.dataDir, '--json'])) as Array<{ peerId: string, disconnected: boolean }>
+    assert.ok(all.some(r => r.peerId === a.peerId && r.disconnected))
   })
 
   test('SIGKILL loses no acknowledged peer: a restarted daemon still knows it', async () => {

@@ -1,10 +1,10 @@
-/** `agora peers list|connect|disconnect|ping|trust|untrust|ban|unban`. */
+/** `agora peers list|info|connect|disconnect|ping|trust|untrust|ban|unban`. */
 import { confirm, withYes } from '../confirm.ts'
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { clientFor, type PeerEntry } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
-import { printList, printRecord } from '../output.ts'
+import { printList, printRecord, say } from '../output.ts'
 import { MAX_BAN_DURATION_MS } from '../../peers/constants.ts'
 
 export function registerPeersCommands (program: Command): void {
@@ -28,18 +28,37 @@ export function registerPeersCommands (program: Command): void {
       ], opts)
     })
 
-  peers.command('connect <multiaddr>')
-    .description('dial a peer, e.g. /ip4/127.0.0.1/tcp/41145/p2p/12D3KooW…')
-    .action(async (multiaddr: string, _flags: unknown, cmd: Command) => {
-      const opts = globalOptions(cmd)
-      printRecord(await clientFor(opts.dataDir).connect(multiaddr), opts)
-    })
-
-  peers.command('disconnect <peerId>')
-    .description('close every connection to a peer')
+  peers.command('info <peerId>')
+    .description('everything this node knows of one peer: addresses, latency, reputation, trust, ban')
     .action(async (peerId: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
-      printRecord(await clientFor(opts.dataDir).disconnect(peerId), opts)
+      const peer = (await clientFor(opts.dataDir).peers()).find(p => p.peerId === peerId)
+      if (peer === undefined) throw new AgoraError('E505', `no peer ${peerId} in the peer book`, { hint: '`agora peers list --all` shows every peer this node knows' })
+      printPeer(peer, opts)
+    })
+
+  peers.command('connect <multiaddrOrPeerId>')
+    .description('dial a peer by address (e.g. /ip4/127.0.0.1/tcp/41145/p2p/12D3KooW…), or by peer id alone (its addresses from the peer book or the DHT)')
+    .action(async (target: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      printRecord(await clientFor(opts.dataDir).connect(target), opts)
+    })
+
+  withYes(peers.command('disconnect [peerId]')
+    .description('close every connection to a peer; with no peer id, to every peer (after a confirmation)'))
+    .action(async (peerId: string | undefined, flags: { yes?: boolean }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const client = clientFor(opts.dataDir)
+      if (peerId !== undefined) {
+        printRecord(await client.disconnect(peerId), opts)
+        return
+      }
+      const connected = (await client.peers()).filter(p => p.connected)
+      await confirm(`disconnect from all ${connected.length} connected peers`, flags)
+      const results = []
+      for (const peer of connected) results.push(await client.disconnect(peer.peerId))
+      if (opts.format === 'table') say(`disconnected from ${results.filter(r => r.disconnected).length} peers`, opts)
+      else printRecord(results, opts)
     })
 
   peers.command('trust <peerId>')
