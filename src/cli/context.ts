@@ -5,6 +5,7 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { AgoraError } from '../errors.ts'
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'csv'
 
@@ -38,6 +39,8 @@ export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
 /** Read the global options as seen from any (sub)command. */
 export function globalOptions (cmd: Command): GlobalOptions {
   const raw = cmd.optsWithGlobals<RawGlobals>()
+  const formats = (['json', 'yaml', 'csv'] as const).filter(f => raw[f] === true)
+  if (formats.length > 1) throw new AgoraError('E600', `${formats.map(f => `--${f}`).join(' and ')} cannot go together`, { hint: 'pick one output format' })
   const format: OutputFormat = raw.json === true ? 'json' : raw.yaml === true ? 'yaml' : raw.csv === true ? 'csv' : 'table'
   const color = raw.color !== false && process.env.NO_COLOR === undefined && process.stdout.isTTY === true
   return {

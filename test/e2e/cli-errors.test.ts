@@ -71,6 +71,12 @@ describe('CLI errors', () => {
     assert.match((await runAgora(['identity', 'export', '--data-dir', data])).stdout, /^-----BEGIN PRIVATE KEY-----/, 'a pipe gets it')
   })
 
+  test('two output formats at once is a usage error', async () => {
+    const both = await runAgora(['status', '--json', '--yaml', '--data-dir', dir()])
+    assert.equal(both.code, 2)
+    assert.equal(both.stderr, 'Error [E600]: --json and --yaml cannot go together — pick one output format\n')
+  })
+
   test('help for a missing subcommand or an unknown help topic: printed to stdout, nothing else, exit 0', async () => {
     for (const args of [[], ['jobs'], ['help', 'interactive']]) {
       const result = await runAgora(args)
