@@ -32,7 +32,17 @@ export const chatCompletionBody = z.object({
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   tools: z.array(z.unknown()).nullish(),
-  user: z.string().max(256).nullish()
+  user: z.string().max(256).nullish(),
+  // read only to refuse them when they ask for something the engines here do not do (never dropped in silence)
+  tool_choice: z.unknown().optional(),
+  response_format: z.unknown().optional(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().nullish(),
+  functions: z.unknown().optional(),
+  function_call: z.unknown().optional(),
+  logit_bias: z.record(z.string(), z.number()).nullish(),
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish()
 })
 export type ChatCompletionBody = z.infer<typeof chatCompletionBody>
 
@@ -58,10 +68,29 @@ function unsupported (param: string, what: string): AgoraError {
   return new AgoraError('E962', what, { details: { param } })
 }
 
+/**
+ * OpenAI options the engines behind this gateway do not honour yet: a 400
+ * naming each (E962), never a request answered as if they had been read.
+ * Their neutral values pass (text responses, no log-probabilities, zero
+ * penalties, tool_choice "none").
+ */
+function refuseUnhonoured (body: ChatCompletionBody): void {
+  const format = body.response_format as { type?: unknown } | null | undefined
+  if (format != null && format.type !== 'text') throw unsupported('response_format', `response_format ${JSON.stringify(format.type ?? format)} is not supported: answers are plain text`)
+  if (body.tool_choice != null && body.tool_choice !== 'none' && body.tool_choice !== 'auto') throw unsupported('tool_choice', 'tool_choice is not supported: no tools (function calling)')
+  if (body.functions != null || body.function_call != null) throw unsupported(body.functions != null ? 'functions' : 'function_call', 'functions (function calling) are not supported')
+  if (body.logprobs === true || body.top_logprobs != null) throw unsupported(body.logprobs === true ? 'logprobs' : 'top_logprobs', 'log-probabilities are not supported')
+  if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported')
+  for (const penalty of ['presence_penalty', 'frequency_penalty'] as const) {
+    if (body[penalty] != null && body[penalty] !== 0) throw unsupported(penalty, `${penalty} is not supported`)
+  }
+}
+
 /** The gateway's chat request; E962 for options Agora cannot honour. */
 export function toChatRequest (body: ChatCompletionBody): ChatRequest {
   if (body.n != null && body.n > 1) throw unsupported('n', `n=${body.n} is not supported: one choice per request`)
   if (body.tools != null && body.tools.length > 0) throw unsupported('tools', 'tools (function calling) are not supported')
+  refuseUnhonoured(body)
   const messages = body.messages.map((message, i): ChatMessage => ({
     role: message.role === 'developer' ? 'system' : message.role,
     content: textOf(message.content, i)

@@ -182,6 +182,29 @@ describe('/v1 wire details through inject', () => {
     }
   })
 
+  test('options the engines do not honour are a 400 naming each, never dropped in silence; their neutral values pass', async () => {
+    const before = api.gateway.chats.length
+    for (const [extra, param] of [
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+      [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+      [{ tool_choice: 'required' }, 'tool_choice'],
+      [{ functions: [{ name: 'f' }] }, 'functions'],
+      [{ logprobs: true }, 'logprobs'],
+      [{ top_logprobs: 2 }, 'top_logprobs'],
+      [{ logit_bias: { 50256: -100 } }, 'logit_bias'],
+      [{ presence_penalty: 0.5 }, 'presence_penalty'],
+      [{ frequency_penalty: -1 }, 'frequency_penalty']
+    ] as const) {
+      const res = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], ...extra })
+      assert.equal(res.statusCode, 400, param)
+      assert.equal(res.json().error.code, 'E962', param)
+      assert.equal(res.json().error.param, param)
+    }
+    assert.equal(api.gateway.chats.length, before, 'none reached the gateway')
+    const neutral = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'text' }, logprobs: false, presence_penalty: 0, frequency_penalty: 0, tool_choice: 'none' })
+    assert.equal(neutral.statusCode, 200)
+  })
+
   test('image content and token-array embeddings are refused as unsupported', async () => {
     const image = await chat({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] })
     assert.equal(image.statusCode, 400)
