@@ -22,6 +22,7 @@ import { registerConfigCommands } from './commands/config.ts'
 import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
 import { registerServiceCommands } from './commands/service.ts'
+import { registerChangelogCommand } from './commands/changelog.ts'
 
 export function buildProgram (): Command {
   const program = new Command('agora')
@@ -51,6 +52,7 @@ export function buildProgram (): Command {
   registerConfigCommands(program)
   registerDoctorCommand(program)
   registerServiceCommands(program)
+  registerChangelogCommand(program)
   registerCompletionCommand(program)
   // errors are ours to print (one line); help shown for a missing subcommand goes to stdout like any help
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {}, writeErr: text => process.stdout.write(text) }).showSuggestionAfterError(true)

@@ -1,6 +1,6 @@
 /** `agora config init|show|get|set|validate|path`: work on the config file; no node needed. */
 import { confirm, withYes } from '../confirm.ts'
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
@@ -27,6 +27,20 @@ export function registerConfigCommands (program: Command): void {
       if (flags.force === true && existsSync(target)) await confirm(`overwrite ${target} with the defaults`, flags)
       const file = c.initConfigFile(target, { force: flags.force === true })
       report(file, { path: file }, opts)
+    })
+
+  withYes(config.command('reset')
+    .description('put every key of the config file back to its default, keeping the old file as <file>.bak-<time>'))
+    .action(async (flags: { yes?: boolean }, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const c = await configRoom()
+      const target = resolve(opts.config ?? c.loadConfig({}).file ?? c.defaultConfigPath())
+      if (!existsSync(target)) throw new AgoraError('E304', `no config file to reset at ${target}`, { hint: '`agora config init` writes one' })
+      await confirm(`reset ${target} to the defaults (the old file is kept beside it)`, flags)
+      const backup = `${target}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`
+      copyFileSync(target, backup)
+      c.initConfigFile(target, { force: true })
+      report(`reset ${target} to the defaults; the old file is ${backup}`, { path: target, backup }, opts)
     })
 
   config.command('show')

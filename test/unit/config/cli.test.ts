@@ -78,6 +78,26 @@ describe('agora config', () => {
     assert.deepEqual(valid, { code: 0, stdout: `valid: ${file}\n`, stderr: '' })
   })
 
+  test('reset puts the file back to the defaults after a confirmation, keeping the old one beside it', async () => {
+    const file = join(dir, 'reset.yaml')
+    writeFileSync(file, 'api:\n  port: 9999\n')
+    assert.equal((await cli('--config', file, 'config', 'reset')).code, 1, 'no terminal, no --yes: refused')
+    assert.equal(readFileSync(file, 'utf8'), 'api:\n  port: 9999\n')
+    const reset = await cli('--config', file, 'config', 'reset', '--yes', '--json')
+    assert.equal(reset.code, 0, reset.stderr)
+    const { backup } = JSON.parse(reset.stdout) as { backup: string }
+    assert.equal(readFileSync(file, 'utf8'), renderDefaultConfig())
+    assert.equal(readFileSync(backup, 'utf8'), 'api:\n  port: 9999\n')
+    assert.equal((await cli('--config', join(dir, 'none.yaml'), 'config', 'reset', '--yes')).code, 1, 'nothing to reset: E304')
+  })
+
+  test('agora changelog prints CHANGELOG.md', async () => {
+    const out = await cli('changelog')
+    assert.equal(out.code, 0)
+    assert.match(out.stdout, /^# Changelog\n/)
+    assert.match(out.stdout, /## Unreleased/)
+  })
+
   test('show --sources --json tells where each value comes from', async () => {
     const file = join(dir, 'sources.yaml')
     writeFileSync(file, 'log:\n  level: debug\n')
