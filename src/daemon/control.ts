@@ -227,7 +227,8 @@ export class NodeControl implements ControlPlane {
   private entry (view: PeerView, connected: boolean): PeerEntry {
     return {
       peerId: view.peerId,
-      addresses: connected ? this.remoteAddrs(view.peerId, view.addresses) : view.addresses,
+      // where it listens (identify told us): an inbound connection's address is an ephemeral port nobody can dial
+      addresses: view.addresses.length > 0 ? view.addresses : connected ? this.remoteAddrs(view.peerId, []) : [],
       latencyMs: view.latencyMs,
       connected,
       lastSeen: view.lastSeen,

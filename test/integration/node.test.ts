@@ -30,6 +30,13 @@ describe('node', () => {
       return entry?.connected === true && entry.latencyMs !== null ? entry : undefined
     })
     assert.ok(peers.addresses.length > 0)
+    // and a lists b by where b listens, not by the ephemeral port of b's inbound connection
+    const bListens = b.components.libp2p.getMultiaddrs().map(ma => ma.toString().replace(/\/p2p\/.*$/, ''))
+    const onA = await waitFor('b on a with its listen addresses', async () => {
+      const entry = (await clientOf(a).peers()).find(p => p.peerId === b.peerId)
+      return entry !== undefined && entry.addresses.length > 0 && entry.addresses.every(addr => bListens.includes(addr)) ? entry : undefined
+    })
+    assert.ok(onA.addresses.length > 0)
     const status = statusResponse.parse(await clientOf(a).status())
     peersResponse.parse(await clientOf(a).peers())
     identityResponse.parse(await clientOf(a).identity())
