@@ -173,6 +173,8 @@ describe('CLI errors', () => {
     const checks = JSON.parse(result.stdout) as Array<{ check: string, verdict: string }>
     assert.ok(checks.some(c => c.check === 'node version' && c.verdict === 'ok'))
     assert.ok(checks.some(c => c.check === 'config'))
+    const alone = (checks as Array<{ check: string, verdict: string, detail: string }>).find(c => c.check === 'bootstrap peers')
+    assert.match(alone?.detail ?? '', /^no bootstrap peers — off this LAN the node finds nobody: add one .*LAN peers are found by mDNS$/)
     // a failed check exits 1 (a usage error would be 2)
     const bad = join(dir(), 'bad.yaml')
     writeFileSync(bad, 'api: [unclosed\n')

@@ -71,7 +71,9 @@ export async function runChecks (dataDir: string, configFile: string | undefined
     }
   }
   for (const addr of config.network.bootstrap) checks.push(await reachCheck(addr, timeoutMs))
-  if (config.network.bootstrap.length === 0) checks.push({ check: 'bootstrap peers', verdict: 'warn', detail: 'none configured; the node relies on mDNS and known peers' })
+  if (config.network.bootstrap.length === 0) checks.push({ check: 'bootstrap peers', verdict: 'warn', detail: config.network.mdns
+    ? 'no bootstrap peers — off this LAN the node finds nobody: add one (`agora config set network.bootstrap <multiaddr>`) or connect one (`agora peers connect`); LAN peers are found by mDNS'
+    : 'no bootstrap peers and mDNS is off — the node finds nobody by itself: add one (`agora config set network.bootstrap <multiaddr>`) or connect one (`agora peers connect`)' })
   return checks
 }
 
