@@ -23,6 +23,7 @@ import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
 import { registerServiceCommands } from './commands/service.ts'
 import { registerChangelogCommand } from './commands/changelog.ts'
+import { addHelpExamples, examplesText } from './help-examples.ts'
 
 export function buildProgram (): Command {
   const program = new Command('agora')
@@ -53,8 +54,12 @@ export function buildProgram (): Command {
   registerDoctorCommand(program)
   registerServiceCommands(program)
   registerChangelogCommand(program)
+  program.command('examples')
+    .description('common tasks, one command line each')
+    .action(() => { process.stdout.write(examplesText()) })
   registerCompletionCommand(program)
   // errors are ours to print (one line); help shown for a missing subcommand goes to stdout like any help
+  addHelpExamples(allCommands(program))
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {}, writeErr: text => process.stdout.write(text) }).showSuggestionAfterError(true)
   return program
 }
