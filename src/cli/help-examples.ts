@@ -110,6 +110,8 @@ export function commandPath (cmd: Command): string {
 /** Append "Examples" and "See also" to each command's help. */
 export function addHelpExamples (commands: Command[]): void {
   for (const cmd of commands) {
+    // a flag the command cannot run without says so in the help
+    for (const option of cmd.options) if (option.mandatory && !option.description.endsWith('(required)')) option.description += ' (required)'
     const entry = HELP[commandPath(cmd)]
     if (entry === undefined) continue
     cmd.addHelpText('after', `\nExamples:\n${entry.examples.map(e => `  $ ${e}`).join('\n')}\n\nSee also: ${entry.seeAlso.map(s => `agora ${s}`).join(', ')}\n`)
