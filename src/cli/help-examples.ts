@@ -95,6 +95,7 @@ export const HELP: Record<string, HelpEntry> = {
   service: { examples: ['sudo agora service install', 'sudo agora service uninstall --yes'], seeAlso: ['start'] },
   'service install': { examples: ['sudo agora service install', 'agora service install --path ./agora.service --user agora'], seeAlso: ['service uninstall'] },
   'service uninstall': { examples: ['sudo agora service uninstall --yes'], seeAlso: ['service install'] },
+  logs: { examples: ['agora logs', 'agora logs -f --level warn', 'agora logs -n 200 --json'], seeAlso: ['status', 'doctor'] },
   changelog: { examples: ['agora changelog', 'agora changelog | less'], seeAlso: ['doctor'] },
   completion: { examples: ['agora completion bash >> ~/.bashrc', 'agora completion fish > ~/.config/fish/completions/agora.fish'], seeAlso: ['examples'] },
   examples: { examples: ['agora examples', 'agora examples | grep jobs'], seeAlso: ['jobs', 'market'] }

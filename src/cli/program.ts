@@ -23,6 +23,7 @@ import { registerDoctorCommand } from './commands/doctor.ts'
 import { registerCompletionCommand } from './commands/completion.ts'
 import { registerServiceCommands } from './commands/service.ts'
 import { registerChangelogCommand } from './commands/changelog.ts'
+import { registerLogsCommand } from './commands/logs.ts'
 import { addHelpExamples, examplesText } from './help-examples.ts'
 
 export function buildProgram (): Command {
@@ -54,6 +55,7 @@ export function buildProgram (): Command {
   registerDoctorCommand(program)
   registerServiceCommands(program)
   registerChangelogCommand(program)
+  registerLogsCommand(program)
   program.command('examples')
     .description('common tasks, one command line each')
     .action(() => { process.stdout.write(examplesText()) })

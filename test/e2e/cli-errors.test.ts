@@ -52,6 +52,15 @@ describe('CLI errors', () => {
       assert.equal(log.split('A new node. Next:').length - 1, 1, 'only the first start lists the next steps')
       const status = JSON.parse(await agora(['s', '--data-dir', first.dataDir, '--json'])) as { pid: number }
       assert.equal(status.pid, again.pid)
+      // agora logs: the detached node's log, readable, as JSON, by level
+      const readable = await agora(['logs', '-n', '5', '--data-dir', first.dataDir])
+      assert.ok(readable.trim().split('\n').length <= 5)
+      assert.match(await agora(['logs', '-n', '500', '--data-dir', first.dataDir]), /\d{4}-\d\d-\d\dT[\d:.]+Z INFO agora:node node started/)
+      const json = (await agora(['logs', '-n', '3', '--json', '--level', 'info', '--data-dir', first.dataDir])).trim().split('\n')
+      assert.ok(json.length > 0 && json.every(line => (JSON.parse(line) as { level: number }).level >= 30))
+      const none = await runAgora(['logs', '--data-dir', dir()])
+      assert.equal(none.code, 1)
+      assert.match(none.stderr, /^Error \[E601\]: no log at /)
     } finally {
       await agora(['stop', '--data-dir', first.dataDir]).catch(() => '')
     }
