@@ -17,6 +17,7 @@ import type { NodeIdentity } from '../identity/index.ts'
 import type { AgoraLibp2p, PeerManager } from '../p2p/index.ts'
 import type { PeerBook, PeerView } from '../peers/index.ts'
 import type { Offer, OfferService } from '../offers/index.ts'
+import { peerIdSchema } from '../offers/schema.ts'
 import { VERSION } from '../version.ts'
 
 export interface NodeControlComponents {
@@ -148,10 +149,11 @@ export class NodeControl implements ControlPlane {
 
   async connect (address: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }> {
     // a bare peer id: its addresses come from the peer book or the DHT (libp2p's peer routing)
-    const ma = address.startsWith('/') ? toMultiaddr(address) : asPeerId(address) ?? toMultiaddr(address)
+    const byId = peerIdSchema.safeParse(address).success
+    const target = byId ? toPeerId(address) : toMultiaddr(address)
     try {
-      // force: the address given is dialled even when the peer is connected already (else libp2p hands back the old connection)
-      const connection = await this.components.libp2p.dial(ma, { signal: opts.signal, force: address.startsWith('/') })
+      // force: an address given is dialled even when the peer is connected already (else libp2p hands back the old connection)
+      const connection = await this.components.libp2p.dial(target, { signal: opts.signal, force: !byId })
       const peerId = connection.remotePeer.toString()
       return { peerId, addresses: this.remoteAddrs(peerId, [connection.remoteAddr.toString()]) }
     } catch (err) {
@@ -256,15 +258,6 @@ export function toMultiaddr (address: string): Multiaddr {
     return parseMultiaddr(address)
   } catch (err) {
     throw new AgoraError('E200', `'${address}' is not a valid multiaddr`, { why: messageOf(err) })
-  }
-}
-
-/** The peer id `text` names, or undefined. */
-function asPeerId (text: string): PeerId | undefined {
-  try {
-    return peerIdFromString(text)
-  } catch {
-    return undefined
   }
 }
 

@@ -16,6 +16,7 @@ import { CheckVerifier } from './check/verifier.ts'
 import { subnetOf } from './coordinator/subnets.ts'
 import { JobCoordinator } from './coordinator/coordinator.ts'
 import { JobAudits } from './audit/audits.ts'
+import { rerunHere } from './coordinator/rerun-here.ts'
 import { Dispatcher } from './dispatch/index.ts'
 import { executorTable } from './executors/index.ts'
 import { JobRouter } from './router/index.ts'
@@ -175,12 +176,8 @@ function jobAudits (c: JobsAssemblyComponents, dispatcher: Dispatcher, comparato
       const compare = comparator(audit.type)
       // as canaries: language-model answers are not re-run here (this node's engine may phrase them otherwise)
       if (compare === undefined || compare.method === 'text') return 'unverified'
-      try {
-        const own = await dispatcher.dispatch(self, { ...audit.assignment, key: `${audit.assignment.key}#audit`, maxPrice: '0.000000' }, { signal, timeouts: jobs.timeouts })
-        return await compare.agree({ worker: audit.worker, result: audit.result, hash: audit.resultHash }, { worker: self, result: own.result, hash: own.resultHash }) ? 'agreed' : 'disagreed'
-      } catch {
-        return 'unverified'
-      }
+      const checked = await rerunHere({ dispatcher, self, timeouts: jobs.timeouts }, audit.assignment, '#audit', audit, compare, signal)
+      return checked === undefined ? 'unverified' : checked.agree ? 'agreed' : 'disagreed'
     },
     caught: audit => { blame(audit.worker, audit.type) },
     events: c.events,

@@ -7,7 +7,7 @@
  * X-Agora-Strategy; `model@peerId` is left to the gateway to parse.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdSchema } from '../../offers/schema.ts'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { formatCredits, parseCredits, type Micro } from '../../market/amount.ts'
 import type { AgoraLogger } from '../../observability/logger.ts'
@@ -121,7 +121,7 @@ function steering (request: FastifyRequest): Pick<RequestContext, 'target' | 'ma
   const target = header('x-agora-target') ?? header('x-target-node')
   const alias = header('x-target-node')
   if (alias !== undefined && target !== alias) throw invalid('X-Target-Node', `it names ${alias.slice(0, 64)} and X-Agora-Target names ${target?.slice(0, 64) ?? ''}: send one`)
-  if (target !== undefined && target !== 'local' && !isPeerId(target)) throw invalid(alias !== undefined && header('x-agora-target') === undefined ? 'X-Target-Node' : 'X-Agora-Target', 'expected a peer id (12D3KooW…) or \'local\'')
+  if (target !== undefined && target !== 'local' && !peerIdSchema.safeParse(target).success) throw invalid(alias !== undefined && header('x-agora-target') === undefined ? 'X-Target-Node' : 'X-Agora-Target', 'expected a peer id (12D3KooW…) or \'local\'')
   const priceText = header('x-agora-max-price')
   const maxPrice = priceText === undefined ? undefined : maxPriceOf(priceText)
   const strategy = header('x-agora-strategy')
@@ -162,17 +162,6 @@ function modelObjects (models: readonly GatewayModel[], created: number): ModelO
       }
     }
   })
-}
-
-/** A libp2p peer id in its text form. */
-function isPeerId (text: string): boolean {
-  if (text.length > 128) return false
-  try {
-    peerIdFromString(text)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** X-Agora-Max-Price: credits (at most six decimals) → micro-credits; E1100 naming the header. */

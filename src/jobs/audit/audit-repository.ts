@@ -59,9 +59,9 @@ export class AuditRepository {
     return (this.db.prepare(`SELECT ${COLUMNS} FROM job_audits WHERE state = 'held' AND due_at <= ? ORDER BY due_at LIMIT ?`).all(now, limit) as unknown as StoredRow[]).map(parsed)
   }
 
-  /** The receipts of `worker`'s parts still held. */
-  heldOf (worker: string): string[] {
-    return (this.db.prepare('SELECT receipt_id AS id FROM job_audits WHERE worker = ? AND state = \'held\'').all(worker) as Array<{ id: string }>).map(r => r.id)
+  /** `worker`'s parts still held. */
+  heldOf (worker: string): AuditRow[] {
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM job_audits WHERE worker = ? AND state = 'held'`).all(worker) as unknown as StoredRow[]).map(parsed)
   }
 
   /** The parts of a job, for its view. */

@@ -110,22 +110,8 @@ export class JobAudits {
     const amount = Math.floor(input.price * this.init.holdback)
     if (amount <= 0 || amount >= input.price) return 0
     const dueAt = this.now() + this.init.windowMs
-    const row: AuditRow = {
-      receiptId: input.receiptId,
-      jobId: input.jobId,
-      subtaskId: input.subtaskId,
-      worker: input.worker,
-      type: input.type,
-      assignment: input.assignment,
-      result: input.result,
-      resultHash: input.resultHash,
-      holdId: `audit:${input.receiptId}`,
-      amount,
-      dueAt,
-      state: 'held',
-      audited: null,
-      settledAt: null
-    }
+    const { price: _price, from: _from, ...subject } = input
+    const row: AuditRow = { ...subject, holdId: `audit:${input.receiptId}`, amount, dueAt, state: 'held', audited: null, settledAt: null }
     if (!this.repo.insert(row)) return this.repo.get(input.receiptId)?.amount ?? 0
     try {
       this.c.market.setAside(input.from, row.holdId, amount, { ref: input.jobId, expiresAt: dueAt + DAY_MS })
@@ -177,10 +163,7 @@ export class JobAudits {
       return
     }
     await this.forfeit(row, 'disagreed')
-    for (const other of this.repo.heldOf(row.worker)) {
-      const held = this.repo.get(other)
-      if (held !== undefined && other !== row.receiptId) await this.forfeit(held, 'with-another')
-    }
+    for (const other of this.repo.heldOf(row.worker)) await this.forfeit(other, 'with-another')
     this.c.caught(row)
   }
 

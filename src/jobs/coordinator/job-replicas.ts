@@ -10,6 +10,7 @@ import { AgoraError } from '../../errors.ts'
 import { formatCredits, MAX_MICRO, parseCredits, type Micro } from '../../market/amount.ts'
 import { taskReceiptId } from '../protocol/receipt.ts'
 import { checkReplicas, type ReplicaOutcome } from './replicas.ts'
+import { rerunHere } from './rerun-here.ts'
 import type { Comparator } from '../../verify/index.ts'
 import { decodeEnvelope, type Envelope } from '../../identity/index.ts'
 import type { DispatchResult, TaskAssignment } from '../protocol/types.ts'
@@ -127,18 +128,9 @@ export class JobReplicas {
    */
   async canary (row: SubtaskPlanRow, assignment: TaskAssignment, primary: DispatchResult, comparator: Comparator): Promise<CheckedReplicas> {
     const release = (): void => {}
-    let own: DispatchResult
-    try {
-      own = await this.c.dispatcher.dispatch(this.c.selfPeerId, { ...assignment, key: `${assignment.key}#c`, maxPrice: '0.000000' }, { signal: this.init.signal, timeouts: this.c.config.timeouts })
-    } catch {
-      return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
-    }
-    let agree: boolean
-    try {
-      agree = await comparator.agree({ worker: primary.worker, result: primary.result, hash: primary.resultHash }, { worker: own.worker, result: own.result, hash: own.resultHash })
-    } catch {
-      return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
-    }
+    const checked = await rerunHere({ dispatcher: this.c.dispatcher, self: this.c.selfPeerId, timeouts: this.c.config.timeouts }, assignment, '#c', primary, comparator, this.init.signal)
+    if (checked === undefined) return { outcome: { verdict: 'unverified', winner: primary, agreeing: [], outliers: [], replicas: 0 }, winner: undefined, release }
+    const { agree, own } = checked
     const outcome: ReplicaOutcome = agree
       ? { verdict: 'agreed', winner: primary, agreeing: [], outliers: [], replicas: 1 }
       : { verdict: 'outvoted', winner: own, agreeing: [], outliers: [primary], replicas: 1 }

@@ -132,14 +132,14 @@ export class Payee {
     }
     const ids = proof.receipts.map(r => r.id)
     if (chainRoot(book.root, ids) !== proof.root) throw paymentRefused('E1120', 'root', 'payment proof root does not chain on the last one', 'root ≠ sha256(previous root ‖ ids)', ctx)
-    const whole: string[] = []
-    const parts: IssuedRow[] = []
     const amount = Number(sum)
     const at = this.now()
     // the earn key and the stored proof share one commit, so the key is new whenever the nonce is: no lookup
     if (this.ledger.post(earnPosting({ payer: proof.payer, epoch: proof.epoch, nonce: proof.nonce, amount, at }), { absent: true }) === 'duplicate') {
       return { outcome: 'duplicate', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount: 0, receipts: ids.length }
     }
+    const whole: string[] = []
+    const parts: IssuedRow[] = []
     for (let i = 0; i < paid.length; i++) {
       const row = paid[i] as IssuedRow
       const part = (proof.receipts[i] as { amount: Micro }).amount
@@ -157,6 +157,7 @@ export class Payee {
     book.recent.set(proof.nonce, digest)
     this.dirty.add(book)
     const stored: ReceivedRow = { epoch: proof.epoch, nonce: proof.nonce, cumulative: proof.cumulative, root: proof.root, digest, envelope: JSON.stringify(envelope), receivedAt: at }
+    // copies: the rows in memory may take another part before the commit writes these
     const partRows = parts.map(row => ({ ...row }))
     this.ledger.write(() => this.repo.insertProof(proof.payer, stored, whole, partRows))
     return { outcome: 'applied', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount, receipts: ids.length }

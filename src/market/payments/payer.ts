@@ -121,8 +121,12 @@ export class Payer {
     }
     const envelope = signEnvelope(this.identity, { kind: 'PAYMENT', payload, to: payee }, now)
     const proof: SentProof = { payee, epoch: PAYMENT_EPOCH, nonce, cumulative, amount, receipts: receipts.length, envelope }
-    const taken = new Set(receipts)
-    book.unlisted = receipts.length === book.unlisted.length ? [] : book.unlisted.filter(r => !taken.has(r))
+    // the batch is the oldest rows unless a second part of a receipt waited for the next proof
+    if (receipts.every((r, i) => book.unlisted[i] === r)) book.unlisted.splice(0, receipts.length)
+    else {
+      const taken = new Set(receipts)
+      book.unlisted = book.unlisted.filter(r => !taken.has(r))
+    }
     book.unlistedAmount -= amount
     const ids = receipts.map(r => r.id)
     book.outstanding = proof
