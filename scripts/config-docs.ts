@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderDefaultConfig } from '../src/config/index.ts'
+import { CONFIG_VERSION, HOT_KEYS, renderDefaultConfig } from '../src/config/index.ts'
 
 export function configDocs (): string {
   return `# Configuration reference
@@ -22,6 +22,28 @@ tells where each value came from; \`agora config validate\` checks a file and
 names the key, the value, the file and line, and a fix.
 
 \`AGORA_DATA_DIR\` is not a config key: it stands for \`--data-dir\`.
+
+## The file's version
+
+A file carries its format version, \`version: ${CONFIG_VERSION}\` at the top (\`agora config
+init\` writes it; a file without one was written before versions and reads
+as version 1). It is not a setting: no env variable or flag sets it.
+\`agora config migrate [--dry-run]\` brings an older file to the current
+version, step by step, keeping the old file as \`<file>.bak-<time>\`. A file
+whose version is newer than this agora knows is refused (\`E1330\`): upgrade
+agora.
+
+## Changed at run time
+
+\`agora config set KEY VALUE --live\` (or \`PATCH /api/v1/config\`) changes a
+running node: every key is written to its config file, and these take effect
+at once; any other key at the next start.
+
+| key | applying it |
+|---|---|
+${Object.entries(HOT_KEYS).map(([key, what]) => `| \`${key}\` | ${what} |`).join('\n')}
+
+## Every key
 
 Below is every key with its default, as \`agora config init\` writes it.
 

@@ -17,6 +17,8 @@ import type { AgoraConfig } from './config/index.ts'
 import { AgoraEvents } from './events.ts'
 import { loadOrCreateIdentity, EnvelopeVerifier } from './identity/index.ts'
 import { createLogger, type LoggerInit } from './observability/logger.ts'
+import { secretRedactor } from './observability/redact.ts'
+import { loadOrCreateToken } from './daemon/api-files.ts'
 import { createRegistry } from './observability/metrics.ts'
 import { registerNodeMetrics } from './observability/node-metrics.ts'
 import { VERSION } from './version.ts'
@@ -25,13 +27,14 @@ import { ReqResp, InfoService } from './protocols/index.ts'
 import { openStore, type Store } from './store/index.ts'
 import { PeerBook, PeerGuard } from './peers/index.ts'
 import { OfferService } from './offers/index.ts'
-import { CapabilityRegistry, ProviderManager, createWinkProvider, winkCacheDir } from './providers/index.ts'
+import { CapabilityRegistry, EchoProvider, ProviderManager, createWinkProvider, winkCacheDir } from './providers/index.ts'
 import { AccessControl, InferenceGateway, InferenceServer, LocalInference, Metering, RemoteInference } from './gateway/index.ts'
 import { ApiKeys } from './api/index.ts'
 import { assembleJobs } from './jobs/index.ts'
 import { MarketService } from './market/index.ts'
 import { VerifyService } from './verify/index.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
+import type { JobsSettings } from './daemon/runtime-config.ts'
 
 export interface AssembleInit {
   dataDir: string
@@ -56,6 +59,8 @@ export interface Assembly {
   peerManager: PeerManager
   info: InfoService
   startedAt: number
+  /** The jobs worker's run-time settings (slots, price per subtask). */
+  jobsSettings: JobsSettings
 }
 
 export async function assemble (init: AssembleInit): Promise<Assembly> {
@@ -63,7 +68,9 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
   let store: Store | undefined
   try {
     const identity = await loadOrCreateIdentity(dataDir)
-    const logger = createLogger({ level: config.log.level, format: config.log.format, color: config.log.color, ...init.logger, node: identity.peerIdString.slice(-6) })
+    // log.safe: the API token has no shape of its own, so it is named by value
+    const redact = config.log.safe ? secretRedactor([loadOrCreateToken(dataDir)]) : undefined
+    const logger = createLogger({ level: config.log.level, format: config.log.format, color: config.log.color, redact, ...init.logger, node: identity.peerIdString.slice(-6) })
     const metrics = createRegistry({ defaultMetrics: init.processMetrics ?? true })
     const events = new AgoraEvents()
     store = openStore(join(dataDir, DATA_DIR_FILES.store))
@@ -94,7 +101,10 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     // providers register what this node serves; the engine loads on first use, never here
     const capabilities = new CapabilityRegistry()
     const wink = createWinkProvider({ logger, metrics }, { ...config.providers.wink, cacheDir: winkCacheDir(dataDir, config.providers.wink.cacheDir) })
-    const providers = new ProviderManager({ registry: capabilities, store, logger, metrics, events, builtin: [wink] }, {
+    // the echo chat engine (off unless providers.echo.enabled) registers nothing while off
+    const echo = new EchoProvider(config.providers.echo)
+    const builtin = echo.enabled ? [wink, echo] : [wink]
+    const providers = new ProviderManager({ registry: capabilities, store, logger, metrics, events, builtin }, {
       discovery: config.providers.discovery,
       discoveryIntervalMs: config.providers.discoveryIntervalMs,
       modelsTtlMs: config.providers.modelsTtlMs
@@ -137,7 +147,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       // first up, last down: metering batches its rows and writes what is pending just before the store closes
       { name: 'metering', start: () => {}, stop: () => { metering.stop() } },
       { name: 'libp2p', start: async () => { await startAgoraLibp2p(libp2p) }, stop: async () => { await libp2p.stop() } },
-      { name: 'providers', start: () => { providers.start() }, stop: async () => { await providers.stop(); await wink.stop() } },
+      { name: 'providers', start: () => { providers.start() }, stop: async () => { await providers.stop(); await wink.stop(); await echo.stop() } },
       { name: 'gossip', start: () => { gossip.start() }, stop: () => { gossip.stop() } },
       { name: 'reqresp', start: async () => { await reqresp.start() }, stop: async () => { await reqresp.stop() } },
       { name: 'info', start: async () => { await info.start() }, stop: async () => { await info.stop() } },
@@ -154,7 +164,7 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       { name: 'offers', start: async () => { await offers.start() }, stop: async () => { await offers.stop() } },
       jobs.coordinator
     ]
-    return { components, services, peerManager, info, startedAt }
+    return { components, services, peerManager, info, startedAt, jobsSettings: jobs.settings }
   } catch (err) {
     store?.close()
     throw err

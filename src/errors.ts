@@ -9,6 +9,7 @@
  *   E7xx providers                E8xx offers
  *   E9xx inference gateway        E10xx jobs
  *   E11xx market (credits, ledger, contracts, payments)
+ *   E12xx verification            E13xx echo engine and demo, invites, CLI tools
  * Codes never change meaning once published; add new ones instead.
  */
 
@@ -223,7 +224,40 @@ export const ERROR_CODES = {
   E1213: { status: 409, hint: 'an attestation counts only in the thread\'s current epoch; a new decision fenced this one off' },
   E1214: { status: 409, hint: 'an attestation reveals exactly what it committed to before; a reveal without or against its commitment is refused' },
   E1216: { status: 422, hint: 'a challenge must carry the accused\'s signed receipt and at least two other workers\' receipts for replicas of that subtask, all made for the challenger; one that does not check out counts against the challenger' },
-  E1215: { status: 400, hint: 'a verification message travels under its signer\'s own name; one published by another peer is forged or misrouted' }
+  E1215: { status: 400, hint: 'a verification message travels under its signer\'s own name; one published by another peer is forged or misrouted' },
+  // invites and bootstrap peers (`agora invite`, `join`, `bootstrap`)
+  E1310: { status: 400, hint: 'an invite is one line starting agora-invite:1: — copy it whole, as `agora invite` printed it' },
+  E1311: { status: 400, hint: 'the invite was altered or not signed by the node it names; ask its node for a new one (`agora invite`)' },
+  E1312: { status: 410, hint: 'ask the inviting node for a fresh invite: `agora invite --expires 24h`' },
+  E1313: { status: 409, hint: 'this node runs a public network (network.psk is empty): invite without --psk, or make the network private with `--psk <swarm key file>`' },
+  E1314: { status: 400, hint: 'give a duration such as 30m, 24h or 7d (from 1 minute to 30 days)' },
+  E1315: { status: 400, hint: 'a bootstrap peer is a full multiaddr ending in /p2p/<peer id>, e.g. /ip4/192.0.2.7/tcp/41145/p2p/12D3KooW…' },
+  E1316: { status: 404, hint: 'see the configured peers with `agora bootstrap list`' },
+  E1317: { status: 409, hint: 'the node listens on no address peers could dial; check network.listen and network.announce' },
+  E1318: { status: 409, hint: 'a node belongs to one private network: clear network.psk (`agora config set network.psk ""`) to switch networks' },
+  E1319: { status: 502, hint: 'check that those peers run and are reachable from here (firewall, NAT, address); `agora doctor` checks the basics' },
+  // shell completion (`agora completion`)
+  E1320: { status: 400, hint: 'completion scripts exist for bash, zsh, fish and powershell' },
+  // the echo engine and `agora demo`
+  E1300: { status: 400, hint: 'the echo engine answers chat completions for agora/echo only, when providers.echo.enabled is true' },
+  E1301: { status: 409, hint: 'a demo swarm is running already: stop it with `agora demo --stop`, then start a new one' },
+  E1302: { status: 500, hint: 'a demo node did not start: see its log (named above); the other demo nodes were stopped and the demo folder removed' },
+  E1303: { status: 404, hint: 'start one with `agora demo`' },
+  E1304: { status: 502, hint: 'a step of the demo failed: see the node logs in the demo folder, then `agora demo --stop`' },
+  E1305: { status: 500, hint: 'the demo state file is damaged: remove the demo folder named above, and stop any agora process started from it' },
+  // config lifecycle and runtime config
+  E1330: { status: 400, hint: 'this config file was written by a newer agora: upgrade agora (see `agora changelog`), or use a file for this version' },
+  E1331: { status: 400, hint: 'fix the config file by hand (see `agora config validate`), then run `agora config migrate` again' },
+  E1332: { status: 400, hint: 'send a JSON object of sections, e.g. {"log": {"level": "debug"}}; `version` changes only through `agora config migrate`' },
+  E1333: { status: 409, hint: 'start the node with a config file (`agora config init`, then `agora start --config <file>`) so changes that need a restart can be kept' },
+  E1334: { status: 500, hint: 'the change was written to the file but could not be applied now; restart the node (`agora restart`) to use it' },
+  // the setup wizard (`agora setup`)
+  E1340: { status: 400, hint: 'run `agora setup` in a terminal, or run the `agora config init` and `agora config set …` lines printed above' },
+  E1341: { status: 400, hint: 'answer as the prompt says (a multiaddr ending in /p2p/<peer id>, credits as a decimal, an http(s) URL)' },
+  E1342: { status: 502, hint: 'check that the engine runs at that URL and speaks the kind chosen (Ollama, or an OpenAI-compatible /v1)' },
+  E1343: { status: 400, hint: 'nothing was written; run `agora setup` again' },
+  // peers and status details
+  E1350: { status: 409, hint: 'lift the ban first (`agora peers unban <id>`), then remove the peer' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

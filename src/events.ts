@@ -76,6 +76,8 @@ export interface AgoraEventMap {
   'provider:status': { provider: string, kind: string, status: 'healthy' | 'degraded' | 'unhealthy' | 'removed', previous: string | null, models: number, error: string | null }
   /** A provisional result's held-back pay settled after its audit window: `paid` to the worker, or `forfeited` (refunded); `audited` says how. */
   'verify:audited': { jobId: string, subtaskId: string, worker: string, amount: string, outcome: 'paid' | 'forfeited', audited: string }
+  /** The config changed at run time (PATCH /api/v1/config): every changed key, those applied now and those written for the next start. */
+  'config:changed': { keys: string[], applied: string[], restart: string[] }
 }
 
 /** Payload of the offer:* events. */
@@ -100,7 +102,7 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
   'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled', 'verify:audited',
-  'request:completed', 'provider:status'
+  'request:completed', 'provider:status', 'config:changed'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

@@ -22,10 +22,18 @@ import { prepareDataDir } from './daemon/data-dir.ts'
 import { lockDataDir, type DataDirLock } from './daemon/lock.ts'
 import { loadOrCreateToken, writeApiInfo, removeApiInfo } from './daemon/api-files.ts'
 import { NodeControl } from './daemon/control.ts'
+import { RuntimeConfig } from './daemon/runtime-config.ts'
+import type { ConfigSource } from './config/index.ts'
+import { InviteMinter } from './invites/index.ts'
 
 export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 
-export type AgoraNodeInit = AssembleInit
+export interface AgoraNodeInit extends AssembleInit {
+  /** The config file the node was started with: run-time changes are written there (GET/PATCH /api/v1/config). */
+  configFile?: string | undefined
+  /** Where each value came from at start (env and flags beat the file at the next start). */
+  configSources?: Record<string, ConfigSource> | undefined
+}
 
 /** How often expired replay-guard entries are dropped. */
 const REPLAY_PRUNE_INTERVAL_MS = 60_000
@@ -34,6 +42,8 @@ export class AgoraNode {
   readonly components: AgoraComponents
   readonly peerManager: PeerManager
   readonly info: InfoService
+  /** The config in force, changeable at run time (GET/PATCH /api/v1/config). */
+  readonly runtimeConfig: RuntimeConfig
   private readonly services: Service[]
   private readonly started: Service[] = []
   private api: FastifyInstance | undefined
@@ -46,7 +56,7 @@ export class AgoraNode {
   private stopping: Promise<void> | undefined
   private readonly stoppedSignal = Promise.withResolvers<void>()
 
-  private constructor (assembly: Awaited<ReturnType<typeof assemble>>, lock: DataDirLock) {
+  private constructor (assembly: Awaited<ReturnType<typeof assemble>>, lock: DataDirLock, init: AgoraNodeInit) {
     this.components = assembly.components
     this.services = assembly.services
     this.peerManager = assembly.peerManager
@@ -54,6 +64,12 @@ export class AgoraNode {
     this.startedAt = assembly.startedAt
     this.lock = lock
     this.log = assembly.components.logger.forComponent('agora:node')
+    const { events, logger, access, offers, capabilities, wink, providers } = assembly.components
+    this.runtimeConfig = new RuntimeConfig({ events, logger, access, offers, capabilities, wink, providers, jobs: assembly.jobsSettings }, {
+      config: init.config,
+      file: init.configFile,
+      sources: init.configSources
+    })
   }
 
   /** Build every component; nothing listens until start(). */
@@ -61,7 +77,7 @@ export class AgoraNode {
     prepareDataDir(init.dataDir)
     const lock = lockDataDir(init.dataDir)
     try {
-      const node = new AgoraNode(await assemble(init), lock)
+      const node = new AgoraNode(await assemble(init), lock, init)
       try {
         await node.buildApi()
       } catch (err) {
@@ -79,15 +95,18 @@ export class AgoraNode {
   private async buildApi (): Promise<void> {
     const { identity, libp2p, dataDir, config, events, metrics, logger } = this.components
     const { peerBook, offers, metering, providers, access, gateway, keys, jobs, market, verify } = this.components
-    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook, offers, metering, providers, access }, {
+    const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook, offers, metering, providers, access, metrics }, {
       dataDir,
       name: config.node.name,
       startedAt: this.startedAt,
       apiUrl: () => this.apiUrlValue,
       ready: () => this.state === 'running',
-      requestStop: reason => { void this.stop(reason) }
+      requestStop: reason => { void this.stop(reason) },
+      maxConnections: config.network.connections.maxConnections
     })
-    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market, verify }, {
+    // invites are signed with the node's key, to the addresses it listens on at the time
+    const invites = new InviteMinter({ identity, addresses: () => libp2p.getMultiaddrs().map(ma => ma.toString()) }, { pskFile: config.network.psk })
+    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market, verify, invites, runtimeConfig: this.runtimeConfig }, {
       token: loadOrCreateToken(dataDir),
       host: config.api.host,
       allowLocalWithoutKey: config.api.allowLocalWithoutKey,

@@ -2,7 +2,7 @@
  * What the control API needs from the node: a narrow interface, so the API
  * can be tested against a stub and the node keeps its internals private.
  */
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
+import type { StatusDetail, StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
 import type { RequestRecord } from '../gateway/index.ts'
 import type { Offer } from '../offers/index.ts'
 
@@ -10,10 +10,14 @@ export type TrustMode = 'private' | 'friends' | 'public'
 
 export interface ControlPlane {
   status(): StatusResponse
+  /** The network's inner state and counters, for `status --detailed`. */
+  statusDetail(): Promise<StatusDetail>
   peers(): PeerEntry[]
   identity(): IdentityResponse
   connect(multiaddr: string, opts: { signal?: AbortSignal }): Promise<{ peerId: string, addresses: string[] }>
   disconnect(peerId: string): Promise<boolean>
+  /** Hang up on the peer and forget it (book and address book); E1350 for a banned one. Answers whether it was known. */
+  removePeer(peerId: string): Promise<boolean>
   ping(peerId: string, opts: { signal?: AbortSignal }): Promise<number>
   trust(peerId: string): PeerEntry
   untrust(peerId: string): PeerEntry

@@ -17,6 +17,7 @@ import { createHostGuard, createTokenCheck, presentedToken } from './guard.ts'
 import type { ControlPlane } from './control-plane.ts'
 import { registerControlRoutes } from './routes/control.ts'
 import { registerHealthRoutes } from './routes/health.ts'
+import { registerLogsRoute } from './routes/logs.ts'
 import { registerEventsRoute } from './routes/events.ts'
 import { registerKeysRoutes } from './routes/keys.ts'
 import { registerOpenAiRoutes, isOpenAiPath, OPENAI_PREFIX } from './routes/openai.ts'
@@ -27,6 +28,8 @@ import { registerJobsRoutes } from './routes/jobs.ts'
 import { registerMarketRoutes } from './routes/market.ts'
 import { registerNeedsRoutes } from './routes/needs.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
+import { registerInvitesRoutes, type InvitesApi } from './routes/invites.ts'
+import { registerConfigRoutes, type RuntimeConfigApi } from './routes/config.ts'
 import type { VerifyStatus } from '../verify/index.ts'
 import type { MarketApi } from '../market/types.ts'
 
@@ -45,6 +48,10 @@ export interface ApiComponents {
   market?: MarketApi
   /** Verification: serves /api/v1/verify/status. */
   verify?: { status: () => VerifyStatus }
+  /** Invites: serves POST /api/v1/invites (signed by the node's key). */
+  invites?: InvitesApi
+  /** The config in force: GET and PATCH /api/v1/config. */
+  runtimeConfig?: RuntimeConfigApi
 }
 
 export interface ApiInit {
@@ -115,11 +122,14 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
   await app.register(async scope => {
     registerControlRoutes(scope, components)
     registerEventsRoute(scope, components)
+    registerLogsRoute(scope, components)
     if (keys !== undefined) registerKeysRoutes(scope, { keys })
     await registerJobsRoutes(scope, { jobs: components.jobs }, { maxInlineInputBytes: init.maxInlineInputBytes })
     registerMarketRoutes(scope, { market: components.market })
     registerNeedsRoutes(scope, { market: components.market })
     if (components.verify !== undefined) registerVerifyRoutes(scope, { verify: components.verify })
+    if (components.invites !== undefined) registerInvitesRoutes(scope, { invites: components.invites })
+    if (components.runtimeConfig !== undefined) registerConfigRoutes(scope, { runtimeConfig: components.runtimeConfig })
   }, { prefix: API_PREFIX })
   if (openAi) {
     await app.register(async scope => {

@@ -24,7 +24,12 @@ import { registerCompletionCommand } from './commands/completion.ts'
 import { registerServiceCommands } from './commands/service.ts'
 import { registerChangelogCommand } from './commands/changelog.ts'
 import { registerLogsCommand } from './commands/logs.ts'
+import { registerDemoCommand } from './commands/demo.ts'
+import { registerInviteCommands } from './commands/invite.ts'
+import { registerBootstrapCommands } from './commands/bootstrap.ts'
+import { registerSetupCommand } from './commands/setup.ts'
 import { addHelpExamples, examplesText } from './help-examples.ts'
+import { redactOutput } from './safe-output.ts'
 
 export function buildProgram (): Command {
   const program = new Command('agora')
@@ -38,12 +43,15 @@ export function buildProgram (): Command {
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-color', 'no colours in the output')
     .option('-v, --verbose', 'show stack traces on errors')
+    .option('--debug-safe', 'detail for a bug report with every secret taken out: stack traces, debug logs from `start`, keys and tokens redacted in all output and logs')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => {} })
   registerNodeCommands(program)
   registerIdentityCommands(program)
   registerPeersCommands(program)
+  registerInviteCommands(program)
+  registerBootstrapCommands(program)
   registerOffersCommands(program)
   registerKeysCommands(program)
   registerInferenceCommands(program)
@@ -56,6 +64,8 @@ export function buildProgram (): Command {
   registerServiceCommands(program)
   registerChangelogCommand(program)
   registerLogsCommand(program)
+  registerDemoCommand(program)
+  registerSetupCommand(program)
   program.command('examples')
     .description('common tasks, one command line each')
     .action(() => { process.stdout.write(examplesText()) })
@@ -73,7 +83,9 @@ export function allCommands (cmd: Command): Command[] {
 /** Run the CLI; resolves to the exit code. */
 export async function runCli (argv: string[]): Promise<number> {
   const program = buildProgram()
-  const verbose = argv.includes('--verbose') || argv.includes('-v')
+  const debugSafe = argv.includes('--debug-safe')
+  if (debugSafe) redactOutput(argv)
+  const verbose = debugSafe || argv.includes('--verbose') || argv.includes('-v')
   try {
     await program.parseAsync(argv, { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : 0
@@ -99,7 +111,7 @@ export async function runCli (argv: string[]): Promise<number> {
 /**
  * Commander's usage error as one line, and its "Did you mean X?" kept only
  * when X is a likely typo of what was typed (commander also offers `stop`
- * for `setup`: two edits in five letters is another word).
+ * for `steps`: two edits in five letters is another word).
  */
 export function usageMessage (message: string): { what: string, suggestion: string | undefined } {
   const [first = '', ...rest] = message.replace(/^error: /, '').split('\n')

@@ -15,6 +15,8 @@ export interface StartFlags {
   logFormat?: AgoraConfig['log']['format']
   /** The global --no-color (false). */
   color?: boolean
+  /** The global --debug-safe: debug logs with every secret taken out. */
+  debugSafe?: boolean
   trustMode?: AgoraConfig['access']['trustMode']
   discovery?: boolean
 }
@@ -32,6 +34,7 @@ export const START_FLAG_NAMES: Record<string, string> = {
   'log.level': '--log-level',
   'log.format': '--log-format',
   'log.color': '--no-color',
+  'log.safe': '--debug-safe',
   'access.trustMode': '--trust-mode',
   'providers.discovery': '--no-discovery'
 }
@@ -62,6 +65,10 @@ export function startFlagsToConfig (flags: StartFlags): DeepPartial<AgoraConfig>
   if (flags.logFormat !== undefined) log.format = flags.logFormat
   // commander sets color: true by default (--no-color): only its absence is a choice
   if (flags.color === false) log.color = false
+  if (flags.debugSafe === true) {
+    log.safe = true
+    log.level ??= 'debug'
+  }
   if (Object.keys(log).length > 0) config.log = log
   if (flags.trustMode !== undefined) config.access = { trustMode: flags.trustMode }
   if (flags.discovery === false) config.providers = { discovery: false }

@@ -14,11 +14,13 @@ import type { StatusResponse, PeerEntry, IdentityResponse, OffersQueryInput, Mod
 import type { Offer } from '../offers/index.ts'
 import type { JobSpecInput } from '../jobs/types.ts'
 import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-types.ts'
-import type { JobDetail, JobsQuery } from './schemas.ts'
+import type { JobDetail, JobsQuery, LogsQuery } from './schemas.ts'
 import type { UploadFileOptions } from './upload.ts'
 import type * as M from './market-schemas.ts'
 import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
+import type { CreateInviteBody, InviteJson } from './invite-schemas.ts'
+import type { ConfigPatchBody, ConfigPatchJson, ConfigViewJson } from './config-schemas.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -51,11 +53,12 @@ export class ControlClient {
     this.timeoutMs = init.timeoutMs ?? 30_000
   }
 
-  status (): Promise<StatusResponse> { return this.call(ROUTES.status) }
+  status (opts: { detailed?: boolean } = {}): Promise<StatusResponse> { return this.call(ROUTES.status, opts.detailed === true ? { query: { detailed: 1 } } : {}) }
   peers (): Promise<PeerEntry[]> { return this.call(ROUTES.peers) }
   identity (): Promise<IdentityResponse> { return this.call(ROUTES.identity) }
   connect (multiaddr: string): Promise<RouteResponse<typeof ROUTES.connect>> { return this.call(ROUTES.connect, { body: { multiaddr } }) }
   disconnect (peerId: string): Promise<RouteResponse<typeof ROUTES.disconnect>> { return this.call(ROUTES.disconnect, { params: { id: peerId } }) }
+  removePeer (peerId: string): Promise<RouteResponse<typeof ROUTES.removePeer>> { return this.call(ROUTES.removePeer, { params: { id: peerId } }) }
   ping (peerId: string): Promise<RouteResponse<typeof ROUTES.ping>> { return this.call(ROUTES.ping, { params: { id: peerId } }) }
   stop (): Promise<RouteResponse<typeof ROUTES.stop>> { return this.call(ROUTES.stop) }
   trust (peerId: string): Promise<PeerEntry> { return this.call(ROUTES.trust, { params: { id: peerId } }) }
@@ -93,6 +96,10 @@ export class ControlClient {
   completeUpload (uploadId: string, sha256?: string): Promise<BlobRef> { return this.call(ROUTES.completeUpload, { params: { id: uploadId }, body: sha256 === undefined ? {} : { sha256 } }) }
   /** Upload a file in chunks as a blob; its hash is checked end to end (E1062 when it arrives damaged or changes meanwhile). */
   verifyStatus (): Promise<VerifyStatusJson> { return this.call(ROUTES.verifyStatus) }
+  /** A one-line invite signed by the node (docs/api.md, "Invites"). */
+  createInvite (body: CreateInviteBody = {}): Promise<InviteJson> { return this.call(ROUTES.createInvite, { body }) }
+  config (): Promise<ConfigViewJson> { return this.call(ROUTES.config) }
+  patchConfig (patch: ConfigPatchBody): Promise<ConfigPatchJson> { return this.call(ROUTES.patchConfig, { body: patch }) }
   wallet (): Promise<M.WalletJson> { return this.call(ROUTES.wallet) }
   walletHistory (query: M.HistoryQuery = {}): Promise<M.WalletEntryJson[]> { return this.call(ROUTES.walletHistory, { query: query as Record<string, string | number | undefined> }) }
   reconcile (peer: string): Promise<M.ReconcileJson> { return this.call(ROUTES.reconcile, { params: { peer } }) }
@@ -115,6 +122,42 @@ export class ControlClient {
   async uploadFile (path: string, opts: UploadFileOptions = {}): Promise<BlobRef> {
     const { uploadFile } = await import('./upload.ts') // loaded on first use: most commands never upload
     return await uploadFile(this, path, opts)
+  }
+
+  /**
+   * The node's recent log lines (JSON text each), then with `follow` every new
+   * one as it comes; resolves when the node ends the response or `signal` aborts.
+   */
+  async logs (query: LogsQuery, onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
+    const search = new URLSearchParams(Object.entries(query).filter(e => e[1] !== undefined).map(([k, v]): [string, string] => [k, String(v)]))
+    const path = `${ROUTES.logs.path}?${search.toString()}`
+    const headers: Record<string, string> = this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }
+    await new Promise<void>((resolve, reject) => {
+      // a followed log may be quiet for hours: no idle timeout then
+      const req = httpRequest(this.url + path, { headers, timeout: query.follow === true ? 0 : this.timeoutMs, signal }, res => {
+        let rest = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          if ((res.statusCode ?? 0) >= 400) { rest += chunk; return }
+          const lines = (rest + chunk).split('\n')
+          rest = lines.pop() ?? ''
+          for (const line of lines) if (line !== '') onLine(line)
+        })
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) < 400) { resolve(); return }
+          let error: ErrorBody | undefined
+          try { error = (JSON.parse(rest) as { error?: ErrorBody }).error } catch { /* not our error shape */ }
+          reject(error === undefined ? new AgoraError('E599', `the node answered GET ${ROUTES.logs.path} with HTTP ${res.statusCode ?? 0}`) : errorFromBody(error))
+        })
+        res.on('error', err => { if (signal?.aborted === true) resolve(); else reject(err) })
+      })
+      req.on('timeout', () => { req.destroy(new AgoraError('E204', `the node at ${this.url} did not answer GET ${ROUTES.logs.path} within ${this.timeoutMs} ms`)) })
+      req.on('error', err => {
+        if (signal?.aborted === true) { resolve(); return }
+        reject(err instanceof AgoraError ? err : new AgoraError('E601', `cannot reach the node at ${this.url}`, { why: messageOf(err), cause: err }))
+      })
+      req.end()
+    })
   }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */
@@ -190,6 +233,16 @@ export function readApiInfo (dataDir: string): { info: ApiInfo, token: string } 
 export function clientFor (dataDir: string, init: Partial<ClientInit> = {}): ControlClient {
   const { info, token } = readApiInfo(dataDir)
   return new ControlClient({ url: info.url, token, ...init })
+}
+
+/** A client for the node running on `dataDir`, or undefined when none runs (other errors, such as an unreadable token, still throw). */
+export function clientIfRunning (dataDir: string, init: Partial<ClientInit> = {}): ControlClient | undefined {
+  try {
+    return clientFor(dataDir, init)
+  } catch (err) {
+    if (err instanceof AgoraError && err.code === 'E601') return undefined
+    throw err
+  }
 }
 
 export function isAlive (pid: number): boolean {

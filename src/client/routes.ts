@@ -10,6 +10,8 @@ import type { BlobRef, JobResult, JobTypeInfo, UploadStatus } from '../jobs/api-
 import type * as M from './market-schemas.ts'
 import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
+import type { CreateInviteBody, InviteJson } from './invite-schemas.ts'
+import type { ConfigPatchBody, ConfigPatchJson, ConfigViewJson } from './config-schemas.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -17,14 +19,14 @@ export const API_PREFIX = '/api/v1'
 export const UPLOAD_CHUNK_MAX_BYTES = 4 * 1024 * 1024
 
 export interface Route<Res, Body = undefined> {
-  method: 'GET' | 'POST' | 'PUT'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH'
   path: string
   /** Phantom fields: carry the types only. */
   response?: Res
   body?: Body
 }
 
-const route = <Res, Body = undefined>(method: 'GET' | 'POST' | 'PUT', path: string): Route<Res, Body> => ({ method, path })
+const route = <Res, Body = undefined>(method: Route<unknown>['method'], path: string): Route<Res, Body> => ({ method, path })
 
 export const ROUTES = {
   status: route<S.StatusResponse>('GET', `${API_PREFIX}/status`),
@@ -32,6 +34,7 @@ export const ROUTES = {
   connect: route<z.infer<typeof S.connectResponse>, z.infer<typeof S.connectBody>>('POST', `${API_PREFIX}/peers/connect`),
   disconnect: route<z.infer<typeof S.disconnectResponse>>('POST', `${API_PREFIX}/peers/:id/disconnect`),
   ping: route<z.infer<typeof S.pingResponse>>('POST', `${API_PREFIX}/peers/:id/ping`),
+  removePeer: route<{ peerId: string, removed: boolean }>('POST', `${API_PREFIX}/peers/:id/remove`),
   trust: route<S.PeerEntry>('POST', `${API_PREFIX}/peers/:id/trust`),
   untrust: route<S.PeerEntry>('POST', `${API_PREFIX}/peers/:id/untrust`),
   ban: route<S.PeerEntry, z.infer<typeof S.banBody>>('POST', `${API_PREFIX}/peers/:id/ban`),
@@ -56,6 +59,8 @@ export const ROUTES = {
   revokeKey: route<S.ApiKeyEntry>('POST', `${API_PREFIX}/keys/:id/revoke`),
   stop: route<z.infer<typeof S.stopResponse>>('POST', `${API_PREFIX}/node/stop`),
   events: route<never>('GET', `${API_PREFIX}/events`),
+  /** JSON lines (pino records), not one JSON value; `?follow=1` streams. */
+  logs: route<never>('GET', `${API_PREFIX}/logs`),
   jobs: route<S.JobJson[]>('GET', `${API_PREFIX}/jobs`),
   submitJob: route<S.JobJson, JobSpecInput>('POST', `${API_PREFIX}/jobs`),
   jobTypes: route<JobTypeInfo[]>('GET', `${API_PREFIX}/jobs/types`),
@@ -69,6 +74,9 @@ export const ROUTES = {
   appendUpload: route<UploadStatus>('PUT', `${API_PREFIX}/uploads/:id`),
   completeUpload: route<BlobRef, z.infer<typeof S.completeUploadBody>>('POST', `${API_PREFIX}/uploads/:id/complete`),
   verifyStatus: route<VerifyStatusJson>('GET', `${API_PREFIX}/verify/status`),
+  createInvite: route<InviteJson, CreateInviteBody>('POST', `${API_PREFIX}/invites`),
+  config: route<ConfigViewJson>('GET', `${API_PREFIX}/config`),
+  patchConfig: route<ConfigPatchJson, ConfigPatchBody>('PATCH', `${API_PREFIX}/config`),
   wallet: route<M.WalletJson>('GET', `${API_PREFIX}/wallet`),
   walletHistory: route<M.WalletEntryJson[]>('GET', `${API_PREFIX}/wallet/history`),
   reconcile: route<M.ReconcileJson>('GET', `${API_PREFIX}/wallet/reconcile/:peer`),

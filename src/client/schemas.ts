@@ -10,6 +10,17 @@ import { creditsInput, creditsWire } from '../market/amount.ts'
 import { JOB_STATES, SUBTASK_STATES, jobConstraintsJsonSchema, jobInputSchema } from '../jobs/types.ts'
 import type { RequestRecord } from '../gateway/index.ts'
 
+export const statusDetail = z.object({
+  /** Kademlia: off, or the mode (a server answers queries) and how many peers its routing table holds. */
+  dht: z.object({ enabled: z.boolean(), mode: z.enum(['client', 'server']).nullable(), routingTableSize: z.number() }),
+  /** Gossip topics this node subscribes to: peers subscribed, and those in its mesh (which relay to it). */
+  topics: z.array(z.object({ topic: z.string(), subscribers: z.number(), meshPeers: z.number() })),
+  connections: z.object({ open: z.number(), inbound: z.number(), outbound: z.number(), max: z.number(), streams: z.number() }),
+  /** Counters since start, summed over their labels (prometheus names). */
+  counters: z.record(z.string(), z.number())
+})
+export type StatusDetail = z.infer<typeof statusDetail>
+
 export const statusResponse = z.object({
   peerId: z.string(),
   did: z.string(),
@@ -25,9 +36,13 @@ export const statusResponse = z.object({
   /** Connected peers (not connections: a peer may have several). */
   peers: z.number(),
   connections: z.number(),
-  knownPeers: z.number()
+  knownPeers: z.number(),
+  /** With `?detailed=1` only: the network's inner state and counters. */
+  detail: statusDetail.optional()
 })
 export type StatusResponse = z.infer<typeof statusResponse>
+
+export const statusQuery = z.object({ detailed: z.enum(['0', '1', 'true', 'false']).transform(v => v === '1' || v === 'true').default(false) }).strict()
 
 export const peerEntry = z.object({
   peerId: z.string(),
@@ -150,6 +165,13 @@ export const requestsQuery = z.object({
   server: z.string().min(1).max(128).optional()
 }).strict()
 export type RequestsQuery = z.infer<typeof requestsQuery>
+/** GET /api/v1/logs: the last `lines` records at `level` or above; `follow=1` keeps the response open. */
+export const logsQuery = z.object({
+  lines: queryNumber(z.number().int().min(0).max(10_000)).default(50),
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional(),
+  follow: z.enum(['0', '1', 'true', 'false']).transform(v => v === '1' || v === 'true').default(false)
+}).strict()
+export interface LogsQuery { lines?: number, level?: z.infer<typeof logsQuery>['level'], follow?: boolean }
 /** A metered request as the API answers it: the price in credits with six decimals. */
 export type RequestRecordJson = Omit<RequestRecord, 'price'> & { price: string }
 export const requestIdParam = z.object({ id: z.string().min(1).max(128) })

@@ -93,7 +93,7 @@ export function writeFileAtomic (file: string, text: string): void {
 }
 
 /** `api:` with every key commented out is a null scalar: make it a map so a key can go in. */
-function fillEmptySections (doc: Document, path: readonly string[]): void {
+export function fillEmptySections (doc: Document, path: readonly string[]): void {
   for (let i = 1; i < path.length; i++) {
     const prefix = path.slice(0, i)
     const node = doc.getIn(prefix, true)

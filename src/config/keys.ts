@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { configSchema, creditsConfig } from './schema.ts'
+import { VERSION_KEY } from './version.ts'
 
 export type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array' | 'map'
 
@@ -85,6 +86,8 @@ function walkObject (schema: z.ZodObject, path: string[], description: string, l
   const section: SectionSpec = { key: path.join('.'), path, description, children }
   if (path.length > 0) sections.set(section.key, section)
   for (const [name, field] of Object.entries(schema.shape)) {
+    // the file's format version is metadata, not a setting (version.ts)
+    if (path.length === 0 && name === VERSION_KEY) continue
     const childPath = [...path, name]
     const { inner, defaultValue } = unwrapDefault(field)
     const text = field.description ?? inner.description ?? ''

@@ -17,7 +17,8 @@ export const nodeSchema = z.object({
 export const logSchema = z.object({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level: trace, debug, info, warn, error, fatal or silent'),
   format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('Log lines as JSON (for machines and log files) or pretty (one readable line each); auto: pretty on a terminal, JSON otherwise'),
-  color: z.boolean().default(true).describe('Colours in pretty log lines (off with --no-color or the NO_COLOR variable)')
+  color: z.boolean().default(true).describe('Colours in pretty log lines (off with --no-color or the NO_COLOR variable)'),
+  safe: z.boolean().default(false).describe('Take every secret (API keys and token, private and swarm keys, invites) out of log lines, so a log can be shared in a bug report; `agora start --debug-safe` sets it, with log level debug')
 }).strict()
 
 export const apiSchema = z.object({
@@ -141,11 +142,16 @@ export const winkSchema = z.object({
   cacheDir: z.string().default('').describe('Folder for the compact embeddings file, converted once from the package on first use (empty: <data-dir>/models)')
 }).strict().describe('The embedded NLP engine (wink-nlp with English model and 100-d word embeddings)')
 
+export const echoSchema = z.object({
+  enabled: z.boolean().default(false).describe('Serve the built-in echo chat engine: the chat model agora/echo answers with the last user message, labelled as an echo (for trying a swarm with no model installed; `agora demo` turns it on)')
+}).strict().describe('The built-in echo chat engine (no model, no download)')
+
 export const providersSchema = z.object({
   discovery: z.boolean().default(true).describe('Probe the usual local ports for engines (Ollama 11434, LM Studio 1234, llama.cpp 8080) at start and every discoveryIntervalMs'),
   discoveryIntervalMs: z.number().int().min(1000).default(60_000).describe('How often discovery and health checks run'),
   modelsTtlMs: z.number().int().min(1000).default(60_000).describe('How long a provider\'s model list is cached'),
-  wink: winkSchema.default(winkSchema.parse({}))
+  wink: winkSchema.default(winkSchema.parse({})),
+  echo: echoSchema.default(echoSchema.parse({}))
 }).strict().describe('Inference providers: the engines this node serves from')
 
 export const jobsTimeoutsSchema = z.object({
@@ -208,6 +214,8 @@ export const verifySchema = z.object({
 }).describe('Verification: attestations and decisions over gossip, the quorum and its bootstrap mode, the decide backend (docs/verification.md)')
 
 export const configSchema = z.object({
+  // the file's format version (config/version.ts); absent in files written before it existed, which read as 1
+  version: z.number().int().min(1).default(1).describe('Format version of this file; `agora config migrate` brings an older file up to date'),
   node: nodeSchema.default(nodeSchema.parse({})).describe('This node as peers and the dashboard see it'),
   log: logSchema.default(logSchema.parse({})).describe('Logging (structured JSON lines)'),
   api: apiSchema.default(apiSchema.parse({})).describe('The HTTP server: OpenAI-compatible /v1, control API /api/v1, /metrics and the dashboard'),

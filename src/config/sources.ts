@@ -11,6 +11,7 @@ import { AgoraError, messageOf } from '../errors.ts'
 import { isPlainObject } from './merge.ts'
 import type { ConfigPath } from './merge.ts'
 import type { ConfigIssue, ConfigSearchInit, ConfigSource } from './types.ts'
+import { assertKnownVersion } from './version.ts'
 
 export type { ConfigPath }
 
@@ -96,6 +97,7 @@ export function parseConfigText (text: string, file: string): ParsedConfigFile {
   let data: Record<string, unknown> = {}
   if (isPlainObject(js)) {
     data = js
+    assertKnownVersion(data, file)
   } else if (js !== null && js !== undefined) {
     issues.push({
       code: 'E300',

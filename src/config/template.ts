@@ -6,6 +6,7 @@
 import { stringify } from 'yaml'
 import { configTree, isSection } from './keys.ts'
 import type { LeafSpec, SectionSpec } from './keys.ts'
+import { CONFIG_VERSION, VERSION_KEY } from './version.ts'
 
 const WIDTH = 80
 
@@ -20,6 +21,7 @@ const HEADER = [
 
 export function renderDefaultConfig (): string {
   const lines = [...comment(HEADER, '')]
+  lines.push('', ...comment(['Format version of this file; `agora config migrate` brings an older file up to date.'], ''), `${VERSION_KEY}: ${CONFIG_VERSION}`)
   for (const child of configTree().children) {
     lines.push('')
     if (isSection(child)) renderSection(child, 0, lines)

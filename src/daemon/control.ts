@@ -8,7 +8,9 @@ import type { PeerId } from '@libp2p/interface'
 import { AgoraError, messageOf } from '../errors.ts'
 import { formatCredits } from '../market/amount.ts'
 import type { ControlPlane } from '../api/control-plane.ts'
-import type { StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
+import type { Registry } from 'prom-client'
+import { statusDetail } from './status-detail.ts'
+import type { StatusDetail, StatusResponse, PeerEntry, IdentityResponse, OffersQuery, ModelEntry, RequestsQuery, ProviderEntry, AddProviderSpec } from '../client/schemas.ts'
 import type { TrustMode } from '../api/control-plane.ts'
 import type { Metering, RequestRecord } from '../gateway/index.ts'
 import type { AccessControl } from '../gateway/access/index.ts'
@@ -29,6 +31,7 @@ export interface NodeControlComponents {
   metering: Pick<Metering, 'list' | 'get'>
   providers: ProviderManager
   access: Pick<AccessControl, 'trustMode' | 'setTrustMode'>
+  metrics: Registry
 }
 
 export interface NodeControlInit {
@@ -38,6 +41,8 @@ export interface NodeControlInit {
   apiUrl: () => string
   ready: () => boolean
   requestStop: (reason: string) => void
+  /** network.connections.maxConnections, shown against the connections in use. */
+  maxConnections: number
 }
 
 export class NodeControl implements ControlPlane {
@@ -66,6 +71,21 @@ export class NodeControl implements ControlPlane {
       connections: libp2p.getConnections().length,
       knownPeers: peerBook.count()
     }
+  }
+
+  async statusDetail (): Promise<StatusDetail> {
+    return await statusDetail(this.components.libp2p, this.components.metrics, this.init.maxConnections)
+  }
+
+  async removePeer (peerId: string): Promise<boolean> {
+    const id = toPeerId(peerId)
+    const { libp2p, peerBook } = this.components
+    // the ban check comes first: a refused removal must leave the peer as it was
+    const inBook = peerBook.remove(id.toString())
+    await libp2p.hangUp(id)
+    const inStore = await libp2p.peerStore.has(id)
+    if (inStore) await libp2p.peerStore.delete(id)
+    return inBook || inStore
   }
 
   identity (): IdentityResponse {

@@ -22,9 +22,10 @@ export interface RunNodeInit {
 export async function runNode (init: RunNodeInit): Promise<void> {
   prepareDataDir(init.dataDir)
   const fresh = !existsSync(join(init.dataDir, IDENTITY_KEY_FILE))
-  const { config } = loadConfig({ configFile: init.configFile, flags: init.flags, flagNames: init.flagNames })
+  const { config, file, sources } = loadConfig({ configFile: init.configFile, flags: init.flags, flagNames: init.flagNames })
   // logs go to stderr: the terminal in the foreground, logs/agora.log when detached
-  const node = await AgoraNode.create({ dataDir: init.dataDir, config })
+  // the file is where run-time config changes are written (PATCH /api/v1/config)
+  const node = await AgoraNode.create({ dataDir: init.dataDir, config, configFile: file, configSources: sources })
 
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -39,7 +40,7 @@ export async function runNode (init: RunNodeInit): Promise<void> {
   process.on('SIGTERM', onSignal)
   await node.start()
   // for people, on stdout (the logs are on stderr)
-  process.stdout.write(startBanner(node, fresh))
+  process.stdout.write(startBanner(node, fresh, config.network.bootstrap.length))
   const alone = setTimeout(() => {
     const note = connectivityNote(node.components.libp2p.getPeers().length, config.network.bootstrap.length, config.network.mdns)
     if (note !== undefined) process.stdout.write(note + '\n')

@@ -20,7 +20,7 @@ import type { GatewayProvider, LocalProvidersLike } from './router-options.ts'
 import type { GatewayModel, RoutingStrategy } from './types.ts'
 import type { OfferService } from '../offers/index.ts'
 import type { PeerBook } from '../peers/index.ts'
-import type { ModelKind } from '../providers/index.ts'
+import type { ChatFeature, ModelKind } from '../providers/index.ts'
 
 /** Retry-After for a model whose engine is down: its health is checked again within this or the next discovery round. */
 const ENGINE_RETRY_AFTER_MS = 10_000
@@ -39,6 +39,8 @@ interface CandidateBase {
   /** The price X-Agora-Max-Price is compared with (see offerPrice), micro-credits; 0 locally. */
   price: Micro
   prices: Prices
+  /** What the model does there beyond plain text. */
+  features: readonly ChatFeature[]
 }
 
 export interface LocalCandidate extends CandidateBase {
@@ -74,7 +76,13 @@ export interface CandidateQuery {
   target?: string | undefined
   /** Micro-credits. */
   maxPrice?: Micro | undefined
+  /** What the request uses beyond plain text: only engines offering all of it are candidates. */
+  features?: readonly ChatFeature[]
 }
+
+/** Each feature as a person reads it, and the request field that asks for it. */
+const FEATURE_NAMES: Record<ChatFeature, string> = { tools: 'tools (function calling)', json: 'JSON output (response_format json_object)', json_schema: 'structured output (response_format json_schema)', logprobs: 'log-probabilities (logprobs)' }
+const FEATURE_PARAMS: Record<ChatFeature, string> = { tools: 'tools', json: 'response_format', json_schema: 'response_format', logprobs: 'logprobs' }
 
 const PEER_ID = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/
 
@@ -94,7 +102,7 @@ export function listModels (sources: Omit<CandidateSources, 'breakers'>): Gatewa
   for (const provider of sources.local.providers()) {
     for (const m of provider.models()) {
       const key = `${m.name}\0${self}`
-      if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, provider: provider.id, price: 0, latencyMs: 0, local: true })
+      if (!out.has(key)) out.set(key, { id: m.name, kind: m.kind, ownedBy: self, provider: provider.id, price: 0, latencyMs: 0, local: true, features: m.features ?? [] })
     }
   }
   for (const offer of sources.offers.list()) {
@@ -104,7 +112,7 @@ export function listModels (sources: Omit<CandidateSources, 'breakers'>): Gatewa
     for (const m of offer.models) {
       const key = `${m.name}\0${offer.node}`
       if (out.has(key)) continue
-      out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, provider: m.provider, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false })
+      out.set(key, { id: m.name, kind: m.kind, ownedBy: offer.node, provider: m.provider, price: offerPrice(offer, m.name) ?? 0, latencyMs: view?.latencyMs ?? null, local: false, features: m.features ?? [] })
     }
   }
   return [...out.values()].sort((a, b) => a.id.localeCompare(b.id) || Number(b.local) - Number(a.local) || a.ownedBy.localeCompare(b.ownedBy))
@@ -137,6 +145,21 @@ export function findCandidates (sources: CandidateSources, query: CandidateQuery
     throw new AgoraError('E941', `model '${model}' is ${all[0]?.kind === 'chat' ? 'a chat' : 'an embedding'} model`, { details: { model, kind: all[0]?.kind } })
   }
   all = ofKind
+
+  const needed = query.features ?? []
+  if (needed.length > 0) {
+    const able = all.filter(c => needed.every(f => c.features.includes(f)))
+    if (able.length === 0) {
+      const missing = needed.filter(f => !all.some(c => c.features.includes(f)))
+      const first = missing[0] ?? needed[0] as ChatFeature
+      throw new AgoraError('E962', `no engine serving '${model}' supports ${needed.map(f => FEATURE_NAMES[f]).join(' with ')}`, {
+        why: `${all.length} candidate${all.length === 1 ? '' : 's'}, none offering ${(missing.length > 0 ? missing : needed).map(f => FEATURE_NAMES[f]).join(', ')}`,
+        hint: 'leave the option out, or pick a model whose engine supports it (`/v1/models` lists each model\'s features)',
+        details: { param: FEATURE_PARAMS[first], model, features: needed }
+      })
+    }
+    all = able
+  }
 
   const target = query.target === sources.selfPeerId ? 'local' : query.target
   if (target !== undefined) {
@@ -199,6 +222,7 @@ function localCandidates (local: LocalProvidersLike, model: string): LocalCandid
       providerId: provider.id,
       price: 0,
       prices: FREE_PRICES,
+      features: capability.features ?? [],
       provider
     })
   }
@@ -219,7 +243,8 @@ function remoteCandidates (sources: CandidateSources, model: string): RemoteCand
       kind: served.kind,
       providerId: served.provider,
       price: offerPrice(offer, model) ?? 0,
-      prices: offerPrices(offer)
+      prices: offerPrices(offer),
+      features: served.features ?? []
     })
   }
   return out

@@ -32,7 +32,8 @@ import { withRetryAfter } from './remote/session.ts'
 import type { CallPayment, PricedChatEvent, PricedEmbeddingsResult } from './remote/index.ts'
 import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, RoutingStrategy } from './types.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { ChatEvent, ChatRequest, EmbeddingsRequest, Usage } from '../providers/index.ts'
+import { featuresOf } from '../providers/inference.ts'
+import type { ChatEvent, ChatFeature, ChatRequest, EmbeddingsRequest, Usage } from '../providers/index.ts'
 
 /** A serving peer's access rules said no (trust mode, a ban, its model list): its answer is the request's, not a failure to retry. */
 const ACCESS_REFUSALS = new Set(['E900', 'E901', 'E902', 'E903'])
@@ -86,7 +87,7 @@ export class InferenceGateway implements Gateway {
     const upstream: ChatRequest = { ...request, model: ref.model }
     let started: Started<ChatStart>
     try {
-      const candidates = this.rank(scope, ctx, ref.target)
+      const candidates = this.rank(scope, ctx, ref.target, featuresOf(request))
       started = await this.attemptAll(scope, candidates, async (candidate, signal, payment) => await this.startChat(candidate, upstream, signal, payment))
     } catch (err) {
       this.settle(scope, { err })
@@ -132,14 +133,15 @@ export class InferenceGateway implements Gateway {
     return openScope({ op, model, ctx, totalMs: this.timeouts.totalMs, now: this.now(), promptTokens, maxTokens })
   }
 
-  private rank (scope: Scope, ctx: RequestContext, modelTarget: string | undefined): Candidate[] {
+  private rank (scope: Scope, ctx: RequestContext, modelTarget: string | undefined, features: ChatFeature[] = []): Candidate[] {
     const strategy = ctx.strategy ?? this.strategy
     const found = findCandidates({ ...this.c, breakers: this.breakers }, {
       model: scope.model,
       op: scope.op,
       strategy,
       target: modelTarget ?? ctx.target,
-      maxPrice: ctx.maxPrice
+      maxPrice: ctx.maxPrice,
+      features
     })
     return rankCandidates(found, strategy, c => this.scoreInput(c), { weights: this.weights, random: this.random })
   }
@@ -282,7 +284,7 @@ export class InferenceGateway implements Gateway {
           yield { type: 'done', finishReason: event.finishReason, usage: event.usage }
           return
         }
-        if (event.type === 'delta') deltas++
+        deltas++
         yield event
         const next = await withTimeout(iterator.next(), idleMs, signal,
           () => new AgoraError('E937', `${candidate.server}/${candidate.providerId} went silent`, { why: `no event for ${idleMs} ms` }))

@@ -5,7 +5,7 @@
  * peers' offers and /agora/infer/1.
  */
 import type { Micro } from '../market/amount.ts'
-import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, ModelKind } from '../providers/index.ts'
+import type { ChatEvent, ChatFeature, ChatRequest, EmbeddingsRequest, EmbeddingsResult, ModelKind } from '../providers/index.ts'
 
 export type RoutingStrategy = 'local-only' | 'prefer-local' | 'load-balance'
 
@@ -40,6 +40,8 @@ export interface GatewayModel {
   /** Latency EWMA to the owner (0 for local), null when unknown. */
   latencyMs: number | null
   local: boolean
+  /** What it does there beyond plain text (tools, json, json_schema, logprobs). */
+  features: readonly ChatFeature[]
 }
 
 /** Where a request ran. */

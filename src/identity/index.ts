@@ -1,6 +1,6 @@
 /** The identity room's door: the node key, did:key, and signed envelopes. */
 export {
-  loadOrCreateIdentity, readIdentity, generateIdentity, exportIdentityPem, importIdentityPem, identityKeyPath
+  loadOrCreateIdentity, readIdentity, generateIdentity, exportIdentityPem, importIdentityPem, identityFromPem, identityKeyPath
 } from './keys.ts'
 export type { NodeIdentity, ImportIdentityOptions } from './keys.ts'
 export { didKeyFromPublicKey, publicKeyFromDidKey, didKeyFromPeerId } from './did-key.ts'

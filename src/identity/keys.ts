@@ -101,6 +101,13 @@ export async function importIdentityPem (dataDir: string, pem: string, options: 
   return await identityFromKeyObject(parsed)
 }
 
+/** The identity of a PEM text, without storing it (to show its peer id before an import); E101 when it is not an Ed25519 key. */
+export async function identityFromPem (pem: string): Promise<NodeIdentity> {
+  const parsed = parseEd25519Pem(pem)
+  if (typeof parsed === 'string') throw new AgoraError('E101', 'not an identity key', { why: parsed })
+  return await identityFromKeyObject(parsed)
+}
+
 async function identityFromStoredPem (pem: string, path: string): Promise<NodeIdentity> {
   const parsed = parseEd25519Pem(pem)
   if (typeof parsed === 'string') {

@@ -63,6 +63,8 @@ export interface JobsAssembly {
   worker: Service
   /** Blobs, router, coordinator (resumes unfinished jobs): start after the offer service. */
   coordinator: Service
+  /** What a running node may change without a restart (PATCH /api/v1/config). */
+  settings: { setSlots(slots: number): void, setPricePerTask(microCredits: number): void }
 }
 
 export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
@@ -117,6 +119,10 @@ export function assembleJobs (c: JobsAssemblyComponents): JobsAssembly {
   }, jobs)
   return {
     api: coordinator,
+    settings: {
+      setSlots: slots => { resources.setSlots(slots) },
+      setPricePerTask: price => { worker.setPricePerTask(price) }
+    },
     // a node with no slots serves nobody: it does not even read their offers (each may be 8 MiB)
     worker: {
       name: 'jobs worker',

@@ -5,6 +5,8 @@
  */
 import { pino, type Logger, type DestinationStream } from 'pino'
 import pretty from 'pino-pretty'
+import { LogRing } from './log-ring.ts'
+import type { Redactor } from './redact.ts'
 
 export type { Logger }
 
@@ -12,6 +14,8 @@ export interface AgoraLogger {
   /** The root pino logger (for components that take a pino instance). */
   readonly root: Logger
   forComponent (name: string): Logger
+  /** The recent lines, for GET /api/v1/logs. */
+  readonly recent: LogRing
 }
 
 export interface LoggerInit {
@@ -25,6 +29,8 @@ export interface LoggerInit {
   format?: 'auto' | 'json' | 'pretty'
   /** Colours in pretty lines (NO_COLOR in the environment turns them off too). */
   color?: boolean
+  /** Applied to every line before it is written or kept (log.safe: secrets out). */
+  redact?: Redactor
 }
 
 /** Lines waiting to be written at most (beyond, new lines are dropped). */
@@ -64,14 +70,22 @@ function wantsPretty (init: LoggerInit): boolean {
 export function createLogger (init: LoggerInit = {}): AgoraLogger {
   const color = init.color !== false && process.env.NO_COLOR === undefined
   const destination = init.destination ?? (wantsPretty(init) ? prettyDestination(color) : logDestination(2))
+  const recent = new LogRing()
+  const redact = init.redact
+  const out = (stream: { write: (line: string) => unknown, flushSync?: () => void }): DestinationStream => redact === undefined
+    ? stream as DestinationStream
+    : Object.assign({ write: (line: string) => stream.write(redact(line)) }, stream.flushSync === undefined ? {} : { flushSync: () => { stream.flushSync?.() } })
+  // both streams take every level: the logger's own level (changeable at run time) is the one filter
+  const streams = pino.multistream([{ level: 'trace', stream: out(destination as DestinationStream) }, { level: 'trace', stream: out(recent) }])
   const root = pino({
     level: init.level ?? 'info',
     base: init.node === undefined ? { pid: process.pid } : { pid: process.pid, node: init.node },
     // never log secrets: tokens and keys are redacted wherever they appear
     redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'privateKey', '*.privateKey', 'psk', '*.psk'], censor: '[redacted]' }
-  }, destination as DestinationStream)
+  }, streams)
   return {
     root,
+    recent,
     forComponent: (name: string) => root.child({ component: name })
   }
 }

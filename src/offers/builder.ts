@@ -62,7 +62,8 @@ function wholeSlots (n: number): number {
 }
 
 function toOffered (model: CapabilitySnapshot['models'][number]): OfferedModel | undefined {
-  const candidate = { name: model.name, provider: model.provider, kind: model.kind, contextLength: Math.max(0, Math.floor(model.contextLength)) }
+  const features = model.features === undefined || model.features.length === 0 ? undefined : [...new Set(model.features)].sort()
+  const candidate = { name: model.name, provider: model.provider, kind: model.kind, contextLength: Math.max(0, Math.floor(model.contextLength)), ...(features === undefined ? {} : { features }) }
   const parsed = offeredModelSchema.safeParse(candidate)
   return parsed.success ? parsed.data : undefined
 }

@@ -56,6 +56,11 @@ export class LocalOfferState {
     this.init = { ...this.init, trustMode }
   }
 
+  /** The prices advertised from the next announcement on (config changed at run time). */
+  setPrices (prices: LocalOfferStateInit['prices']): void {
+    this.init = { ...this.init, prices }
+  }
+
 
   /** The last Lamport used (0 before the first). */
   get lamport (): number {

@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { creditsWire, type Micro } from '../market/amount.ts'
 import { OFFER_CURRENCY, OFFER_LIMITS as L } from './constants.ts'
+import { CHAT_FEATURES } from '../providers/inference.ts'
 
 /** An Ed25519 peer id in base58btc (as in src/identity). */
 export const peerIdSchema = z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'expected an Ed25519 peer id (12D3KooW…)')
@@ -25,7 +26,9 @@ export const offeredModelSchema = z.object({
   provider: label,
   kind: z.enum(['chat', 'embedding']),
   /** Largest input in tokens. */
-  contextLength: z.number().int().nonnegative().max(L.contextLength)
+  contextLength: z.number().int().nonnegative().max(L.contextLength),
+  /** What it does beyond plain text (tools, json, json_schema, logprobs): the router sends a request only where all it uses is offered. */
+  features: z.array(z.enum(CHAT_FEATURES)).max(CHAT_FEATURES.length).optional()
 }).strict()
 
 export const offerSchema = z.object({

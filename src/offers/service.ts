@@ -18,7 +18,7 @@ import { CapabilityRecords, type CapabilityQuery, type FindProvidersOptions } fr
 import { LocalOfferState } from './local-offer.ts'
 import { createOfferMetrics, type OfferMetrics } from './metrics.ts'
 import { OffersRepository, toEntry } from './repository.ts'
-import { configPrices, offerPrice } from './prices.ts'
+import { configPrices, offerPrice, type Prices } from './prices.ts'
 import type { Offer, OfferFilter } from './schema.ts'
 import { SYNC_PROTOCOL_ID } from './sync/constants.ts'
 import { syncProtocol, type SyncRequest } from './sync/protocol.ts'
@@ -157,6 +157,12 @@ export class OfferService {
   /** Advertise another trust mode (access control changed at run time): re-announced at once. */
   setTrustMode (trustMode: Offer['trustMode']): void {
     this.state.setTrustMode(trustMode)
+    this.announcer.schedule()
+  }
+
+  /** Ask other prices (config changed at run time): re-announced at once. */
+  setPrices (prices: Prices): void {
+    this.state.setPrices(prices)
     this.announcer.schedule()
   }
 

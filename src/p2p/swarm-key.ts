@@ -42,3 +42,14 @@ export function generateSwarmKey (): string {
   generateKey(bytes)
   return new TextDecoder().decode(bytes) + '\n'
 }
+
+/** The 64 hex digits of a checked swarm key's text (as `readSwarmKey` returns it), lower case. */
+export function swarmKeyHex (key: Uint8Array | string): string {
+  const text = typeof key === 'string' ? key : new TextDecoder().decode(key)
+  return (text.split(/\r?\n/).map(line => line.trim())[2] ?? '').toLowerCase()
+}
+
+/** The text of a swarm key file holding the key `hex` (64 hex digits). */
+export function swarmKeyFromHex (hex: string): string {
+  return `${HEADER}\n${ENCODING}\n${hex.toLowerCase()}\n`
+}

@@ -10,7 +10,7 @@
  * 'success', 'failure', 'timeout', or 'invalid' for a forged or malformed
  * message (weighs three failures).
  */
-import { messageOf } from '../errors.ts'
+import { AgoraError, messageOf } from '../errors.ts'
 import { AUTO_BAN_REASON, BAN_FOREVER, PEER_BOOK_DEFAULTS, REPUTATION_DEFAULTS } from './constants.ts'
 import { createPeerBookMetrics, type PeerBookMetrics } from './metrics.ts'
 import { appScore, decayState, evidence, observe, observeUptime, reputationAt, score, shouldBan, uptimeFraction, type BetaState, type Outcome } from './reputation.ts'
@@ -144,12 +144,25 @@ export class PeerBook {
     return this.peers.listTrusted().map(record => this.toView(record, now))
   }
 
-  /** Mark the peer trusted: never banned automatically, kept connected by the guard. Returns false when it already was. */
   /** Peers in the book. */
   count (): number {
     return this.peers.count()
   }
 
+  /**
+   * Forget the peer (what it did, its reputation, its trust). A banned peer
+   * is refused: forgetting it would lift the ban behind the operator's back.
+   * Answers whether it was in the book.
+   */
+  remove (peerId: string, now = this.clock()): boolean {
+    if (this.isBanned(peerId, now)) throw new AgoraError('E1350', `peer ${peerId} is banned`, { why: 'removing it would forget the ban too', hint: `lift the ban first: \`agora peers unban ${peerId}\`` })
+    this.announced.delete(peerId)
+    const removed = this.peers.remove(peerId)
+    if (removed) this.log.info({ peerId }, 'peer removed from the book')
+    return removed
+  }
+
+  /** Mark the peer trusted: never banned automatically, kept connected by the guard. Returns false when it already was. */
   trust (peerId: string): boolean {
     this.peers.ensure(peerId, this.clock())
     if (this.peers.get(peerId)?.trusted === true) return false

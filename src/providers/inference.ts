@@ -8,10 +8,41 @@
  */
 import type { CapabilitySource, ModelCapability } from './registry.ts'
 
+/** A function the model called (OpenAI's shape; `arguments` is JSON text). */
+export interface ToolCall {
+  id: string
+  type: 'function'
+  function: { name: string, arguments: string }
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool'
   content: string
+  /** An assistant turn that called tools. */
+  tool_calls?: ToolCall[]
+  /** A tool turn: the call it answers. */
+  tool_call_id?: string
 }
+
+/** A function the model may call: name, description and JSON-schema parameters, as OpenAI takes them. */
+export interface ToolSpec {
+  type: 'function'
+  function: { name: string, description?: string, parameters?: Record<string, unknown>, strict?: boolean }
+}
+
+export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function', function: { name: string } }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema', json_schema: { name: string, description?: string, schema?: Record<string, unknown>, strict?: boolean } }
+
+/**
+ * What an engine can do beyond plain text; offers carry them per model, and
+ * the router only picks an engine that has every feature a request uses.
+ */
+export const CHAT_FEATURES = ['tools', 'json', 'json_schema', 'logprobs'] as const
+export type ChatFeature = typeof CHAT_FEATURES[number]
 
 /** A chat request as the OpenAI API takes it (the subset Agora routes). */
 export interface ChatRequest {
@@ -22,6 +53,37 @@ export interface ChatRequest {
   max_tokens?: number
   stop?: string | string[]
   seed?: number
+  tools?: ToolSpec[]
+  tool_choice?: ToolChoice
+  response_format?: ResponseFormat
+  logprobs?: boolean
+  top_logprobs?: number
+}
+
+/** The features a request needs of its engine. */
+export function featuresOf (request: ChatRequest): ChatFeature[] {
+  const out: ChatFeature[] = []
+  if (request.tools !== undefined && request.tools.length > 0 && request.tool_choice !== 'none') out.push('tools')
+  if (request.response_format?.type === 'json_object') out.push('json')
+  if (request.response_format?.type === 'json_schema') out.push('json_schema')
+  if (request.logprobs === true) out.push('logprobs')
+  return out
+}
+
+/** One token's log-probability, with the most likely alternatives when asked (`top_logprobs`). */
+export interface TokenLogprob {
+  token: string
+  logprob: number
+  bytes?: number[] | null
+  top_logprobs?: Array<{ token: string, logprob: number, bytes?: number[] | null }>
+}
+
+/** A piece of a tool call as it streams: the first piece of a call has its id and name, later ones more arguments. */
+export interface ToolCallDelta {
+  index: number
+  id?: string
+  type?: 'function'
+  function?: { name?: string, arguments?: string }
 }
 
 export interface Usage {
@@ -29,11 +91,12 @@ export interface Usage {
   completionTokens: number
 }
 
-export type FinishReason = 'stop' | 'length'
+export type FinishReason = 'stop' | 'length' | 'tool_calls'
 
-/** What a chat stream yields: text deltas, then exactly one `done` (or the iterator throws). */
+/** What a chat stream yields: text deltas (with their log-probabilities when asked) and tool-call pieces, then exactly one `done` (or the iterator throws). */
 export type ChatEvent =
-  | { type: 'delta', text: string }
+  | { type: 'delta', text: string, logprobs?: TokenLogprob[] }
+  | { type: 'tool_calls', calls: ToolCallDelta[] }
   | { type: 'done', finishReason: FinishReason, usage: Usage }
 
 export interface EmbeddingsRequest {
@@ -61,7 +124,7 @@ export interface InferenceCallOptions {
   signal?: AbortSignal
 }
 
-export type ProviderKind = 'ollama' | 'openai' | 'wink'
+export type ProviderKind = 'ollama' | 'openai' | 'wink' | 'echo'
 
 /**
  * An engine this node can run inference on. It is also a CapabilitySource,
@@ -88,7 +151,17 @@ export async function collectChat (events: AsyncIterable<ChatEvent>): Promise<{ 
   let content = ''
   for await (const event of events) {
     if (event.type === 'delta') content += event.text
-    else return { content, finishReason: event.finishReason, usage: event.usage }
+    else if (event.type === 'done') return { content, finishReason: event.finishReason, usage: event.usage }
   }
   throw new Error('the chat stream ended without a done event')
+}
+
+/** Tool-call pieces put together: each call's id and name from its first piece, its arguments concatenated. */
+export function joinToolCalls (calls: ToolCall[], deltas: ToolCallDelta[]): void {
+  for (const delta of deltas) {
+    const call = calls[delta.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } }
+    if (delta.id !== undefined) call.id = delta.id
+    if (delta.function?.name !== undefined) call.function.name += delta.function.name
+    if (delta.function?.arguments !== undefined) call.function.arguments += delta.function.arguments
+  }
 }

@@ -158,6 +158,25 @@ export class ProviderManager {
     await Promise.all([...this.entries.values()].filter(e => e.source !== 'builtin').map(async e => await e.provider.stop()))
   }
 
+  /**
+   * Discovery turned on or off, or another interval (config changed at run
+   * time). Off drops the engines discovery found; on, or a new interval, runs
+   * a round now and then every interval.
+   */
+  async reconfigure (changes: { discovery?: boolean, discoveryIntervalMs?: number }): Promise<void> {
+    if (changes.discovery !== undefined) this.init.discovery = changes.discovery
+    if (changes.discoveryIntervalMs !== undefined) this.init.discoveryIntervalMs = changes.discoveryIntervalMs
+    if (changes.discovery === false) {
+      await this.round
+      await Promise.all([...this.entries.values()].filter(e => e.source === 'discovered').map(async e => { await this.drop(e) }))
+    }
+    if (this.timer === undefined) return
+    clearInterval(this.timer)
+    this.timer = setInterval(() => { void this.refresh() }, this.init.discoveryIntervalMs)
+    this.timer.unref()
+    if (changes.discovery !== false) void this.refresh()
+  }
+
   /** One round now (discovery, health, models); joins the round in progress if there is one. Never rejects. */
   async refresh (opts: InferenceCallOptions = {}): Promise<void> {
     this.round ??= this.runRound(opts.signal).finally(() => { this.round = undefined })
@@ -198,7 +217,7 @@ export class ProviderManager {
     if (entry.source !== 'user') {
       throw new AgoraError('E710', `provider '${name}' cannot be removed`, {
         why: `it is ${entry.source === 'builtin' ? 'built in' : 'discovered'}; only providers added with \`agora providers add\` can be removed`,
-        hint: entry.source === 'builtin' ? 'disable it in the config (providers.wink.enabled false)' : 'stop the engine, or turn discovery off (providers.discovery false)'
+        hint: entry.source === 'builtin' ? `disable it in the config (providers.${entry.provider.id}.enabled false)` : 'stop the engine, or turn discovery off (providers.discovery false)'
       })
     }
     const stopped = this.drop(entry)

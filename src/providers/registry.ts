@@ -5,6 +5,7 @@
  * claims more than what is registered here.
  */
 import { EventEmitter } from 'node:events'
+import type { ChatFeature } from './inference.ts'
 
 export type ModelKind = 'chat' | 'embedding'
 
@@ -16,6 +17,8 @@ export interface ModelCapability {
   kind: ModelKind
   /** Largest input in tokens. */
   contextLength: number
+  /** What it can do beyond plain text (chat models); none when absent. */
+  features?: ChatFeature[]
 }
 
 export interface Capacity {

@@ -165,6 +165,12 @@ export class PeersRepository {
     this.db.prepare('UPDATE peers SET uptime_ok = ?, uptime_total = ?, uptime_updated_at = ? WHERE peer_id = ?').run(state.ok, state.total, state.updatedAt, peerId)
   }
 
+  /** Forget the peer: its addresses, counters, reputation and trust. Answers whether it was in the book. */
+  remove (peerId: string): boolean {
+    this.cache.delete(peerId)
+    return Number(this.db.prepare('DELETE FROM peers WHERE peer_id = ?').run(peerId).changes) > 0
+  }
+
   /** Peers flagged trusted. */
   listTrusted (): PeerRecord[] {
     return (this.db.prepare('SELECT * FROM peers WHERE trusted = 1').all() as unknown as PeerRow[]).map(fromRow)

@@ -28,13 +28,13 @@ describe('CLI errors', () => {
     assert.match(await agora(['--help']), /peers/)
   })
 
-  test('an unknown command is one line; "did you mean" only for a likely typo (not `stop` for `setup`)', async () => {
+  test('an unknown command is one line; "did you mean" only for a likely typo (not `stop` for `steps`)', async () => {
     const typo = await runAgora(['stauts'])
     assert.equal(typo.code, 2)
     assert.equal(typo.stderr, "Error [E600]: unknown command 'stauts' — did you mean `status`? (see `agora --help`)\n")
-    const other = await runAgora(['setup'])
+    const other = await runAgora(['steps'])
     assert.equal(other.code, 2)
-    assert.equal(other.stderr, "Error [E600]: unknown command 'setup' — see `agora --help`\n")
+    assert.equal(other.stderr, "Error [E600]: unknown command 'steps' — see `agora --help`\n")
   })
 
   test('restart: the running node stops and a new one starts on the same data dir and identity; `s` is status', async () => {
@@ -183,7 +183,7 @@ describe('CLI errors', () => {
     assert.ok(checks.some(c => c.check === 'node version' && c.verdict === 'ok'))
     assert.ok(checks.some(c => c.check === 'config'))
     const alone = (checks as Array<{ check: string, verdict: string, detail: string }>).find(c => c.check === 'bootstrap peers')
-    assert.match(alone?.detail ?? '', /^no bootstrap peers — off this LAN the node finds nobody: add one .*LAN peers are found by mDNS$/)
+    assert.match(alone?.detail ?? '', /^no bootstrap peers — join with an invite \(`agora join <invite>`\), or find LAN peers by mDNS; off this LAN/)
     // a failed check exits 1 (a usage error would be 2)
     const bad = join(dir(), 'bad.yaml')
     writeFileSync(bad, 'api: [unclosed\n')

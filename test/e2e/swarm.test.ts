@@ -90,6 +90,37 @@ describe('local swarm through the CLI', () => {
     assert.ok(all.some(r => r.peerId === a.peerId && r.disconnected))
   })
 
+  test('status --detailed shows the DHT, gossip meshes, connections and counters; peers remove forgets a peer, not a banned one', async () => {
+    const a = await startDaemon()
+    const b = await startDaemon(['--bootstrap', a.address])
+    type Detailed = { detail: { dht: { enabled: boolean, mode: string | null, routingTableSize: number }, topics: Array<{ topic: string, subscribers: number, meshPeers: number }>, connections: { open: number, max: number }, counters: Record<string, number> } }
+    // counted: b's own offer and a's
+    const detailed = await waitFor('a in b\'s gossip mesh, and a\'s offer counted', async () => {
+      const { detail } = JSON.parse(await agora(['status', '--detailed', '--data-dir', b.dataDir, '--json'])) as Detailed
+      return detail.topics.some(t => t.subscribers >= 1 && t.meshPeers >= 1) && (detail.counters.agora_offers_accepted_total ?? 0) >= 2 ? detail : undefined
+    }, { timeoutMs: 20_000, intervalMs: 250 })
+    assert.ok(detailed.connections.open >= 1 && detailed.connections.max > detailed.connections.open)
+    if (detailed.dht.enabled) assert.ok(detailed.dht.mode === 'server' || detailed.dht.mode === 'client')
+    assert.match(await agora(['status', '--detailed', '--data-dir', b.dataDir]), /connections +\d+ of \d+ \(/)
+    assert.equal(JSON.parse(await agora(['status', '--data-dir', b.dataDir, '--json'])).detail, undefined, 'only when asked')
+
+    // remove: hung up and forgotten (an unknown one says so); a banned peer is refused, ban and all
+    const removed = JSON.parse(await agora(['peers', 'remove', a.peerId, '--data-dir', b.dataDir, '--json'])) as { removed: boolean }
+    assert.equal(removed.removed, true)
+    const known = JSON.parse(await agora(['peers', 'list', '--all', '--data-dir', b.dataDir, '--json'])) as Array<{ peerId: string, connected: boolean }>
+    assert.ok(!known.some(p => p.peerId === a.peerId && !p.connected), 'a is not kept in b\'s book')
+    await agora(['peers', 'connect', a.address, '--data-dir', b.dataDir])
+    // a ban without expiry reads as such (it was an 'Invalid time value' crash on the table)
+    assert.match(await agora(['peers', 'ban', a.peerId, '--yes', '--data-dir', b.dataDir]), /banned +until unbanned/)
+    const refused = await runAgora(['peers', 'rm', a.peerId, '--data-dir', b.dataDir])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /^Error \[E1350\]: peer \S+ is banned/)
+    const still = JSON.parse(await agora(['peers', 'info', a.peerId, '--data-dir', b.dataDir, '--json'])) as { bannedUntil: number | null }
+    assert.notEqual(still.bannedUntil, null, 'the ban is kept')
+    const bad = await runAgora(['peers', 'remove', 'not-a-peer', '--data-dir', b.dataDir])
+    assert.equal(bad.code, 1)
+  })
+
   test('SIGKILL loses no acknowledged peer: a restarted daemon still knows it', async () => {
     const a = await startDaemon()
     const b = await startDaemon()

@@ -1,6 +1,6 @@
 /** Small checks many tests share: error codes, draining a chat stream, cosine similarity. */
 import assert from 'node:assert/strict'
-import { isAgoraError } from '../../src/errors.ts'
+import { AgoraError, isAgoraError } from '../../src/errors.ts'
 import type { ChatEvent } from '../../src/providers/inference.ts'
 
 /** For `assert.rejects` / `assert.throws`: the error is an AgoraError with this code. */
@@ -29,4 +29,15 @@ export function cosine (a: ArrayLike<number>, b: ArrayLike<number>): number {
     nb += (b[i] as number) ** 2
   }
   return dot / Math.sqrt(na * nb)
+}
+
+/** The AgoraError `fn` throws (fails the test when it throws something else, or nothing). */
+export function thrown (fn: () => unknown): AgoraError {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof AgoraError, String(err))
+    return err
+  }
+  assert.fail('expected an error')
 }

@@ -195,7 +195,7 @@ export class FakeJobs implements JobsApi {
 export function unusedControl (): ControlPlane {
   const unused = (): never => { throw new Error('not used in the jobs tests') }
   return {
-    status: unused, peers: unused, identity: unused, connect: unused, disconnect: unused, ping: unused, trust: unused, untrust: unused,
+    status: unused, statusDetail: unused, peers: unused, identity: unused, connect: unused, disconnect: unused, removePeer: unused, ping: unused, trust: unused, untrust: unused,
     ban: unused, unban: unused, offers: unused, localOffer: unused, offer: unused, withdraw: unused, announce: unused, models: unused,
     requests: unused, request: unused, providers: unused, addProvider: unused, removeProvider: unused, testProvider: unused, trustMode: unused, setTrustMode: unused,
     ready: () => true,

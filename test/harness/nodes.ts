@@ -22,6 +22,8 @@ export interface TestNodeOptions {
   dataDir?: string
   /** Show the node's logs on stderr (AGORA_TEST_LOGS=1 does it for all). */
   logs?: boolean
+  /** The config file run-time changes are written to (PATCH /api/v1/config); the config itself still comes from `config`. */
+  configFile?: string
 }
 
 /** Config for a test node: loopback, ephemeral ports, no mDNS, fast timers. */
@@ -76,6 +78,7 @@ export class TestSwarm {
     const node = await AgoraNode.create({
       dataDir,
       config: testConfig(opts.config),
+      configFile: opts.configFile,
       logger: showLogs ? {} : { destination: discard },
       processMetrics: false
     })

@@ -16,6 +16,7 @@ import { startFakeOllama, type FakeEngine } from '../fixtures/fake-ollama.ts'
 import { startFakeOpenAI } from '../fixtures/fake-openai.ts'
 
 const MODEL = 'llama-test'
+const OLLAMA_ONLY = 'ollama-only'
 const REPLY = ['The', ' answer', ' is', ' 42', '.']
 
 describe('gateway: OpenAI API on A, models on B and C', () => {
@@ -28,7 +29,8 @@ describe('gateway: OpenAI API on A, models on B and C', () => {
   let client: OpenAI
 
   before(async () => {
-    upstreamB = await startFakeOllama({ models: [{ name: MODEL, kind: 'chat' }], reply: REPLY })
+    // B's Ollama model has no tools capability (JSON output only); C's OpenAI-compatible engine offers everything
+    upstreamB = await startFakeOllama({ models: [{ name: MODEL, kind: 'chat' }, { name: OLLAMA_ONLY, kind: 'chat' }], reply: REPLY })
     upstreamC = await startFakeOpenAI({ models: [{ name: MODEL, kind: 'chat' }], reply: REPLY })
     // B and C serve any peer that is not banned; short timers so offers and failover move fast
     const serving = { access: { trustMode: 'public' as const }, offers: { reannounceMs: 1000 } }
@@ -40,7 +42,7 @@ describe('gateway: OpenAI API on A, models on B and C', () => {
     await waitForPeers(a, 2)
     await waitFor(`A to learn that B and C serve ${MODEL}`, () => {
       const owners = a.components.gateway.models().filter(m => m.id === MODEL).map(m => m.ownedBy)
-      return owners.includes(b.peerId) && owners.includes(c.peerId)
+      return owners.includes(b.peerId) && owners.includes(c.peerId) && a.components.gateway.models().some(m => m.id === OLLAMA_ONLY)
     }, { timeoutMs: 15_000 })
     client = new OpenAI({ baseURL: `${a.apiUrl}/v1`, apiKey: 'sk-local', maxRetries: 0 })
   })
@@ -49,6 +51,68 @@ describe('gateway: OpenAI API on A, models on B and C', () => {
     await swarm.stop()
     await upstreamB.close()
     await upstreamC.close()
+  })
+
+  test('tools, log-probabilities and structured output go to the engine that offers them, across a peer, as OpenAI clients expect', async () => {
+    upstreamB.setBehaviour({ toolCall: { name: 'get_weather', arguments: { city: 'Oslo' } } })
+    upstreamC.setBehaviour({ toolCall: { name: 'get_weather', arguments: { city: 'Oslo' } } })
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', description: 'current weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }]
+    const ask = [{ role: 'user' as const, content: 'weather in Oslo?' }]
+    // only C offers tools: every such request goes there (B would be picked half the time otherwise)
+    for (let i = 0; i < 3; i++) {
+      const { data, response } = await client.chat.completions.create({ model: MODEL, messages: ask, tools }).withResponse()
+      assert.equal(response.headers.get('x-agora-server'), c.peerId)
+      const choice = data.choices[0]
+      assert.equal(choice?.finish_reason, 'tool_calls')
+      const call = choice?.message.tool_calls?.[0] as { id: string, function: { name: string, arguments: string } } | undefined
+      assert.equal(call?.function.name, 'get_weather')
+      assert.deepEqual(JSON.parse(call?.function.arguments ?? ''), { city: 'Oslo' })
+      assert.deepEqual((upstreamC.stats.lastBody as { tools?: unknown }).tools, tools, 'the tools reached the engine as sent')
+    }
+    // streamed: the call arrives in pieces the client puts together; then the tool's answer goes back
+    const stream = await client.chat.completions.create({ model: MODEL, messages: ask, tools, stream: true })
+    let args = ''
+    let name = ''
+    let id = ''
+    let finish: string | null = null
+    for await (const chunk of stream) {
+      for (const piece of chunk.choices[0]?.delta.tool_calls ?? []) {
+        id += piece.id ?? ''
+        name += piece.function?.name ?? ''
+        args += piece.function?.arguments ?? ''
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish
+    }
+    assert.deepEqual([name, JSON.parse(args), finish], ['get_weather', { city: 'Oslo' }, 'tool_calls'])
+    const followUp = await client.chat.completions.create({
+      model: MODEL,
+      tools,
+      messages: [...ask, { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name, arguments: args } }] }, { role: 'tool', tool_call_id: id, content: '{"celsius": 3}' }]
+    })
+    assert.equal(followUp.choices[0]?.finish_reason, 'tool_calls', 'the fake calls again whenever it has tools')
+    const history = (upstreamC.stats.lastBody as { messages: Array<{ role: string, tool_call_id?: string, tool_calls?: unknown[] }> }).messages
+    assert.deepEqual([history[1]?.tool_calls?.length, history[2]?.tool_call_id], [1, id], 'the tool turn reached the engine')
+
+    // log-probabilities: C only, one per token with the alternatives asked for
+    const probed = await client.chat.completions.create({ model: MODEL, messages: ask, logprobs: true, top_logprobs: 2 })
+    const content = probed.choices[0]?.logprobs?.content ?? []
+    assert.equal(content.length, REPLY.length)
+    assert.deepEqual(content.map(t => t.token), REPLY)
+    assert.equal(content[0]?.top_logprobs.length, 2)
+    // structured output: both offer it
+    const structured = await client.chat.completions.create({ model: MODEL, messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' } } } })
+    assert.deepEqual(JSON.parse(structured.choices[0]?.message.content ?? ''), { answer: 42 })
+
+    // a model whose only engine cannot: 400 naming the option, never answered without it
+    await assert.rejects(client.chat.completions.create({ model: OLLAMA_ONLY, messages: ask, logprobs: true }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err))
+      assert.equal(err.code, 'E962')
+      assert.equal(err.param, 'logprobs')
+      return true
+    })
+    assert.equal((await client.chat.completions.create({ model: OLLAMA_ONLY, messages: ask, response_format: { type: 'json_object' } })).choices[0]?.message.content, '{"answer": 42}')
+    upstreamB.setBehaviour({ toolCall: undefined })
+    upstreamC.setBehaviour({ toolCall: undefined })
   })
 
   test('/v1/models on A lists B\'s and C\'s model once, served by both, and A\'s embedded model', async () => {

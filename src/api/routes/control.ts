@@ -4,7 +4,7 @@ import type { z } from 'zod'
 import { AgoraError, isAgoraError } from '../../errors.ts'
 import { formatCredits, parseCredits } from '../../market/amount.ts'
 import { ROUTES, API_PREFIX } from '../../client/routes.ts'
-import { connectBody, peerIdParam, offersQuery, offerIdParam, banBody, requestsQuery, requestIdParam, addProviderBody, providerNameParam, accessBody } from '../../client/schemas.ts'
+import { statusQuery, connectBody, peerIdParam, offersQuery, offerIdParam, banBody, requestsQuery, requestIdParam, addProviderBody, providerNameParam, accessBody } from '../../client/schemas.ts'
 import type { ApiComponents } from '../server.ts'
 import type { RequestRecord } from '../../gateway/index.ts'
 import type { RequestRecordJson } from '../../client/schemas.ts'
@@ -13,7 +13,10 @@ import type { RequestRecordJson } from '../../client/schemas.ts'
 const path = (full: string): string => full.slice(API_PREFIX.length)
 
 export function registerControlRoutes (app: FastifyInstance, { control }: Pick<ApiComponents, 'control'>): void {
-  app.get(path(ROUTES.status.path), async () => control.status())
+  app.get(path(ROUTES.status.path), async request => {
+    const { detailed } = parse(statusQuery, request.query, 'query')
+    return detailed ? { ...control.status(), detail: await control.statusDetail() } : control.status()
+  })
   app.get(path(ROUTES.identity.path), async () => control.identity())
   app.get(path(ROUTES.peers.path), async () => control.peers())
 
@@ -24,6 +27,10 @@ export function registerControlRoutes (app: FastifyInstance, { control }: Pick<A
   app.post(path(ROUTES.disconnect.path), async request => {
     const { id } = parse(peerIdParam, request.params, 'path')
     return { peerId: id, disconnected: await control.disconnect(id) }
+  })
+  app.post(path(ROUTES.removePeer.path), async request => {
+    const { id } = parse(peerIdParam, request.params, 'path')
+    return { peerId: id, removed: await control.removePeer(id) }
   })
   app.post(path(ROUTES.ping.path), async request => {
     const { id } = parse(peerIdParam, request.params, 'path')

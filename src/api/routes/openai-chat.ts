@@ -11,7 +11,8 @@ import type { FastifyReply } from 'fastify'
 import type { Logger } from '../../observability/logger.ts'
 import { AgoraError } from '../../errors.ts'
 import type { ChatRun, ServedBy } from '../../gateway/types.ts'
-import type { FinishReason, Usage } from '../../providers/index.ts'
+import { joinToolCalls } from '../../providers/inference.ts'
+import type { FinishReason, TokenLogprob, ToolCall, Usage } from '../../providers/index.ts'
 import type { ChatCompletion, ChatCompletionChunk, OpenAiUsage } from './openai-schemas.ts'
 import { asStreamError, toOpenAiError } from './openai-errors.ts'
 import { SseWriter, untilAborted } from './sse.ts'
@@ -39,18 +40,28 @@ function unfinished (): AgoraError {
 /** Collect the run into one chat.completion (E964 when the stream breaks). */
 export async function collectCompletion (run: ChatRun, model: string, signal: AbortSignal): Promise<ChatCompletion> {
   let content = ''
+  const calls: ToolCall[] = []
+  let logprobs: TokenLogprob[] | undefined
   try {
     for await (const event of untilAborted(run.events, signal)) {
       if (event.type === 'delta') {
         content += event.text
+        if (event.logprobs !== undefined) (logprobs ??= []).push(...event.logprobs)
         continue
       }
+      if (event.type === 'tool_calls') {
+        joinToolCalls(calls, event.calls)
+        continue
+      }
+      const message = calls.length > 0
+        ? { role: 'assistant' as const, content: content === '' ? null : content, refusal: null, tool_calls: calls }
+        : { role: 'assistant' as const, content, refusal: null }
       return {
         id: `chatcmpl-${run.id}`,
         object: 'chat.completion',
         created: unixSeconds(),
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: event.finishReason, logprobs: null }],
+        choices: [{ index: 0, message, finish_reason: event.finishReason, logprobs: logprobs === undefined ? null : { content: logprobs } }],
         usage: openAiUsage(event.usage)
       }
     }
@@ -66,17 +77,17 @@ export async function streamCompletion (reply: FastifyReply, run: ChatRun, model
   const sse = new SseWriter(reply.raw)
   sse.open(servedByHeaders(run))
   const created = unixSeconds()
-  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: FinishReason | null): ChatCompletionChunk => ({
-    id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }]
+  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: FinishReason | null, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
+    id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: logprobs === undefined ? null : { content: logprobs } }]
   })
   let first = true
   try {
     for await (const event of untilAborted(run.events, signal)) {
-      if (event.type === 'delta') {
-        if (event.text === '' && !first) continue
-        const delta = first ? { role: 'assistant' as const, content: event.text } : { content: event.text }
+      if (event.type === 'delta' || event.type === 'tool_calls') {
+        if (event.type === 'delta' && event.text === '' && !first) continue
+        const delta = event.type === 'delta' ? { content: event.text } : { tool_calls: event.calls }
+        if (!await sse.send(chunk(first ? { role: 'assistant', ...delta } : delta, null, event.type === 'delta' ? event.logprobs : undefined))) return
         first = false
-        if (!await sse.send(chunk(delta, null))) return
         continue
       }
       if (first && !await sse.send(chunk({ role: 'assistant', content: '' }, null))) return

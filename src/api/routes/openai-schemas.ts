@@ -7,7 +7,8 @@
  */
 import { z } from 'zod'
 import { AgoraError } from '../../errors.ts'
-import type { ChatMessage, ChatRequest, FinishReason } from '../../providers/index.ts'
+import { CHAT_LIMITS, chatExtrasShape, toolCallSchema } from '../../providers/chat-schemas.ts'
+import type { ChatFeature, ChatMessage, ChatRequest, FinishReason, TokenLogprob, ToolCall, ToolCallDelta } from '../../providers/index.ts'
 import type { ModelKind } from '../../providers/index.ts'
 
 // (unions name what they take: zod's own message for a union is only 'Invalid input')
@@ -16,7 +17,9 @@ const contentPart = z.object({ type: z.string().min(1), text: z.string().optiona
 const chatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: z.union([z.string(), z.array(contentPart)], { error: 'a string, or an array of content parts ({type: "text", text})' }).nullish(),
-  name: z.string().max(256).optional()
+  name: z.string().max(256).optional(),
+  tool_calls: z.array(toolCallSchema).max(CHAT_LIMITS.toolCalls).nullish(),
+  tool_call_id: z.string().min(1).max(CHAT_LIMITS.toolCallId).nullish()
 })
 
 export const chatCompletionBody = z.object({
@@ -31,13 +34,13 @@ export const chatCompletionBody = z.object({
   n: z.number().int().min(1).max(128).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  tools: z.array(z.unknown()).nullish(),
+  tools: chatExtrasShape.tools.nullable(),
   user: z.string().max(256).nullish(),
-  // read only to refuse them when they ask for something the engines here do not do (never dropped in silence)
-  tool_choice: z.unknown().optional(),
-  response_format: z.unknown().optional(),
+  tool_choice: chatExtrasShape.tool_choice.nullable(),
+  response_format: chatExtrasShape.response_format.nullable(),
   logprobs: z.boolean().nullish(),
-  top_logprobs: z.number().nullish(),
+  top_logprobs: chatExtrasShape.top_logprobs.nullable(),
+  // read only to refuse them when they ask for something the engines here do not do (never dropped in silence)
   functions: z.unknown().optional(),
   function_call: z.unknown().optional(),
   logit_bias: z.record(z.string(), z.number()).nullish(),
@@ -69,17 +72,16 @@ function unsupported (param: string, what: string): AgoraError {
 }
 
 /**
- * OpenAI options the engines behind this gateway do not honour yet: a 400
- * naming each (E962), never a request answered as if they had been read.
- * Their neutral values pass (text responses, no log-probabilities, zero
- * penalties, tool_choice "none").
+ * OpenAI options no engine behind this gateway is asked for: a 400 naming
+ * each (E962), never a request answered as if they had been read. Their
+ * neutral values pass (zero penalties, no bias). Tools, response formats
+ * and log-probabilities pass through to engines that offer them (the
+ * router refuses with E962 when none does).
  */
 function refuseUnhonoured (body: ChatCompletionBody): void {
-  const format = body.response_format as { type?: unknown } | null | undefined
-  if (format != null && format.type !== 'text') throw unsupported('response_format', `response_format ${JSON.stringify(format.type ?? format)} is not supported: answers are plain text`)
-  if (body.tool_choice != null && body.tool_choice !== 'none' && body.tool_choice !== 'auto') throw unsupported('tool_choice', 'tool_choice is not supported: no tools (function calling)')
-  if (body.functions != null || body.function_call != null) throw unsupported(body.functions != null ? 'functions' : 'function_call', 'functions (function calling) are not supported')
-  if (body.logprobs === true || body.top_logprobs != null) throw unsupported(body.logprobs === true ? 'logprobs' : 'top_logprobs', 'log-probabilities are not supported')
+  if (body.functions != null || body.function_call != null) throw unsupported(body.functions != null ? 'functions' : 'function_call', 'functions and function_call (the older function calling) are not supported: send tools and tool_choice')
+  if (body.top_logprobs != null && body.logprobs !== true) throw new AgoraError('E961', 'invalid \'top_logprobs\'', { why: 'top_logprobs needs logprobs: true', details: { param: 'top_logprobs' } })
+  if (body.tool_choice != null && body.tool_choice !== 'none' && (body.tools == null || body.tools.length === 0)) throw new AgoraError('E961', 'invalid \'tool_choice\'', { why: 'tool_choice needs tools', details: { param: 'tool_choice' } })
   if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported')
   for (const penalty of ['presence_penalty', 'frequency_penalty'] as const) {
     if (body[penalty] != null && body[penalty] !== 0) throw unsupported(penalty, `${penalty} is not supported`)
@@ -89,11 +91,12 @@ function refuseUnhonoured (body: ChatCompletionBody): void {
 /** The gateway's chat request; E962 for options Agora cannot honour. */
 export function toChatRequest (body: ChatCompletionBody): ChatRequest {
   if (body.n != null && body.n > 1) throw unsupported('n', `n=${body.n} is not supported: one choice per request`)
-  if (body.tools != null && body.tools.length > 0) throw unsupported('tools', 'tools (function calling) are not supported')
   refuseUnhonoured(body)
   const messages = body.messages.map((message, i): ChatMessage => ({
     role: message.role === 'developer' ? 'system' : message.role,
-    content: textOf(message.content, i)
+    content: textOf(message.content, i),
+    ...(message.tool_calls == null || message.tool_calls.length === 0 ? {} : { tool_calls: message.tool_calls }),
+    ...(message.tool_call_id == null ? {} : { tool_call_id: message.tool_call_id })
   }))
   const maxTokens = body.max_completion_tokens ?? body.max_tokens
   return {
@@ -103,7 +106,13 @@ export function toChatRequest (body: ChatCompletionBody): ChatRequest {
     ...(body.top_p == null ? {} : { top_p: body.top_p }),
     ...(maxTokens == null ? {} : { max_tokens: maxTokens }),
     ...(body.stop == null ? {} : { stop: body.stop }),
-    ...(body.seed == null ? {} : { seed: body.seed })
+    ...(body.seed == null ? {} : { seed: body.seed }),
+    ...(body.tools == null || body.tools.length === 0 ? {} : { tools: body.tools }),
+    ...(body.tool_choice == null ? {} : { tool_choice: body.tool_choice }),
+    // plain text is what every engine answers: no need to ask for it
+    ...(body.response_format == null || body.response_format.type === 'text' ? {} : { response_format: body.response_format }),
+    ...(body.logprobs === true ? { logprobs: true } : {}),
+    ...(body.top_logprobs == null ? {} : { top_logprobs: body.top_logprobs })
   }
 }
 
@@ -146,7 +155,7 @@ export interface ChatCompletion {
   object: 'chat.completion'
   created: number
   model: string
-  choices: Array<{ index: number, message: { role: 'assistant', content: string, refusal: null }, finish_reason: FinishReason, logprobs: null }>
+  choices: Array<{ index: number, message: { role: 'assistant', content: string | null, refusal: null, tool_calls?: ToolCall[] }, finish_reason: FinishReason, logprobs: { content: TokenLogprob[] } | null }>
   usage: OpenAiUsage
 }
 
@@ -155,7 +164,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk'
   created: number
   model: string
-  choices: Array<{ index: number, delta: { role?: 'assistant', content?: string }, finish_reason: FinishReason | null, logprobs: null }>
+  choices: Array<{ index: number, delta: { role?: 'assistant', content?: string, tool_calls?: ToolCallDelta[] }, finish_reason: FinishReason | null, logprobs: { content: TokenLogprob[] } | null }>
   usage?: OpenAiUsage
 }
 
@@ -176,7 +185,7 @@ export interface ModelObject {
    * six decimals; the lowest price, the lowest latency, whether this node
    * serves it) and every node that serves it.
    */
-  agora: { kind: ModelKind, price: string, latencyMs: number | null, local: boolean, servedBy: ServedByEntry[] }
+  agora: { kind: ModelKind, price: string, latencyMs: number | null, local: boolean, features: ChatFeature[], servedBy: ServedByEntry[] }
 }
 
 /** One node that serves a model, as /v1/models lists it. */
@@ -186,6 +195,7 @@ export interface ServedByEntry {
   price: string
   latencyMs: number | null
   local: boolean
+  features: ChatFeature[]
 }
 
 export interface ModelList {

@@ -158,7 +158,9 @@ function modelObjects (models: readonly GatewayModel[], created: number): ModelO
         price: formatCredits(Math.min(...servers.map(s => s.price))),
         latencyMs: latencies.length === 0 ? null : Math.min(...latencies),
         local: servers.some(s => s.local),
-        servedBy: servers.map(s => ({ node: s.ownedBy, provider: s.provider, price: formatCredits(s.price), latencyMs: s.latencyMs, local: s.local }))
+        // what at least one of them does: the router finds the one
+        features: [...new Set(servers.flatMap(s => s.features))].sort(),
+        servedBy: servers.map(s => ({ node: s.ownedBy, provider: s.provider, price: formatCredits(s.price), latencyMs: s.latencyMs, local: s.local, features: [...s.features] }))
       }
     }
   })

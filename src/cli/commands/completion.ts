@@ -1,66 +1,57 @@
 /**
- * `agora completion bash|zsh|fish`: a shell completion script made from the
- * command tree itself, so it never lists a command that does not exist.
+ * `agora completion bash|zsh|fish|powershell` prints a thin script; the
+ * script asks the hidden `agora __complete -- <words…>` for candidates, which
+ * walks the command tree itself (every level, flags, choices) and asks the
+ * running node for live ids. `__complete` never fails and never prints to
+ * stderr: a broken completion must not get in the way of typing.
  */
+import { resolve } from 'node:path'
 import { Argument, type Command } from 'commander'
-import { AgoraError } from '../../errors.ts'
+import { complete, type Candidate } from '../completion/walk.ts'
+import { liveIds } from '../completion/live-ids.ts'
+import { completionScript, SHELLS } from '../completion/scripts.ts'
+import { defaultDataDir } from '../context.ts'
 
 export function registerCompletionCommand (program: Command): void {
   program.command('completion')
-    .description('print a shell completion script, e.g. `agora completion bash >> ~/.bashrc`')
-    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .description('print a shell completion script (bash, zsh, fish, powershell); see `agora completion --help` for how to install it')
+    .addArgument(new Argument('<shell>', SHELLS.join(', ')).choices(SHELLS))
     .action((shell: string) => {
-      process.stdout.write(completionScript(program, shell))
+      process.stdout.write(completionScript(shell))
+    })
+
+  program.command('__complete', { hidden: true })
+    .description('candidates for the last of the words typed after `agora` (used by the completion scripts)')
+    .argument('[words...]', 'the words typed after `agora`, the last being completed')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (words: string[]) => {
+      process.stdout.write(await completionLines(program, words.length === 0 ? [''] : words))
     })
 }
 
-interface Node { name: string, subcommands: string[], options: string[] }
-
-function describeTree (program: Command): Node[] {
-  const globalOptions = program.options.map(o => o.long).filter((o): o is string => o !== undefined)
-  const nodes: Node[] = [{ name: '', subcommands: program.commands.map(c => c.name()), options: globalOptions }]
-  for (const cmd of program.commands) {
-    nodes.push({ name: cmd.name(), subcommands: cmd.commands.map(c => c.name()), options: cmd.options.map(o => o.long).filter((o): o is string => o !== undefined) })
+/** What `__complete` prints: `value<TAB>description` lines, then `:files` or `:none`. */
+export async function completionLines (program: Command, words: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  let candidates: Candidate[] = []
+  let files = false
+  try {
+    const found = complete(program, words)
+    files = found.files
+    candidates = found.candidates
+    if (found.live !== undefined) {
+      const dataDir = found.globals.dataDir !== undefined ? resolve(found.globals.dataDir) : defaultDataDir(env)
+      candidates = await liveIds(found.live, dataDir, words.at(-1) ?? '')
+    }
+  } catch {
+    // nothing to offer rather than an error in the middle of a command line
   }
-  return nodes
+  const lines = candidates.map(c => `${c.value}\t${oneLine(c.description)}`)
+  return [...lines, files ? ':files' : ':none'].join('\n') + '\n'
 }
 
-export function completionScript (program: Command, shell: string): string {
-  const nodes = describeTree(program)
-  const words = (node: Node): string => [...node.subcommands, ...node.options].join(' ')
-  switch (shell) {
-    case 'bash': {
-      const cases = nodes.filter(n => n.name !== '').map(n => `    ${n.name}) words="${words(n)}" ;;`).join('\n')
-      return `# agora bash completion
-_agora() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" noun="" words
-  local i; for ((i = 1; i < COMP_CWORD; i++)); do case "\${COMP_WORDS[i]}" in -*) ;; *) noun="\${COMP_WORDS[i]}"; break ;; esac; done
-  case "$noun" in
-${cases}
-    *) words="${words(nodes[0] as Node)}" ;;
-  esac
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
-}
-complete -F _agora agora
-`
-    }
-    case 'zsh':
-      return `#compdef agora
-# agora zsh completion (uses bash completion emulation)
-autoload -U +X bashcompinit && bashcompinit
-${completionScript(program, 'bash')}`
-    case 'fish': {
-      const top = nodes[0] as Node
-      const lines = [`# agora fish completion`, `complete -c agora -f`]
-      for (const sub of top.subcommands) lines.push(`complete -c agora -n '__fish_use_subcommand' -a ${sub}`)
-      for (const node of nodes.slice(1)) {
-        for (const sub of node.subcommands) lines.push(`complete -c agora -n '__fish_seen_subcommand_from ${node.name}' -a ${sub}`)
-        for (const option of node.options) lines.push(`complete -c agora -n '__fish_seen_subcommand_from ${node.name}' -l ${option.replace(/^--/, '')}`)
-      }
-      for (const option of top.options) lines.push(`complete -c agora -l ${option.replace(/^--/, '')}`)
-      return lines.join('\n') + '\n'
-    }
-    default:
-      throw new AgoraError('E600', `no completion for shell '${shell}'`, { hint: 'use bash, zsh or fish' })
-  }
+/** Descriptions are shown beside candidates: one short line. */
+function oneLine (text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length > 80 ? flat.slice(0, 79) + '…' : flat
 }

@@ -8,6 +8,7 @@ import { globalOptions } from '../context.ts'
 import type * as ConfigRoomModule from '../../config/index.ts'
 import type { GlobalOptions } from '../context.ts'
 import { printList, printRecord, say, toYaml } from '../output.ts'
+import { liveGet, liveSet, registerConfigMigrate } from './config-live.ts'
 
 /** The config room, loaded when a config verb runs (it pulls in zod and yaml). */
 type ConfigRoom = typeof ConfigRoomModule
@@ -19,11 +20,18 @@ export function registerConfigCommands (program: Command): void {
   withYes(config.command('init')
     .description('write a commented config file with every key at its default (default $XDG_CONFIG_HOME/agora/agora.yaml)')
     .option('--force', 'overwrite an existing file')
-    .option('--path <file>', 'where to write it (default: --config, else the per-user file)'))
-    .action(async (flags: { force?: boolean, path?: string, yes?: boolean }, cmd: Command) => {
+    .option('--path <file>', 'where to write it (default: --config, else the per-user file)')
+    .option('-i, --interactive', 'ask step by step on a terminal, as `agora setup` does'))
+    .action(async (flags: { force?: boolean, path?: string, yes?: boolean, interactive?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const c = await configRoom()
       const target = resolve(flags.path ?? opts.config ?? c.defaultConfigPath())
+      if (existsSync(target) && flags.force !== true) throw new AgoraError('E304', `config file already exists: ${target}`)
+      if (flags.interactive === true) {
+        const { runSetup } = await import('../setup/wizard.ts')
+        await runSetup(opts, { configFile: target, fresh: true, named: flags.path !== undefined || opts.config !== undefined })
+        return
+      }
       if (flags.force === true && existsSync(target)) await confirm(`overwrite ${target} with the defaults`, flags)
       const file = c.initConfigFile(target, { force: flags.force === true })
       report(file, { path: file }, opts)
@@ -37,11 +45,13 @@ export function registerConfigCommands (program: Command): void {
       const target = resolve(opts.config ?? c.loadConfig({}).file ?? c.defaultConfigPath())
       if (!existsSync(target)) throw new AgoraError('E304', `no config file to reset at ${target}`, { hint: '`agora config init` writes one' })
       await confirm(`reset ${target} to the defaults (the old file is kept beside it)`, flags)
-      const backup = `${target}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`
+      const backup = c.backupPath(target)
       copyFileSync(target, backup)
       c.initConfigFile(target, { force: true })
       report(`reset ${target} to the defaults; the old file is ${backup}`, { path: target, backup }, opts)
     })
+
+  registerConfigMigrate(config)
 
   config.command('show')
     .description('the effective configuration (defaults, file and AGORA_* env)')
@@ -68,16 +78,26 @@ export function registerConfigCommands (program: Command): void {
 
   config.command('get <key>')
     .description('print one value, e.g. `agora config get api.port`')
-    .action(async (key: string, _flags: unknown, cmd: Command) => {
+    .option('--live', 'the value the running node uses (same --data-dir)')
+    .action(async (key: string, flags: { live?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      if (flags.live === true) {
+        printValue(await liveGet(key, opts), opts)
+        return
+      }
       const c = await configRoom()
       printValue(c.getConfigValue(c.loadConfig({ configFile: opts.config }).config, key), opts)
     })
 
   config.command('set <key> <value>')
     .description('set one key in the config file in use (created when missing); lists as JSON or comma-separated')
-    .action(async (key: string, value: string, _flags: unknown, cmd: Command) => {
+    .option('--live', 'change the running node (same --data-dir): applied now when the key allows, else at its next restart; written to its config file')
+    .action(async (key: string, value: string, flags: { live?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
+      if (flags.live === true) {
+        await liveSet(key, value, opts)
+        return
+      }
       const c = await configRoom()
       const file = opts.config !== undefined ? resolve(opts.config) : c.findConfigFile() ?? c.defaultConfigPath()
       const result = c.setConfigValue(file, key, value)

@@ -10,6 +10,7 @@ import { createServer, connect } from 'node:net'
 import { globalOptions } from '../context.ts'
 import { printList } from '../output.ts'
 import { AgoraError, messageOf } from '../../errors.ts'
+import { NO_BOOTSTRAP_PEERS } from '../../invites/constants.ts'
 
 type Verdict = 'ok' | 'warn' | 'fail'
 interface Check { check: string, verdict: Verdict, detail: string }
@@ -72,8 +73,8 @@ export async function runChecks (dataDir: string, configFile: string | undefined
   }
   for (const addr of config.network.bootstrap) checks.push(await reachCheck(addr, timeoutMs))
   if (config.network.bootstrap.length === 0) checks.push({ check: 'bootstrap peers', verdict: 'warn', detail: config.network.mdns
-    ? 'no bootstrap peers — off this LAN the node finds nobody: add one (`agora config set network.bootstrap <multiaddr>`) or connect one (`agora peers connect`); LAN peers are found by mDNS'
-    : 'no bootstrap peers and mDNS is off — the node finds nobody by itself: add one (`agora config set network.bootstrap <multiaddr>`) or connect one (`agora peers connect`)' })
+    ? `${NO_BOOTSTRAP_PEERS}; off this LAN the node finds nobody without one (or add a peer: \`agora bootstrap add <multiaddr>\`)`
+    : 'no bootstrap peers and mDNS is off — the node finds nobody by itself: join with an invite (`agora join <invite>`), add a peer (`agora bootstrap add <multiaddr>`), or turn mDNS on' })
   return checks
 }
 

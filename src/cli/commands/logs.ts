@@ -1,14 +1,17 @@
 /**
- * `agora logs`: the log of a node started with --detach (its
- * <data-dir>/logs/agora.log), the last lines, filtered by level, readable or
- * as JSON; -f keeps following it. A node in the foreground writes its log to
- * its terminal instead.
+ * `agora logs`: a node's log, the last lines, filtered by level, readable or
+ * as JSON; -f keeps following it. A running node (in the foreground or
+ * detached) is asked through GET /api/v1/logs, which keeps its recent lines;
+ * a stopped one that was started with --detach is read from its file
+ * (<data-dir>/logs/agora.log).
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { globalOptions } from '../context.ts'
+import { clientIfRunning } from '../../client/client.ts'
+import type { LogsQuery } from '../../client/schemas.ts'
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
 const NAMES = Object.fromEntries(Object.entries(LEVELS).map(([name, n]) => [n, name.toUpperCase()]))
@@ -17,7 +20,7 @@ const TAIL_BYTES = 4 * 1024 * 1024
 
 export function registerLogsCommand (program: Command): void {
   program.command('logs')
-    .description('the log of the node started with --detach on this data dir (a foreground node logs to its terminal)')
+    .description('the log of the node on this data dir: asked from the node when it runs, else read from a detached node\'s file')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('-n, --lines <n>', 'how many of the last lines', '50')
     .addOption(new Option('--level <level>', 'only lines at this level or above').choices(Object.keys(LEVELS)))
@@ -25,13 +28,19 @@ export function registerLogsCommand (program: Command): void {
       const opts = globalOptions(cmd)
       const count = Number(flags.lines)
       if (!Number.isInteger(count) || count < 0) throw new AgoraError('E600', `-n takes a number of lines, not '${flags.lines}'`)
-      const file = join(opts.dataDir, 'logs', 'agora.log')
-      if (!existsSync(file)) throw new AgoraError('E601', `no log at ${file}`, { why: 'no node was started with --detach on this data dir', hint: 'a node in the foreground writes its log to its terminal; `agora start --detach` keeps one here' })
       const min = flags.level === undefined ? 0 : LEVELS[flags.level] ?? 0
       const show = (line: string): void => {
         const text = format(line, min, opts.format === 'json')
         if (text !== undefined) process.stdout.write(text + '\n')
       }
+      const client = clientIfRunning(opts.dataDir)
+      if (client !== undefined) {
+        await client.logs({ lines: count, level: flags.level as LogsQuery['level'], follow: flags.follow === true }, show)
+        if (flags.follow === true) process.stderr.write('the node stopped\n')
+        return
+      }
+      const file = join(opts.dataDir, 'logs', 'agora.log')
+      if (!existsSync(file)) throw new AgoraError('E601', `no log at ${file}`, { why: 'no node runs on this data dir, and none was started there with --detach', hint: 'start one (`agora start`), or pass the data dir of the node you mean (--data-dir)' })
       let offset = statSync(file).size
       for (const line of readTail(file, offset).filter(l => format(l, min, true) !== undefined).slice(-count)) show(line)
       if (flags.follow !== true) return

@@ -1,7 +1,7 @@
 /** `agora start|stop|restart|status`: run a node, stop it, start it again, see how it is. */
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
-import { clientFor, type StatusResponse } from '../../client/index.ts'
+import { clientFor, type StatusDetail, type StatusResponse } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say, formatDuration, withSpinner } from '../output.ts'
 import { startFlagsToConfig, START_FLAG_NAMES, type StartFlags } from '../start-flags.ts'
@@ -30,7 +30,8 @@ export function registerNodeCommands (program: Command): void {
     .action(async (flags: StartFlags & { detach?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       // the global --no-color reaches the log lines too
-      const configFlags = startFlagsToConfig({ ...flags, color: (cmd.optsWithGlobals() as { color?: boolean }).color })
+      const globals = cmd.optsWithGlobals() as { color?: boolean, debugSafe?: boolean }
+      const configFlags = startFlagsToConfig({ ...flags, color: globals.color, debugSafe: globals.debugSafe })
       if (flags.detach === true) {
         const { startDetached } = await import('../../daemon/detach.ts')
         const status = await withSpinner('starting the node…', opts, async () => await startDetached({ dataDir: opts.dataDir, argv: process.argv.slice(2) }))
@@ -85,16 +86,18 @@ export function registerNodeCommands (program: Command): void {
   program.command('status').alias('s')
     .description('peer id, addresses, peers and uptime of the running node')
     .option('--watch [seconds]', 'refresh every few seconds until Ctrl-C')
-    .action(async (flags: { watch?: string | boolean }, cmd: Command) => {
+    .option('--detailed', 'also the DHT, gossip topics and meshes, connections against their limit, and counters')
+    .action(async (flags: { watch?: string | boolean, detailed?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const everyMs = (typeof flags.watch === 'string' ? secondsFlag('--watch', flags.watch) : 2) * 1000
       const client = clientFor(opts.dataDir)
+      const detailed = flags.detailed === true
       if (flags.watch === undefined || flags.watch === false) {
-        printStatus(await client.status(), opts)
+        printStatus(await client.status({ detailed }), opts)
         return
       }
       for (;;) {
-        const status = await client.status()
+        const status = await client.status({ detailed })
         if (process.stdout.isTTY === true && opts.format === 'table') process.stdout.write('\x1b[2J\x1b[H')
         printStatus(status, opts)
         await new Promise(resolve => setTimeout(resolve, everyMs))
@@ -112,8 +115,20 @@ function printStatus (status: StatusResponse, opts: GlobalOptions): void {
     uptime: formatDuration(status.uptimeMs),
     peers: `${status.peers} connected (${status.connections} connections, ${status.knownPeers} known)`,
     addresses: status.addresses,
-    'data dir': status.dataDir
+    'data dir': status.dataDir,
+    ...(status.detail === undefined ? {} : detailView(status.detail))
   })
+}
+
+/** The detailed part, one line per fact, for people. */
+function detailView (detail: StatusDetail): Record<string, unknown> {
+  const { dht, topics, connections, counters } = detail
+  return {
+    dht: dht.enabled ? `${dht.mode ?? '?'} mode, ${dht.routingTableSize} peers in the routing table` : 'off',
+    topics: topics.map(t => `${t.topic}: ${t.subscribers} subscribed, ${t.meshPeers} in the mesh`),
+    connections: `${connections.open} of ${connections.max} (${connections.inbound} in, ${connections.outbound} out, ${connections.streams} streams)`,
+    counters: Object.entries(counters).map(([name, value]) => `${name.replace(/^agora_/, '')} ${value}`)
+  }
 }
 
 /** A flag that takes a number of seconds above 0 (NaN made `stop` wait forever and `status --watch` poll without a pause). */

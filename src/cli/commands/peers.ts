@@ -1,11 +1,11 @@
-/** `agora peers list|info|connect|disconnect|ping|trust|untrust|ban|unban`. */
+/** `agora peers list|info|connect|disconnect|remove|ping|trust|untrust|ban|unban`. */
 import { confirm, withYes } from '../confirm.ts'
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { clientFor, type PeerEntry } from '../../client/index.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printList, printRecord, say } from '../output.ts'
-import { MAX_BAN_DURATION_MS } from '../../peers/constants.ts'
+import { BAN_FOREVER, MAX_BAN_DURATION_MS } from '../../peers/constants.ts'
 
 export function registerPeersCommands (program: Command): void {
   const peers = program.command('peers').description('peers of this node')
@@ -59,6 +59,15 @@ export function registerPeersCommands (program: Command): void {
       for (const peer of connected) results.push(await client.disconnect(peer.peerId))
       if (opts.format === 'table') say(`disconnected from ${results.filter(r => r.disconnected).length} peers`, opts)
       else printRecord(results, opts)
+    })
+
+  peers.command('remove <peerId>').alias('rm')
+    .description('hang up on a peer and forget it: its addresses, reputation and trust (a banned peer stays, ban and all, until unbanned)')
+    .action(async (peerId: string, _flags: unknown, cmd: Command) => {
+      const opts = globalOptions(cmd)
+      const result = await clientFor(opts.dataDir).removePeer(peerId)
+      if (opts.format === 'table') say(result.removed ? `removed ${peerId}` : `${peerId} was not known`, opts)
+      else printRecord(result, opts)
     })
 
   peers.command('trust <peerId>')
@@ -123,5 +132,10 @@ function flagsOf (peer: PeerEntry): string {
 }
 
 function printPeer (peer: PeerEntry, opts: GlobalOptions): void {
-  printRecord(peer, opts, undefined, { peer: peer.peerId, reputation: peer.reputation.toFixed(3), trusted: peer.trusted ? 'yes' : 'no', banned: flagsOf(peer).includes('banned') ? `until ${new Date(peer.bannedUntil ?? 0).toISOString()}` : 'no' })
+  printRecord(peer, opts, undefined, { peer: peer.peerId, reputation: peer.reputation.toFixed(3), trusted: peer.trusted ? 'yes' : 'no', banned: flagsOf(peer).includes('banned') ? banText(peer.bannedUntil ?? 0) : 'no' })
+}
+
+/** A manual ban without expiry is stored as the largest safe integer, which no Date can show. */
+function banText (until: number): string {
+  return until >= BAN_FOREVER ? 'until unbanned' : `until ${new Date(until).toISOString()}`
 }

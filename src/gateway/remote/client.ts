@@ -91,7 +91,11 @@ export class RemoteInference {
         const frame = await session.next()
         if (frame === undefined) throw session.protocolError('the answer ended without a done frame')
         if (frame.type === 'delta') {
-          yield { type: 'delta', text: frame.text }
+          yield frame.logprobs === undefined ? { type: 'delta', text: frame.text } : { type: 'delta', text: frame.text, logprobs: frame.logprobs }
+          continue
+        }
+        if (frame.type === 'tool_calls') {
+          yield { type: 'tool_calls', calls: frame.calls }
           continue
         }
         if (frame.type !== 'done') throw session.protocolError(`a ${frame.type} frame in a chat answer`)

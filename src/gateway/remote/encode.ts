@@ -44,12 +44,18 @@ export function problemOf (error: z.ZodError): string {
 }
 
 function pickChat (request: ChatRequest): ChatRequest {
-  const out: ChatRequest = { model: request.model, messages: request.messages.map(m => ({ role: m.role, content: m.content })) }
-  if (request.temperature !== undefined) out.temperature = request.temperature
-  if (request.top_p !== undefined) out.top_p = request.top_p
-  if (request.max_tokens !== undefined) out.max_tokens = request.max_tokens
-  if (request.stop !== undefined) out.stop = request.stop
-  if (request.seed !== undefined) out.seed = request.seed
+  const out: ChatRequest = {
+    model: request.model,
+    messages: request.messages.map(m => ({
+      role: m.role,
+      content: m.content,
+      ...(m.tool_calls === undefined ? {} : { tool_calls: m.tool_calls }),
+      ...(m.tool_call_id === undefined ? {} : { tool_call_id: m.tool_call_id })
+    }))
+  }
+  for (const key of ['temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'tools', 'tool_choice', 'response_format', 'logprobs', 'top_logprobs'] as const) {
+    if (request[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = request[key]
+  }
   return out
 }
 

@@ -8,13 +8,14 @@
  * "Jobs and the gateway").
  *
  * Answer frames:
- *   chat:        delta* → done { finishReason, usage, price? }
+ *   chat:        (delta | tool_calls)* → done { finishReason, usage, price? }
  *   embeddings:  vectors { offset, vectors }* → embeddings { count, usage, price? }
  * then the engine's END; `price` (a paid request only) is what the server
  * issued its receipt for. Errors travel as the engine's ERROR status.
  */
 import { z } from 'zod'
 import { creditsWire } from '../../market/amount.ts'
+import { CHAT_LIMITS, chatExtrasShape, tokenLogprobSchema, toolCallDeltaSchema, toolCallSchema } from '../../providers/chat-schemas.ts'
 import {
   INFER_MAX_DELTA_CHARS, INFER_MAX_DIMENSIONS, INFER_MAX_INPUT_CHARS, INFER_MAX_INPUTS, INFER_MAX_MESSAGE_CHARS, INFER_MAX_MESSAGES,
   INFER_MAX_MODEL_CHARS, INFER_MAX_RECEIPT_ID_CHARS, INFER_MAX_STOP_CHARS, INFER_MAX_STOPS
@@ -25,7 +26,9 @@ const count = z.number().int().nonnegative()
 
 export const chatMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'tool']),
-  content: z.string().max(INFER_MAX_MESSAGE_CHARS)
+  content: z.string().max(INFER_MAX_MESSAGE_CHARS),
+  tool_calls: z.array(toolCallSchema).max(CHAT_LIMITS.toolCalls).optional(),
+  tool_call_id: z.string().min(1).max(CHAT_LIMITS.toolCallId).optional()
 }).strict()
 
 export const chatRequestSchema = z.object({
@@ -35,7 +38,8 @@ export const chatRequestSchema = z.object({
   top_p: z.number().min(0).max(1).optional(),
   max_tokens: z.number().int().min(1).max(10_000_000).optional(),
   stop: z.union([z.string().max(INFER_MAX_STOP_CHARS), z.array(z.string().max(INFER_MAX_STOP_CHARS)).max(INFER_MAX_STOPS)]).optional(),
-  seed: z.number().int().optional()
+  seed: z.number().int().optional(),
+  ...chatExtrasShape
 }).strict()
 
 export const embeddingsRequestSchema = z.object({
@@ -57,8 +61,9 @@ export const inferRequestSchema = z.discriminatedUnion('op', [
 export const usageSchema = z.object({ promptTokens: count, completionTokens: count }).strict()
 
 export const inferFrameSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('delta'), text: z.string().min(1).max(INFER_MAX_DELTA_CHARS) }).strict(),
-  z.object({ type: z.literal('done'), finishReason: z.enum(['stop', 'length']), usage: usageSchema, price: creditsWire.optional() }).strict(),
+  z.object({ type: z.literal('delta'), text: z.string().min(1).max(INFER_MAX_DELTA_CHARS), logprobs: z.array(tokenLogprobSchema).max(CHAT_LIMITS.logprobTokens).optional() }).strict(),
+  z.object({ type: z.literal('tool_calls'), calls: z.array(toolCallDeltaSchema).min(1).max(CHAT_LIMITS.toolCalls) }).strict(),
+  z.object({ type: z.literal('done'), finishReason: z.enum(['stop', 'length', 'tool_calls']), usage: usageSchema, price: creditsWire.optional() }).strict(),
   z.object({
     type: z.literal('vectors'),
     /** Index of the first vector in this frame (frames arrive in order). */

@@ -111,7 +111,17 @@ export class InferenceServer {
         if (event.type === 'delta') {
           if (event.text.length === 0) continue
           deltas++
-          for (const text of splitText(event.text, INFER_MAX_DELTA_CHARS)) yield { type: 'delta', text }
+          // a long delta goes in pieces; its log-probabilities ride with the first
+          let logprobs = event.logprobs
+          for (const text of splitText(event.text, INFER_MAX_DELTA_CHARS)) {
+            yield logprobs === undefined ? { type: 'delta', text } : { type: 'delta', text, logprobs }
+            logprobs = undefined
+          }
+          continue
+        }
+        if (event.type === 'tool_calls') {
+          deltas++
+          yield { type: 'tool_calls', calls: event.calls }
           continue
         }
         usage = event.usage

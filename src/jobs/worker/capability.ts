@@ -31,7 +31,7 @@ export class JobsCapabilitySource implements CapabilitySource {
   private readonly notifyMs: number
   private readonly pollMs: number
   private lastNotified = -Infinity
-  private announcedIdle: number | undefined
+  private announced: string | undefined
   private pending: NodeJS.Timeout | undefined
   private poll: NodeJS.Timeout | undefined
   private started = false
@@ -63,7 +63,7 @@ export class JobsCapabilitySource implements CapabilitySource {
     if (this.started) return
     this.started = true
     this.c.registry.register(this)
-    this.announcedIdle = this.capacity().slotsIdle
+    this.announced = capacityKey(this.capacity())
     this.c.resources.on('changed', this.onChanged)
     this.poll = setInterval(this.onChanged, this.pollMs)
     this.poll.unref()
@@ -96,10 +96,15 @@ export class JobsCapabilitySource implements CapabilitySource {
 
   private notify (): void {
     if (!this.started) return
-    const idle = this.capacity().slotsIdle
-    if (idle === this.announcedIdle) return
-    this.announcedIdle = idle
+    // the total moves too when jobs.slots changes at run time
+    const key = capacityKey(this.capacity())
+    if (key === this.announced) return
+    this.announced = key
     this.lastNotified = performance.now()
     this.c.registry.changed()
   }
+}
+
+function capacityKey (capacity: Capacity): string {
+  return `${capacity.slotsIdle}/${capacity.slotsTotal}`
 }

@@ -58,7 +58,7 @@ interface ResourceEvents {
 }
 
 export class Resources extends EventEmitter<ResourceEvents> {
-  readonly slotsTotal: number
+  private slots: number
   private readonly maxCpuLoad: number
   private readonly minFreeBytes: number
   private readonly probes: ResourceProbes
@@ -70,7 +70,7 @@ export class Resources extends EventEmitter<ResourceEvents> {
 
   constructor (init: ResourcesInit = {}) {
     super()
-    this.slotsTotal = init.slots ?? WORKER_DEFAULTS.slots
+    this.slots = init.slots ?? WORKER_DEFAULTS.slots
     this.maxCpuLoad = init.maxCpuLoad ?? WORKER_DEFAULTS.maxCpuLoad
     this.minFreeBytes = (init.minFreeMemoryMb ?? WORKER_DEFAULTS.minFreeMemoryMb) * 1024 * 1024
     this.probes = init.probes ?? systemProbes
@@ -79,6 +79,19 @@ export class Resources extends EventEmitter<ResourceEvents> {
     if (!Number.isInteger(this.slotsTotal) || this.slotsTotal < 0) throw new AgoraError('E300', 'jobs.slots must be an integer ≥ 0', { why: `got ${this.slotsTotal}` })
     if (!(this.maxCpuLoad >= 0)) throw new AgoraError('E300', 'jobs.maxCpuLoad must be ≥ 0', { why: `got ${this.maxCpuLoad}` })
     if (!(this.minFreeBytes >= 0)) throw new AgoraError('E300', 'jobs.minFreeMemoryMb must be ≥ 0', { why: `got ${init.minFreeMemoryMb}` })
+  }
+
+  /** jobs.slots: subtasks run at once at most. */
+  get slotsTotal (): number {
+    return this.slots
+  }
+
+  /** Another slot count (config changed at run time); running subtasks keep theirs, new ones wait for a free slot. */
+  setSlots (slots: number): void {
+    if (!Number.isInteger(slots) || slots < 0) throw new AgoraError('E300', 'jobs.slots must be an integer ≥ 0', { why: `got ${slots}` })
+    if (slots === this.slots) return
+    this.slots = slots
+    this.emit('changed')
   }
 
   /** Subtasks holding a slot. */

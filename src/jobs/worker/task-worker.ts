@@ -91,7 +91,7 @@ export class TaskWorker {
   private readonly c: TaskWorkerComponents
   private readonly log: Logger
   private readonly metrics: WorkerMetrics | undefined
-  private readonly price: Micro
+  private price: Micro
   private readonly debugTasks: boolean
   private readonly throttleMs: number
   private readonly heartbeatMs: number
@@ -114,6 +114,11 @@ export class TaskWorker {
     this.retryAfterMs = init.retryAfterMs ?? WORKER_DEFAULTS.retryAfterMs
     this.now = init.now ?? Date.now
     this.cache = new ResultCache({ maxEntries: init.cacheEntries, maxBytes: init.cacheBytes })
+  }
+
+  /** Ask another price per subtask from now on (offers.prices.perTask changed at run time). */
+  setPricePerTask (price: Micro): void {
+    this.price = price
   }
 
   /** Take offers again (after a stop). */

@@ -50,7 +50,7 @@ export interface RefreshOptions extends InferenceCallOptions {
 type Outcome = 'ok' | 'error' | 'cancelled'
 
 export abstract class HttpProvider implements InferenceProvider {
-  abstract readonly kind: Exclude<ProviderKind, 'wink'>
+  abstract readonly kind: Exclude<ProviderKind, 'wink' | 'echo'>
   readonly id: string
   readonly url: string
   readonly apiKeyEnv: string | undefined

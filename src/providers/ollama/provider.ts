@@ -7,7 +7,8 @@ import { AgoraError } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
 import { HttpProvider, estimateTokens, promptChars } from '../http/base.ts'
 import { closedMidStream, ndjsonLines, type UpstreamCall } from '../http/upstream.ts'
-import { chatBody, chatLineSchema, embedSchema, showSchema, tagsSchema, versionSchema, type OllamaTag } from './wire.ts'
+import { randomUUID } from 'node:crypto'
+import { chatBody, chatLineSchema, ollamaFeatures, embedSchema, showSchema, tagsSchema, versionSchema, type OllamaTag } from './wire.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult } from '../inference.ts'
 import type { ModelCapability, ModelKind } from '../registry.ts'
 
@@ -32,6 +33,7 @@ export class OllamaProvider extends HttpProvider {
   protected async * streamChat (request: ChatRequest, call: UpstreamCall): AsyncGenerator<ChatEvent> {
     const body = await call.open('POST', `${this.url}/api/chat`, chatBody(request), this.headers())
     let completionChars = 0
+    let calls = 0
     for await (const line of ndjsonLines(call.chunks(body), this.id)) {
       const chunk = call.parse(line, chatLineSchema)
       if (chunk.error != null) throw new AgoraError('E707', `provider '${this.id}' failed mid-answer`, { why: chunk.error, details: { provider: this.id } })
@@ -40,10 +42,18 @@ export class OllamaProvider extends HttpProvider {
         completionChars += text.length
         yield { type: 'delta', text }
       }
+      const toolCalls = chunk.message?.tool_calls ?? []
+      if (toolCalls.length > 0) {
+        // whole calls, numbered on from the ones before; Ollama gives them no id, OpenAI clients need one
+        const deltas = toolCalls.map((c, i) => ({ index: calls + i, id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`, type: 'function' as const, function: { name: c.function.name, arguments: typeof c.function.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function.arguments ?? {}) } }))
+        calls += deltas.length
+        completionChars += JSON.stringify(deltas).length
+        yield { type: 'tool_calls', calls: deltas }
+      }
       if (chunk.done === true) {
         yield {
           type: 'done',
-          finishReason: chunk.done_reason === 'length' ? 'length' : 'stop',
+          finishReason: calls > 0 ? 'tool_calls' : chunk.done_reason === 'length' ? 'length' : 'stop',
           usage: {
             promptTokens: chunk.prompt_eval_count ?? estimateTokens(promptChars(request)),
             completionTokens: chunk.eval_count ?? estimateTokens(completionChars)
@@ -75,7 +85,8 @@ export class OllamaProvider extends HttpProvider {
       if (call.signal.aborted) throw err
       this.log.debug({ model: tag.name, err: String(err) }, 'model details unavailable')
     }
-    return { name: tag.name, provider: this.id, kind: ollamaKind(tag, capabilities), contextLength }
+    const kind = ollamaKind(tag, capabilities)
+    return { name: tag.name, provider: this.id, kind, contextLength, ...(kind === 'chat' ? { features: ollamaFeatures(capabilities) } : {}) }
   }
 }
 

@@ -4,7 +4,7 @@
  * so newer Ollama versions still parse.
  */
 import { z } from 'zod'
-import type { ChatRequest } from '../inference.ts'
+import type { ChatFeature, ChatRequest } from '../inference.ts'
 
 /** GET /api/version */
 export const versionSchema = z.looseObject({ version: z.string() })
@@ -30,7 +30,11 @@ export const showSchema = z.looseObject({
 
 /** One NDJSON line of POST /api/chat with stream true. */
 export const chatLineSchema = z.looseObject({
-  message: z.looseObject({ content: z.string().nullish() }).nullish(),
+  message: z.looseObject({
+    content: z.string().nullish(),
+    // Ollama sends each call whole, its arguments as an object
+    tool_calls: z.array(z.looseObject({ function: z.looseObject({ name: z.string().min(1).max(64), arguments: z.unknown() }) })).max(128).nullish()
+  }).nullish(),
   done: z.boolean().nullish(),
   done_reason: z.string().nullish(),
   prompt_eval_count: z.number().int().nonnegative().nullish(),
@@ -44,7 +48,12 @@ export const embedSchema = z.looseObject({
   prompt_eval_count: z.number().int().nonnegative().nullish()
 })
 
-/** Ollama's request body for /api/chat: OpenAI's sampling fields go into `options`. */
+/**
+ * Ollama's request body for /api/chat: OpenAI's sampling fields go into
+ * `options`, tools as they are, a response format as `format` ("json", or
+ * the JSON schema itself); tool calls in the history carry their arguments
+ * as objects, not JSON text.
+ */
 export function chatBody (request: ChatRequest): Record<string, unknown> {
   const options: Record<string, unknown> = {}
   if (request.temperature !== undefined) options.temperature = request.temperature
@@ -52,10 +61,38 @@ export function chatBody (request: ChatRequest): Record<string, unknown> {
   if (request.seed !== undefined) options.seed = request.seed
   if (request.max_tokens !== undefined) options.num_predict = request.max_tokens
   if (request.stop !== undefined) options.stop = typeof request.stop === 'string' ? [request.stop] : request.stop
+  const format = request.response_format?.type === 'json_object'
+    ? 'json'
+    : request.response_format?.type === 'json_schema' ? request.response_format.json_schema.schema ?? 'json' : undefined
+  const tools = request.tool_choice === 'none' ? undefined : request.tools
   return {
     model: request.model,
-    messages: request.messages.map(m => ({ role: m.role, content: m.content })),
+    messages: request.messages.map(m => ({
+      role: m.role,
+      content: m.content,
+      ...(m.tool_calls === undefined ? {} : { tool_calls: m.tool_calls.map(c => ({ function: { name: c.function.name, arguments: parseArguments(c.function.arguments) } })) })
+    })),
     stream: true,
+    ...(tools === undefined || tools.length === 0 ? {} : { tools }),
+    ...(format === undefined ? {} : { format }),
     ...(Object.keys(options).length > 0 ? { options } : {})
   }
+}
+
+/** A call's arguments as Ollama wants them (an object); text that is no JSON object is passed as it is. */
+function parseArguments (text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+/**
+ * What an Ollama chat model can do: JSON output (any model, by grammar),
+ * tools when Ollama lists the capability (0.6+; older ones do not say).
+ * Log-probabilities are not offered.
+ */
+export function ollamaFeatures (capabilities: string[] | undefined): ChatFeature[] {
+  return capabilities?.includes('tools') === true ? ['tools', 'json', 'json_schema'] : ['json', 'json_schema']
 }

@@ -9,7 +9,7 @@ import { AgoraError } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
 import { HttpProvider, estimateTokens, promptChars, type HttpProviderComponents, type HttpProviderInit } from '../http/base.ts'
 import { closedMidStream, malformed, type UpstreamCall } from '../http/upstream.ts'
-import { chatBody, chatChunkSchema, contextLengthOf, embeddingsSchema, modelsSchema, sseEvents, type OpenAIModel } from './wire.ts'
+import { OPENAI_CHAT_FEATURES, chatBody, chatChunkSchema, contextLengthOf, embeddingsSchema, modelsSchema, sseEvents, type OpenAIModel } from './wire.ts'
 import type { ChatEvent, ChatRequest, EmbeddingsRequest, EmbeddingsResult, FinishReason, Usage } from '../inference.ts'
 import type { ModelCapability } from '../registry.ts'
 
@@ -29,7 +29,10 @@ export class OpenAICompatibleProvider extends HttpProvider {
 
   protected async listModels (call: UpstreamCall): Promise<ModelCapability[]> {
     const models = await probeOpenAI(call, this.base, this.headers())
-    return models.map(m => ({ name: m.id, provider: this.id, kind: openAIKind(m), contextLength: contextLengthOf(m) }))
+    return models.map(m => {
+      const kind = openAIKind(m)
+      return { name: m.id, provider: this.id, kind, contextLength: contextLengthOf(m), ...(kind === 'chat' ? { features: OPENAI_CHAT_FEATURES } : {}) }
+    })
   }
 
   protected async * streamChat (request: ChatRequest, call: UpstreamCall): AsyncGenerator<ChatEvent> {
@@ -55,11 +58,17 @@ export class OpenAICompatibleProvider extends HttpProvider {
       if (chunk.usage != null) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens }
       const choice = chunk.choices?.[0]
       const text = choice?.delta?.content ?? ''
+      const logprobs = choice?.logprobs?.content ?? undefined
       if (text !== '') {
         completionChars += text.length
-        yield { type: 'delta', text }
+        yield logprobs === undefined ? { type: 'delta', text } : { type: 'delta', text, logprobs }
       }
-      if (choice?.finish_reason != null) finishReason = choice.finish_reason === 'length' ? 'length' : 'stop'
+      const calls = choice?.delta?.tool_calls
+      if (calls != null && calls.length > 0) {
+        completionChars += JSON.stringify(calls).length
+        yield { type: 'tool_calls', calls }
+      }
+      if (choice?.finish_reason != null) finishReason = finishReasonOf(choice.finish_reason)
     }
     // no [DONE]: a server that said why it finished has finished; anything else broke off
     if (finishReason !== undefined) {
@@ -100,6 +109,10 @@ export async function probeOpenAI (call: UpstreamCall, base: string, headers: Re
 export function openAIKind (model: OpenAIModel): 'chat' | 'embedding' {
   if (model.type === 'embeddings' || model.type === 'embedding') return 'embedding'
   return /embed/i.test(model.id) ? 'embedding' : 'chat'
+}
+
+function finishReasonOf (reason: string): FinishReason {
+  return reason === 'length' || reason === 'tool_calls' ? reason : reason === 'function_call' ? 'tool_calls' : 'stop'
 }
 
 function errorText (error: unknown): string {

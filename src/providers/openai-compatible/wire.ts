@@ -6,7 +6,8 @@
 import { createParser } from 'eventsource-parser'
 import { z } from 'zod'
 import { malformed } from '../http/upstream.ts'
-import type { ChatRequest } from '../inference.ts'
+import { tokenLogprobSchema, toolCallDeltaSchema } from '../chat-schemas.ts'
+import type { ChatFeature, ChatRequest } from '../inference.ts'
 
 /** GET /models. Context lengths where servers report them: vLLM `max_model_len`, llama.cpp `meta.n_ctx_train`, LM Studio `max_context_length`. */
 export const modelsSchema = z.looseObject({
@@ -24,7 +25,8 @@ export type OpenAIModel = z.infer<typeof modelsSchema>['data'][number]
 /** One `data:` chunk of a streamed chat completion. */
 export const chatChunkSchema = z.looseObject({
   choices: z.array(z.looseObject({
-    delta: z.looseObject({ content: z.string().nullish() }).nullish(),
+    delta: z.looseObject({ content: z.string().nullish(), tool_calls: z.array(toolCallDeltaSchema).nullish() }).nullish(),
+    logprobs: z.looseObject({ content: z.array(tokenLogprobSchema).nullish() }).nullish(),
     finish_reason: z.string().nullish()
   })).nullish(),
   usage: z.looseObject({
@@ -40,19 +42,28 @@ export const embeddingsSchema = z.looseObject({
   usage: z.looseObject({ prompt_tokens: z.number().int().nonnegative() }).nullish()
 })
 
-/** The chat request as sent: the fields we route, streamed, with usage in the last chunk. */
+/** The chat request as sent: the fields we route (OpenAI's own names), streamed, with usage in the last chunk. */
 export function chatBody (request: ChatRequest): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: request.model,
-    messages: request.messages.map(m => ({ role: m.role, content: m.content })),
+    messages: request.messages.map(m => ({
+      role: m.role,
+      // an assistant turn that only called tools has no text: OpenAI's null
+      content: m.content === '' && m.tool_calls !== undefined ? null : m.content,
+      ...(m.tool_calls === undefined ? {} : { tool_calls: m.tool_calls }),
+      ...(m.tool_call_id === undefined ? {} : { tool_call_id: m.tool_call_id })
+    })),
     stream: true,
     stream_options: { include_usage: true }
   }
-  for (const key of ['temperature', 'top_p', 'max_tokens', 'stop', 'seed'] as const) {
+  for (const key of ['temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'tools', 'tool_choice', 'response_format', 'logprobs', 'top_logprobs'] as const) {
     if (request[key] !== undefined) body[key] = request[key]
   }
   return body
 }
+
+/** An OpenAI-compatible server takes every option OpenAI's API has; one that does not says so in its own 400. */
+export const OPENAI_CHAT_FEATURES: ChatFeature[] = ['tools', 'json', 'json_schema', 'logprobs']
 
 export function contextLengthOf (model: OpenAIModel): number {
   const n = model.max_model_len ?? model.max_context_length ?? model.meta?.n_ctx_train ?? 0

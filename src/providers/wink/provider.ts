@@ -31,7 +31,7 @@ export class WinkProvider implements InferenceProvider {
   readonly id = WINK_PROVIDER_ID
   readonly kind = 'wink' as const
   readonly enabled: boolean
-  readonly slots: number
+  private slotCount: number
   /** Dimensions of the embedding model. */
   readonly dimensions = WINK_DIMENSIONS
   readonly engine: WinkEngine
@@ -39,12 +39,21 @@ export class WinkProvider implements InferenceProvider {
 
   constructor (components: WinkProviderComponents, init: WinkProviderInit) {
     this.enabled = init.enabled ?? true
-    this.slots = init.slots ?? WINK_DEFAULTS.slots
-    if (!Number.isInteger(this.slots) || this.slots < 1) throw new AgoraError('E704', 'invalid wink provider slots', { why: `slots must be a positive integer, got ${this.slots}` })
+    this.slotCount = checkSlots(init.slots ?? WINK_DEFAULTS.slots)
     this.engine = new WinkEngine(components, { ...init, enabled: this.enabled })
     this.state = this.enabled
       ? { status: 'healthy', checkedAt: Date.now() }
       : { status: 'unhealthy', lastError: 'disabled in the config (providers.wink.enabled)', checkedAt: Date.now() }
+  }
+
+  /** Calls advertised as runnable at once (providers.wink.slots). */
+  get slots (): number {
+    return this.slotCount
+  }
+
+  /** Advertise another number of slots (config changed at run time); the registry's owner announces it. */
+  setSlots (slots: number): void {
+    this.slotCount = checkSlots(slots)
   }
 
   models (): ModelCapability[] {
@@ -117,4 +126,9 @@ export function winkCacheDir (dataDir: string, configured = ''): string {
 
 export function createWinkProvider (components: WinkProviderComponents, init: WinkProviderInit): WinkProvider {
   return new WinkProvider(components, init)
+}
+
+function checkSlots (slots: number): number {
+  if (!Number.isInteger(slots) || slots < 1) throw new AgoraError('E704', 'invalid wink provider slots', { why: `slots must be a positive integer, got ${slots}` })
+  return slots
 }

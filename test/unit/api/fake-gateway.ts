@@ -18,9 +18,9 @@ export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 export const PEER = '12D3KooWG3jGmYxDqoKpWC1JhPuGKCEdYsAsckVa79wReAiW17rd'
 
 export const MODELS: GatewayModel[] = [
-  { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', provider: 'ollama', price: 0, latencyMs: 0, local: true },
-  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, provider: 'lmstudio', price: 1_500_000, latencyMs: 12.5, local: false },
-  { id: 'agora/wink-embed-100d', kind: 'embedding', ownedBy: '12D3KooWSelf', provider: 'wink', price: 0, latencyMs: 0, local: true }
+  { id: 'llama3.2:3b', kind: 'chat', ownedBy: '12D3KooWSelf', provider: 'ollama', price: 0, latencyMs: 0, local: true, features: ['json', 'json_schema', 'tools'] },
+  { id: 'llama3.2:3b', kind: 'chat', ownedBy: PEER, provider: 'lmstudio', price: 1_500_000, latencyMs: 12.5, local: false, features: ['json', 'json_schema', 'logprobs', 'tools'] },
+  { id: 'agora/wink-embed-100d', kind: 'embedding', ownedBy: '12D3KooWSelf', provider: 'wink', price: 0, latencyMs: 0, local: true, features: [] }
 ]
 
 /** Deltas, then one `done`. */
@@ -59,7 +59,7 @@ export class FakeGateway implements Gateway {
 function stubControl (): ControlPlane {
   const unused = (): never => { throw new Error('not used in these tests') }
   return {
-    status: unused, peers: unused, identity: unused, connect: unused, disconnect: unused, ping: unused, trust: unused, untrust: unused,
+    status: unused, statusDetail: unused, peers: unused, identity: unused, connect: unused, disconnect: unused, removePeer: unused, ping: unused, trust: unused, untrust: unused,
     ban: unused, unban: unused, offers: unused, localOffer: unused, offer: unused, withdraw: unused, announce: unused, models: unused,
     requests: unused, request: unused, providers: unused, addProvider: unused, removeProvider: unused, testProvider: unused, trustMode: unused, setTrustMode: unused,
     ready: () => true,

@@ -39,9 +39,11 @@ describe('/v1 through the openai client', () => {
       price: '0.000000',
       latencyMs: 0,
       local: true,
+      // what one of them does at least (logprobs only the peer's engine)
+      features: ['json', 'json_schema', 'logprobs', 'tools'],
       servedBy: [
-        { node: '12D3KooWSelf', provider: 'ollama', price: '0.000000', latencyMs: 0, local: true },
-        { node: PEER, provider: 'lmstudio', price: '1.500000', latencyMs: 12.5, local: false }
+        { node: '12D3KooWSelf', provider: 'ollama', price: '0.000000', latencyMs: 0, local: true, features: ['json', 'json_schema', 'tools'] },
+        { node: PEER, provider: 'lmstudio', price: '1.500000', latencyMs: 12.5, local: false, features: ['json', 'json_schema', 'logprobs', 'tools'] }
       ]
     })
   })
@@ -182,27 +184,47 @@ describe('/v1 wire details through inject', () => {
     }
   })
 
-  test('options the engines do not honour are a 400 naming each, never dropped in silence; their neutral values pass', async () => {
+  test('options no engine is asked for are a 400 naming each, never dropped in silence; their neutral values pass', async () => {
     const before = api.gateway.chats.length
-    for (const [extra, param] of [
-      [{ response_format: { type: 'json_object' } }, 'response_format'],
-      [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
-      [{ tool_choice: 'required' }, 'tool_choice'],
-      [{ functions: [{ name: 'f' }] }, 'functions'],
-      [{ logprobs: true }, 'logprobs'],
-      [{ top_logprobs: 2 }, 'top_logprobs'],
-      [{ logit_bias: { 50256: -100 } }, 'logit_bias'],
-      [{ presence_penalty: 0.5 }, 'presence_penalty'],
-      [{ frequency_penalty: -1 }, 'frequency_penalty']
+    for (const [extra, param, code] of [
+      [{ functions: [{ name: 'f' }] }, 'functions', 'E962'],
+      [{ logit_bias: { 50256: -100 } }, 'logit_bias', 'E962'],
+      [{ presence_penalty: 0.5 }, 'presence_penalty', 'E962'],
+      [{ frequency_penalty: -1 }, 'frequency_penalty', 'E962'],
+      [{ top_logprobs: 2 }, 'top_logprobs', 'E961'],
+      [{ tool_choice: 'required' }, 'tool_choice', 'E961'],
+      [{ tools: [{ type: 'retrieval' }] }, 'tools.0.type', 'E961'],
+      [{ tools: [{ type: 'function', function: { name: 'has space' } }] }, 'tools.0.function.name', 'E961'],
+      [{ response_format: { type: 'xml' } }, 'response_format.type', 'E961']
     ] as const) {
       const res = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], ...extra })
       assert.equal(res.statusCode, 400, param)
-      assert.equal(res.json().error.code, 'E962', param)
+      assert.equal(res.json().error.code, code, param)
       assert.equal(res.json().error.param, param)
     }
     assert.equal(api.gateway.chats.length, before, 'none reached the gateway')
     const neutral = await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'text' }, logprobs: false, presence_penalty: 0, frequency_penalty: 0, tool_choice: 'none' })
     assert.equal(neutral.statusCode, 200)
+  })
+
+  test('tools, tool_choice, response_format and logprobs reach the gateway as sent; tool turns keep their calls', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'the weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+    const history = [
+      { role: 'user', content: 'weather in Oslo?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"c":3}' }
+    ]
+    const res = await chat({ model: 'm', messages: history, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } }, logprobs: true, top_logprobs: 2 })
+    assert.equal(res.statusCode, 200)
+    const sent = api.gateway.chats.at(-1)?.request
+    assert.deepEqual(sent?.tools, tools)
+    assert.deepEqual(sent?.tool_choice, { type: 'function', function: { name: 'get_weather' } })
+    assert.deepEqual([sent?.logprobs, sent?.top_logprobs], [true, 2])
+    assert.deepEqual(sent?.messages[1]?.tool_calls, history[1]?.tool_calls)
+    assert.equal(sent?.messages[2]?.tool_call_id, 'call_1')
+    const schema = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } }
+    assert.equal((await chat({ model: 'm', messages: [{ role: 'user', content: 'x' }], response_format: schema })).statusCode, 200)
+    assert.deepEqual(api.gateway.chats.at(-1)?.request.response_format, schema)
   })
 
   test('image content and token-array embeddings are refused as unsupported', async () => {

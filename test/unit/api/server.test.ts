@@ -70,6 +70,8 @@ function stubControl (): ControlPlane & { stops: string[], calls: unknown[] } {
       return { peerId: '12D3KooWPeer', addresses: [ma] }
     },
     disconnect: async () => true,
+    removePeer: async (id: string) => { calls.push(['removePeer', id]); return true },
+    statusDetail: async () => ({ dht: { enabled: true, mode: 'server' as const, routingTableSize: 3 }, topics: [{ topic: 't', subscribers: 2, meshPeers: 1 }], connections: { open: 2, inbound: 1, outbound: 1, max: 300, streams: 4 }, counters: { agora_gossip_published_total: 7 } }),
     ping: async () => 2.5,
     ready: () => true,
     requestStop: (reason: string) => { stops.push(reason) }
@@ -90,6 +92,22 @@ describe('control API', () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...auth, host: '127.0.0.1:8145' } })
     assert.equal(res.statusCode, 200)
     assert.equal(statusResponse.parse(res.json()).peerId, '12D3KooWTest')
+  })
+
+  test('status?detailed=1 adds the detail in the shared shape; a bad value is 400 E502 naming it', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/status?detailed=1', headers: { ...auth, host: '127.0.0.1:8145' } })
+    assert.equal(statusResponse.parse(res.json()).detail?.dht.routingTableSize, 3)
+    assert.equal(statusResponse.parse((await app.inject({ method: 'GET', url: '/api/v1/status', headers: { ...auth, host: '127.0.0.1:8145' } })).json()).detail, undefined)
+    const bad = await app.inject({ method: 'GET', url: '/api/v1/status?detailed=maybe', headers: { ...auth, host: '127.0.0.1:8145' } })
+    assert.equal(bad.statusCode, 400)
+    assert.equal(bad.json().error.message, 'invalid query.detailed')
+  })
+
+  test('peers remove reaches the node', async () => {
+    const id = '12D3KooWHXaBcCeBJM3EMK3UtYUKgqy3Q2rfbkcdo3R3HKQynAtC'
+    const res = await app.inject({ method: 'POST', url: `/api/v1/peers/${id}/remove`, headers: { ...auth, host: '127.0.0.1:8145' } })
+    assert.deepEqual(res.json(), { peerId: id, removed: true })
+    assert.deepEqual(control.calls.at(-1), ['removePeer', id])
   })
 
   test('peers list matches the shared route shape', async () => {

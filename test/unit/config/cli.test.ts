@@ -5,30 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runCli } from '../../../src/cli/program.ts'
+import { cliInProcess } from '../../harness/in-process-cli.ts'
 import { renderDefaultConfig } from '../../../src/config/index.ts'
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 
-interface Run { code: number, stdout: string, stderr: string }
-
-/** Run the CLI in this process, capturing what it writes. */
-async function cli (...argv: string[]): Promise<Run> {
-  const out: string[] = []
-  const err: string[] = []
-  const write = { out: process.stdout.write, err: process.stderr.write }
-  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true }) as typeof process.stdout.write
-  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true }) as typeof process.stderr.write
-  const exitCode = process.exitCode
-  try {
-    const code = await runCli(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = write.out
-    process.stderr.write = write.err
-    process.exitCode = exitCode
-  }
-}
+const cli = cliInProcess
 
 let dir: string
 

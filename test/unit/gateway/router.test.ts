@@ -129,10 +129,10 @@ describe('InferenceGateway: candidates and strategies', () => {
     s.peerBook.latencies.set(PEER_A, 42)
     s.peerBook.banned.add(PEER_B)
     assert.deepEqual(s.gateway.models(), [
-      { id: 'embed', kind: 'embedding', ownedBy: SELF, provider: 'wink', price: 0, latencyMs: 0, local: true },
-      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, provider: 'ollama', price: 500_000, latencyMs: 42, local: false },
-      { id: MODEL, kind: 'chat', ownedBy: SELF, provider: 'ollama', price: 0, latencyMs: 0, local: true },
-      { id: MODEL, kind: 'chat', ownedBy: PEER_A, provider: 'ollama', price: 2_000_000, latencyMs: 42, local: false }
+      { id: 'embed', kind: 'embedding', ownedBy: SELF, provider: 'wink', price: 0, latencyMs: 0, local: true, features: [] },
+      { id: 'embed', kind: 'embedding', ownedBy: PEER_A, provider: 'ollama', price: 500_000, latencyMs: 42, local: false, features: [] },
+      { id: MODEL, kind: 'chat', ownedBy: SELF, provider: 'ollama', price: 0, latencyMs: 0, local: true, features: [] },
+      { id: MODEL, kind: 'chat', ownedBy: PEER_A, provider: 'ollama', price: 2_000_000, latencyMs: 42, local: false, features: [] }
     ])
   })
 })

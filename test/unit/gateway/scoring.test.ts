@@ -4,9 +4,9 @@ import { CandidateStats, parseModelRef, rankCandidates, scoreCandidate, suggestM
 import { FakeProvider, PEER_A, PEER_B } from './router-fakes.ts'
 
 const free = { perTask: 0, per1kPromptTokens: 0, per1kCompletionTokens: 0 }
-const local: Candidate = { route: 'local', server: 'local', key: 'local:ollama', model: 'm', kind: 'chat', providerId: 'ollama', price: 0, prices: free, provider: new FakeProvider('ollama', [{ name: 'm' }]) }
-const a: Candidate = { route: 'remote', server: PEER_A, key: `${PEER_A}:m`, model: 'm', kind: 'chat', providerId: 'ollama', price: 1, prices: free }
-const b: Candidate = { route: 'remote', server: PEER_B, key: `${PEER_B}:m`, model: 'm', kind: 'chat', providerId: 'ollama', price: 3, prices: free }
+const local: Candidate = { route: 'local', server: 'local', key: 'local:ollama', model: 'm', kind: 'chat', providerId: 'ollama', price: 0, prices: free, features: [], provider: new FakeProvider('ollama', [{ name: 'm' }]) }
+const a: Candidate = { route: 'remote', server: PEER_A, key: `${PEER_A}:m`, model: 'm', kind: 'chat', providerId: 'ollama', price: 1, prices: free, features: [] }
+const b: Candidate = { route: 'remote', server: PEER_B, key: `${PEER_B}:m`, model: 'm', kind: 'chat', providerId: 'ollama', price: 3, prices: free, features: [] }
 
 describe('scoring', () => {
   test('the formula: latency, load, reputation, price (min–max), tie-break', () => {

@@ -7,7 +7,8 @@ import { createServer, type AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import { AgoraError, isAgoraError } from '../../../src/errors.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
-import { collectChat, OllamaProvider, OpenAICompatibleProvider, type ChatEvent, type HttpProvider, type HttpProviderInit } from '../../../src/providers/index.ts'
+import { collectChat, OllamaProvider, OpenAICompatibleProvider, type ChatEvent, type HttpProvider, type HttpProviderInit, type ToolCall } from '../../../src/providers/index.ts'
+import { joinToolCalls } from '../../../src/providers/inference.ts'
 import { DEFAULT_BEHAVIOUR, fakeVector, type FakeEngine } from '../../fixtures/fake-engine.ts'
 import { startFakeOllama } from '../../fixtures/fake-ollama.ts'
 import { startFakeOpenAI } from '../../fixtures/fake-openai.ts'
@@ -18,11 +19,13 @@ interface Flavour {
   name: string
   start: typeof startFakeOllama
   create: (init: HttpProviderInit) => HttpProvider
+  /** What its chat model offers beyond text (Ollama: JSON by grammar, tools when /api/show says so; logprobs never). */
+  features: string[]
 }
 
 const flavours: Flavour[] = [
-  { name: 'ollama', start: startFakeOllama, create: init => new OllamaProvider({ logger: silentLogger() }, init) },
-  { name: 'openai-compatible', start: startFakeOpenAI, create: init => new OpenAICompatibleProvider({ logger: silentLogger() }, init) }
+  { name: 'ollama', start: startFakeOllama, create: init => new OllamaProvider({ logger: silentLogger() }, init), features: ['json', 'json_schema'] },
+  { name: 'openai-compatible', start: startFakeOpenAI, create: init => new OpenAICompatibleProvider({ logger: silentLogger() }, init), features: ['tools', 'json', 'json_schema', 'logprobs'] }
 ]
 
 const chat = { model: 'fake-chat', messages: [{ role: 'user' as const, content: 'say hello to the world' }] }
@@ -58,7 +61,7 @@ for (const flavour of flavours) {
       assert.equal((await provider.checkHealth()).status, 'healthy')
       const models = await provider.refreshModels()
       assert.deepEqual(models, [
-        { name: 'fake-chat', provider: 'under-test', kind: 'chat', contextLength: 4096 },
+        { name: 'fake-chat', provider: 'under-test', kind: 'chat', contextLength: 4096, features: flavour.features },
         { name: 'fake-embed', provider: 'under-test', kind: 'embedding', contextLength: 512 }
       ])
       assert.deepEqual(provider.models(), models)
@@ -68,6 +71,37 @@ for (const flavour of flavours) {
       assert.deepEqual((await provider.refreshModels({ force: true })).map(m => m.name), ['other'])
       reset()
       await provider.refreshModels({ force: true })
+    })
+
+    test('tools pass through and a call comes back whole (arguments joined), finish reason tool_calls; JSON formats pass through', async () => {
+      reset()
+      if (flavour.name === 'ollama') fake.setBehaviour({ models: [{ name: 'fake-chat', kind: 'chat', tools: true }] })
+      const models = await provider.refreshModels({ force: true })
+      assert.ok(models[0]?.features?.includes('tools'), 'tools offered')
+      fake.setBehaviour({ toolCall: { name: 'get_weather', arguments: { city: 'Oslo', days: 2 } } })
+      const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+      const history = [
+        { role: 'user' as const, content: 'weather?' },
+        { role: 'assistant' as const, content: '', tool_calls: [{ id: 'call_0', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }] },
+        { role: 'tool' as const, content: '{"c":20}', tool_call_id: 'call_0' }
+      ]
+      const events = await drain(provider.chatStream({ model: 'fake-chat', messages: history, tools }))
+      const calls: ToolCall[] = []
+      for (const e of events) if (e.type === 'tool_calls') joinToolCalls(calls, e.calls)
+      assert.equal(calls.length, 1)
+      assert.equal(calls[0]?.function.name, 'get_weather')
+      assert.deepEqual(JSON.parse(calls[0]?.function.arguments ?? ''), { city: 'Oslo', days: 2 })
+      assert.ok((calls[0]?.id ?? '').length > 0, 'an id for the client to answer with')
+      assert.deepEqual((events.at(-1) as { finishReason: string }).finishReason, 'tool_calls')
+      const sent = fake.stats.lastBody as { tools?: unknown, messages: Array<{ tool_calls?: Array<{ function: { arguments: unknown } }> }> }
+      assert.deepEqual(sent.tools, tools, 'the tools reached the engine as sent')
+      // the history's call: JSON text for OpenAI, an object for Ollama
+      assert.deepEqual(sent.messages[1]?.tool_calls?.[0]?.function.arguments, flavour.name === 'ollama' ? { city: 'Rome' } : '{"city":"Rome"}')
+      const json = await collectChat(provider.chatStream({ model: 'fake-chat', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object' } } } }))
+      assert.deepEqual(JSON.parse(json.content), { answer: 42 })
+      const asked = fake.stats.lastBody as { format?: unknown, response_format?: unknown }
+      if (flavour.name === 'ollama') assert.deepEqual(asked.format, { type: 'object' }, 'the schema itself as format')
+      else assert.deepEqual(asked.response_format, { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object' } } })
     })
 
     test('chat streams the deltas, then one done with the usage', async () => {
