@@ -12,10 +12,13 @@
  * other part of that worker's still held, the deposit a cheat forfeits —
  * and the worker is blamed as when replicas outvote it.
  *
- * The audit row is written before the set-aside reaches the ledger's
- * commit, so a crash never leaves a held part without its row; the row
- * moves last, after the capture or release is on disk. Holds expire a day
- * after they are due, so a part whose row was lost goes back by itself.
+ * The audit row is written in the transaction that commits the result,
+ * before the set-aside reaches the ledger's commit, so a crash never leaves
+ * a held part without its row, and the recapture after a restart finds the
+ * row and holds the same part back (src/jobs/coordinator/recapture.ts);
+ * the row moves last, after the capture or release is on disk. Holds
+ * expire a day after they are due, so a part whose row was lost goes back
+ * by itself.
  */
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import type { AgoraEvents } from '../../events.ts'
@@ -64,6 +67,16 @@ export type ProvisionalResult = Pick<AuditRow, 'receiptId' | 'jobId' | 'subtaskI
   from: string
 }
 
+/**
+ * The one hold-back rule: of a provisional result's `price`, the part held
+ * back for its audit (`share` of it, rounded down); 0 when that leaves
+ * nothing to hold or nothing to pay now. The rest is paid at once.
+ */
+export function heldBackPart (price: Micro, share: number): Micro {
+  const amount = Math.floor(price * share)
+  return amount <= 0 || amount >= price ? 0 : amount
+}
+
 export class JobAudits {
   private readonly c: JobAuditsComponents
   private readonly init: JobAuditsInit
@@ -107,21 +120,52 @@ export class JobAudits {
    * holdback, too small a price, or the hold has no room: paid at once).
    */
   holdBack (input: ProvisionalResult): Micro {
-    const amount = Math.floor(input.price * this.init.holdback)
-    if (amount <= 0 || amount >= input.price) return 0
+    this.record(input)
+    return this.setAsideFor(input.receiptId, input.from)
+  }
+
+  /**
+   * The first half of holdBack, with no ledger step: the audit row of a
+   * provisional result (its part by heldBackPart), once per receipt. The
+   * coordinator writes it in the transaction that commits the result, so
+   * the decision "provisional" is on disk exactly when the result is.
+   * False when nothing is held back (or the row was written before).
+   */
+  record (input: Omit<ProvisionalResult, 'from'>): boolean {
+    const amount = heldBackPart(input.price, this.init.holdback)
+    if (amount === 0) return false
     const dueAt = this.now() + this.init.windowMs
-    const { price: _price, from: _from, ...subject } = input
-    const row: AuditRow = { ...subject, holdId: `audit:${input.receiptId}`, amount, dueAt, state: 'held', audited: null, settledAt: null }
-    if (!this.repo.insert(row)) return this.repo.get(input.receiptId)?.amount ?? 0
+    const { price: _price, ...subject } = input
+    return this.repo.insert({ ...subject, holdId: `audit:${input.receiptId}`, amount, dueAt, state: 'held', audited: null, settledAt: null })
+  }
+
+  /**
+   * The second half: set the recorded part aside from hold `from` and return
+   * it (the capture is the price less that); 0 when the receipt has no
+   * audit row, or its part could not be set aside (then it is paid at once,
+   * and the row says so). Idempotent, so a recapture after a crash runs it
+   * again: the set-aside is once per `audit:<receipt>` hold, and a part set
+   * aside before is answered from the ledger whatever `from` holds now.
+   */
+  setAsideFor (receiptId: string, from: string): Micro {
+    const row = this.repo.get(receiptId)
+    if (row === undefined) return 0
+    // settled before (a recapture after the sweep): set aside then unless it never could be
+    if (row.state !== 'held') return row.audited === 'hold-gone' ? 0 : row.amount
     try {
-      this.c.market.setAside(input.from, row.holdId, amount, { ref: input.jobId, expiresAt: dueAt + DAY_MS })
+      this.c.market.setAside(from, row.holdId, row.amount, { ref: row.jobId, expiresAt: row.dueAt + DAY_MS })
     } catch (err) {
       // nothing set aside: the whole price is paid now, and the row says so
       this.repo.settle(row.receiptId, 'paid', 'hold-gone', this.now())
-      this.c.log.warn({ receiptId: input.receiptId, err: messageOf(err) }, 'a provisional result\'s pay could not be held back; paid at once')
+      this.c.log.warn({ receiptId, err: messageOf(err) }, 'a provisional result\'s pay could not be held back; paid at once')
       return 0
     }
-    return amount
+    return row.amount
+  }
+
+  /** Whether receipt `receiptId` is a provisional result's (an audit row was recorded for it). */
+  recorded (receiptId: string): boolean {
+    return this.repo.get(receiptId) !== undefined
   }
 
   /** What a job's provisional results hold back, for its view. */

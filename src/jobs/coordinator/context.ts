@@ -5,7 +5,7 @@ import type { TaskDispatcher } from '../protocol/types.ts'
 import type { JobRouterApi } from '../router/types.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
-import type { JobMarket } from './job-payments.ts'
+import type { JobMarket, PaymentAudits } from './job-payments.ts'
 import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 import type { QuorumChecks } from '../check/quorum.ts'
 import type { JobAudits } from '../audit/audits.ts'
@@ -37,7 +37,7 @@ export interface CoordinatorContext {
   /** Whether a result decided here now is provisional (the quorum in bootstrap mode): part of its pay is then held back. */
   provisional?: (() => boolean) | undefined
   /** Held-back pay of provisional results and their audits (verify.holdback). */
-  audits?: Pick<JobAudits, 'holdBack' | 'heldBack'> | undefined
+  audits?: (PaymentAudits & Pick<JobAudits, 'heldBack'>) | undefined
   /** Gossip the evidence when replicas outvote a worker (a CHALLENGE). */
   challenge?: ((input: ChallengeInput) => void) | undefined
   /** A subtask committed: tell watchers (throttled). */

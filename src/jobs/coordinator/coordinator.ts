@@ -26,9 +26,9 @@ import type { JobRouterApi } from '../router/types.ts'
 import type { CoordinatorContext, RunningPlan } from './context.ts'
 import type { AdaptiveReplication, ChallengeInput, Comparator } from '../../verify/index.ts'
 import { JobStore } from '../store/job-store.ts'
-import { JobPayments, jobHoldId, type JobMarket } from './job-payments.ts'
+import { jobHoldId, type JobMarket } from './job-payments.ts'
+import { recaptureCommitted } from './recapture.ts'
 import { buyByAuction, endAuction, quantitiesOf, type AuctionBought, type AuctionMarket } from './job-auction.ts'
-import { taskReceiptId } from '../protocol/receipt.ts'
 import type { Registry } from 'prom-client'
 
 /** Uploaded inputs, content-addressed (src/jobs/blobs). */
@@ -338,18 +338,9 @@ export class JobCoordinator implements JobsApi {
     }
   }
 
-  /** After a restart: captures of subtasks committed just before the crash are booked again (no-ops when they were). */
+  /** After a restart: captures of subtasks committed just before the crash are booked again, their held-back parts too (no-ops when they were). */
   private recapture (jobId: string): void {
-    const job = this.store.get(jobId)
-    if (this.c.market === undefined || job === undefined) return
-    const payments = new JobPayments(this.c.market, { jobId, selfPeerId: this.c.selfPeerId, budget: job.constraints.budget, contracts: job.constraints.contracts })
-    for (const subtask of this.store.subtasks(jobId)) {
-      if (subtask.state !== 'committed' || subtask.worker === null || subtask.price === null) continue
-      payments.recapture({
-        subtaskId: subtask.id, attempt: subtask.attempts, worker: subtask.worker, type: subtask.type, price: subtask.price,
-        receiptId: taskReceiptId(`${this.c.selfPeerId}/${jobId}/${subtask.id}`)
-      })
-    }
+    recaptureCommitted({ store: this.store, market: this.c.market, audits: this.c.audits, selfPeerId: this.c.selfPeerId }, jobId)
   }
 
   private runningPlan (jobId: string, planner: AnyPlanner, params: unknown, constraintModels: string[]): RunningPlan {

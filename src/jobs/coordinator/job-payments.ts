@@ -28,6 +28,9 @@ export interface AttemptPayment {
 /** What a provisional result's audit needs to re-run it (the rest comes from the receipt and its payment). */
 export type ProvisionalPart = Pick<ProvisionalResult, 'subtaskId' | 'type' | 'assignment' | 'result' | 'resultHash'>
 
+/** What the payments need of the audits of provisional results. */
+export type PaymentAudits = Pick<JobAudits, 'record' | 'setAsideFor' | 'recorded'>
+
 /** The hold a job's budget sits in. */
 export function jobHoldId (jobId: string): string {
   return `job:${jobId}`
@@ -43,9 +46,9 @@ export class JobPayments {
   /** The contracts the job's auction made: they pay first, and no other contract does. */
   private readonly contracts: readonly string[] | undefined
 
-  private readonly audits: Pick<JobAudits, 'holdBack'> | undefined
+  private readonly audits: PaymentAudits | undefined
 
-  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number, contracts?: readonly string[] | undefined, audits?: Pick<JobAudits, 'holdBack'> | undefined }) {
+  constructor (market: JobMarket | undefined, init: { jobId: string, selfPeerId: string, budget: Micro | undefined, attemptMs?: number, contracts?: readonly string[] | undefined, audits?: PaymentAudits | undefined }) {
     this.market = market
     this.audits = init.audits
     this.contracts = init.contracts
@@ -72,17 +75,26 @@ export class JobPayments {
   }
 
   /**
+   * Inside the transaction that commits a provisional result: record the
+   * part of its pay held back for its audit (none when a contract pays, on
+   * its terms, in full). capture() then sets that part aside; the record on
+   * disk is what makes a recapture after a crash hold back the same part.
+   */
+  recordHeldBack (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }, provisional: ProvisionalPart | undefined): void {
+    if (provisional === undefined || payment === undefined || this.market === undefined || receipt.price === 0 || !this.ownOrJob(payment)) return
+    this.audits?.record({ ...provisional, jobId: this.jobId, worker: receipt.worker, receiptId: receipt.receiptId, price: receipt.price })
+  }
+
+  /**
    * A receipt the coordinator checked: its price is owed to the worker, taken
    * from the attempt's source — or, when a contract shared by attempts at the
    * same time has run out of room (E1104), from the job's hold or a hold of
-   * its own.
+   * its own. The part recorded as held back (recordHeldBack) is set aside
+   * first and left out; the commit path and the recapture both come here.
    */
-  capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }, provisional?: ProvisionalPart): void {
+  capture (payment: AttemptPayment | undefined, receipt: { receiptId: string, worker: string, price: Micro }): void {
     if (payment === undefined || this.market === undefined || receipt.price === 0) return
-    // a provisional result's part held back for its audit is set aside first; a contract pays on its terms, in full
-    const heldBack = provisional === undefined || this.audits === undefined || !this.ownOrJob(payment)
-      ? 0
-      : this.audits.holdBack({ ...provisional, jobId: this.jobId, worker: receipt.worker, receiptId: receipt.receiptId, price: receipt.price, from: payment.holdId })
+    const heldBack = this.audits === undefined || !this.ownOrJob(payment) ? 0 : this.audits.setAsideFor(receipt.receiptId, payment.holdId)
     const input = { receiptId: receipt.receiptId, seller: receipt.worker, amount: receipt.price - heldBack }
     try {
       this.market.capture({ holdId: payment.holdId, ...input })
@@ -119,13 +131,18 @@ export class JobPayments {
 
   /**
    * After a restart: a subtask committed before the crash whose capture may
-   * not have reached the disk is captured again (a no-op when it did).
+   * not have reached the disk is captured again (a no-op when it did),
+   * through capture(), so a provisional result's part is held back as at
+   * commit (the crash points: src/jobs/coordinator/recapture.ts).
    */
   recapture (subtask: { subtaskId: string, attempt: number, worker: string, type: string, price: Micro, receiptId: string }): void {
     if (this.market === undefined || subtask.price === 0 || subtask.worker === this.selfPeerId || this.market.captured(subtask.receiptId)) return
+    // a part was recorded as held back only when the job's hold or the attempt's own paid: the same source again, never a contract
     const payment = this.budgeted
       ? { holdId: jobHoldId(this.jobId), own: false }
-      : this.forAttempt({ ...subtask, maxPrice: subtask.price })
+      : this.audits?.recorded(subtask.receiptId) === true
+        ? this.ownHold(`${subtask.subtaskId}#${subtask.attempt}`, subtask.price)
+        : this.forAttempt({ ...subtask, maxPrice: subtask.price })
     try {
       this.capture(payment, { receiptId: subtask.receiptId, worker: subtask.worker, price: subtask.price })
     } finally {

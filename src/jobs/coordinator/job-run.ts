@@ -316,7 +316,10 @@ export class JobRun {
     const worker = result.worker
     // the dispatcher checked the receipt: its price parses, at most the assignment's maxPrice
     const price = parseCredits(result.receiptPayload.price, 'price')
-    const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now())
+    const receipt = { receiptId: taskReceiptId(paidBy.key), worker, price }
+    // decided here alone while the quorum is in bootstrap mode: provisional, part of the pay held back for an audit (recorded with the commit, so a recapture after a crash holds it back too)
+    const provisional = method !== 'quorum' && this.c.provisional?.() === true ? { subtaskId: row.id, type: row.type, assignment, result: result.result, resultHash: result.resultHash } : undefined
+    const committed = this.c.store.commit(this.jobId, row.id, { worker, attempt, result: result.result, resultHash: result.resultHash, price, receipt: result.receipt }, Date.now(), () => { this.payments.recordHeldBack(paidBy.payment, receipt, provisional) })
     if (!committed) { this.c.metrics?.duplicates.inc(); return }
     row.state = 'committed'
     this.open.delete(row.id)
@@ -326,9 +329,7 @@ export class JobRun {
     }
     this.spent = addMicro(this.spent, price, 'spent')
     this.watch.took(worker, Date.now())
-    // decided here alone while the quorum is in bootstrap mode: provisional, part of the pay held back for an audit
-    const provisional = method !== 'quorum' && this.c.provisional?.() === true ? { subtaskId: row.id, type: row.type, assignment, result: result.result, resultHash: result.resultHash } : undefined
-    this.payments.capture(paidBy.payment, { receiptId: taskReceiptId(paidBy.key), worker, price }, provisional)
+    this.payments.capture(paidBy.payment, receipt)
     this.c.router.record(worker, row.type, 'success')
     this.c.metrics?.attempts.inc({ outcome: 'success' })
     this.c.metrics?.dispatchSeconds.observe((performance.now() - startedAt) / 1000)

@@ -232,8 +232,13 @@ export class JobStore {
     this.db.prepare('UPDATE subtasks SET verification = ? WHERE job_id = ? AND id = ?').run(JSON.stringify(verification), jobId, subtaskId)
   }
 
-  /** Accept a result if the attempt is still the current, open one; false means a late duplicate (ignored). */
-  commit (jobId: string, subtaskId: string, input: CommitInput, now: number): boolean {
+  /**
+   * Accept a result if the attempt is still the current, open one; false
+   * means a late duplicate (ignored). `withCommit` writes rows that must be
+   * on disk exactly when the result is (a provisional result's audit), in
+   * the same transaction.
+   */
+  commit (jobId: string, subtaskId: string, input: CommitInput, now: number, withCommit?: () => void): boolean {
     this.throwFailure()
     return this.db.transaction(() => {
       this.drain()
@@ -242,6 +247,7 @@ export class JobStore {
         .run(input.worker, JSON.stringify(input.result), input.resultHash, input.price, input.receipt, now, jobId, subtaskId, input.attempt)
       if (Number(changed.changes) === 0) return false
       this.db.prepare('UPDATE jobs SET committed = committed + 1, spent = spent + ?, updated_at = ? WHERE id = ?').run(input.price, now, jobId)
+      withCommit?.()
       return true
     })
   }
