@@ -13,7 +13,7 @@ import { createPeerMetrics, type PeerMetrics } from './metrics.ts'
 import type { AgoraEvents } from '../events.ts'
 import type { AgoraLogger, Logger } from '../observability/logger.ts'
 import type { PeersRepository } from '../store/index.ts'
-import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
+import type { IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
 
@@ -98,6 +98,7 @@ export class PeerManager {
     this.libp2p.addEventListener('peer:connect', this.onConnect)
     this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     this.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.libp2p.addEventListener('peer:discovery', this.onDiscovery)
     await this.loadPeerBook()
     this.reconnectTimer = setInterval(() => { void this.topUp().catch(() => {}) }, this.init.reconnectIntervalMs)
     this.reconnectTimer.unref()
@@ -114,6 +115,7 @@ export class PeerManager {
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     this.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.libp2p.removeEventListener('peer:discovery', this.onDiscovery)
     await this.toppingUp?.catch(() => {})
   }
 
@@ -255,6 +257,30 @@ export class PeerManager {
     this.metrics?.connected.set(this.libp2p.getPeers().length)
     this.events.emit('peer:connected', { peerId, address: connections[0]?.remoteAddr.toString() })
   }
+
+  /**
+   * A peer just found (mDNS, bootstrap, DHT) is dialled now when we are below
+   * `target`, not at the next top-up tick: a new LAN peer connects in seconds.
+   */
+  private readonly onDiscovery = (event: CustomEvent<PeerInfo>): void => {
+    const { id: peerId, multiaddrs } = event.detail
+    if (!this.started || peerId.equals(this.libp2p.peerId) || multiaddrs.length === 0) return
+    const id = peerId.toString()
+    // dials under way count toward the target: a burst of discoveries (a DHT walk) starts no more than it needs
+    if (this.libp2p.getPeers().length + this.discoveryDials.size >= this.init.target || this.discoveryDials.has(id) || this.libp2p.getConnections(peerId).length > 0) return
+    const banned = this.peers.get(id)?.bannedUntil ?? null
+    if (banned !== null && banned > Date.now()) return
+    this.discoveryDials.add(id)
+    this.libp2p.dial(peerId, { signal: AbortSignal.any([AbortSignal.timeout(this.init.dialTimeoutMs), this.shutdown.signal]) }).then(
+      () => { this.metrics?.dials.inc({ outcome: 'success' }) },
+      (err: unknown) => {
+        this.metrics?.dials.inc({ outcome: 'failure' })
+        this.log.debug({ peerId: id, err: messageOf(err) }, 'dial to discovered peer failed')
+      }).finally(() => { this.discoveryDials.delete(id) })
+  }
+
+  /** Peers being dialled because they were just discovered. */
+  private readonly discoveryDials = new Set<string>()
 
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     this.metrics?.connected.set(this.libp2p.getPeers().length)

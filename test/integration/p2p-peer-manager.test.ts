@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { AgoraEvents, type AgoraEventMap } from '../../src/events.ts'
 import { isAgoraError } from '../../src/errors.ts'
 import { PeerManager } from '../../src/p2p/index.ts'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { openStore, type Store } from '../../src/store/index.ts'
 import { connectNodes, createTestNode, waitFor, type TestNode } from '../harness/libp2p-nodes.ts'
 
@@ -99,6 +100,22 @@ describe('p2p: peer manager', () => {
       await stopNode(b)
       await stopNode(a)
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a newly discovered peer is dialled at once, not at the next top-up', async () => {
+    let a: Running | undefined
+    let b: Running | undefined
+    try {
+      a = await startNode(':memory:')
+      b = await startNode(':memory:', {}, { reconnectIntervalMs: 100_000 })
+      await b.manager.topUp() // the start-up top-up is over: only discovery can dial now
+      // what mDNS does when it hears a peer: its addresses go into the peer store
+      await b.node.libp2p.peerStore.merge(a.node.libp2p.peerId, { multiaddrs: [a.node.address.decapsulateCode(CODE_P2P)] })
+      await waitFor(() => b?.node.libp2p.getPeers().some(p => p.equals(a?.node.libp2p.peerId)) === true, { timeoutMs: 10_000, what: 'B to dial the peer it discovered' })
+    } finally {
+      await stopNode(b)
+      await stopNode(a)
     }
   })
 })
