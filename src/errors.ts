@@ -257,7 +257,8 @@ export const ERROR_CODES = {
   E1342: { status: 502, hint: 'check that the engine runs at that URL and speaks the kind chosen (Ollama, or an OpenAI-compatible /v1)' },
   E1343: { status: 400, hint: 'nothing was written; run `agora setup` again' },
   // peers and status details
-  E1350: { status: 409, hint: 'lift the ban first (`agora peers unban <id>`), then remove the peer' }
+  E1350: { status: 409, hint: 'lift the ban first (`agora peers unban <id>`), then remove the peer' },
+  E1351: { status: 502, hint: 'the engine or peer broke the answer\'s rules (out-of-order or oversized tool calls, too many log-probabilities); it was treated as a failure — check the engine, or ban the peer if it goes on' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,11 +1,11 @@
 /**
  * Where a demo swarm lives and how it is remembered: one folder under the
- * OS temp dir (`<tmp>/agora-demo`) holding the three nodes' data dirs, their
+ * OS temp dir (`<tmp>/agora-demo-<uid>`) holding the three nodes' data dirs, their
  * config files, a shared embeddings cache and `demo.json` — the state file
  * that `agora demo --stop` reads to find the nodes again. One demo at a time.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { AgoraError, messageOf } from '../errors.ts'
@@ -34,9 +34,17 @@ const stateSchema = z.object({
 })
 export type DemoState = z.infer<typeof stateSchema>
 
-/** The demo's folder; the OS temp dir is read at call time, so `TMPDIR` moves it. */
+/**
+ * The demo's folder, one per user (the temp dir is shared: another user's
+ * folder, or one planted there, is never ours to use or remove); the OS temp
+ * dir is read at call time, so `TMPDIR` moves it.
+ */
 export function demoDir (): string {
-  return join(tmpdir(), 'agora-demo')
+  return join(tmpdir(), `agora-demo-${userTag()}`)
+}
+
+function userTag (): string {
+  return String(process.getuid?.() ?? userInfo().username)
 }
 
 export function stateFile (dir = demoDir()): string {

@@ -6,7 +6,7 @@
  * start stops the others and removes the folder (E1302, naming its log).
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { AgoraError, messageOf } from '../errors.ts'
 import { clientFor, isAlive, type StatusResponse } from '../client/index.ts'
 import { startDetached, waitForExit } from '../daemon/detach.ts'
@@ -53,7 +53,7 @@ async function startOne (state: DemoState, spec: NodeSpec, modelsDir: string, ex
     const pid = pidOf(dataDir)
     if (pid !== undefined) await killNode(pid)
     // the demo folder goes, its log is kept beside it
-    const kept = join(dirname(state.dir), `agora-demo-${spec.name}.log`)
+    const kept = `${state.dir}-${spec.name}.log`
     const where = keepLog(log, kept) ? `see its log, kept as ${kept}` : 'it wrote no log'
     throw new AgoraError('E1302', `demo ${spec.name} (${spec.role}) did not start`, { why: messageOf(err), hint: `${where}; the other demo nodes were stopped and ${state.dir} removed`, cause: err })
   }

@@ -33,6 +33,7 @@ import type { CallPayment, PricedChatEvent, PricedEmbeddingsResult } from './rem
 import type { ChatRun, EmbeddingsRun, Gateway, GatewayModel, RequestContext, RoutingStrategy } from './types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { featuresOf } from '../providers/inference.ts'
+import { AnswerBounds } from './answer-bounds.ts'
 import type { ChatEvent, ChatFeature, ChatRequest, EmbeddingsRequest, Usage } from '../providers/index.ts'
 
 /** A serving peer's access rules said no (trust mode, a ban, its model list): its answer is the request's, not a failure to retry. */
@@ -273,8 +274,10 @@ export class InferenceGateway implements Gateway {
     const partial = (): Usage => ({ promptTokens: scope.promptTokens, completionTokens: deltas })
     // a paid answer that did not complete captured nothing (the server issues nothing for it either)
     const unpaid = s.paid === undefined ? undefined : 0
+    const bounds = new AnswerBounds(`${candidate.server}/${candidate.providerId}`)
     try {
       while (true) {
+        bounds.check(event)
         if (event.type === 'done') {
           // settle before handing over `done`: a consumer may stop right after it
           settled = true

@@ -4,7 +4,7 @@
  * before the atomic write). Only the file's own values are read and
  * written: an AGORA_* variable overriding them is the caller's to mention.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { AgoraError, messageOf } from '../errors.ts'
 import { defaultConfig, defaultConfigPath, findConfigFile, loadConfig, setConfigValue, type AgoraConfig } from '../config/index.ts'
@@ -91,6 +91,8 @@ export function joinSwarmKey (file: string, dataDir: string, hex: string): Swarm
     throw new AgoraError('E1318', `${path} holds another swarm key than the invite's`, { why: 'it is not named in network.psk, but it is not ours to overwrite', hint: `move ${path} aside, then join again` })
   }
   try {
+    // joining before the first start: the data dir may not exist yet (the node makes it 0700 too)
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     writeFileSync(path, swarmKeyFromHex(hex), { mode: 0o600 })
   } catch (err) {
     throw new AgoraError('E305', `cannot write the swarm key to ${path}`, { why: messageOf(err), cause: err })

@@ -19,6 +19,8 @@ export interface LogLine {
   /** The pino JSON record as written, without its newline. */
   text: string
   level: number
+  /** UTF-8 bytes of the text (what the byte bound counts). */
+  bytes: number
 }
 
 type Follower = (line: LogLine) => void
@@ -38,13 +40,14 @@ export class LogRing {
   /** pino's destination interface: one JSON record per call, ending in a newline. */
   write (chunk: string): void {
     const text = chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk
+    const bytes = Buffer.byteLength(text)
     // a record larger than the whole ring is not kept (it would push out everything else)
-    if (text.length > this.maxBytes) return
-    const line: LogLine = { text, level: levelOf(text) }
+    if (bytes > this.maxBytes) return
+    const line: LogLine = { text, level: levelOf(text), bytes }
     this.lines.push(line)
-    this.bytes += text.length
+    this.bytes += bytes
     while (this.lines.length > this.maxLines || this.bytes > this.maxBytes) {
-      this.bytes -= (this.lines.shift() as LogLine).text.length
+      this.bytes -= (this.lines.shift() as LogLine).bytes
     }
     for (const follower of this.followers) follower(line)
   }

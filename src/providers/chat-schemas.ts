@@ -10,7 +10,25 @@ import { z } from 'zod'
 export const CHAT_LIMITS = { toolName: 64, tools: 128, toolDescription: 8192, toolCallId: 256, toolCalls: 128, arguments: 256 * 1024, topLogprobs: 20, logprobTokens: 4096, tokenChars: 256 } as const
 
 const L = CHAT_LIMITS
-const jsonObject = z.record(z.string(), z.unknown())
+
+/** JSON Schemas nest a few levels; far deeper is an attack on whatever walks it (JSON.stringify overflows its stack). */
+export const MAX_JSON_DEPTH = 64
+
+/** How deep `value` nests, walked without recursion; stops counting past `limit`. */
+export function jsonDepth (value: unknown, limit = MAX_JSON_DEPTH): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [at, depth] = stack.pop() as [unknown, number]
+    if (typeof at !== 'object' || at === null) continue
+    deepest = Math.max(deepest, depth)
+    if (deepest > limit) return deepest
+    for (const child of Object.values(at)) stack.push([child, depth + 1])
+  }
+  return deepest
+}
+
+const jsonObject = z.record(z.string(), z.unknown()).refine(v => jsonDepth(v) <= MAX_JSON_DEPTH, `nested more than ${MAX_JSON_DEPTH} levels`)
 const functionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a function name: letters, digits, "_", "." or "-", at most 64 characters')
 
 export const toolSpecSchema = z.object({

@@ -44,6 +44,9 @@ export type ResponseFormat =
 export const CHAT_FEATURES = ['tools', 'json', 'json_schema', 'logprobs'] as const
 export type ChatFeature = typeof CHAT_FEATURES[number]
 
+/** The request fields passed to engines and peers as OpenAI names them (besides model and messages). */
+export const CHAT_REQUEST_OPTIONS = ['temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'tools', 'tool_choice', 'response_format', 'logprobs', 'top_logprobs'] as const
+
 /** A chat request as the OpenAI API takes it (the subset Agora routes). */
 export interface ChatRequest {
   model: string
@@ -58,6 +61,15 @@ export interface ChatRequest {
   response_format?: ResponseFormat
   logprobs?: boolean
   top_logprobs?: number
+}
+
+/** Characters of what a request sends beyond its messages' text (tools, tool calls, a schema): counted as prompt like text is. */
+export function extraPromptChars (request: Pick<ChatRequest, 'messages' | 'tools' | 'response_format'>): number {
+  let chars = 0
+  if (request.tools !== undefined) chars += JSON.stringify(request.tools).length
+  if (request.response_format !== undefined) chars += JSON.stringify(request.response_format).length
+  for (const m of request.messages) if (m.tool_calls !== undefined) chars += JSON.stringify(m.tool_calls).length
+  return chars
 }
 
 /** The features a request needs of its engine. */

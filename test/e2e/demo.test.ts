@@ -19,7 +19,7 @@ import { DEMO_INPUTS, type DemoState } from '../../src/demo/index.ts'
 import { ECHO_LABEL } from '../../src/providers/index.ts'
 
 const tmp = tempDir('agora-demo-test-')
-const demoDir = join(tmp, 'agora-demo')
+const demoDir = join(tmp, `agora-demo-${process.getuid?.() ?? ''}`)
 // the shared embeddings cache of the test run: no conversion in the demo's nodes
 const env = { TMPDIR: tmp, AGORA_PROVIDERS_WINK_CACHE_DIR: join(tmpdir(), 'agora-test-models') }
 let started: DemoState | undefined
@@ -98,11 +98,11 @@ test('agora demo: a node that cannot start is named with its log; nothing is lef
   // a temp dir of its own: whatever the first test left cannot interfere
   const own = join(tmp, 'failing')
   mkdirSync(own)
-  const ownDemo = join(own, 'agora-demo')
+  const ownDemo = join(own, `agora-demo-${process.getuid?.() ?? ''}`)
   // an address no interface has: the first node's API cannot listen
   const run = await runAgora(['demo'], { env: { ...env, TMPDIR: own, AGORA_API_HOST: '192.0.2.1' }, timeoutMs: 120_000 })
   assert.equal(run.code, 1)
-  const kept = join(own, 'agora-demo-node-1.log')
+  const kept = `${ownDemo}-node-1.log`
   assert.match(run.stderr, /Error \[E1302\]: demo node-1 \(gateway\) did not start — .*EADDRNOTAVAIL/)
   assert.ok(run.stderr.includes(`see its log, kept as ${kept}`), run.stderr)
   assert.match(readFileSync(kept, 'utf8'), /EADDRNOTAVAIL/)

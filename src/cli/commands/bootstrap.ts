@@ -12,7 +12,8 @@ import { printList, printRecord, say } from '../output.ts'
 import { NO_BOOTSTRAP_PEERS } from '../../invites/constants.ts'
 
 
-const invitesRoom = async (): Promise<typeof InvitesRoom> => await import('../../invites/index.ts')
+/** The invites room, loaded when a command needs it (most commands never do). */
+export const invitesRoom = async (): Promise<typeof InvitesRoom> => await import('../../invites/index.ts')
 
 export function registerBootstrapCommands (program: Command): void {
   const bootstrap = program.command('bootstrap').description('the peers this node dials at start (network.bootstrap)')

@@ -5,16 +5,14 @@
  * now when a node runs.
  */
 import type { Command } from 'commander'
-import type * as InvitesRoom from '../../invites/index.ts'
 import { AgoraError, isAgoraError, messageOf } from '../../errors.ts'
 import { clientFor, clientIfRunning, type ControlClient } from '../../client/index.ts'
 import { parseDuration } from '../jobs-args.ts'
 import { globalOptions, type GlobalOptions } from '../context.ts'
 import { printRecord, say } from '../output.ts'
-import { noteEnvOverride } from './bootstrap.ts'
+import { invitesRoom, noteEnvOverride } from './bootstrap.ts'
 
 /** The invites room, loaded when a verb runs (it pulls in zod, yaml and multiaddr). */
-const invitesRoom = async (): Promise<typeof InvitesRoom> => await import('../../invites/index.ts')
 
 export function registerInviteCommands (program: Command): void {
   program.command('invite')

@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { Option, type Command } from 'commander'
 import { AgoraError } from '../../errors.ts'
 import { globalOptions } from '../context.ts'
+import { LOG_LEVELS } from '../../observability/log-ring.ts'
 import { clientIfRunning } from '../../client/client.ts'
 import type { LogsQuery } from '../../client/schemas.ts'
 
-const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
-const NAMES = Object.fromEntries(Object.entries(LEVELS).map(([name, n]) => [n, name.toUpperCase()]))
+const NAMES = Object.fromEntries(Object.entries(LOG_LEVELS).map(([name, n]) => [n, name.toUpperCase()]))
 /** Bytes read from the end of the file for -n (a long log is not read whole). */
 const TAIL_BYTES = 4 * 1024 * 1024
 
@@ -23,12 +23,12 @@ export function registerLogsCommand (program: Command): void {
     .description('the log of the node on this data dir: asked from the node when it runs, else read from a detached node\'s file')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('-n, --lines <n>', 'how many of the last lines', '50')
-    .addOption(new Option('--level <level>', 'only lines at this level or above').choices(Object.keys(LEVELS)))
+    .addOption(new Option('--level <level>', 'only lines at this level or above').choices(Object.keys(LOG_LEVELS)))
     .action(async (flags: { follow?: boolean, lines: string, level?: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const count = Number(flags.lines)
       if (!Number.isInteger(count) || count < 0) throw new AgoraError('E600', `-n takes a number of lines, not '${flags.lines}'`)
-      const min = flags.level === undefined ? 0 : LEVELS[flags.level] ?? 0
+      const min = flags.level === undefined ? 0 : LOG_LEVELS[flags.level] ?? 0
       const show = (line: string): void => {
         const text = format(line, min, opts.format === 'json')
         if (text !== undefined) process.stdout.write(text + '\n')

@@ -21,6 +21,7 @@ export const ID_SLOTS: Readonly<Record<string, IdKind>> = {
   'peers info <peerId>': 'peer',
   'peers connect <multiaddrOrPeerId>': 'peer',
   'peers disconnect <peerId>': 'peer',
+  'peers remove <peerId>': 'peer',
   'peers trust <peerId>': 'peer',
   'peers untrust <peerId>': 'peer',
   'peers ban <peerId>': 'peer',

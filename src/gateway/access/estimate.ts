@@ -3,7 +3,7 @@
  * tokens/min budget. The actual usage is charged afterwards, so a rough
  * estimate only shifts when a peer is slowed down, never how much it pays.
  */
-import type { ChatRequest, EmbeddingsRequest } from '../../providers/inference.ts'
+import { extraPromptChars, type ChatRequest, type EmbeddingsRequest } from '../../providers/inference.ts'
 
 /** About four characters per token for English text (the usual rule of thumb). */
 export const CHARS_PER_TOKEN = 4
@@ -15,15 +15,15 @@ export function estimateTextTokens (text: string): number {
   return Math.ceil(text.length / CHARS_PER_TOKEN)
 }
 
-/** Prompt tokens of a chat request. */
-export function estimatePromptTokens (request: Pick<ChatRequest, 'messages'>): number {
-  let total = 0
+/** Prompt tokens of a chat request: its text, and what it sends beyond (tools, tool calls, a schema: an engine reads those too). */
+export function estimatePromptTokens (request: Pick<ChatRequest, 'messages' | 'tools' | 'response_format'>): number {
+  let total = Math.ceil(extraPromptChars(request) / CHARS_PER_TOKEN)
   for (const message of request.messages) total += TOKENS_PER_MESSAGE + estimateTextTokens(message.content)
   return total
 }
 
 /** Prompt tokens plus the completion budget (max_tokens, when set). */
-export function estimateChatTokens (request: Pick<ChatRequest, 'messages' | 'max_tokens'>): number {
+export function estimateChatTokens (request: Pick<ChatRequest, 'messages' | 'max_tokens' | 'tools' | 'response_format'>): number {
   return estimatePromptTokens(request) + (request.max_tokens ?? 0)
 }
 

@@ -6,7 +6,7 @@ import { AgoraError } from '../../errors.ts'
 import { INFER_MAX_REQUEST_BYTES } from './constants.ts'
 import { inferRequestSchema, type InferPayment, type InferRequest } from './schema.ts'
 import { formatCredits, type Micro } from '../../market/amount.ts'
-import type { ChatRequest, EmbeddingsRequest } from '../../providers/inference.ts'
+import { CHAT_REQUEST_OPTIONS, type ChatRequest, type EmbeddingsRequest, type ToolCallDelta } from '../../providers/inference.ts'
 import type { z } from 'zod'
 
 const encoder = new TextEncoder()
@@ -53,7 +53,7 @@ function pickChat (request: ChatRequest): ChatRequest {
       ...(m.tool_call_id === undefined ? {} : { tool_call_id: m.tool_call_id })
     }))
   }
-  for (const key of ['temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'tools', 'tool_choice', 'response_format', 'logprobs', 'top_logprobs'] as const) {
+  for (const key of CHAT_REQUEST_OPTIONS) {
     if (request[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = request[key]
   }
   return out
@@ -73,6 +73,24 @@ export function splitText (text: string, max: number): string[] {
     start = end
   }
   return parts
+}
+
+/**
+ * Tool-call pieces as frames that fit the protocol: a call's arguments cut
+ * into pieces of at most `maxChars` (the later pieces carry only the index
+ * and more arguments, as OpenAI streams them), one call piece per frame.
+ */
+export function * toolCallFrames (calls: readonly ToolCallDelta[], maxChars: number): Generator<{ type: 'tool_calls', calls: ToolCallDelta[] }> {
+  for (const call of calls) {
+    const args = call.function?.arguments ?? ''
+    if (args.length <= maxChars) {
+      yield { type: 'tool_calls', calls: [call] }
+      continue
+    }
+    for (const [i, piece] of splitText(args, maxChars).entries()) {
+      yield { type: 'tool_calls', calls: [i === 0 ? { ...call, function: { ...call.function, arguments: piece } } : { index: call.index, function: { arguments: piece } }] }
+    }
+  }
 }
 
 export interface VectorChunk {

@@ -17,7 +17,7 @@ import { AgoraError, isAgoraError } from '../../errors.ts'
 import { estimateEmbeddingsTokens, estimatePromptTokens } from '../access/estimate.ts'
 import { abortable, raceAbort } from '../../abort.ts'
 import { INFER_MAX_DELTA_CHARS, INFER_MAX_DIMENSIONS, INFER_RATE_LIMIT, INFER_STALL_MS, INFER_VECTOR_FRAME_BUDGET } from './constants.ts'
-import { chunkVectors, splitText } from './encode.ts'
+import { chunkVectors, splitText, toolCallFrames } from './encode.ts'
 import { chargeFor, issueReceipt, type Charge, type SellerMarket } from './charge.ts'
 import { formatCredits, type Micro } from '../../market/amount.ts'
 import { FREE_PRICES, type Prices } from '../../offers/prices.ts'
@@ -121,7 +121,7 @@ export class InferenceServer {
         }
         if (event.type === 'tool_calls') {
           deltas++
-          yield { type: 'tool_calls', calls: event.calls }
+          yield * toolCallFrames(event.calls, INFER_MAX_DELTA_CHARS * 16)
           continue
         }
         usage = event.usage

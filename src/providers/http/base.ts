@@ -12,6 +12,7 @@ import { AgoraError } from '../../errors.ts'
 import { PROVIDER_DEFAULTS } from '../constants.ts'
 import { Agent } from 'undici'
 import { UpstreamCall, cancelled } from './upstream.ts'
+import { extraPromptChars } from '../inference.ts'
 import type { AgoraLogger, Logger } from '../../observability/logger.ts'
 import type { ProviderMetrics } from '../metrics.ts'
 import type { Capacity, ModelCapability } from '../registry.ts'
@@ -270,5 +271,5 @@ export function estimateTokens (chars: number): number {
 
 /** Characters of a chat request's messages, for `estimateTokens`. */
 export function promptChars (request: ChatRequest): number {
-  return request.messages.reduce((sum, m) => sum + m.content.length, 0)
+  return request.messages.reduce((sum, m) => sum + m.content.length, 0) + extraPromptChars(request)
 }

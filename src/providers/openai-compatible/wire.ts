@@ -7,7 +7,7 @@ import { createParser } from 'eventsource-parser'
 import { z } from 'zod'
 import { malformed } from '../http/upstream.ts'
 import { tokenLogprobSchema, toolCallDeltaSchema } from '../chat-schemas.ts'
-import type { ChatFeature, ChatRequest } from '../inference.ts'
+import { CHAT_REQUEST_OPTIONS, type ChatFeature, type ChatRequest } from '../inference.ts'
 
 /** GET /models. Context lengths where servers report them: vLLM `max_model_len`, llama.cpp `meta.n_ctx_train`, LM Studio `max_context_length`. */
 export const modelsSchema = z.looseObject({
@@ -56,7 +56,7 @@ export function chatBody (request: ChatRequest): Record<string, unknown> {
     stream: true,
     stream_options: { include_usage: true }
   }
-  for (const key of ['temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'tools', 'tool_choice', 'response_format', 'logprobs', 'top_logprobs'] as const) {
+  for (const key of CHAT_REQUEST_OPTIONS) {
     if (request[key] !== undefined) body[key] = request[key]
   }
   return body
