@@ -258,7 +258,12 @@ export const ERROR_CODES = {
   E1343: { status: 400, hint: 'nothing was written; run `agora setup` again' },
   // peers and status details
   E1350: { status: 409, hint: 'lift the ban first (`agora peers unban <id>`), then remove the peer' },
-  E1351: { status: 502, hint: 'the engine or peer broke the answer\'s rules (out-of-order or oversized tool calls, too many log-probabilities); it was treated as a failure — check the engine, or ban the peer if it goes on' }
+  E1351: { status: 502, hint: 'the engine or peer broke the answer\'s rules (out-of-order or oversized tool calls, too many log-probabilities); it was treated as a failure — check the engine, or ban the peer if it goes on' },
+  // voided parts of receipts (docs/market.md "Voided parts")
+  E1390: { status: 400, hint: 'the peer sent a VOID that breaks the protocol (malformed, or not signed by the receipt\'s payer); it is counted against its reputation' },
+  E1391: { status: 404, hint: 'a VOID may name only a receipt this node issued to its signer; it is counted against the sender' },
+  E1392: { status: 422, hint: 'a VOID may settle at most what is still unpaid of the receipt; it is counted against the sender' },
+  E1393: { status: 409, hint: 'the receipt was voided before for another amount; a receipt is voided once' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -55,6 +55,10 @@ export interface PeerBalanceJson {
   limitSource: 'default' | 'trusted' | 'peer'
   unpaid: string
   unproven: string
+  /** Parts of our receipts the peer voided (settled unpaid: neither paid nor unpaid). */
+  voided: string
+  /** Parts of the peer's receipts we voided. */
+  voidedByUs: string
 }
 
 export interface WalletJson {
@@ -102,6 +106,8 @@ export interface BalanceViewJson {
   payable: string
   sent: { nonce: number, cumulative: string }
   received: { nonce: number, cumulative: string }
+  /** Parts of receipts voided: by this side (sent) and by the other (received, booked here). */
+  voided: { sent: string, received: string }
 }
 
 export interface ReconcileJson {

@@ -183,7 +183,8 @@ function jobAudits (c: JobsAssemblyComponents, dispatcher: Dispatcher, comparato
       // as canaries: language-model answers are not re-run here (this node's engine may phrase them otherwise)
       if (compare === undefined || compare.method === 'text') return 'unverified'
       const checked = await rerunHere({ dispatcher, self, timeouts: jobs.timeouts }, audit.assignment, '#audit', audit, compare, signal)
-      return checked === undefined ? 'unverified' : checked.agree ? 'agreed' : 'disagreed'
+      if (checked === undefined) return 'unverified'
+      return checked.agree ? 'agreed' : { verdict: 'disagreed', auditHash: checked.own.resultHash }
     },
     caught: audit => { blame(audit.worker, audit.type) },
     events: c.events,

@@ -18,6 +18,8 @@ import { Escrow } from './escrow/index.ts'
 import { Ledger, payable, receivable } from './ledger/index.ts'
 import { createMarketMetrics, credits, type MarketMetrics } from './metrics.ts'
 import { PaymentSender } from './payment-sender.ts'
+import { VoidSender } from './void-sender.ts'
+import { SentVoids } from './payments/voids-sent.ts'
 import { Payee, Payer, paymentPayloadSchema } from './payments/index.ts'
 import { createMarketHandler } from './protocol/handlers.ts'
 import { createMarketProtocol, type MarketProtocol } from './protocol/protocol.ts'
@@ -103,6 +105,8 @@ export class MarketParts {
   readonly buyer: Buyer
   readonly expiry: ContractExpiry
   readonly sender: PaymentSender
+  readonly voids: SentVoids
+  readonly voidSender: VoidSender
   readonly books: WalletBooks
   readonly handler: UnaryHandler<MarketRequest, MarketResponse>
   readonly needs: AuctionBuyer
@@ -144,7 +148,8 @@ export class MarketParts {
       trustedCreditLimit: amount(init.trustedCreditLimit, MARKET_DEFAULTS.trustedCreditLimit, 'trustedCreditLimit'),
       now
     })
-    this.books = { ledger: this.ledger, payer: this.payer, payee: this.payee, credit: this.credit, limits: this.limits }
+    this.voids = new SentVoids({ db, ledger: this.ledger, identity }, { now })
+    this.books = { ledger: this.ledger, payer: this.payer, payee: this.payee, voids: this.voids, credit: this.credit, limits: this.limits }
     this.notifier = new ContractNotifier({ events: components.events, contracts: this.contracts, metrics: this.metrics })
     this.seller = new Seller({
       identity,
@@ -197,6 +202,15 @@ export class MarketParts {
       timeoutMs: init.paymentTimeoutMs,
       now
     })
+    this.voidSender = new VoidSender({
+      voids: this.voids,
+      durable: async () => { await this.ledger.durable() },
+      send: async (payee, envelope, signal) => {
+        const answer = await this.reqresp.request(payee, this.protocol, { type: 'void', envelope }, { signal })
+        if (answer.type !== 'void') throw this.refusedBy(payee, new AgoraError('E1117', `${payee} answered a VOID with ${answer.type}`))
+      },
+      log: this.log
+    }, { retryMinMs: init.paymentRetryMinMs, retryMaxMs: init.paymentRetryMaxMs, timeoutMs: init.paymentTimeoutMs })
     this.needsNetwork = components.gossip === undefined
       ? undefined
       : new NeedsNetwork({
@@ -245,6 +259,7 @@ export class MarketParts {
         return answer
       },
       onPayment: async (payer, envelope) => { await this.received(payer, envelope) },
+      onVoid: async (payer, envelope) => { await this.voidReceived(payer, envelope) },
       onPropose: (seller, envelope) => { this.needs.onPropose(seller, envelope) },
       balance: peer => ({ type: 'balance', view: viewToWire(localView(this.books, peer)) }),
       refused: (peer, err) => { this.refusedBy(peer, err) }
@@ -344,6 +359,16 @@ export class MarketParts {
       this.creditUsed(payer)
       this.hooks.walletChanged()
     }
+  }
+
+  /** A payer's VOID: check and book it, then acknowledge once it is on disk. */
+  private async voidReceived (payer: string, envelope: Envelope): Promise<void> {
+    const outcome = this.payee.applyVoid(envelope)
+    await this.ledger.durable()
+    if (outcome.outcome !== 'applied') return
+    this.log.info({ payer, receiptId: outcome.receiptId, amount: formatCredits(outcome.amount) }, 'part of a receipt voided by its payer')
+    this.creditUsed(payer)
+    this.hooks.walletChanged()
   }
 
   private trustRefusal (peer: string): AgoraError | undefined {

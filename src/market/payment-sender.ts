@@ -11,6 +11,7 @@
 import { AgoraError, messageOf } from '../errors.ts'
 import { formatCredits } from './amount.ts'
 import { MARKET_DEFAULTS } from './constants.ts'
+import { PeerDelivery, type DeliveryInit, type PeerState } from './peer-delivery.ts'
 import type { AgoraEvents, PaymentEvent } from '../events.ts'
 import type { Envelope } from '../identity/index.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -27,60 +28,32 @@ export interface PaymentSenderComponents {
   log: Logger
 }
 
-export interface PaymentSenderInit {
+export interface PaymentSenderInit extends DeliveryInit {
   everyReceipts?: number
   everyMs?: number
-  retryMinMs?: number
-  retryMaxMs?: number
-  timeoutMs?: number
   now?: () => number
-}
-
-interface PayeeState {
-  timer: NodeJS.Timeout | undefined
-  running: boolean
-  /** Sends in a row that failed (the backoff exponent). */
-  failures: number
 }
 
 /** Codes with which a payee refuses a proof (not a transport failure). */
 const REFUSALS = new Set(['E1100', 'E1117', 'E1120', 'E1121', 'E110', 'E112', 'E113', 'E117'])
 
-export class PaymentSender {
+export class PaymentSender extends PeerDelivery {
   private readonly c: PaymentSenderComponents
   private readonly everyReceipts: number
   private readonly everyMs: number
-  private readonly retryMinMs: number
-  private readonly retryMaxMs: number
-  private readonly timeoutMs: number
   private readonly now: () => number
-  private readonly payees = new Map<string, PayeeState>()
-  private shutdown = new AbortController()
-  private running = false
 
   constructor (components: PaymentSenderComponents, init: PaymentSenderInit = {}) {
+    super(components.log, init, 'paying')
     this.c = components
     this.everyReceipts = init.everyReceipts ?? MARKET_DEFAULTS.paymentEveryReceipts
     this.everyMs = init.everyMs ?? MARKET_DEFAULTS.paymentEveryMs
-    this.retryMinMs = init.retryMinMs ?? MARKET_DEFAULTS.paymentRetryMinMs
-    this.retryMaxMs = init.retryMaxMs ?? MARKET_DEFAULTS.paymentRetryMaxMs
-    this.timeoutMs = init.timeoutMs ?? MARKET_DEFAULTS.paymentTimeoutMs
     this.now = init.now ?? Date.now
   }
 
-  /** Resume every payee with something owed (proofs outstanding at the last stop go out again). */
-  start (): void {
-    if (this.running) return
-    this.running = true
-    this.shutdown = new AbortController()
+  /** Proofs outstanding at the last stop go out again; what is owed is paid as the policy says. */
+  protected resume (): void {
     for (const payee of this.c.payer.payees()) this.check(payee)
-  }
-
-  stop (): void {
-    this.running = false
-    this.shutdown.abort(new AgoraError('E504', 'the market is stopping'))
-    for (const state of this.payees.values()) clearTimeout(state.timer)
-    this.payees.clear()
   }
 
   /** A receipt owed to `payee` was captured: pay now or later, as the policy says. */
@@ -96,13 +69,6 @@ export class PaymentSender {
     state.timer = undefined
     state.failures = 0
     this.run(payee, state)
-  }
-
-  /** Payees with a send in progress or scheduled. */
-  busy (): number {
-    let n = 0
-    for (const state of this.payees.values()) if (state.running || state.timer !== undefined) n++
-    return n
   }
 
   private check (payee: string): void {
@@ -123,22 +89,14 @@ export class PaymentSender {
     }
   }
 
-  private run (payee: string, state: PayeeState): void {
-    state.running = true
-    this.sendAll(payee, state)
-      .catch(err => { this.c.log.warn({ payee, err: messageOf(err) }, 'paying failed') })
-      .finally(() => { state.running = false })
-  }
-
   /** Send proofs until nothing due is left, or one fails (then retry later). */
-  private async sendAll (payee: string, state: PayeeState): Promise<void> {
+  protected async sendAll (payee: string, state: PeerState): Promise<void> {
     while (this.running) {
       const proof = this.c.payer.next(payee)
       if (proof === undefined) return
       try {
         await this.c.durable()
-        const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)])
-        await this.c.send(payee, proof.envelope, signal)
+        await this.c.send(payee, proof.envelope, this.sendSignal())
       } catch (err) {
         if (!this.running) return
         this.failed(state, proof, err)
@@ -157,36 +115,15 @@ export class PaymentSender {
     }
   }
 
-  private failed (state: PayeeState, proof: SentProof, err: unknown): void {
+  private failed (state: PeerState, proof: SentProof, err: unknown): void {
     const { payee, nonce } = proof
-    state.failures++
     const refused = err instanceof AgoraError && REFUSALS.has(err.code) && err.details?.remote === true
     this.c.metrics?.payments.inc({ direction: 'sent', outcome: refused ? 'refused' : 'failed' })
     if (refused) {
       this.c.events.emit('payment:refused', { ...paymentEvent(proof), code: err.code, message: err.what })
     }
-    const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(state.failures - 1, 30))
+    const delay = this.retryLater(payee, state)
     this.c.log.debug({ payee, nonce, failures: state.failures, delay, err: messageOf(err) }, refused ? 'payment refused' : 'payment not delivered')
-    this.later(payee, state, delay)
-  }
-
-  private later (payee: string, state: PayeeState, ms: number): void {
-    clearTimeout(state.timer)
-    state.timer = setTimeout(() => {
-      state.timer = undefined
-      if (!this.running) return
-      this.run(payee, state)
-    }, ms)
-    state.timer.unref()
-  }
-
-  private state (payee: string): PayeeState {
-    let state = this.payees.get(payee)
-    if (state === undefined) {
-      state = { timer: undefined, running: false, failures: 0 }
-      this.payees.set(payee, state)
-    }
-    return state
   }
 }
 

@@ -18,6 +18,7 @@ import { credits } from './metrics.ts'
 import { addBounded } from '../verify/bounded.ts'
 import { publicNeed, publicProposal, type Need, type NeedState, type Proposal } from './auction/public.ts'
 import type { NeedInput } from './auction/buyer.ts'
+import type { VoidInput } from './payments/void.ts'
 import type { BalanceView, CaptureInput, Contract, ContractState, DirectRequest, MarketApi, PaySource, PeerBalance, RejectReason, Wallet, WalletEntry } from './types.ts'
 
 export type { MarketServiceComponents, MarketServiceInit } from './parts.ts'
@@ -64,6 +65,7 @@ export class MarketService implements MarketApi {
     p.needsNetwork?.start()
     p.needs.start()
     p.sender.start()
+    p.voidSender.start()
     this.walletChanged()
   }
 
@@ -77,6 +79,7 @@ export class MarketService implements MarketApi {
     await p.reqresp.unhandle(p.protocol.id)
     await Promise.allSettled([...this.inflight])
     p.sender.stop()
+    p.voidSender.stop()
     p.seller.stop()
     p.expiry.stop()
     p.escrow.stop()
@@ -253,6 +256,13 @@ export class MarketService implements MarketApi {
 
   async durable (): Promise<void> {
     await this.p.ledger.durable()
+  }
+
+  async voidPart (input: VoidInput): Promise<void> {
+    if (!this.p.voids.add(input)) return
+    this.walletChanged()
+    await this.p.ledger.durable()
+    this.p.voidSender.queued(input.payee)
   }
 
   // ---- seller side of jobs and the gateway

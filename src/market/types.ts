@@ -52,6 +52,10 @@ export interface PeerBalance {
   unpaid: Micro
   /** Receipts this node captured from the peer that no proof it sent covers yet. */
   unproven: Micro
+  /** Parts of receipts this node issued to the peer that the peer voided (settled unpaid: neither paid nor unpaid). */
+  voided: Micro
+  /** Parts of the peer's receipts this node voided (its VOIDs, sent or to be resent). */
+  voidedByUs: Micro
 }
 
 export interface Wallet {
@@ -117,6 +121,8 @@ export interface BalanceView {
   /** The last proof this side sent and the last one it accepted. */
   sent: { nonce: number, cumulative: Micro }
   received: { nonce: number, cumulative: Micro }
+  /** Parts of receipts voided: by this side's VOIDs (sent) and by the other's (received, booked here). */
+  voided: { sent: Micro, received: Micro }
 }
 
 export interface MarketApi {
@@ -166,6 +172,12 @@ export interface MarketApi {
   release(holdId: string): void
   /** Resolves once everything booked so far is on disk (before telling a peer or a user). */
   durable(): Promise<void>
+  /**
+   * Tell `payee` that part of its receipt will never be paid (a held-back
+   * part forfeited after an audit): a signed VOID, once per receipt, kept
+   * and resent until acknowledged. Resolves once it is on disk.
+   */
+  voidPart(input: VoidInput): Promise<void>
 
   // jobs worker and gateway server, seller side
   /**
@@ -182,5 +194,6 @@ export interface MarketApi {
 }
 
 import type { NeedInput } from './auction/buyer.ts'
+import type { VoidInput } from './payments/void.ts'
 import type { Need, NeedState, Proposal } from './auction/public.ts'
 export type { NeedInput, Need, NeedState, Proposal }

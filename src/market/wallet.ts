@@ -9,13 +9,15 @@ import { balanceView } from './payments/index.ts'
 import type { CreditPolicy } from './contracts/credit.ts'
 import type { LimitsRepository } from './contracts/limits.ts'
 import type { Payee, Payer } from './payments/index.ts'
+import type { SentVoids } from './payments/voids-sent.ts'
 import type { BalanceViewWire } from './protocol/schema.ts'
 import type { BalanceView, PeerBalance, Wallet } from './types.ts'
 
 export interface WalletBooks {
   ledger: Pick<Ledger, 'balance' | 'accounts' | 'summary'>
   payer: Pick<Payer, 'lastSent' | 'state' | 'payees'>
-  payee: Pick<Payee, 'last' | 'unpaid'>
+  payee: Pick<Payee, 'last' | 'unpaid' | 'voided'>
+  voids: Pick<SentVoids, 'voided'>
   credit: Pick<CreditPolicy, 'limit'>
   limits: Pick<LimitsRepository, 'peers'>
 }
@@ -42,7 +44,9 @@ export function peerBalanceOf (books: WalletBooks, peer: string): PeerBalance {
     limit,
     limitSource: source,
     unpaid: books.payee.unpaid(peer),
-    unproven: state.unlistedAmount + (state.outstanding?.amount ?? 0)
+    unproven: state.unlistedAmount + (state.outstanding?.amount ?? 0),
+    voided: books.payee.voided(peer),
+    voidedByUs: books.voids.voided(peer)
   }
 }
 
@@ -56,7 +60,8 @@ export function viewToWire (view: BalanceView): BalanceViewWire {
     receivable: formatCredits(view.receivable),
     payable: formatCredits(view.payable),
     sent: { nonce: view.sent.nonce, cumulative: formatCredits(view.sent.cumulative) },
-    received: { nonce: view.received.nonce, cumulative: formatCredits(view.received.cumulative) }
+    received: { nonce: view.received.nonce, cumulative: formatCredits(view.received.cumulative) },
+    voided: { sent: formatCredits(view.voided.sent), received: formatCredits(view.voided.received) }
   }
 }
 
@@ -66,7 +71,8 @@ export function viewFromWire (wire: BalanceViewWire): BalanceView {
     receivable: parseCredits(wire.receivable),
     payable: parseCredits(wire.payable),
     sent: { nonce: wire.sent.nonce, cumulative: parseCredits(wire.sent.cumulative) },
-    received: { nonce: wire.received.nonce, cumulative: parseCredits(wire.received.cumulative) }
+    received: { nonce: wire.received.nonce, cumulative: parseCredits(wire.received.cumulative) },
+    voided: { sent: parseCredits(wire.voided?.sent ?? '0.000000'), received: parseCredits(wire.voided?.received ?? '0.000000') }
   }
 }
 
@@ -92,6 +98,12 @@ export function differences (local: BalanceView, remote: BalanceView, peer: stri
   }
   if (local.received.nonce !== remote.sent.nonce || local.received.cumulative !== remote.sent.cumulative) {
     out.push(`its last proof to us is #${remote.sent.nonce} (${formatCredits(remote.sent.cumulative)}); we accepted #${local.received.nonce} (${formatCredits(local.received.cumulative)})`)
+  }
+  if (local.voided.sent !== remote.voided.received) {
+    out.push(`we voided ${formatCredits(local.voided.sent)} of ${peer}'s receipts; it booked ${formatCredits(remote.voided.received)} voided (a VOID not delivered yet, or a node before VOIDs)`)
+  }
+  if (local.voided.received !== remote.voided.sent) {
+    out.push(`${peer} voided ${formatCredits(remote.voided.sent)} of our receipts; we booked ${formatCredits(local.voided.received)} voided (a VOID not delivered yet)`)
   }
   return out
 }

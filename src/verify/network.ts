@@ -16,13 +16,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { AgoraError, isAgoraError, messageOf } from '../errors.ts'
-import { encodeEnvelope, signEnvelope, verifySignatureOnly, type Envelope, type NodeIdentity } from '../identity/index.ts'
+import { encodeEnvelope, signEnvelope, type Envelope, type NodeIdentity } from '../identity/index.ts'
 import { VERIFY_TOPIC, type Gossip, type GossipVerdict } from '../p2p/index.ts'
 import type { Logger } from '../observability/logger.ts'
 import { formatCredits, type Micro } from '../market/amount.ts'
 import type { DecisionBook, DecisionOutcome, Decision } from './decisions.ts'
 import type { EtcdDecider } from './etcd-decider.ts'
-import { attestCommitment, VERIFY_SCHEMAS, type VerifyKind, type VerifyPayload } from './messages.ts'
+import { attestCommitment, type VerifyKind, type VerifyPayload } from './messages.ts'
+import { checkHandedOver, SYNCED_KINDS } from './handed-over.ts'
 import { checkChallenge } from './challenge.ts'
 import { addBounded, setBounded } from './bounded.ts'
 import type { Accepted, VerifyValidator } from './validator.ts'
@@ -57,7 +58,8 @@ export interface AttestInput {
   verdict: 'valid' | 'invalid' | 'inconclusive'
 }
 
-export type AbsorbOutcome = 'booked' | 'kept-out' | 'invalid'
+/** What a handed-over message did: a DECIDE booked, a FINALIZE that made its decision final here, neither (known, refused by the book, or waiting for its DECIDE), or it does not check out. */
+export type AbsorbOutcome = 'booked' | 'finalized' | 'kept-out' | 'invalid'
 
 /** `envelope`: the signed DECIDE it was booked from. */
 export type DecisionListener = (decision: Decision, outcome: DecisionOutcome, envelope: Envelope) => void
@@ -76,8 +78,8 @@ export interface ChallengeInput {
   replicas: Envelope[]
 }
 
-/** A peer's FINALIZE (its standing decision, now final here) or RECONCILE (its orphaned decision and the refund); `amount` in credits. */
-export type SettledListener = (settled: { kind: 'FINALIZE' | 'RECONCILE', decision: Decision, amount: string }) => void
+/** A peer's FINALIZE (its standing decision, now final here) or RECONCILE (its orphaned decision and the refund); `amount` in credits; `envelope`: the signed message. */
+export type SettledListener = (settled: { kind: 'FINALIZE' | 'RECONCILE', decision: Decision, amount: string, envelope: Envelope }) => void
 
 /** Kinds only a thread's own decider may send. */
 const DECIDERS_ONLY: ReadonlySet<string> = new Set(['DECIDE', 'FINALIZE', 'RECONCILE'])
@@ -103,7 +105,7 @@ export class VerifyNetwork {
   private readonly challengeListeners = new Set<ChallengeListener>()
   private readonly settledListeners = new Set<SettledListener>()
   /** thread → a FINALIZE that arrived before the decision it finalizes (bounded). */
-  private readonly earlyFinals = new Map<string, { decider: string, p: VerifyPayload<'FINALIZE'> }>()
+  private readonly earlyFinals = new Map<string, { decider: string, p: VerifyPayload<'FINALIZE'>, envelope: Envelope }>()
   /** `thread epoch` → the verifiers whose reveals count there, and how this node decides it (expect()). */
   private readonly expected = new Map<string, { verifiers: Set<string>, decide: ((result: string) => Promise<unknown>) | undefined }>()
   private readonly undo: Array<() => void> = []
@@ -148,28 +150,22 @@ export class VerifyNetwork {
   }
 
   /**
-   * A DECIDE a peer handed over in a catch-up (sync.ts), however old: the
-   * schema, the signature and the thread's own decider are checked as for
-   * gossip — not the age window or the replay guard, since it is old news
-   * by design — then booked: 'invalid' when it does not check out (not a
-   * DECIDE, malformed, a bad signature, a decider that may not decide the
-   * thread), 'kept-out' when the book refuses it (its decider decided that
-   * epoch otherwise: the relayer is not to blame) or it was signed before
-   * `notBefore` (past the retention: a decision pruned here stays pruned).
+   * A DECIDE or FINALIZE a peer handed over in a catch-up (sync.ts), however
+   * old, checked as for gossip (handed-over.ts), then taken: 'invalid' when
+   * it does not check out (another kind, malformed, a bad signature, a
+   * signer that may not decide the thread); 'kept-out' when the book refuses
+   * a DECIDE (its decider decided that epoch otherwise: the relayer is not
+   * to blame), when a FINALIZE changes nothing (final already, or kept until
+   * its DECIDE is booked), or when it was signed before `notBefore` (past
+   * the retention: a decision pruned here stays pruned).
    */
   absorb (envelope: Envelope, notBefore = 0): AbsorbOutcome {
-    if (envelope.kind !== 'DECIDE') return 'invalid'
+    if (!SYNCED_KINDS.has(envelope.kind)) return 'invalid'
     if (envelope.ts < notBefore) return 'kept-out'
-    const parsed = VERIFY_SCHEMAS.DECIDE.safeParse(envelope.payload)
-    if (!parsed.success) return 'invalid'
-    const p = parsed.data
-    if (this.init.mayDecide?.(p.thread, envelope.from) === false) return 'invalid'
-    try {
-      verifySignatureOnly(envelope)
-    } catch {
-      return 'invalid'
-    }
-    return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope) ? 'booked' : 'kept-out'
+    const handed = checkHandedOver(envelope, this.init.mayDecide)
+    if (handed === undefined) return 'invalid'
+    if (handed.kind === 'DECIDE') return this.book(handed.decision, envelope) ? 'booked' : 'kept-out'
+    return this.finalizedBy(handed.decider, handed.payload, envelope) ? 'finalized' : 'kept-out'
   }
 
   /**
@@ -187,9 +183,10 @@ export class VerifyNetwork {
     return await this.decide(thread, epoch, result)
   }
 
-  /** Gossip that this node finalized its decision `d` (paid `amount`). */
-  async finalized (d: Decision, amount: Micro): Promise<void> {
-    await this.send('FINALIZE', d.thread, { epoch: d.epoch, result: d.result, amount: formatCredits(amount) })
+  /** Gossip that this node finalized its decision `d` (paid `amount`); `keep` gets the signed FINALIZE before it goes out (the catch-up serves it). */
+  async finalized (d: Decision, amount: Micro, keep?: (envelope: Envelope) => void): Promise<void> {
+    // after its DECIDE in Lamport order even when this node restarted since (its clock starts again): peers drop an older time as stale
+    await this.send('FINALIZE', d.thread, { epoch: d.epoch, result: d.result, amount: formatCredits(amount) }, d.lamport + 1, keep)
   }
 
   /** Gossip that this node's decision `orphaned` lost to `winner` and what it refunded. */
@@ -226,12 +223,13 @@ export class VerifyNetwork {
     await this.send('ATTEST', input.thread, { ...base, phase: 'reveal', verdict: input.verdict, resultHash: input.resultHash, salt })
   }
 
-  /** Sign, book locally, publish. */
-  private async send<K extends VerifyKind> (kind: K, thread: string, fields: Record<string, unknown>, at?: number): Promise<Envelope> {
+  /** Sign, book locally, hand to `keep`, publish. */
+  private async send<K extends VerifyKind> (kind: K, thread: string, fields: Record<string, unknown>, at?: number, keep?: (envelope: Envelope) => void): Promise<Envelope> {
     const lamport = Math.max(at ?? 0, (this.clocks.get(thread) ?? 0) + 1)
     this.clocks.set(thread, lamport)
     const envelope = signEnvelope(this.c.identity, { kind, payload: { thread, lamport, ...fields } as VerifyPayload<K> })
     const accepted = this.c.validator.accept(envelope, { own: true })
+    keep?.(envelope)
     try {
       await this.c.gossip.publish(VERIFY_TOPIC, encodeEnvelope(envelope))
     } catch (err) {
@@ -268,29 +266,30 @@ export class VerifyNetwork {
     else if (kind === 'DECIDE') {
       const p = accepted.payload as VerifyPayload<'DECIDE'>
       return this.book({ thread: p.thread, epoch: p.epoch, lamport: p.lamport, decider: envelope.from, result: p.result }, envelope)
-    } else if (kind === 'FINALIZE') this.finalizedBy(envelope.from, accepted.payload as VerifyPayload<'FINALIZE'>)
-    else if (kind === 'RECONCILE') return this.reconciledBy(envelope.from, accepted.payload as VerifyPayload<'RECONCILE'>)
+    } else if (kind === 'FINALIZE') this.finalizedBy(envelope.from, accepted.payload as VerifyPayload<'FINALIZE'>, envelope)
+    else if (kind === 'RECONCILE') return this.reconciledBy(envelope.from, accepted.payload as VerifyPayload<'RECONCILE'>, envelope)
     return true
   }
 
-  /** A decider's FINALIZE: its decision, when it stands in this book, is final here too (a later one changing it is refused, E1200). */
-  private finalizedBy (decider: string, p: VerifyPayload<'FINALIZE'>): void {
+  /** A decider's FINALIZE: its decision, when it stands in this book, is final here too (a later one changing it is refused, E1200); true when it became final now. */
+  private finalizedBy (decider: string, p: VerifyPayload<'FINALIZE'>, envelope: Envelope): boolean {
     const winner = this.c.decisions.get(p.thread)?.winner
-    // not (yet) the decision that stands here: kept until its DECIDE is booked (gossip may reorder them), else nothing to finalize
+    // not (yet) the decision that stands here: kept until its DECIDE is booked (gossip may reorder them; a catch-up page may not carry it), else nothing to finalize
     if (winner === undefined || winner.decider !== decider || winner.epoch !== p.epoch || winner.result !== p.result) {
-      setBounded(this.earlyFinals, p.thread, { decider, p }, MAX_EARLY_FINALS)
-      return
+      setBounded(this.earlyFinals, p.thread, { decider, p, envelope }, MAX_EARLY_FINALS)
+      return false
     }
     this.earlyFinals.delete(p.thread)
-    if (!this.c.decisions.finalize(winner)) return
-    for (const listener of this.settledListeners) listener({ kind: 'FINALIZE', decision: winner, amount: p.amount })
+    if (!this.c.decisions.finalize(winner)) return false
+    for (const listener of this.settledListeners) listener({ kind: 'FINALIZE', decision: winner, amount: p.amount, envelope })
+    return true
   }
 
   /** A decider's RECONCILE: only of its own decision. */
-  private reconciledBy (decider: string, p: VerifyPayload<'RECONCILE'>): boolean {
+  private reconciledBy (decider: string, p: VerifyPayload<'RECONCILE'>, envelope: Envelope): boolean {
     if (p.orphaned.decider !== decider) return false
     const decision = { thread: p.thread, ...p.orphaned }
-    for (const listener of this.settledListeners) listener({ kind: 'RECONCILE', decision, amount: p.refund })
+    for (const listener of this.settledListeners) listener({ kind: 'RECONCILE', decision, amount: p.refund, envelope })
     return true
   }
 
@@ -363,7 +362,7 @@ export class VerifyNetwork {
     if (outcome.outcome !== 'duplicate') for (const listener of this.listeners) listener(decision, outcome, envelope)
     // a FINALIZE that came before this DECIDE
     const early = this.earlyFinals.get(decision.thread)
-    if (early !== undefined && outcome.outcome === 'won') this.finalizedBy(early.decider, early.p)
+    if (early !== undefined && outcome.outcome === 'won') this.finalizedBy(early.decider, early.p, early.envelope)
     return true
   }
 

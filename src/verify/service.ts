@@ -123,7 +123,8 @@ export class VerifyService {
         decisions: { get: thread => this.decisions.get(thread), finalize: d => this.finalizeBook(d) },
         market,
         ...(this.etcd === undefined ? {} : { etcd: this.etcd }),
-        announce: { finalized: async (d, amount) => { await this.network.finalized(d, amount) }, reconciled: async (d, winner, refund) => { await this.network.reconciled(d, winner, refund) } },
+        // the FINALIZE is kept before it goes out: a peer that misses the gossip gets it in a catch-up
+        announce: { finalized: async (d, amount) => { await this.network.finalized(d, amount, envelope => { this.repo.keepFinalize(d, JSON.stringify(envelope), Date.now()) }) }, reconciled: async (d, winner, refund) => { await this.network.reconciled(d, winner, refund) } },
         events: components.events,
         log: this.log,
         onSettled: outcome => this.metrics?.settlements.inc({ outcome })
@@ -161,11 +162,12 @@ export class VerifyService {
       if (outcome.outcome === 'won') for (const loser of outcome.orphaned) this.settlement?.orphaned(loser)
       else if (outcome.orphaned) this.settlement?.orphaned(decision)
     }))
-    this.undo.push(this.network.onSettled(({ kind, decision, amount }) => {
+    this.undo.push(this.network.onSettled(({ kind, decision, amount, envelope }) => {
       // this node's own FINALIZE and RECONCILE were told by the settlement already
       if (decision.decider === this.c.identity.peerIdString) return
       if (kind === 'FINALIZE') {
-        this.repo.markFinalized(decision, Date.now())
+        // final on disk, and handed on to the peers that catch up from this node
+        this.repo.keepFinalize(decision, JSON.stringify(envelope), Date.now())
         this.c.events.emit('verify:finalized', { ...pick(decision), amount })
       } else {
         this.c.events.emit('verify:reconciled', { ...pick(decision), refund: amount, winnerEpoch: this.decisions.get(decision.thread)?.winner.epoch ?? null })
@@ -223,9 +225,9 @@ export class VerifyService {
     this.etcd?.close()
   }
 
-  /** Ask `peer` now for the decisions it booked that this node has not (also done on each connect). */
+  /** Ask `peer` now for the decisions (DECIDEs and FINALIZEs) it kept that this node has not (also done on each connect). */
   async catchUp (peer: string, signal?: AbortSignal): Promise<PullResult> {
-    if (this.sync === undefined) return { received: 0, booked: 0, invalid: 0 }
+    if (this.sync === undefined) return { received: 0, booked: 0, finalized: 0, invalid: 0 }
     return await this.sync.pull(peer, signal)
   }
 

@@ -4,21 +4,23 @@
  * restart, a partition — learns what it missed from its peers. On
  * connecting to a peer (again on every reconnection; repeated connect events
  * within `minIntervalMs` of one connection are one ask) a node
- * asks `/agora/verify/sync/1` for the signed DECIDEs that peer booked after
- * the last one it got from it (its whole retention window the first time;
- * the cursor is kept across restarts, migration 017),
+ * asks `/agora/verify/sync/1` for the signed DECIDEs and FINALIZEs that
+ * peer kept after the last one it got from it (its whole retention window
+ * the first time; the cursor is kept across restarts, migration 017),
  * a page at a time, up to `maxPages`. Each is checked as if it had come by
  * gossip — schema, signature, the thread's own decider — but not against
  * the age window (a decision older than the retention is left out, so one
- * pruned here never comes back), at most MAX_PER_SIGNER per signer per
- * pull, and booked in the decision book, whose ordering rule
- * (epoch, Lamport, decider) makes every node agree on the winner whatever
- * order the decisions arrive in.
+ * pruned here never comes back), at most MAX_PER_SIGNER DECIDEs per signer
+ * per pull, and taken: a DECIDE booked in the decision book, whose ordering
+ * rule (epoch, Lamport, decider) makes every node agree on the winner
+ * whatever order the decisions arrive in; a FINALIZE makes its decision
+ * final (one whose DECIDE is not booked here waits for it, bounded).
  *
- * Served from the decisions table (migration 016 keeps each DECIDE's
- * envelope), a page of at most MAX_PAGE decisions and MAX_PAGE_BYTES,
- * rate-limited per peer. A peer's
- * forged or misattributed decisions are dropped and counted against it.
+ * Served from the decisions table (migrations 016 and 020 keep each
+ * DECIDE's and FINALIZE's envelope; a FINALIZE's place is when it was kept,
+ * always after its DECIDE's), a page of at most MAX_PAGE messages and
+ * MAX_PAGE_BYTES, rate-limited per peer. A peer's forged or misattributed
+ * messages are dropped and counted against it.
  */
 import { z } from 'zod'
 import { messageOf } from '../errors.ts'
@@ -30,7 +32,7 @@ import type { DecisionCursor, DecisionsRepository } from './decisions-repository
 import type { AbsorbOutcome } from './network.ts'
 
 export const VERIFY_SYNC_PROTOCOL_ID = '/agora/verify/sync/1'
-/** Decisions per page at most… */
+/** Messages (DECIDEs and FINALIZEs) per page at most… */
 export const MAX_PAGE = 200
 /** …and envelope bytes per page at most (a page is cut short before it would pass the response cap). */
 export const MAX_PAGE_BYTES = 256 * 1024
@@ -44,6 +46,7 @@ const MAX_REQUEST_BYTES = 2048
 export const verifySyncProtocol = defineProtocol({
   id: VERIFY_SYNC_PROTOCOL_ID,
   request: z.object({ after: cursorSchema, limit: z.number().int().min(1).max(MAX_PAGE) }).strict(),
+  // `decisions`: the signed DECIDEs and FINALIZEs, each with its place in the server's keeping order
   response: z.object({ decisions: z.array(z.object({ at: z.number().int().min(0), envelope: envelopeSchema }).strict()).max(MAX_PAGE) }).strict(),
   maxRequestBytes: MAX_REQUEST_BYTES,
   // pages are cut at MAX_PAGE_BYTES of envelopes; the rest is framing
@@ -55,7 +58,7 @@ export const verifySyncProtocol = defineProtocol({
 export interface DecisionSyncComponents {
   reqresp: Pick<ReqResp, 'handle' | 'unhandle' | 'request'>
   repo: Pick<DecisionsRepository, 'after' | 'cursorOf' | 'saveCursor'>
-  /** Check and book one DECIDE (VerifyNetwork.absorb). */
+  /** Check and take one DECIDE or FINALIZE (VerifyNetwork.absorb). */
   absorb: (envelope: Envelope) => AbsorbOutcome
   /** A peer handed over a decision that does not check out. */
   refused: (peer: string) => void
@@ -72,7 +75,10 @@ export interface DecisionSyncInit {
 
 export interface PullResult {
   received: number
+  /** DECIDEs booked. */
   booked: number
+  /** FINALIZEs that made a decision final here. */
+  finalized: number
   /** Forged or misattributed: counted against the peer. */
   invalid: number
 }
@@ -141,7 +147,7 @@ export class DecisionSync {
 
   /** Ask `peer` for the decisions booked after the last one it gave us, page by page (nothing when a pull of it is running already). */
   async pull (peer: string, caller?: AbortSignal): Promise<PullResult> {
-    const result: PullResult = { received: 0, booked: 0, invalid: 0 }
+    const result: PullResult = { received: 0, booked: 0, finalized: 0, invalid: 0 }
     if (this.pulling.has(peer)) return result
     this.pulling.add(peer)
     const signal = caller === undefined ? this.shutdown.signal : AbortSignal.any([caller, this.shutdown.signal])
@@ -161,7 +167,8 @@ export class DecisionSync {
           if (outcome === 'booked') {
             result.booked++
             setBounded(perSigner, envelope.from, booked + 1, MAX_PEERS)
-          } else if (outcome === 'invalid') result.invalid++
+          } else if (outcome === 'finalized') result.finalized++
+          else if (outcome === 'invalid') result.invalid++
           const thread = (envelope.payload as { thread?: unknown }).thread
           const epoch = (envelope.payload as { epoch?: unknown }).epoch
           if (typeof thread === 'string' && typeof epoch === 'number') cursor = { at, thread, decider: envelope.from, epoch }

@@ -7,7 +7,9 @@
  * part is audited (auditRate 1) — the honest worker's agree and are paid
  * as the rest of the same receipts, its books matching the buyer's to the
  * micro-credit; the cheat's first audit disagrees, and every part of its
- * still held goes back to the buyer.
+ * still held goes back to the buyer — and the cheat is told with a signed
+ * VOID of each part, so its books settle those receipts: nothing unpaid,
+ * the fifth shown as voided, both books equal to the micro-credit.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -67,6 +69,10 @@ describe('held-back pay of provisional results, audited on real nodes', () => {
   })
   const payable = (node: AgoraNode): number => coordinator.components.market.wallet().peers.find(p => p.peer === node.peerId)?.payable ?? 0
   const receivable = (node: AgoraNode): number => node.components.market.wallet().peers.find(p => p.peer === coordinator.peerId)?.receivable ?? 0
+  const coordinatorAsSeenBy = (node: AgoraNode): { unpaid: number, voided: number } => {
+    const peer = node.components.market.wallet().peers.find(p => p.peer === coordinator.peerId)
+    return { unpaid: peer?.unpaid ?? -1, voided: peer?.voided ?? -1 }
+  }
 
   test('an honest worker: four fifths paid at once, the rest after its audits agree; both books end equal', async () => {
     const job = await coordinator.components.jobs.submit(spec(honest, 3))
@@ -84,7 +90,7 @@ describe('held-back pay of provisional results, audited on real nodes', () => {
     await waitFor('the honest worker holds the proofs of all of it', () => receivable(honest) === spent, { timeoutMs: 20_000 })
   })
 
-  test('a cheat returning random vectors: its audit disagrees, every part of its still held is refunded', async () => {
+  test('a cheat returning random vectors: its audit disagrees, every part of its still held is refunded and voided on its books', async () => {
     const available = coordinator.components.market.wallet().available
     const job = await coordinator.components.jobs.submit(spec(cheat, 5))
     const done = await waitForJob(coordinator, job.id, 60_000)
@@ -97,5 +103,15 @@ describe('held-back pay of provisional results, audited on real nodes', () => {
     assert.equal(payable(cheat), spent * 4 / 5, 'the cheat keeps only what was paid at once')
     assert.equal(coordinator.components.jobs.heldBack(job.id).forfeited, spent / 5)
     assert.equal(coordinator.components.market.wallet().available, available - spent * 4 / 5, 'the buyer got the held-back fifth back')
+    // the VOIDs reach the cheat: the fifth is voided on its books, not unpaid; the four fifths proven
+    await waitFor('the cheat\'s books settle the voided parts and hold the proofs of the rest', () => {
+      const seen = coordinatorAsSeenBy(cheat)
+      return seen.unpaid === 0 && seen.voided === spent / 5 && receivable(cheat) === spent * 4 / 5
+    }, { timeoutMs: 20_000 })
+    assert.equal(coordinator.components.market.wallet().peers.find(p => p.peer === cheat.peerId)?.voidedByUs, spent / 5, 'the buyer shows what it voided')
+    const books = await coordinator.components.market.reconcile(cheat.peerId)
+    assert.deepEqual(books.differences, [], 'the buyer\'s and the cheat\'s books agree to the micro-credit')
+    assert.deepEqual(books.remote.voided, { sent: 0, received: spent / 5 })
+    assert.equal(books.remote.receivable, books.local.payable)
   })
 })

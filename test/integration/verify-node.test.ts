@@ -78,6 +78,6 @@ describe('verification in a node', () => {
     await waitFor('the newcomer to book the decision made before it existed', () => late.components.verify.decisions.get(thread)?.winner.decider === a.peerId, { timeoutMs: 20_000 })
     // asked again, the peer has nothing newer: the cursor moved past it
     const again = await late.components.verify.catchUp(a.peerId)
-    assert.deepEqual(again, { received: 0, booked: 0, invalid: 0 })
+    assert.deepEqual(again, { received: 0, booked: 0, finalized: 0, invalid: 0 })
   })
 })

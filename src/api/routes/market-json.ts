@@ -12,7 +12,9 @@ export function peerBalanceJson (p: PeerBalance): PeerBalanceJson {
     limit: formatCredits(p.limit),
     limitSource: p.limitSource,
     unpaid: formatCredits(p.unpaid),
-    unproven: formatCredits(p.unproven)
+    unproven: formatCredits(p.unproven),
+    voided: formatCredits(p.voided),
+    voidedByUs: formatCredits(p.voidedByUs)
   }
 }
 
@@ -42,6 +44,7 @@ export function balanceViewJson (v: BalanceView): BalanceViewJson {
     receivable: formatCredits(v.receivable),
     payable: formatCredits(v.payable),
     sent: { nonce: v.sent.nonce, cumulative: formatCredits(v.sent.cumulative) },
-    received: { nonce: v.received.nonce, cumulative: formatCredits(v.received.cumulative) }
+    received: { nonce: v.received.nonce, cumulative: formatCredits(v.received.cumulative) },
+    voided: { sent: formatCredits(v.voided.sent), received: formatCredits(v.voided.received) }
   }
 }

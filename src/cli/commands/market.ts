@@ -148,7 +148,9 @@ function registerWalletCommands (program: Command): void {
         { what: 'owed to us / to them', ours: local.receivable, theirs: remote.payable },
         { what: 'owed by us / by them', ours: local.payable, theirs: remote.receivable },
         { what: 'last proof we sent / they accepted', ours: `#${local.sent.nonce} ${local.sent.cumulative}`, theirs: `#${remote.received.nonce} ${remote.received.cumulative}` },
-        { what: 'last proof they sent / we accepted', ours: `#${local.received.nonce} ${local.received.cumulative}`, theirs: `#${remote.sent.nonce} ${remote.sent.cumulative}` }
+        { what: 'last proof they sent / we accepted', ours: `#${local.received.nonce} ${local.received.cumulative}`, theirs: `#${remote.sent.nonce} ${remote.sent.cumulative}` },
+        { what: 'voided by us / they booked', ours: local.voided.sent, theirs: remote.voided.received },
+        { what: 'voided by them / we booked', ours: local.voided.received, theirs: remote.voided.sent }
       ], [{ header: '', value: r => r.what }, { header: 'this node', value: r => r.ours }, { header: peer.slice(-8), value: r => r.theirs }], opts)
       say(result.differences.length === 0 ? 'the two books agree' : `they differ:\n  ${result.differences.join('\n  ')}`, opts)
     })
@@ -161,6 +163,7 @@ function printPeers (peers: PeerBalanceJson[], opts: GlobalOptions): void {
     { header: 'we owe', value: p => p.payable },
     { header: 'net', value: p => p.net },
     { header: 'unpaid', value: p => p.unpaid },
+    { header: 'voided', value: p => p.voided },
     { header: 'limit', value: p => `${p.limit} (${p.limitSource})` }
   ], opts)
 }

@@ -10,7 +10,8 @@
  * under `<receipt>#rest` as the rest of the same receipt (the payee books
  * both parts against it). Disagreed: the part is refunded — and so is every
  * other part of that worker's still held, the deposit a cheat forfeits —
- * and the worker is blamed as when replicas outvote it.
+ * and the worker is blamed as when replicas outvote it; the worker is told
+ * with a signed VOID of each part, so its books settle those receipts.
  *
  * The audit row is written in the transaction that commits the result,
  * before the set-aside reaches the ledger's commit, so a crash never leaves
@@ -36,12 +37,14 @@ const DAY_MS = 24 * 60 * 60_000
 const SWEEP_BATCH = 256
 
 export type RerunVerdict = 'agreed' | 'disagreed' | 'unverified'
+/** A re-run's verdict, with the auditor's own result hash when it disagreed (named in the VOID). */
+export type RerunOutcome = RerunVerdict | { verdict: RerunVerdict, auditHash?: string }
 
 export interface JobAuditsComponents {
   db: Database
-  market: Pick<MarketApi, 'setAside' | 'capture' | 'release' | 'durable'>
+  market: Pick<MarketApi, 'setAside' | 'capture' | 'release' | 'durable' | 'voidPart'>
   /** Re-run the audited subtask here and compare with the worker's result. */
-  rerun: (audit: AuditRow, signal: AbortSignal) => Promise<RerunVerdict>
+  rerun: (audit: AuditRow, signal: AbortSignal) => Promise<RerunOutcome>
   /** An audited result disagreed: the worker's standing for the type drops, as when replicas outvote it. */
   caught: (audit: AuditRow) => void
   events: Pick<AgoraEvents, 'emit'>
@@ -200,13 +203,18 @@ export class JobAudits {
     // a part forfeited with another earlier in this sweep is not held any more
     if (this.repo.get(row.receiptId)?.state !== 'held') return
     let verdict: AuditVerdict = 'not-drawn'
-    if (this.init.rate > 0 && this.init.random() < this.init.rate) verdict = await this.c.rerun(row, this.stopping.signal)
+    let auditHash: string | undefined
+    if (this.init.rate > 0 && this.init.random() < this.init.rate) {
+      const outcome = await this.c.rerun(row, this.stopping.signal)
+      verdict = typeof outcome === 'string' ? outcome : outcome.verdict
+      auditHash = typeof outcome === 'string' ? undefined : outcome.auditHash
+    }
     if (this.stopping.signal.aborted) return
     if (verdict !== 'disagreed') {
       await this.pay(row, verdict)
       return
     }
-    await this.forfeit(row, 'disagreed')
+    await this.forfeit(row, 'disagreed', auditHash)
     for (const other of this.repo.heldOf(row.worker)) await this.forfeit(other, 'with-another')
     this.c.caught(row)
   }
@@ -225,9 +233,17 @@ export class JobAudits {
     this.settled(row, 'paid', verdict)
   }
 
-  private async forfeit (row: AuditRow, verdict: AuditVerdict): Promise<void> {
+  /**
+   * Refund the part, then tell the worker with a signed VOID that it will
+   * never be paid (its books settle the receipt; src/market/payments/void.ts).
+   * The VOID is kept and resent by the market until acknowledged, and is
+   * once per receipt, so a crash before the row moves runs this again safely.
+   */
+  private async forfeit (row: AuditRow, verdict: 'disagreed' | 'with-another', auditHash?: string): Promise<void> {
     this.c.market.release(row.holdId)
     await this.c.market.durable()
+    const reason = { kind: 'audit' as const, jobId: row.jobId, subtaskId: row.subtaskId, resultHash: row.resultHash, audited: verdict, ...(auditHash === undefined ? {} : { auditHash }) }
+    await this.c.market.voidPart({ payee: row.worker, receiptId: row.receiptId, amount: row.amount, reason })
     this.settled(row, 'forfeited', verdict)
   }
 

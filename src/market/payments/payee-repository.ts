@@ -1,4 +1,4 @@
-/** The payee side's tables (migration 010): receipts this node issued, and every proof it accepted. */
+/** The payee side's tables (migrations 010, 019, 021): receipts this node issued, every proof it accepted, the VOIDs it booked. */
 import type { Database } from '../../store/index.ts'
 import type { Micro } from '../amount.ts'
 import { inChunks, placeholders } from './batch.ts'
@@ -9,6 +9,8 @@ export interface IssuedRow {
   amount: Micro
   /** Paid in parts so far, while not paid in full (then `paidNonce` is set). */
   paid: Micro
+  /** Settled by the payer's VOID (migration 021): never to be paid, not unpaid either. */
+  voided: Micro
   paidNonce: number | null
 }
 
@@ -23,6 +25,7 @@ export interface ReceivedRow {
   receivedAt: number
 }
 
+const ISSUED = 'buyer, receipt_id AS id, amount, paid, voided, paid_nonce AS paidNonce'
 const RECEIVED = 'epoch, nonce, cumulative, root, digest, envelope, received_at AS receivedAt'
 
 export class PayeeRepository {
@@ -32,14 +35,32 @@ export class PayeeRepository {
     this.db = db
   }
 
+  /** Receipts neither paid in full nor settled by paid parts and a VOID (a receipt of 0 stays until a proof lists it). */
   unpaid (): IssuedRow[] {
-    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE paid_nonce IS NULL')
+    return this.db.prepare(`SELECT ${ISSUED} FROM payment_receipts_issued WHERE paid_nonce IS NULL AND (voided = 0 OR paid + voided < amount)`)
       .all() as unknown as IssuedRow[]
   }
 
   issued (buyer: string, id: string): IssuedRow | undefined {
-    return this.db.prepare('SELECT buyer, receipt_id AS id, amount, paid, paid_nonce AS paidNonce FROM payment_receipts_issued WHERE buyer = ? AND receipt_id = ?')
+    return this.db.prepare(`SELECT ${ISSUED} FROM payment_receipts_issued WHERE buyer = ? AND receipt_id = ?`)
       .get(buyer, id) as IssuedRow | undefined
+  }
+
+  /** Voided in all, per buyer. */
+  voidedTotals (): Array<{ buyer: string, voided: Micro }> {
+    return this.db.prepare('SELECT buyer, SUM(voided) AS voided FROM payment_receipts_issued WHERE voided > 0 GROUP BY buyer').all() as unknown as Array<{ buyer: string, voided: Micro }>
+  }
+
+  /** The VOID booked against a receipt (JSON), if any: the evidence. */
+  voidEnvelope (buyer: string, id: string): string | undefined {
+    const row = this.db.prepare('SELECT void_envelope AS envelope FROM payment_receipts_issued WHERE buyer = ? AND receipt_id = ?').get(buyer, id) as { envelope: string | null } | undefined
+    return row?.envelope ?? undefined
+  }
+
+  /** Book a VOID against a receipt not voided before (history kept: the paid parts stay as they are). */
+  void (buyer: string, id: string, amount: Micro, envelope: string, at: number): void {
+    this.db.prepare('UPDATE payment_receipts_issued SET voided = ?, void_envelope = ?, voided_at = ? WHERE buyer = ? AND receipt_id = ? AND voided = 0')
+      .run(amount, envelope, at, buyer, id)
   }
 
   issue (row: IssuedRow, at: number): void {

@@ -22,6 +22,7 @@ import type { Database } from '../../store/index.ts'
 import { GENESIS_ROOT, MAX_RECEIPT_ID_LENGTH, PAYMENT_EPOCH } from './constants.ts'
 import { PayeeRepository, type IssuedRow, type ReceivedRow } from './payee-repository.ts'
 import { chainRoot, paymentRefused, parsePaymentPayload, payloadDigest, type PaymentProof, type PaymentRule } from './proof.ts'
+import { checkedVoid } from './void.ts'
 
 export interface PayeeComponents {
   db: Database
@@ -32,6 +33,13 @@ export interface PayeeInit {
   /** This node's peer id: proofs must be addressed to it. */
   self: string
   now?: () => number
+}
+
+export interface VoidOutcome {
+  outcome: 'applied' | 'duplicate'
+  payer: string
+  receiptId: string
+  amount: Micro
 }
 
 export interface AcceptedProof {
@@ -61,6 +69,7 @@ export class Payee {
   /** Unpaid receipts per buyer, plus those paid since the last commit. */
   private issued = new Map<string, Map<string, IssuedRow>>()
   private unpaidBy = new Map<string, Micro>()
+  private voidedBy = new Map<string, Micro>()
   private paidPending: IssuedRow[] = []
   private books = new Map<string, PayerBook>()
   /** Books with digests in `recent`. */
@@ -89,7 +98,7 @@ export class Payee {
         why: `now ${formatCredits(receipt.amount)}`, details: { receiptId: receipt.receiptId, buyer: receipt.buyer }
       })
     }
-    const row: IssuedRow = { buyer: receipt.buyer, id: receipt.receiptId, amount: receipt.amount, paid: 0, paidNonce: null }
+    const row: IssuedRow = { buyer: receipt.buyer, id: receipt.receiptId, amount: receipt.amount, paid: 0, voided: 0, paidNonce: null }
     this.remember(row)
     this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount)
     const at = this.now()
@@ -148,7 +157,7 @@ export class Payee {
       if (row.paid === 0 && part === row.amount) whole.push(row.id)
       else parts.push(row)
       row.paid += part
-      if (row.paid === row.amount) {
+      if (row.paid + row.voided === row.amount) {
         row.paidNonce = proof.nonce
         this.paidPending.push(row)
       }
@@ -163,9 +172,59 @@ export class Payee {
     return { outcome: 'applied', payer: proof.payer, nonce: proof.nonce, cumulative: proof.cumulative, amount, receipts: ids.length }
   }
 
-  /** Receipts issued to `buyer` that no proof has paid yet. */
+  /** Receipts issued to `buyer` that no proof has paid yet (less what its VOIDs settled). */
   unpaid (buyer: string): Micro {
     return this.unpaidBy.get(buyer) ?? 0
+  }
+
+  /** What `buyer`'s VOIDs settled of receipts issued to it: neither paid nor unpaid. */
+  voided (buyer: string): Micro {
+    return this.voidedBy.get(buyer) ?? 0
+  }
+
+  /**
+   * Check and book a payer's VOID (wire bytes or a decoded envelope): the
+   * receipt it names was issued by us to its signer (else E1391), and the
+   * amount is at most what is still unpaid of it (else E1392); then that
+   * much of the receipt is settled by the VOID, which is kept. A VOID of a
+   * receipt voided before for the same amount is 'duplicate' and changes
+   * nothing; for another amount, E1393. Also E110–E117 and E1390
+   * (src/market/payments/void.ts). Wait for `ledger.durable()` before
+   * answering OK.
+   */
+  applyVoid (input: Uint8Array | Envelope): VoidOutcome {
+    const { envelope, payload, amount } = checkedVoid(input, this.self)
+    const buyer = envelope.from
+    const details = { payer: buyer, receiptId: payload.receiptId }
+    const row = this.issued.get(buyer)?.get(payload.receiptId) ?? this.repo.issued(buyer, payload.receiptId)
+    if (row === undefined) throw new AgoraError('E1391', `VOID of receipt ${payload.receiptId}`, { why: 'this node issued no such receipt to the payer', details })
+    const outcome = { payer: buyer, receiptId: row.id, amount }
+    if (row.voided > 0) {
+      if (row.voided === amount) return { ...outcome, outcome: 'duplicate' }
+      throw new AgoraError('E1393', `VOID of receipt ${row.id} for ${formatCredits(amount)} credits`, { why: `it was voided before for ${formatCredits(row.voided)}`, details })
+    }
+    const left = row.paidNonce === null ? row.amount - row.paid : 0
+    if (amount > left) {
+      throw new AgoraError('E1392', `VOID of receipt ${row.id} for ${formatCredits(amount)} credits`, {
+        why: `it was issued for ${formatCredits(row.amount)}, of which ${formatCredits(row.amount - left)} is paid: ${formatCredits(left)} is left`, details
+      })
+    }
+    row.voided = amount
+    this.unpaidBy.set(buyer, (this.unpaidBy.get(buyer) ?? 0) - amount)
+    this.voidedBy.set(buyer, (this.voidedBy.get(buyer) ?? 0) + amount)
+    // settled: forgotten here once the commit has it, as a receipt paid in full is
+    if (row.paid + row.voided === row.amount) this.paidPending.push(row)
+    const at = this.now()
+    const json = JSON.stringify(envelope)
+    this.ledger.write(() => { this.repo.void(buyer, row.id, amount, json, at) })
+    return { ...outcome, outcome: 'applied' }
+  }
+
+  /** The VOID booked against a receipt issued to `buyer` (evidence), if any. */
+  voidOf (buyer: string, receiptId: string): Envelope | undefined {
+    this.ledger.flush()
+    const json = this.repo.voidEnvelope(buyer, receiptId)
+    return json === undefined ? undefined : parseEnvelope(JSON.parse(json))
   }
 
   /** The last proof accepted from `payer` (nonce 0: none yet). */
@@ -212,12 +271,16 @@ export class Payee {
       if (row === undefined || row.paidNonce !== null) {
         const known = row ?? this.repo.issued(proof.payer, receipt.id)
         const rule: PaymentRule = known === undefined ? 'unknown-receipt' : 'already-paid'
-        const why = known === undefined ? 'this node issued no such receipt to the payer' : `it was paid by proof ${String(known.paidNonce)}`
+        const why = known === undefined
+          ? 'this node issued no such receipt to the payer'
+          : known.paidNonce === null ? `it is settled: ${formatCredits(known.paid)} paid, ${formatCredits(known.voided)} voided` : `it was paid by proof ${String(known.paidNonce)}`
         throw paymentRefused('E1121', rule, `payment proof covers receipt ${receipt.id}`, why, details(receipt.id))
       }
       // the whole price at once, or a part of what is left of it (a buyer that held part back for an audit)
-      if (receipt.amount > row.amount - row.paid || (receipt.amount === 0 && row.amount > 0)) {
-        const why = row.paid === 0 ? `it was issued for ${formatCredits(row.amount)}` : `it was issued for ${formatCredits(row.amount)}, of which ${formatCredits(row.paid)} is paid`
+      if (receipt.amount > row.amount - row.paid - row.voided || (receipt.amount === 0 && row.amount > 0)) {
+        const why = row.paid === 0 && row.voided === 0
+          ? `it was issued for ${formatCredits(row.amount)}`
+          : `it was issued for ${formatCredits(row.amount)}, of which ${formatCredits(row.paid)} is paid and ${formatCredits(row.voided)} voided`
         throw paymentRefused('E1121', 'amount', `payment proof pays receipt ${receipt.id} ${formatCredits(receipt.amount)} credits`, why, details(receipt.id))
       }
       rows.push(row)
@@ -260,8 +323,9 @@ export class Payee {
     this.unpaidBy = new Map()
     for (const row of this.repo.unpaid()) {
       this.remember(row)
-      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount - row.paid)
+      this.unpaidBy.set(row.buyer, (this.unpaidBy.get(row.buyer) ?? 0) + row.amount - row.paid - row.voided)
     }
+    this.voidedBy = new Map(this.repo.voidedTotals().map(({ buyer, voided }) => [buyer, voided]))
     this.paidPending = []
     this.books = new Map()
     this.dirty.clear()

@@ -12,6 +12,9 @@
  *    E1120, E1121) decide — no replay guard here: a proof sent again
  *    unchanged must be answered OK, its nonce is the replay protection;
  *  - balance: this node's view of the pair with the caller;
+ *  - void: the caller's own; the payee's checks (kind, addressee, signature,
+ *    the receipt issued to the caller, at most what is unpaid of it: E113,
+ *    E117, E112, E1390–E1393) decide; a VOID sent again is answered OK;
  *  - propose: the caller's own; the auction's checks (verifier, need open,
  *    deadline, budget, the seller's offer) decide.
  *
@@ -35,6 +38,8 @@ export interface MarketHandlerDeps {
   onRequest: (buyer: string, payload: RequestPayload, envelope: Envelope, signal: AbortSignal) => Promise<MarketResponse>
   /** Payee: check and book a PAYMENT proof (throws the refusal). */
   onPayment: (payer: string, envelope: Envelope) => Promise<void>
+  /** Payee: check and book a VOID of part of a receipt (throws the refusal). */
+  onVoid: (payer: string, envelope: Envelope) => Promise<void>
   /** Buyer: keep a seller's PROPOSE for one of our needs (throws the refusal). */
   onPropose: (seller: string, envelope: Envelope) => void
   /** This node's view of the pair with `peer`. */
@@ -46,7 +51,7 @@ export interface MarketHandlerDeps {
 type Handlers = { [T in MarketRequestType]: (request: Extract<MarketRequest, { type: T }>, context: HandlerContext) => Promise<MarketResponse> }
 
 /** Codes that blame the sender: its message was forged, replayed, malformed, misaddressed or out of order. */
-const SENDER_FAULTS = new Set(['E110', 'E111', 'E112', 'E113', 'E114', 'E115', 'E116', 'E117', 'E1117', 'E1118', 'E1120', 'E1121'])
+const SENDER_FAULTS = new Set(['E110', 'E111', 'E112', 'E113', 'E114', 'E115', 'E116', 'E117', 'E1117', 'E1118', 'E1120', 'E1121', 'E1390', 'E1391', 'E1392', 'E1393'])
 
 export function isSenderFault (err: unknown): err is AgoraError {
   return err instanceof AgoraError && SENDER_FAULTS.has(err.code)
@@ -67,6 +72,10 @@ export function createMarketHandler (deps: MarketHandlerDeps): UnaryHandler<Mark
       return { type: 'payment', ok: true }
     },
     balance: async (_request, context) => deps.balance(context.peerId),
+    void: async (request, context) => {
+      await deps.onVoid(context.peerId, own(request.envelope, context.peerId))
+      return { type: 'void', ok: true }
+    },
     propose: async (request, context) => {
       deps.onPropose(context.peerId, own(request.envelope, context.peerId))
       return { type: 'proposal', ok: true }

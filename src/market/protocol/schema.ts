@@ -13,7 +13,10 @@
  *  - `balance`: answered by the responder's unsigned view of the pair;
  *  - `propose` + a PROPOSE envelope (seller → buyer, for a NEED the buyer
  *    gossiped): answered `{ ok: true }` once kept, or an error (E1131
- *    after the deadline, E1132 above the budget, E1133 no such open need).
+ *    after the deadline, E1132 above the budget, E1133 no such open need);
+ *  - `void` + a VOID envelope (payer → payee: a part of a receipt that will
+ *    never be paid, forfeited after an audit): answered `{ ok: true }` once
+ *    booked (or booked before), or an error (E1390–E1393, E112…).
  */
 import { z } from 'zod'
 import { envelopeSchema } from '../../identity/index.ts'
@@ -74,7 +77,9 @@ export const balanceViewWireSchema = z.object({
   receivable: creditsWire,
   payable: creditsWire,
   sent: proofState,
-  received: proofState
+  received: proofState,
+  /** Parts of receipts voided (sent by this side, received from the other); absent from a node before VOIDs. */
+  voided: z.object({ sent: creditsWire, received: creditsWire }).strict().optional()
 }).strict()
 
 export type BalanceViewWire = z.infer<typeof balanceViewWireSchema>
@@ -83,7 +88,8 @@ export const marketRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('request'), envelope: envelopeSchema }).strict(),
   z.object({ type: z.literal('payment'), envelope: envelopeSchema }).strict(),
   z.object({ type: z.literal('balance') }).strict(),
-  z.object({ type: z.literal('propose'), envelope: envelopeSchema }).strict()
+  z.object({ type: z.literal('propose'), envelope: envelopeSchema }).strict(),
+  z.object({ type: z.literal('void'), envelope: envelopeSchema }).strict()
 ])
 
 export const marketResponseSchema = z.discriminatedUnion('type', [
@@ -93,7 +99,8 @@ export const marketResponseSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pending'), contractId: marketIdSchema }).strict(),
   z.object({ type: z.literal('payment'), ok: z.literal(true) }).strict(),
   z.object({ type: z.literal('balance'), view: balanceViewWireSchema }).strict(),
-  z.object({ type: z.literal('proposal'), ok: z.literal(true) }).strict()
+  z.object({ type: z.literal('proposal'), ok: z.literal(true) }).strict(),
+  z.object({ type: z.literal('void'), ok: z.literal(true) }).strict()
 ])
 
 export type MarketRequest = z.infer<typeof marketRequestSchema>

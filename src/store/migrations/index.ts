@@ -22,6 +22,8 @@ import { m016DecisionEnvelopes } from './016-decision-envelopes.ts'
 import { m017SyncCursors } from './017-sync-cursors.ts'
 import { m018DecisionPay } from './018-decision-pay.ts'
 import { m019ReceiptParts } from './019-receipt-parts.ts'
+import { m020FinalizeEnvelopes } from './020-finalize-envelopes.ts'
+import { m021ReceiptVoids } from './021-receipt-voids.ts'
 
 export interface Migration {
   version: number
@@ -48,5 +50,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m016DecisionEnvelopes,
   m017SyncCursors,
   m018DecisionPay,
-  m019ReceiptParts
+  m019ReceiptParts,
+  m020FinalizeEnvelopes,
+  m021ReceiptVoids
 ]

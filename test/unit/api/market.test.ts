@@ -18,7 +18,7 @@ const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 const headers = { authorization: `Bearer ${TOKEN}`, host: '127.0.0.1' }
 const PEER = '12D3KooWGRUVZPFK7bHNnRSZyLYs8Y2JnDbxDgxLZKdnzqkNaxSr'
 
-const balance: PeerBalance = { peer: PEER, receivable: 2_500_000, payable: 1, net: 2_499_999, limit: 100_000_000, limitSource: 'default', unpaid: 0, unproven: 1 }
+const balance: PeerBalance = { peer: PEER, receivable: 2_500_000, payable: 1, net: 2_499_999, limit: 100_000_000, limitSource: 'default', unpaid: 0, unproven: 1, voided: 3, voidedByUs: 0 }
 const wallet: Wallet = { balance: 1_002_499_999, available: 992_499_999, held: 10_000_000, earned: 2_500_000, spent: 1, grant: 1_000_000_000, peers: [balance] }
 const contract: Contract = {
   id: 'c-1', role: 'buyer', buyer: 'me', seller: PEER, offerId: 'o-1', what: 'text.embed', quantity: 4, unitPrice: 250_000, maxTotal: 1_000_000,
@@ -47,7 +47,7 @@ function stubMarket (): MarketApi & { calls: unknown[] } {
     accept: async () => contract,
     reject: async (id, reason) => { calls.push(['reject', id, reason]); return { ...contract, state: 'rejected', reason: reason ?? 'declined' } },
     cancel: async () => ({ ...contract, state: 'cancelled' }),
-    reconcile: async peer => ({ local: { peer, receivable: 1, payable: 2, sent: { nonce: 3, cumulative: 2 }, received: { nonce: 1, cumulative: 1 } }, remote: { peer: 'me', receivable: 2, payable: 1, sent: { nonce: 1, cumulative: 1 }, received: { nonce: 3, cumulative: 2 } }, differences: [] }),
+    reconcile: async peer => ({ local: { peer, receivable: 1, payable: 2, sent: { nonce: 3, cumulative: 2 }, received: { nonce: 1, cumulative: 1 }, voided: { sent: 0, received: 3 } }, remote: { peer: 'me', receivable: 2, payable: 1, sent: { nonce: 1, cumulative: 1 }, received: { nonce: 3, cumulative: 2 }, voided: { sent: 3, received: 0 } }, differences: [] }),
     hold: unused,
     contractFor: unused,
     capture: unused,
@@ -55,6 +55,7 @@ function stubMarket (): MarketApi & { calls: unknown[] } {
     captured: unused,
     release: unused,
     durable: async () => {},
+    voidPart: unused,
     admit: unused,
     issue: unused,
     need: async input => { calls.push(['need', input]); return { ...need, taskType: input.taskType, quantity: input.quantity, budget: input.budget, deadline: input.deadline, decideMode: input.decide ?? 'auto' } },
@@ -95,7 +96,7 @@ describe('wallet and market routes', () => {
     assert.equal(res.statusCode, 200)
     assert.deepEqual(res.json(), {
       balance: '1002.499999', available: '992.499999', held: '10.000000', earned: '2.500000', spent: '0.000001', grant: '1000.000000',
-      peers: [{ peer: PEER, receivable: '2.500000', payable: '0.000001', net: '2.499999', limit: '100.000000', limitSource: 'default', unpaid: '0.000000', unproven: '0.000001' }]
+      peers: [{ peer: PEER, receivable: '2.500000', payable: '0.000001', net: '2.499999', limit: '100.000000', limitSource: 'default', unpaid: '0.000000', unproven: '0.000001', voided: '0.000003', voidedByUs: '0.000000' }]
     })
     const limits = await app.inject({ method: 'GET', url: '/api/v1/market/limits', headers })
     assert.equal(limits.json()[0].limit, '100.000000')
@@ -166,6 +167,7 @@ describe('wallet and market routes', () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/wallet/reconcile/${PEER}`, headers })
     assert.equal(res.statusCode, 200, res.body)
     assert.deepEqual(res.json().local.sent, { nonce: 3, cumulative: '0.000002' })
+    assert.deepEqual(res.json().local.voided, { sent: '0.000000', received: '0.000003' })
   })
 })
 

@@ -12,6 +12,7 @@ import { silentLogger } from '../../../src/observability/logger.ts'
 import { booksNode, CREDIT, type BooksNode } from '../market/books-nodes.ts'
 import type { AgoraEventMap } from '../../../src/events.ts'
 import type { TaskAssignment } from '../../../src/jobs/protocol/types.ts'
+import type { VoidPayload } from '../../../src/market/payments/index.ts'
 
 const PRICE = CREDIT
 const WINDOW = 60_000
@@ -39,7 +40,8 @@ async function setup (verdict: (receiptId: string) => RerunVerdict = () => 'agre
       setAside: (from, to, amount, options) => { buyer.escrow.setAside(from, to, amount, options) },
       capture: input => { buyer.escrow.capture(input) },
       release: holdId => { buyer.escrow.release(holdId) },
-      durable: async () => { await buyer.ledger.durable() }
+      durable: async () => { await buyer.ledger.durable() },
+      voidPart: async input => { buyer.voids.add(input) }
     },
     rerun: async audit => {
       reruns.push(audit.receiptId)
@@ -119,11 +121,25 @@ test('an audited result that disagrees: its part and the worker\'s other held pa
   payAll(t, 0)
   payAll(t, 1)
   // the cheat was paid four fifths of each result; the honest worker all of its one
-  assert.equal((t.sellers[0] as BooksNode).payee.unpaid(t.buyer.peerId), 2 * PRICE / 5)
+  const cheat = t.sellers[0] as BooksNode
+  assert.equal(cheat.payee.unpaid(t.buyer.peerId), 2 * PRICE / 5)
   assert.equal((t.sellers[1] as BooksNode).payee.unpaid(t.buyer.peerId), 0)
+  // a VOID of each forfeited part, naming the audit; once delivered the cheat's books settle both receipts
+  const voids = t.buyer.voids.pending(cheat.peerId)
+  assert.deepEqual(voids.map(v => [v.receiptId, v.amount, (v.envelope.payload as VoidPayload).reason.audited]).sort(), [['bad', PRICE / 5, 'disagreed'], ['later', PRICE / 5, 'with-another']])
+  assert.deepEqual(t.buyer.voids.pending((t.sellers[1] as BooksNode).peerId), [])
+  for (const v of voids) {
+    assert.equal(cheat.payee.applyVoid(encodeEnvelope(v.envelope)).outcome, 'applied')
+    t.buyer.voids.acknowledged(cheat.peerId, v.receiptId)
+  }
+  assert.equal(cheat.payee.unpaid(t.buyer.peerId), 0)
+  assert.equal(cheat.payee.voided(t.buyer.peerId), 2 * PRICE / 5)
+  assert.equal(t.buyer.voids.voided(cheat.peerId), 2 * PRICE / 5)
+  assert.equal(-t.buyer.ledger.balance(`payable:${cheat.peerId}`), cheat.ledger.balance(`receivable:${t.buyer.peerId}`))
   t.buyer.clock.now += WINDOW
   await t.audits.settleDue()
   assert.equal(t.events.length, 3, 'settled once each')
+  assert.deepEqual(t.buyer.voids.pending(cheat.peerId), [], 'no VOID signed again')
 })
 
 test('a restart keeps what is held: new audits on the same books settle it once due', async () => {
@@ -137,7 +153,8 @@ test('a restart keeps what is held: new audits on the same books settle it once 
       setAside: () => { throw new Error('not used') },
       capture: input => { t.buyer.escrow.capture(input) },
       release: holdId => { t.buyer.escrow.release(holdId) },
-      durable: async () => { await t.buyer.ledger.durable() }
+      durable: async () => { await t.buyer.ledger.durable() },
+      voidPart: async () => { throw new Error('not used') }
     },
     rerun: async () => 'agreed',
     caught: () => {},

@@ -44,7 +44,8 @@ export function coordinatorBooks (books: BooksNode): CoordinatorBooks {
       setAside: (from, to, amount, options) => { books.escrow.setAside(from, to, amount, options) },
       capture: market.capture,
       release: market.release,
-      durable: market.durable
+      durable: market.durable,
+      voidPart: async () => { throw new Error('not used: audits are not drawn here') }
     },
     rerun: async () => 'agreed',
     caught: () => {},

@@ -9,6 +9,7 @@ import { generateIdentity, type Envelope, type NodeIdentity } from '../../../src
 import { Escrow } from '../../../src/market/escrow/index.ts'
 import { AVAILABLE, EARNED, GRANT, HELD_PREFIX, Ledger, PAYABLE_PREFIX, RECEIVABLE_PREFIX, SETTLEMENT, SPENT, accountSign } from '../../../src/market/ledger/index.ts'
 import { Payee, Payer, refusedRule } from '../../../src/market/payments/index.ts'
+import { SentVoids } from '../../../src/market/payments/voids-sent.ts'
 import { isCode } from '../../harness/checks.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { Database } from '../../../src/store/index.ts'
@@ -26,6 +27,7 @@ export interface BooksNode {
   escrow: Escrow
   payer: Payer
   payee: Payee
+  voids: SentVoids
   grant: number
 }
 
@@ -60,7 +62,8 @@ function build (db: Database, identity: NodeIdentity, clock: Clock, options: Boo
   const payer = new Payer({ db, ledger, identity, logger }, { now, ...(options.maxReceiptsPerProof === undefined ? {} : { maxReceiptsPerProof: options.maxReceiptsPerProof }) })
   const payee = new Payee({ db, ledger }, { self: identity.peerIdString, now })
   const escrow = new Escrow({ db, ledger, logger, owed: payer }, { now })
-  return { db, identity, peerId: identity.peerIdString, clock, ledger, escrow, payer, payee, grant }
+  const voids = new SentVoids({ db, ledger, identity }, { now })
+  return { db, identity, peerId: identity.peerIdString, clock, ledger, escrow, payer, payee, voids, grant }
 }
 
 /**

@@ -97,8 +97,8 @@ test('reconcile: both views side by side; none differ once traffic stopped', asy
     await waitFor('the rest paid', () => mirrored(p))
     const after = await p.buyer.market.reconcile(p.seller.peerId)
     assert.deepEqual(after.differences, [])
-    assert.deepEqual(after.local, { peer: p.seller.peerId, receivable: 0, payable: 2.5 * C, sent: { nonce: 2, cumulative: 2.5 * C }, received: { nonce: 0, cumulative: 0 } })
-    assert.deepEqual(after.remote, { peer: p.buyer.peerId, receivable: 2.5 * C, payable: 0, sent: { nonce: 0, cumulative: 0 }, received: { nonce: 2, cumulative: 2.5 * C } })
+    assert.deepEqual(after.local, { peer: p.seller.peerId, receivable: 0, payable: 2.5 * C, sent: { nonce: 2, cumulative: 2.5 * C }, received: { nonce: 0, cumulative: 0 }, voided: { sent: 0, received: 0 } })
+    assert.deepEqual(after.remote, { peer: p.buyer.peerId, receivable: 2.5 * C, payable: 0, sent: { nonce: 0, cumulative: 0 }, received: { nonce: 2, cumulative: 2.5 * C }, voided: { sent: 0, received: 0 } })
   } finally {
     await p.stop()
   }

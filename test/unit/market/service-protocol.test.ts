@@ -359,7 +359,7 @@ test('a balance request is answered with this node\'s view of the pair', async (
     const answer = await send(w, w.rogue, { type: 'balance' })
     assert.deepEqual(answer, {
       type: 'balance',
-      view: { peer: w.rogue.peerIdString, receivable: '2.000000', payable: '0.000000', sent: { nonce: 0, cumulative: '0.000000' }, received: { nonce: 1, cumulative: '2.000000' } }
+      view: { peer: w.rogue.peerIdString, receivable: '2.000000', payable: '0.000000', sent: { nonce: 0, cumulative: '0.000000' }, received: { nonce: 1, cumulative: '2.000000' }, voided: { sent: '0.000000', received: '0.000000' } }
     })
   } finally { await w.stop() }
 })

@@ -134,3 +134,15 @@ test('a FINALIZE that arrives before its DECIDE (gossip reorders) takes effect o
   assert.equal(decisions.get(thread)?.finalized, true)
   assert.deepEqual(settled, ['FINALIZE 1'])
 })
+
+test('this node\'s FINALIZE is handed to `keep` before it goes out, and comes after its DECIDE in Lamport order even when the node restarted since', async () => {
+  // a fresh network: its Lamport clock for the thread starts again, as after a restart
+  const { net, published, self } = await network()
+  const kept: Array<{ lamport: number, publishedBefore: number }> = []
+  await net.finalized({ thread: 'job', epoch: 1, lamport: 5, decider: self, result: H('a') }, 1_000_000, envelope => {
+    kept.push({ lamport: (envelope.payload as { lamport: number }).lamport, publishedBefore: published.length })
+  })
+  assert.deepEqual(kept, [{ lamport: 6, publishedBefore: 0 }])
+  const sent = decodeEnvelope(published[0] as Uint8Array)
+  assert.deepEqual([sent.kind, (sent.payload as { lamport: number }).lamport, (sent.payload as { amount: string }).amount], ['FINALIZE', 6, '1.000000'])
+})

@@ -59,14 +59,14 @@ test('a peer\'s decisions arrive page by page in booking order; the next pull st
     // many share a millisecond: the cursor is (at, thread, decider, epoch), not the time alone
     serverRepo.insert({ thread: `${alice.peerIdString}/job-${i}`, decider: alice.peerIdString, epoch: 1, lamport: 1, result: 'a'.repeat(64) }, now - 1000 + Math.floor(i / 50), JSON.stringify(e))
   }
-  assert.deepEqual(await client.pull('server'), { received: count, booked: count, invalid: 0 })
+  assert.deepEqual(await client.pull('server'), { received: count, booked: count, finalized: 0, invalid: 0 })
   assert.equal(book.size(), count)
-  assert.deepEqual(await client.pull('server'), { received: 0, booked: 0, invalid: 0 })
+  assert.deepEqual(await client.pull('server'), { received: 0, booked: 0, finalized: 0, invalid: 0 })
   const later = decide(alice, 'job-late', 2)
   serverRepo.insert({ thread: `${alice.peerIdString}/job-late`, decider: alice.peerIdString, epoch: 2, lamport: 2, result: 'a'.repeat(64) }, now, JSON.stringify(later))
-  assert.deepEqual(await client.pull('server'), { received: 1, booked: 1, invalid: 0 })
+  assert.deepEqual(await client.pull('server'), { received: 1, booked: 1, finalized: 0, invalid: 0 })
   // after a restart (a new sync room on the same store) the pull starts where the last one ended, not at the window's start
-  assert.deepEqual(await restarted().pull('server'), { received: 0, booked: 0, invalid: 0 })
+  assert.deepEqual(await restarted().pull('server'), { received: 0, booked: 0, finalized: 0, invalid: 0 })
 })
 
 test('a forged decision, or one signed by a node that does not own the thread, is dropped and counted against the peer that handed it over', async () => {
@@ -81,7 +81,7 @@ test('a forged decision, or one signed by a node that does not own the thread, i
     const p = e.payload as { thread: string }
     serverRepo.insert({ thread: p.thread, decider: e.from, epoch: 1, lamport: 1, result: 'x'.repeat(64) }, now - 100 + i, JSON.stringify(e))
   }
-  assert.deepEqual(await client.pull('server'), { received: 3, booked: 1, invalid: 2 })
+  assert.deepEqual(await client.pull('server'), { received: 3, booked: 1, finalized: 0, invalid: 2 })
   assert.deepEqual(blamed, ['server'])
   assert.equal(book.get(`${alice.peerIdString}/job-1`)?.winner.result, 'a'.repeat(64))
   assert.equal(book.get(`${alice.peerIdString}/job-2`), undefined)
