@@ -66,6 +66,22 @@ describe('CLI errors', () => {
     }
   })
 
+  test('restart keeps the config file the node ran with: a change saved there reaches the new node (it was lost without -c)', async () => {
+    const file = join(dir(), 'agora.yaml')
+    await agora(['config', 'init', '--config', file])
+    await agora(['config', 'set', 'node.name', 'from-the-file', '--config', file])
+    const first = await startDaemon(['--config', file])
+    try {
+      assert.equal((JSON.parse(await agora(['status', '--json', '--data-dir', first.dataDir])) as { name: string }).name, 'from-the-file')
+      await agora(['config', 'set', 'node.name', 'changed-since', '--config', file])
+      const again = JSON.parse(await agora(['restart', '--data-dir', first.dataDir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--no-discovery', '--json'])) as { pid: number }
+      trackDaemon(first.dataDir, again.pid)
+      assert.equal((JSON.parse(await agora(['status', '--json', '--data-dir', first.dataDir])) as { name: string }).name, 'changed-since')
+    } finally {
+      await agora(['stop', '--data-dir', first.dataDir]).catch(() => '')
+    }
+  })
+
   test('identity export does not print the private key on a terminal unless --force; a pipe or --out gets it', async () => {
     const data = dir()
     const pemFile = join(data, 'in.pem')

@@ -60,15 +60,18 @@ export function registerNodeCommands (program: Command): void {
     })
 
   startOptions(program.command('restart')
-    .description('stop the node on the data dir (if one runs) and start it again in the background, with these start flags')
+    .description('stop the node on the data dir (if one runs) and start it again in the background, with these start flags and the config file the old one used (unless -c names another)')
     .option('--timeout <seconds>', 'how long to wait for the old one to exit', '30'))
     .action(async (flags: StartFlags & { timeout: string }, cmd: Command) => {
       const opts = globalOptions(cmd)
       const timeoutS = secondsFlag('--timeout', flags.timeout)
       const { startDetached, waitForExit } = await import('../../daemon/detach.ts')
       let running: { pid: number } | undefined
+      let configFile: string | null = null
       try {
         running = await clientFor(opts.dataDir).status()
+        // the file it runs with: changes saved there (config set --live) must reach the new node, found by search or not
+        if (opts.config === undefined) configFile = (await clientFor(opts.dataDir).config()).file
       } catch {
         // nothing runs on this data dir: a restart is then a start
       }
@@ -79,6 +82,7 @@ export function registerNodeCommands (program: Command): void {
       }
       // the new node gets the flags given here (settings that should last belong in the config file)
       const argv = ['start', ...process.argv.slice(2).filter(arg => arg !== 'restart')].filter((arg, i, all) => arg !== '--timeout' && all[i - 1] !== '--timeout' && !arg.startsWith('--timeout='))
+      if (configFile !== null) argv.push('--config', configFile)
       const status = await withSpinner('starting the node…', opts, async () => await startDetached({ dataDir: opts.dataDir, argv }))
       printStatus(status, opts)
     })
