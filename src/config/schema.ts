@@ -194,6 +194,7 @@ export const verifySchema = z.object({
   alpha: z.number().gt(0).max(1).default(0.3).describe('Share of the active verifiers a quorum may take'),
   bootstrapMinVerifiers: z.number().int().min(1).default(10).describe('Bootstrap mode (K = 1, decisions provisional) while fewer verifiers than this are active…'),
   bootstrapStableMs: z.number().int().min(0).default(24 * 60 * 60_000).describe('… and until the count has held for this long'),
+  quorumReruns: z.number().int().min(1).max(50).default(1).describe('Verifiers of a quorum check that re-run the subtask themselves (at most K); the others compare with the first re-run. 1 costs one replica per check; more close the gap a lazy or colluding re-runner leaves (copying the result it checks), at that many times the work'),
   revealAfterMs: z.number().int().min(10).default(2000).describe('A verifier reveals its attestation once K commitments are seen, or after this long'),
   redundancy: z.record(z.string().min(1).max(64), z.number().int().min(1).max(16)).default({}).describe('Workers per subtask by task type when a job asks for fewer, e.g. {"text.entities": 2}: each result is compared with the replicas\' (docs/verification.md)'),
   adaptive: z.boolean().default(false).describe('Cross-check results of jobs that ask for no redundancy with one replica each: every result of a worker not yet trusted for the task type, then a sample (adaptive replication)'),

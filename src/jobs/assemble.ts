@@ -152,6 +152,7 @@ function verifierChecks (c: JobsAssemblyComponents, dispatcher: Dispatcher, comp
     quorum: () => verify.status(),
     decided: async (thread, epoch, result, verifiers, signal, pay) => await verify.decided(thread, epoch, result, signal, verifiers, pay),
     paysFor: (thread, epoch) => verify.paysFor(thread, epoch),
+    reruns: () => c.config.verify.quorumReruns,
     log
   })
   const verifier = new CheckVerifier({

@@ -2,8 +2,8 @@
  * The coordinator's side of verifiers on the network (protocol.ts): once
  * the network has left bootstrap mode, a result to be cross-checked goes to
  * K verifiers of its task type instead of replicas this node compares
- * itself. The first (drawn at random) re-runs it; the others compare with
- * that re-run; each ATTESTs; this node, the thread's decider, DECIDEs when
+ * itself. The first (drawn at random) re-runs it — the first R with
+ * verify.quorumReruns = R — and the others compare with that re-run; each ATTESTs; this node, the thread's decider, DECIDEs when
  * K reveal it valid (src/verify/network.ts). The result then
  * stands verified by the quorum — not provisional. K verdicts `invalid`
  * outvote it. Anything else — too few verifiers answered, a result too
@@ -27,6 +27,8 @@ export interface QuorumChecksComponents {
   decided: (thread: string, epoch: number, result: string, verifiers: readonly string[], signal: AbortSignal, pay?: DecisionPay) => Promise<boolean>
   /** Whether this node's decision of (thread, epoch) holds its result's pay. */
   paysFor?: ((thread: string, epoch: number) => boolean) | undefined
+  /** Verifiers of a check that re-run the subtask themselves (verify.quorumReruns; at most K); the others compare with the first re-run. Default 1. */
+  reruns?: (() => number) | undefined
   log: Logger
 }
 
@@ -78,23 +80,19 @@ export class QuorumChecks {
     const decided = this.c.decided(thread, epoch, primary.resultHash, drawn, AbortSignal.any([signal, waiting.signal]), pay)
     try {
       const request: CheckRequest = { thread, epoch, assignment, worker: primary.worker, receipt: primary.receipt, result: primary.result, resultHash: primary.resultHash }
-      // one re-run, which the others compare with (K re-runs would cost K times the work); a busy verifier passes it to a spare
+      // R re-runs (1 by default: K would cost K times the work, but a lazy or colluding re-runner then passes a copied result alone); the others compare with the first
+      const want = Math.min(k, Math.max(1, Math.floor(this.c.reruns?.() ?? 1)))
       const pool = [...drawn]
-      let rerun: { verifier: string, answer: CheckResponse } | undefined
-      while (rerun === undefined && pool.length >= k) {
-        const verifier = pool.shift() as string
-        const [answer] = await Promise.allSettled([this.c.ask(verifier, { ...request, wantResult: true }, signal)])
-        if (answer?.status === 'fulfilled' && Object.hasOwn(answer.value, 'result')) rerun = { verifier, answer: answer.value }
-        else this.c.log.debug({ thread, verifier, err: answer?.status === 'rejected' ? messageOf(answer.reason) : 'no result' }, 'a verifier could not re-run')
-      }
-      if (rerun === undefined) return undefined
-      const replica = { verifier: rerun.verifier, result: rerun.answer.result, resultHash: rerun.answer.resultHash }
-      const others = pool.slice(0, k - 1)
-      const answers = [{ status: 'fulfilled', value: rerun.answer } as const, ...await Promise.allSettled(others.map(async peer => await this.c.ask(peer, { ...request, replica }, signal)))]
+      const reruns = await this.reruns(request, pool, want, k, signal)
+      const first = reruns[0]
+      if (first === undefined || reruns.length < want) return undefined
+      const replica = { verifier: first.verifier, result: first.answer.result, resultHash: first.answer.resultHash }
+      const others = pool.slice(0, k - want)
+      const answers = [...reruns.map(r => ({ status: 'fulfilled', value: r.answer } as const)), ...await Promise.allSettled(others.map(async peer => await this.c.ask(peer, { ...request, replica }, signal)))]
       let valid = 0
       let invalid = 0
       for (const [i, answer] of answers.entries()) {
-        if (answer.status !== 'fulfilled') this.c.log.debug({ thread, verifier: others[i - 1], err: messageOf(answer.reason) }, 'a verifier did not answer')
+        if (answer.status !== 'fulfilled') this.c.log.debug({ thread, verifier: others[i - reruns.length], err: messageOf(answer.reason) }, 'a verifier did not answer')
         else if (answer.value.verdict === 'valid') valid++
         else invalid++
       }
@@ -111,5 +109,26 @@ export class QuorumChecks {
       // the listener is gone either way; its answer no longer matters
       decided.catch(() => {})
     }
+  }
+
+  /**
+   * `want` re-runs from the front of `pool` (taken from it), asked at once; a
+   * verifier that cannot re-run hands its place to the next, as long as K − want
+   * remain for the comparisons. Fewer than `want` when the pool runs short.
+   */
+  private async reruns (request: CheckRequest, pool: string[], want: number, k: number, signal: AbortSignal): Promise<Array<{ verifier: string, answer: CheckResponse }>> {
+    const got: Array<{ verifier: string, answer: CheckResponse }> = []
+    while (got.length < want) {
+      const room = pool.length - (k - want)
+      if (room <= 0) break
+      const batch = pool.splice(0, Math.min(want - got.length, room))
+      const answers = await Promise.allSettled(batch.map(async verifier => await this.c.ask(verifier, { ...request, wantResult: true }, signal)))
+      for (const [i, answer] of answers.entries()) {
+        const verifier = batch[i] as string
+        if (answer.status === 'fulfilled' && Object.hasOwn(answer.value, 'result')) got.push({ verifier, answer: answer.value })
+        else this.c.log.debug({ thread: request.thread, verifier, err: answer.status === 'rejected' ? messageOf(answer.reason) : 'no result' }, 'a verifier could not re-run')
+      }
+    }
+    return got
   }
 }

@@ -174,3 +174,21 @@ test('a verifier takes at most maxInFlight checks at once, half of them from one
   assert.deepEqual((await Promise.all(running)).map(r => r.verdict), ['valid', 'valid'])
   assert.equal((await v.check(request(), COORD, signal)).verdict, 'valid', 'room again once they ended')
 })
+
+test('verify.quorumReruns = R: the first R verifiers each re-run (a lazy re-runner no longer decides alone); the rest compare with the first', async () => {
+  const asked: Array<[string, boolean | undefined, string | undefined]> = []
+  const record = (peer: string, request: CheckRequest): void => { asked.push([peer, request.wantResult, request.replica?.verifier]) }
+  const k3 = (over: Partial<QuorumChecksComponents>): QuorumChecks => quorum({ quorum: () => ({ mode: 'quorum', k: 3 }), reruns: () => 2, ...over })
+  const drawn = [...VERIFIERS, '12D3KooWVerifDVerifDVerifDVerifDVerifDVerifDVeri']
+  const run = async (q: QuorumChecks): Promise<string | undefined> => await q.check({ thread: `${COORD}/j1/s1`, assignment, primary: primary(AB), k: 3, drawn, signal: AbortSignal.timeout(5000) })
+  assert.equal(await run(k3({ ask: async (peer, request) => { record(peer, request); return answer('valid', request) } })), 'valid')
+  assert.deepEqual(asked, [[VERIFIERS[0], true, undefined], [VERIFIERS[1], true, undefined], [VERIFIERS[2], undefined, VERIFIERS[0]]])
+  // the first re-runner copies the worker's result; the second re-runs for real and disagrees: no longer valid
+  const lazyFirst = k3({ ask: async (peer, request) => answer(peer === VERIFIERS[1] ? 'invalid' : 'valid', request) })
+  assert.equal(await run(lazyFirst), undefined)
+  // R above K is K; a re-runner that cannot hands its place to the next while K − R remain to compare
+  asked.length = 0
+  const busy = k3({ reruns: () => 9, ask: async (peer, request) => { record(peer, request); if (peer === VERIFIERS[1]) throw new AgoraError('E1040', 'busy'); return answer('valid', request) } })
+  assert.equal(await run(busy), 'valid')
+  assert.deepEqual(asked.map(a => [a[0], a[1]]), [[VERIFIERS[0], true], [VERIFIERS[1], true], [VERIFIERS[2], true], [drawn[3], true]])
+})
