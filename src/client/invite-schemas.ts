@@ -1,5 +1,6 @@
 /** The invites route's body and answer (docs/api.md, "Invites"). */
 import { z } from 'zod'
+import type { MintedInvite } from '../invites/minter.ts'
 
 export const createInviteBody = z.object({
   /** How long the invite lasts (default 24 h; 1 minute to 30 days). */
@@ -10,15 +11,5 @@ export const createInviteBody = z.object({
 
 export type CreateInviteBody = z.infer<typeof createInviteBody>
 
-export interface InviteJson {
-  /** The one-line invite, `agora-invite:1:…`. */
-  invite: string
-  peerId: string
-  /** The addresses it carries, each ending in /p2p/<peerId>. */
-  addresses: string[]
-  /** ms since the epoch. */
-  expiresAt: number
-  includesPsk: boolean
-  /** Only loopback addresses were there: the invite works on this machine only. */
-  loopbackOnly: boolean
-}
+/** The answer of POST /api/v1/invites: the minter's result as it is. */
+export type InviteJson = MintedInvite

@@ -41,3 +41,10 @@ export function thrown (fn: () => unknown): AgoraError {
   }
   assert.fail('expected an error')
 }
+
+/** The AgoraError `fn` throws, which must carry `code`. */
+export function throwsCode (fn: () => unknown, code: string): AgoraError {
+  const err = thrown(fn)
+  assert.equal(err.code, code, err.message)
+  return err
+}

@@ -8,21 +8,9 @@ import {
   type Envelope, type NodeIdentity, type UnsignedEnvelope
 } from '../../../src/identity/index.ts'
 import { openStore, type Store } from '../../../src/store/index.ts'
-import { isAgoraError, type AgoraError, type ErrorCode } from '../../../src/errors.ts'
+import { throwsCode } from '../../harness/checks.ts'
 
 const encoder = new TextEncoder()
-
-function throwsCode (fn: () => unknown, code: ErrorCode): AgoraError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
-  }
-  assert.ok(isAgoraError(caught), `expected AgoraError ${code}, got ${String(caught)}`)
-  assert.equal(caught.code, code, caught.message)
-  return caught
-}
 
 /** Sign arbitrary fields with `signer`'s key (to build forgeries and replays). */
 function signWith (signer: NodeIdentity, fields: UnsignedEnvelope): Envelope {

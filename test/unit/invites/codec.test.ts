@@ -3,19 +3,7 @@ import { test, describe, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateIdentity, type NodeIdentity } from '../../../src/identity/index.ts'
 import { readInvite, signInvite, InviteMinter, inviteAddresses, INVITE_PREFIX } from '../../../src/invites/index.ts'
-import { isAgoraError, type AgoraError, type ErrorCode } from '../../../src/errors.ts'
-
-function throwsCode (fn: () => unknown, code: ErrorCode): AgoraError {
-  let caught: unknown
-  try {
-    fn()
-  } catch (err) {
-    caught = err
-  }
-  assert.ok(isAgoraError(caught), `expected AgoraError ${code}, got ${String(caught)}`)
-  assert.equal(caught.code, code, caught.message)
-  return caught
-}
+import { throwsCode } from '../../harness/checks.ts'
 
 /** The JSON body inside an invite, to alter it. */
 function bodyOf (invite: string): Record<string, unknown> {
