@@ -29,7 +29,6 @@ import { registerInviteCommands } from './commands/invite.ts'
 import { registerBootstrapCommands } from './commands/bootstrap.ts'
 import { registerSetupCommand } from './commands/setup.ts'
 import { addHelpExamples, examplesText } from './help-examples.ts'
-import { redactOutput } from './safe-output.ts'
 
 export function buildProgram (): Command {
   const program = new Command('agora')
@@ -84,7 +83,8 @@ export function allCommands (cmd: Command): Command[] {
 export async function runCli (argv: string[]): Promise<number> {
   const program = buildProgram()
   const debugSafe = argv.includes('--debug-safe')
-  if (debugSafe) redactOutput(argv)
+  // loaded only when asked for: every other command starts without it
+  if (debugSafe) (await import('./safe-output.ts')).redactOutput(argv)
   const verbose = debugSafe || argv.includes('--verbose') || argv.includes('-v')
   try {
     await program.parseAsync(argv, { from: 'user' })

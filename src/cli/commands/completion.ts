@@ -7,16 +7,17 @@
  */
 import { resolve } from 'node:path'
 import { Argument, type Command } from 'commander'
-import { complete, type Candidate } from '../completion/walk.ts'
-import { liveIds } from '../completion/live-ids.ts'
-import { completionScript, SHELLS } from '../completion/scripts.ts'
+import type { Candidate } from '../completion/walk.ts'
+import { SHELLS } from '../completion/shells.ts'
 import { defaultDataDir } from '../context.ts'
 
 export function registerCompletionCommand (program: Command): void {
   program.command('completion')
     .description('print a shell completion script (bash, zsh, fish, powershell); see `agora completion --help` for how to install it')
     .addArgument(new Argument('<shell>', SHELLS.join(', ')).choices(SHELLS))
-    .action((shell: string) => {
+    .action(async (shell: string) => {
+      // the completion machinery loads when a completion command runs, not with every command
+      const { completionScript } = await import('../completion/scripts.ts')
       process.stdout.write(completionScript(shell))
     })
 
@@ -36,11 +37,13 @@ export async function completionLines (program: Command, words: string[], env: N
   let candidates: Candidate[] = []
   let files = false
   try {
+    const { complete } = await import('../completion/walk.ts')
     const found = complete(program, words)
     files = found.files
     candidates = found.candidates
     if (found.live !== undefined) {
       const dataDir = found.globals.dataDir !== undefined ? resolve(found.globals.dataDir) : defaultDataDir(env)
+      const { liveIds } = await import('../completion/live-ids.ts')
       candidates = await liveIds(found.live, dataDir, words.at(-1) ?? '')
     }
   } catch {

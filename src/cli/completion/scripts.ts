@@ -7,8 +7,9 @@
  */
 import { AgoraError } from '../../errors.ts'
 
-export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const
-export type Shell = typeof SHELLS[number]
+import { SHELLS, type Shell } from './shells.ts'
+
+export { SHELLS, type Shell }
 
 const BASH = `# agora bash completion: candidates come from \`agora __complete\`
 _agora() {
