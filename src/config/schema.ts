@@ -214,6 +214,22 @@ export const verifySchema = z.object({
   if (v.decideBackend === 'etcd' && v.etcd.endpoints.length === 0) ctx.addIssue({ code: 'custom', path: ['etcd', 'endpoints'], message: 'decideBackend etcd needs at least one endpoint' })
 }).describe('Verification: attestations and decisions over gossip, the quorum and its bootstrap mode, the decide backend (docs/verification.md)')
 
+export const packagesSchema = z.object({
+  enabled: z.boolean().default(true).describe('Run the package room: Helia (IPFS) blocks on disk, bitswap, the package index, /agora/search/1 and the /ipfs/ gateway'),
+  maxPackageBytes: z.number().int().min(1).default(64 * 1024 ** 3).describe('Largest package (all its files) this node publishes or installs, in bytes'),
+  maxManifestBytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(256 * 1024).describe('Largest manifest (DAG-CBOR) accepted from a peer or a publisher, in bytes'),
+  maxFiles: z.number().int().min(1).max(100_000).default(10_000).describe('Most files one package may list'),
+  cacheBytes: z.number().int().min(0).default(20 * 1024 ** 3).describe('Size limit of installed packages that are not pinned; the least recently used are collected past it'),
+  minPublisherReputation: z.number().min(0).max(1).default(0.5).describe('Install refuses a package whose publisher\'s reputation is below this, unless --trust-publisher'),
+  searchTimeoutMs: z.number().int().min(100).max(60_000).default(3000).describe('How long a search waits for peers\' answers over /agora/search/1'),
+  searchFanout: z.number().int().min(0).max(64).default(8).describe('Peers a search asks at once (0: local index only)'),
+  searchPerPeerPerMinute: z.number().int().min(1).default(60).describe('/agora/search/1 queries served per peer per minute; more are refused'),
+  announcePerPublisherPerMinute: z.number().int().min(1).default(30).describe('PACKAGE announcements accepted per publisher per minute; more are dropped and counted against the sender'),
+  wantsPerPeer: z.number().int().min(1).default(1024).describe('Bitswap blocks a peer may have wanted from us at once; wants for blocks we do not hold count double'),
+  provide: z.boolean().default(true).describe('Provide every CID this node holds on the DHT (network.dht.enabled)'),
+  gateway: z.boolean().default(true).describe('Serve the IPFS trustless gateway GET /ipfs/<cid> (format=raw|car) on the HTTP port')
+}).strict().describe('Packages: publish, search and install signed, content-addressed packages over IPFS (docs/packages.md)')
+
 export const configSchema = z.object({
   // the file's format version (config/version.ts); absent in files written before it existed, which read as 1
   version: z.number().int().min(1).default(1).describe('Format version of this file; `agora config migrate` brings an older file up to date'),
@@ -229,7 +245,8 @@ export const configSchema = z.object({
   gateway: gatewaySchema.default(gatewaySchema.parse({})),
   jobs: jobsSchema.default(jobsSchema.parse({})),
   market: marketSchema.default(marketSchema.parse({})),
-  verify: verifySchema.default(verifySchema.parse({}))
+  verify: verifySchema.default(verifySchema.parse({})),
+  packages: packagesSchema.default(packagesSchema.parse({}))
 }).strict()
 
 export type AgoraConfig = z.infer<typeof configSchema>

@@ -24,6 +24,7 @@ import { m018DecisionPay } from './018-decision-pay.ts'
 import { m019ReceiptParts } from './019-receipt-parts.ts'
 import { m020FinalizeEnvelopes } from './020-finalize-envelopes.ts'
 import { m021ReceiptVoids } from './021-receipt-voids.ts'
+import { m022Packages } from './022-packages.ts'
 
 export interface Migration {
   version: number
@@ -52,5 +53,6 @@ export const MIGRATIONS: readonly Migration[] = [
   m018DecisionPay,
   m019ReceiptParts,
   m020FinalizeEnvelopes,
-  m021ReceiptVoids
+  m021ReceiptVoids,
+  m022Packages
 ]
