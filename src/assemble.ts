@@ -10,6 +10,7 @@
  *   → gateway: metering, /agora/infer/1 server and client, router (both paid through the market); API keys
  *   → verify: attestations and decisions over gossip, the quorum from the verifiers' offers
  *   → jobs: worker (resources, capability source, /agora/task/1), router, dispatcher, blobs, coordinator
+ *   → packages: Helia on the same libp2p, catalogue, search, installer, block server, DHT provider of roots
  */
 import { join } from 'node:path'
 import type { AgoraComponents } from './components.ts'
@@ -33,6 +34,7 @@ import { ApiKeys } from './api/index.ts'
 import { assembleJobs } from './jobs/index.ts'
 import { MarketService } from './market/index.ts'
 import { VerifyService } from './verify/index.ts'
+import { PackageService } from './packages/service.ts'
 import { DATA_DIR_FILES } from './daemon/data-dir.ts'
 import type { JobsSettings } from './daemon/runtime-config.ts'
 
@@ -139,9 +141,15 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
     const keys = new ApiKeys({ db: store.db })
     const verify = new VerifyService({ db: store.db, identity, gossip, reqresp, envelopes, offers, peerBook, capabilities, events, logger, metrics, market }, config.verify)
     const jobs = assembleJobs({ dataDir, config, identity, logger, metrics, events, store, reqresp, capabilities, wink, gateway, offers, peerBook, access, market, verify })
+    // packages.enabled false: nothing of the room is built (no Helia), and its API answers E1436
+    const packages = new PackageService({ libp2p, db: store.db.sqlite, identity, gossip, reqresp, peerBook, events, logger, metrics }, {
+      ...config.packages,
+      dataDir,
+      dht: config.network.dht.enabled
+    })
     const components: AgoraComponents = {
       dataDir, config, logger, metrics, events, store, identity, envelopes, libp2p, gossip, reqresp,
-      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, verify, jobs: jobs.api
+      capabilities, wink, providers, peerBook, offers, access, metering, gateway, keys, market, verify, jobs: jobs.api, packages
     }
     const services: Service[] = [
       // first up, last down: metering batches its rows and writes what is pending just before the store closes
@@ -153,6 +161,8 @@ export async function assemble (init: AssembleInit): Promise<Assembly> {
       { name: 'info', start: async () => { await info.start() }, stop: async () => { await info.stop() } },
       { name: 'peer manager', start: async () => { await peerManager.start() }, stop: async () => { await peerManager.stop() } },
       { name: 'peer guard', start: async () => { await peerGuard.start() }, stop: async () => { await peerGuard.stop() } },
+      // Helia starts on the running libp2p and stops before it; gossip and reqresp outlive the room
+      { name: 'packages', start: async () => { await packages.start() }, stop: async () => { await packages.stop() } },
       // the books are open before anything that buys or sells starts, and written last
       { name: 'market', start: async () => { await market.start() }, stop: async () => { await market.stop() } },
       { name: 'inference server', start: async () => { await inferenceServer.start() }, stop: async () => { await inferenceServer.stop() } },

@@ -16,6 +16,7 @@ import type { ApiKeys } from './api/index.ts'
 import type { JobCoordinator } from './jobs/index.ts'
 import type { MarketService } from './market/index.ts'
 import type { VerifyService } from './verify/index.ts'
+import type { PackageService } from './packages/service.ts'
 import type { PeerBook } from './peers/index.ts'
 import type { OfferService } from './offers/index.ts'
 import type { Store } from './store/index.ts'
@@ -58,4 +59,6 @@ export interface AgoraComponents {
   readonly verify: VerifyService
   /** Our jobs: submit, plan, route, dispatch, aggregate, resume (the coordinator). */
   readonly jobs: JobCoordinator
+  /** Packages over IPFS: publish, search, install (docs/packages.md); off with packages.enabled false. */
+  readonly packages: PackageService
 }

@@ -3,6 +3,7 @@
  * dashboard listen. Adding an event is one line in `AgoraEventMap`.
  */
 import { EventEmitter } from 'node:events'
+import type { TransferProgress } from './packages/types.ts'
 
 export interface AgoraEventMap {
   'node:started': { peerId: string, addresses: string[] }
@@ -78,6 +79,14 @@ export interface AgoraEventMap {
   'verify:audited': { jobId: string, subtaskId: string, worker: string, amount: string, outcome: 'paid' | 'forfeited', audited: string }
   /** The config changed at run time (PATCH /api/v1/config): every changed key, those applied now and those written for the next start. */
   'config:changed': { keys: string[], applied: string[], restart: string[] }
+  /** A package version entered the catalogue (published here, or learned by gossip or sync); `from`: 'local' or the peer that handed it over. */
+  'package:announced': { cid: string, name: string, version: string, kind: string, publisher: string, from: string }
+  /** This node published a package (`recipients`: peers the PACKAGE envelope reached by gossip). */
+  'package:published': { cid: string, name: string, version: string, size: number, recipients: number }
+  /** A publish or an install moved on (at most 4 a second per operation, and every change of phase). */
+  'package:progress': TransferProgress
+  'package:installed': { cid: string, name: string, version: string, size: number, dir: string, pinned: boolean }
+  'package:removed': { cid: string, name: string, version: string, size: number }
 }
 
 /** Payload of the offer:* events. */
@@ -102,7 +111,8 @@ export const AGORA_EVENT_NAMES: readonly AgoraEventName[] = [
   'contract:expired', 'contract:cancelled', 'payment:sent', 'payment:received', 'payment:refused',
   'need:created', 'need:proposal', 'need:decided', 'need:failed', 'need:proposed', 'need:awarded',
   'verify:decision', 'verify:challenge', 'verify:quorum', 'verify:finalized', 'verify:reconciled', 'verify:audited',
-  'request:completed', 'provider:status', 'config:changed'
+  'request:completed', 'provider:status', 'config:changed', 'package:announced',
+  'package:published', 'package:progress', 'package:installed', 'package:removed'
 ]
 
 type EmitterMap = { [K in AgoraEventName]: [AgoraEventMap[K]] }

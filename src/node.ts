@@ -94,7 +94,7 @@ export class AgoraNode {
   /** The HTTP server, answering for this node through a narrow control plane. */
   private async buildApi (): Promise<void> {
     const { identity, libp2p, dataDir, config, events, metrics, logger } = this.components
-    const { peerBook, offers, metering, providers, access, gateway, keys, jobs, market, verify } = this.components
+    const { peerBook, offers, metering, providers, access, gateway, keys, jobs, market, verify, packages } = this.components
     const control = new NodeControl({ identity, libp2p, peerManager: this.peerManager, peerBook, offers, metering, providers, access, metrics }, {
       dataDir,
       name: config.node.name,
@@ -106,7 +106,9 @@ export class AgoraNode {
     })
     // invites are signed with the node's key, to the addresses it listens on at the time
     const invites = new InviteMinter({ identity, addresses: () => libp2p.getMultiaddrs().map(ma => ma.toString()) }, { pskFile: config.network.psk })
-    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market, verify, invites, runtimeConfig: this.runtimeConfig }, {
+    this.api = await buildApiServer({ control, events, metrics, logger, gateway, keys, jobs, market, verify, invites, runtimeConfig: this.runtimeConfig, packages,
+      // the trustless gateway reads the on-disk blockstore only: a request never makes the node fetch
+      ...(packages.enabled && config.packages.gateway ? { ipfs: { blockstore: packages.localBlockstore } } : {}) }, {
       token: loadOrCreateToken(dataDir),
       host: config.api.host,
       allowLocalWithoutKey: config.api.allowLocalWithoutKey,

@@ -32,6 +32,9 @@ import { registerInvitesRoutes, type InvitesApi } from './routes/invites.ts'
 import { registerConfigRoutes, type RuntimeConfigApi } from './routes/config.ts'
 import type { VerifyStatus } from '../verify/index.ts'
 import type { MarketApi } from '../market/types.ts'
+import { IPFS_PREFIX, registerIpfsGateway, type IpfsGatewayDeps } from '../packages/gateway.ts'
+import type { PackageApi } from '../packages/types.ts'
+import { registerPackagesRoutes } from './routes/packages.ts'
 
 export interface ApiComponents {
   control: ControlPlane
@@ -52,6 +55,10 @@ export interface ApiComponents {
   invites?: InvitesApi
   /** The config in force: GET and PATCH /api/v1/config. */
   runtimeConfig?: RuntimeConfigApi
+  /** The IPFS trustless gateway: GET/HEAD /ipfs/<cid> from the local blockstore (packages.gateway), no token. */
+  ipfs?: IpfsGatewayDeps
+  /** Packages: serves /api/v1/packages (503 E1470 without it). */
+  packages?: PackageApi
 }
 
 export interface ApiInit {
@@ -115,10 +122,11 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     guardHost(request.headers.host, request.headers.origin)
     const path = request.url.split('?', 1)[0] as string
     // /v1 checks API keys in its own scope (routes/openai.ts)
-    if (!OPEN_PATHS.has(path) && !(openAi && isOpenAiPath(path))) checkToken(presentedToken(request.headers.authorization, request.url))
+    if (!OPEN_PATHS.has(path) && !(openAi && isOpenAiPath(path)) && !(components.ipfs !== undefined && path.startsWith(IPFS_PREFIX))) checkToken(presentedToken(request.headers.authorization, request.url))
   })
 
   registerHealthRoutes(app, components)
+  if (components.ipfs !== undefined) registerIpfsGateway(app, components.ipfs)
   await app.register(async scope => {
     registerControlRoutes(scope, components)
     registerEventsRoute(scope, components)
@@ -130,6 +138,7 @@ export async function buildApiServer (components: ApiComponents, init: ApiInit):
     if (components.verify !== undefined) registerVerifyRoutes(scope, { verify: components.verify })
     if (components.invites !== undefined) registerInvitesRoutes(scope, { invites: components.invites })
     if (components.runtimeConfig !== undefined) registerConfigRoutes(scope, { runtimeConfig: components.runtimeConfig })
+    registerPackagesRoutes(scope, { packages: components.packages, logger: components.logger })
   }, { prefix: API_PREFIX })
   if (openAi) {
     await app.register(async scope => {

@@ -28,6 +28,8 @@ import { registerDemoCommand } from './commands/demo.ts'
 import { registerInviteCommands } from './commands/invite.ts'
 import { registerBootstrapCommands } from './commands/bootstrap.ts'
 import { registerSetupCommand } from './commands/setup.ts'
+import { registerPkgCommands } from './commands/pkg.ts'
+import { packageVersionArgv } from './pkg-args.ts'
 import { addHelpExamples, examplesText } from './help-examples.ts'
 
 export function buildProgram (): Command {
@@ -65,6 +67,7 @@ export function buildProgram (): Command {
   registerLogsCommand(program)
   registerDemoCommand(program)
   registerSetupCommand(program)
+  registerPkgCommands(program)
   program.command('examples')
     .description('common tasks, one command line each')
     .action(() => { process.stdout.write(examplesText()) })
@@ -87,7 +90,8 @@ export async function runCli (argv: string[]): Promise<number> {
   if (debugSafe) (await import('./safe-output.ts')).redactOutput(argv)
   const verbose = debugSafe || argv.includes('--verbose') || argv.includes('-v')
   try {
-    await program.parseAsync(argv, { from: 'user' })
+    // `pkg publish --version 1.2.0` names the package's version, not agora's
+    await program.parseAsync(packageVersionArgv(argv), { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {

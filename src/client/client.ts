@@ -21,6 +21,7 @@ import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
 import type { CreateInviteBody, InviteJson } from './invite-schemas.ts'
 import type { ConfigPatchBody, ConfigPatchJson, ConfigViewJson } from './config-schemas.ts'
+import type * as P from './packages-schemas.ts'
 
 // Required, not imported: the ESM facade of node:http touches its lazy
 // getters and so loads undici (~12 ms), and `agora status` must start fast.
@@ -119,6 +120,18 @@ export class ControlClient {
   /** Waits until the decision is a contract (the winner's ACCEPT), or E1134. */
   decideNeed (id: string, seller?: string): Promise<N.NeedJson> { return this.call(ROUTES.decideNeed, { params: { id }, body: seller === undefined ? {} : { seller } }) }
   cancelNeed (id: string): Promise<N.NeedJson> { return this.call(ROUTES.cancelNeed, { params: { id } }) }
+  packageSearch (query: P.SearchQueryInput): Promise<P.SearchResult> { return this.call(ROUTES.packageSearch, { query: query as Record<string, string | number | undefined> }) }
+  packageInfo (spec: string): Promise<P.PackageInfo> { return this.call(ROUTES.packageInfo, { query: { spec } }) }
+  packages (): Promise<P.InstalledPackage[]> { return this.call(ROUTES.packages) }
+  removePackage (spec: string): Promise<P.InstalledPackage> { return this.call(ROUTES.removePackage, { query: { spec } }) }
+  pinPackage (spec: string, pinned: boolean): Promise<P.InstalledPackage> { return this.call(pinned ? ROUTES.pinPackage : ROUTES.unpinPackage, { body: { spec } }) }
+  verifyPackages (spec?: string): Promise<P.VerifyReport[]> { return this.call(ROUTES.verifyPackages, { body: spec === undefined ? {} : { spec } }) }
+  gcPackages (): Promise<P.GcResult> { return this.call(ROUTES.gcPackages) }
+  exportPackage (body: P.ExportBody): Promise<P.ExportJson> { return this.call(ROUTES.exportPackage, { body }) }
+  importPackage (body: P.ImportBody): Promise<P.ImportJson> { return this.call(ROUTES.importPackage, { body }) }
+  /** With `onProgress`, the work's progress streams (server-sent events) until the result. */
+  async installPackage (body: P.InstallBody, opts: P.StreamOptions = {}): Promise<P.InstalledPackage> { return await this.streamed(ROUTES.installPackage, body, opts) }
+  async publishPackage (body: P.PublishBody, opts: P.StreamOptions = {}): Promise<P.PublishResult> { return await this.streamed(ROUTES.publishPackage, body, opts) }
   async uploadFile (path: string, opts: UploadFileOptions = {}): Promise<BlobRef> {
     const { uploadFile } = await import('./upload.ts') // loaded on first use: most commands never upload
     return await uploadFile(this, path, opts)
@@ -158,6 +171,13 @@ export class ControlClient {
       })
       req.end()
     })
+  }
+
+  /** A POST whose progress streams when asked for (`onProgress`); else a plain call. */
+  private async streamed<Res, Body> (route: Route<Res, Body>, body: Body, opts: P.StreamOptions): Promise<Res> {
+    if (opts.onProgress === undefined) return await this.call(route, { body })
+    const { postWithProgress } = await import('./progress-stream.ts') // loaded on first use
+    return await postWithProgress<Res>(route.path, body, { url: this.url, token: this.token, idleTimeoutMs: opts.idleTimeoutMs ?? this.timeoutMs, onProgress: opts.onProgress, signal: opts.signal })
   }
 
   /** GET a path outside the typed routes (health, metrics); resolves to status and text. */

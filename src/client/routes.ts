@@ -12,6 +12,7 @@ import type * as N from './needs-schemas.ts'
 import type { VerifyStatusJson } from './verify-schemas.ts'
 import type { CreateInviteBody, InviteJson } from './invite-schemas.ts'
 import type { ConfigPatchBody, ConfigPatchJson, ConfigViewJson } from './config-schemas.ts'
+import type * as P from './packages-schemas.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -19,7 +20,7 @@ export const API_PREFIX = '/api/v1'
 export const UPLOAD_CHUNK_MAX_BYTES = 4 * 1024 * 1024
 
 export interface Route<Res, Body = undefined> {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   path: string
   /** Phantom fields: carry the types only. */
   response?: Res
@@ -93,7 +94,22 @@ export const ROUTES = {
   need: route<N.NeedViewJson>('GET', `${API_PREFIX}/market/needs/:id`),
   createNeed: route<N.NeedJson, N.NeedBody>('POST', `${API_PREFIX}/market/needs`),
   decideNeed: route<N.NeedJson, N.DecideBody>('POST', `${API_PREFIX}/market/needs/:id/decide`),
-  cancelNeed: route<N.NeedJson>('POST', `${API_PREFIX}/market/needs/:id/cancel`)
+  cancelNeed: route<N.NeedJson>('POST', `${API_PREFIX}/market/needs/:id/cancel`),
+  // packages (docs/packages.md): a spec travels in ?spec= or the body, never in the path
+  packageSearch: route<P.SearchResult>('GET', `${API_PREFIX}/packages/search`),
+  packageInfo: route<P.PackageInfo>('GET', `${API_PREFIX}/packages/info`),
+  packages: route<P.InstalledPackage[]>('GET', `${API_PREFIX}/packages`),
+  /** `?progress=1` (or Accept: text/event-stream): P.ProgressEvent server-sent events, the result last. */
+  installPackage: route<P.InstalledPackage, P.InstallBody>('POST', `${API_PREFIX}/packages/install`),
+  /** `?progress=1` as for install. */
+  publishPackage: route<P.PublishResult, P.PublishBody>('POST', `${API_PREFIX}/packages/publish`),
+  removePackage: route<P.InstalledPackage>('DELETE', `${API_PREFIX}/packages`),
+  pinPackage: route<P.InstalledPackage, { spec: string }>('POST', `${API_PREFIX}/packages/pin`),
+  unpinPackage: route<P.InstalledPackage, { spec: string }>('POST', `${API_PREFIX}/packages/unpin`),
+  verifyPackages: route<P.VerifyReport[], { spec?: string }>('POST', `${API_PREFIX}/packages/verify`),
+  gcPackages: route<P.GcResult>('POST', `${API_PREFIX}/packages/gc`),
+  exportPackage: route<P.ExportJson, P.ExportBody>('POST', `${API_PREFIX}/packages/export`),
+  importPackage: route<P.ImportJson, P.ImportBody>('POST', `${API_PREFIX}/packages/import`)
 } as const
 
 export type RouteResponse<R> = R extends Route<infer Res, unknown> ? Res : never

@@ -50,7 +50,7 @@ export const manifestSchema = z.object({
   kind: z.enum(PACKAGE_KINDS),
   description: z.string().max(2000).default(''),
   license: z.string().max(64).default(''),
-  tags: z.array(z.string().min(1).max(32)).max(32).default([]),
+  tags: z.array(z.string().regex(/^\S{1,32}$/, 'a tag is 1–32 characters without spaces')).max(32).default([]),
   /** Milliseconds since the epoch, set by the publisher. */
   created: z.number().int().min(0),
   /** Peer id of the key that signs the PACKAGE envelope. */
@@ -101,6 +101,11 @@ export async function decodeManifest (bytes: Uint8Array, expected?: CID): Promis
       throw new Error(`manifest bytes do not hash to ${expected.toString()}`)
     }
   }
+  return decodeManifestBytes(bytes)
+}
+
+/** Bytes → manifest with the schema check only, synchronously (for rows already checked when stored). */
+export function decodeManifestBytes (bytes: Uint8Array): Manifest {
   const node: unknown = dagCbor.decode(bytes)
   return manifestSchema.parse(linksToStrings(node))
 }

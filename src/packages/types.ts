@@ -40,6 +40,8 @@ export interface SearchQuery {
   timeoutMs?: number
   /** Local index only: no peer is asked. */
   localOnly?: boolean
+  /** Every matching version, not only the newest of each name. */
+  allVersions?: boolean
 }
 
 export interface SearchResult {
@@ -146,13 +148,13 @@ export interface PackageApi {
   /** Re-hash what is installed (one package, or all). */
   verify(spec?: string): Promise<VerifyReport[]>
   remove(spec: string): Promise<InstalledPackage>
-  pin(spec: string, pinned: boolean): InstalledPackage
+  pin(spec: string, pinned: boolean): InstalledPackage | Promise<InstalledPackage>
   /** Collect unpinned packages, least recently used first, until the cache is under packages.cacheBytes. */
   gc(): Promise<GcResult>
   /** A CARv1 of the package (manifest, its envelope, every file block) written to `out` on the node's disk. */
   exportCar(spec: string, out: string): Promise<{ cid: string, bytes: number, blocks: number }>
   /** Blocks of a CAR (each checked against its CID) and its package, as if installed from peers. */
-  importCar(path: string): Promise<{ cid: string, name: string, version: string, blocks: number }>
+  importCar(path: string, options?: { trustPublisher?: boolean, signal?: AbortSignal }): Promise<{ cid: string, name: string, version: string, blocks: number }>
   /** An installed model package into Ollama's model store, so `ollama run <model>` finds it. */
   exportOllama(spec: string, init: { modelsDir?: string, model?: string }): Promise<{ model: string, modelsDir: string }>
 }
