@@ -297,6 +297,8 @@ export const ERROR_CODES = {
   E1413: { status: 502, hint: 'the peer sent a malformed package sync page; it was dropped and the sync round ended' },
   E1414: { status: 403, hint: 'the sending peer is banned; its package messages are dropped until the ban ends' },
   E1415: { status: 409, hint: 'the manifest follows an earlier version (previous) of a name this node has not learned yet; anti-entropy brings the history, then it is accepted' },
+  E1416: { status: 429, hint: 'this peer sent more new manifests than packages.catalogBytesPerPeerPerHour; the rest come by anti-entropy later' },
+  E1417: { status: 507, hint: 'the catalogue is at packages.catalogMaxBytes; raise it, or remove what you do not need' },
   // packages: search — the local index and /agora/search/1 (docs/packages.md)
   E1420: { status: 400, hint: 'search with at most 256 characters and 16 words, a known --kind and --limit from 1 to 100' },
   E1421: { status: 429, hint: 'too many /agora/search/1 queries from one peer (packages.searchPerPeerPerMinute); search less often' },

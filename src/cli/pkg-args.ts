@@ -13,7 +13,8 @@ import type { z } from 'zod'
 
 export interface PublishFlags {
   name: string
-  packageVersion: string
+  /** `--version` (renamed by packageVersionArgv); checked here, so a missing one is named as the user writes it. */
+  packageVersion?: string
   kind: string
   description?: string
   license?: string
@@ -55,8 +56,10 @@ export function packageVersionArgv (argv: string[]): string[] {
   }
   const [noun, verb] = words
   if (noun === undefined || verb === undefined || argv[noun] !== 'pkg' || argv[verb] !== 'publish') return argv
+  // after `--` every word is an operand (a path may be named --version)
+  const end = argv.indexOf('--', verb)
   return argv.map((arg, i) => {
-    if (i <= verb) return arg
+    if (i <= verb || (end !== -1 && i > end)) return arg
     if (arg === '--version') return '--package-version'
     return arg.startsWith('--version=') ? `--package-version=${arg.slice('--version='.length)}` : arg
   })
@@ -80,6 +83,7 @@ export function parseDependencies (pairs: string[]): Record<string, string> {
 
 /** The publish body: the path made absolute here, the manifest's fields from the flags. */
 export async function publishBody (path: string, flags: PublishFlags, cwd = process.cwd()): Promise<PublishBody> {
+  if (flags.packageVersion === undefined) throw new AgoraError('E1473', '--version is required', { hint: 'give the package\'s version, e.g. --version 1.2.0' })
   const contextLength = flags.contextLength === undefined ? undefined : Number(flags.contextLength)
   const compat = {
     ...(flags.engine === undefined ? {} : { engine: flags.engine }),

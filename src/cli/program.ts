@@ -82,6 +82,9 @@ export function allCommands (cmd: Command): Command[] {
   return [cmd, ...cmd.commands.flatMap(c => allCommands(c))]
 }
 
+/** Usage errors exit 2: E600, and `agora pkg`'s spec, flag and export-target errors (its flags name their own codes). */
+const USAGE_ERRORS: ReadonlySet<string> = new Set(['E600', 'E1472', 'E1473', 'E1474'])
+
 /** Run the CLI; resolves to the exit code. */
 export async function runCli (argv: string[]): Promise<number> {
   const program = buildProgram()
@@ -104,7 +107,7 @@ export async function runCli (argv: string[]): Promise<number> {
     if (err instanceof AgoraError) {
       process.stderr.write(err.format() + '\n')
       if (verbose && err.stack !== undefined) process.stderr.write(err.stack + '\n')
-      return err.code === 'E600' ? 2 : 1
+      return USAGE_ERRORS.has(err.code) ? 2 : 1
     }
     process.stderr.write(formatError('E599', messageOf(err), 'an unexpected error', 'run with --verbose and report it') + '\n')
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n')

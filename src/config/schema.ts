@@ -225,7 +225,9 @@ export const packagesSchema = z.object({
   searchFanout: z.number().int().min(0).max(64).default(8).describe('Peers a search asks at once (0: local index only)'),
   searchPerPeerPerMinute: z.number().int().min(1).default(60).describe('/agora/search/1 queries served per peer per minute; more are refused'),
   announcePerPublisherPerMinute: z.number().int().min(1).default(30).describe('PACKAGE announcements accepted per publisher per minute; more are dropped and counted against the sender'),
-  wantsPerPeer: z.number().int().min(1).default(1024).describe('Bitswap blocks a peer may have wanted from us at once; wants for blocks we do not hold count double'),
+  catalogMaxBytes: z.number().int().min(1024 * 1024).default(1024 ** 3).describe('Most bytes of manifests the catalogue holds; past it, packages from peers are refused (E1417) — a flood of packages signed by throw-away keys cannot fill the disk'),
+  catalogBytesPerPeerPerHour: z.number().int().min(64 * 1024).default(64 * 1024 ** 2).describe('Bytes of new manifests taken from one peer (gossip or sync) per hour; more are dropped (E1416) and come again by anti-entropy later'),
+  wantsPerPeer: z.number().int().min(1).default(1024).describe('Blocks a peer may have asked of us at once over /agora/blocks/1 (E1453 past it); asking for blocks we do not hold costs the asker reputation. Bitswap keeps its own per-peer wantlist bound (1024)'),
   provide: z.boolean().default(true).describe('Provide every CID this node holds on the DHT (network.dht.enabled)'),
   gateway: z.boolean().default(true).describe('Serve the IPFS trustless gateway GET /ipfs/<cid> (format=raw|car) on the HTTP port')
 }).strict().describe('Packages: publish, search and install signed, content-addressed packages over IPFS (docs/packages.md)')

@@ -117,19 +117,28 @@ export async function importCar (c: CarComponents, limits: CarLimits, path: stri
   const added: CID[] = []
   try {
     await forEachBlock(path, limits, options.signal, async block => {
-      if (await c.blockstore.has(block.cid)) return
+      // only the package's own blocks: anything else in the file would sit in the store, tied to no package, for ever
+      if (!scan.needed.has(block.cid.toString()) || await c.blockstore.has(block.cid)) return
       await c.blockstore.put(block.cid, block.bytes)
       added.push(block.cid)
     })
+    await c.installer.install({ spec: pkg.cid, trustPublisher: options.trustPublisher === true, ...(options.signal === undefined ? {} : { signal: options.signal }) })
   } catch (err) {
+    // a refused or failed install (a publisher under the reputation bar…) keeps nothing of the file either
     for (const cid of added) await c.blockstore.delete(cid)
     throw err
   }
-  await c.installer.install({ spec: pkg.cid, trustPublisher: options.trustPublisher === true, ...(options.signal === undefined ? {} : { signal: options.signal }) })
   return { cid: pkg.cid, name: pkg.manifest.name, version: pkg.manifest.version, blocks: scan.blocks }
 }
 
-interface Scan { root: CID, envelope: unknown, blocks: number }
+interface Scan {
+  root: CID
+  envelope: unknown
+  /** Blocks in the file. */
+  blocks: number
+  /** The blocks the package needs (its manifest and every file's DAG): all an import keeps. */
+  needed: ReadonlySet<string>
+}
 
 /** Pass one: hashes, sizes, the envelope for the root, and every file DAG whole. Nothing is stored. */
 async function scanCar (path: string, limits: CarLimits, signal?: AbortSignal): Promise<Scan> {
@@ -166,7 +175,7 @@ async function scanCar (path: string, limits: CarLimits, signal?: AbortSignal): 
     if (!present.has(key)) throw new AgoraError('E1467', 'the CAR is missing blocks of the package', { why: `no block ${key}` })
     stack.push(...(children.get(key) ?? []))
   }
-  return { root, envelope, blocks }
+  return { root, envelope, blocks, needed: visited.add(root.toString()) }
 }
 
 /**

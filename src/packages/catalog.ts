@@ -53,7 +53,7 @@ export interface PackageCatalogComponents {
   metrics?: Registry | undefined
 }
 
-export type PackageCatalogInit = Pick<AgoraConfig['packages'], 'maxManifestBytes' | 'announcePerPublisherPerMinute'> & {
+export type PackageCatalogInit = Pick<AgoraConfig['packages'], 'maxManifestBytes' | 'announcePerPublisherPerMinute'> & Partial<Pick<AgoraConfig['packages'], 'catalogMaxBytes' | 'catalogBytesPerPeerPerHour'>> & {
   /** A sync round with a random connected peer this often (default 60 s). */
   syncIntervalMs?: number
   /** Not again with the same peer within this (default 10 s). */
@@ -77,11 +77,16 @@ export const REFUSE_REASONS: Partial<Record<ErrorCode, string>> = {
   E1411: 'version-taken',
   E1412: 'rate-limited',
   E1414: 'banned',
-  E1415: 'history-missing'
+  E1415: 'history-missing',
+  E1416: 'peer-budget',
+  E1417: 'catalog-full'
 }
 
 /** Refusals that only a broken or hostile sender produces: counted against the peer that handed them over. */
 const BLAMED: ReadonlySet<ErrorCode> = new Set(['E1400', 'E1401', 'E1402', 'E1403', 'E1404', 'E1405', 'E1406', 'E1407'])
+
+/** Defaults of the catalogue's bounds (config.packages.catalogMaxBytes, catalogBytesPerPeerPerHour). */
+const CATALOG_LIMIT_DEFAULTS = { maxBytes: 1024 ** 3, bytesPerPeerPerHour: 64 * 1024 ** 2 }
 
 type Ingested = { status: 'new' | 'duplicate', pkg: StoredPackage } | { status: 'refused', error: AgoraError }
 
@@ -92,6 +97,10 @@ export class PackageCatalog {
   private readonly metrics: CatalogMetrics | undefined
   private readonly now: () => number
   private readonly limiter: KeyedRateLimiter
+  /** Bytes of new manifests each peer may hand us (packages.catalogBytesPerPeerPerHour). */
+  private readonly peerBytes: KeyedRateLimiter
+  /** Bytes of manifests held, against packages.catalogMaxBytes. */
+  private heldBytes: number
   private readonly digest = new CatalogDigest()
   private readonly scheduler: SyncScheduler
   private readonly undo: Array<() => void> = []
@@ -107,6 +116,10 @@ export class PackageCatalog {
     const perMinute = Math.max(1, init.announcePerPublisherPerMinute)
     // a publisher may release a handful at once (a release of several packages): ten seconds' worth, at least five
     this.limiter = new KeyedRateLimiter({ perSecond: perMinute / 60, burst: Math.max(5, Math.ceil(perMinute / 6)), now: this.now, maxKeys: 20_000 })
+    // a late joiner may pull a whole catalogue from one peer at once: the hour's budget is the burst
+    const perHour = init.catalogBytesPerPeerPerHour ?? CATALOG_LIMIT_DEFAULTS.bytesPerPeerPerHour
+    this.peerBytes = new KeyedRateLimiter({ perSecond: perHour / 3600, burst: perHour, now: this.now, maxKeys: 10_000 })
+    this.heldBytes = components.repository.manifestBytes()
     this.scheduler = new SyncScheduler({ libp2p: components.libp2p, run: async (peer, signal) => await this.syncWith(peer, { signal }), log: this.log }, {
       protocol: PACKAGE_SYNC_PROTOCOL_ID,
       intervalMs: init.syncIntervalMs ?? PACKAGE_SYNC_DEFAULTS.intervalMs,
@@ -207,6 +220,7 @@ export class PackageCatalog {
         this.metrics?.duplicates.inc({ source })
         return { status: 'duplicate', pkg: again }
       }
+      if (peer !== 'local') this.checkBounds(peer, opened.bytes.byteLength)
       if (source === 'gossip' && !this.limiter.take(manifest.publisher)) {
         throw new AgoraError('E1412', 'too many packages from one publisher', { why: `${manifest.publisher} is over packages.announcePerPublisherPerMinute`, details: { publisher: manifest.publisher } })
       }
@@ -221,6 +235,7 @@ export class PackageCatalog {
       this.c.repository.put({ cid, manifest, envelope: opened.envelope, bytes: opened.bytes }, now, decision.changed ? decision.owners : undefined)
       this.c.repository.addProvider(cid, opened.envelope.from, now)
       this.digest.add(cid)
+      this.heldBytes += opened.bytes.byteLength
       const pkg: StoredPackage = { cid, manifest, envelope: opened.envelope, bytes: opened.bytes, receivedAt: now }
       this.metrics?.accepted.inc({ source })
       this.c.events.emit('package:announced', { cid, name: manifest.name, version: manifest.version, kind: manifest.kind, publisher: manifest.publisher, from: peer })
@@ -234,6 +249,23 @@ export class PackageCatalog {
         this.log.debug({ peer, source, err: error.format() }, 'package refused')
       }
       return { status: 'refused', error }
+    }
+  }
+
+  /**
+   * A peer can never bloat the catalogue: each peer hands us at most so many
+   * bytes of new manifests an hour (a flood from throw-away keys is paced by
+   * the peers relaying it, not by its publishers), and past the total cap
+   * nothing more is taken from peers. Not blamed: an honest relay of a busy
+   * network hits the budget too; what is dropped comes again by sync.
+   */
+  private checkBounds (peer: string, bytes: number): void {
+    const max = this.init.catalogMaxBytes ?? CATALOG_LIMIT_DEFAULTS.maxBytes
+    if (this.heldBytes + bytes > max) {
+      throw new AgoraError('E1417', 'package not taken: the catalogue is full', { why: `it holds ${this.heldBytes} bytes of manifests, the cap is ${max} (packages.catalogMaxBytes)`, details: { peer } })
+    }
+    if (!this.peerBytes.take(peer, bytes)) {
+      throw new AgoraError('E1416', 'package not taken: too many new manifests from one peer', { why: `${peer} is over packages.catalogBytesPerPeerPerHour`, details: { peer } })
     }
   }
 

@@ -8,7 +8,9 @@
  * `decodeManifest` convert at the DAG-CBOR edge.
  */
 import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import semver from 'semver'
 import { z } from 'zod'
@@ -20,16 +22,37 @@ export type PackageKind = typeof PACKAGE_KINDS[number]
 /** `publisher/name`: lower-case letters, digits, `.`, `_`, `-`; each part 1–64 characters. */
 export const PACKAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}\/[a-z0-9][a-z0-9._-]{0,63}$/
 
-const cidString = z.string().max(128).refine(value => {
-  try { CID.parse(value); return true } catch { return false }
-}, 'not a CID')
+/** Codecs a file root may have: dag-pb (a chunked file) or raw (one block). */
+const FILE_ROOT_CODECS: ReadonlySet<number> = new Set([dagPb.code, raw.code])
+
+function parsedCid (value: string): CID | undefined {
+  try { return CID.parse(value) } catch { return undefined }
+}
+
+const cidString = z.string().max(128).refine(value => parsedCid(value) !== undefined, 'not a CID')
+
+/*
+ * Every block is checked against its CID when fetched, and installs read
+ * plain sha256 files: a root with another hash (identity, blake3…) could
+ * not be verified the same way, or at all. Refused when the manifest is
+ * accepted, not half-way through an install.
+ */
+const fileRootCid = cidString.refine(value => {
+  const cid = parsedCid(value)
+  return cid !== undefined && cid.multihash.code === sha256.code && FILE_ROOT_CODECS.has(cid.code)
+}, 'a file CID is dag-pb or raw with a sha2-256 hash (the unixfs-v1-2025 profile)')
+
+const manifestCid = cidString.refine(value => {
+  const cid = parsedCid(value)
+  return cid !== undefined && cid.multihash.code === sha256.code && cid.code === dagCbor.code
+}, 'a manifest CID is dag-cbor with a sha2-256 hash')
 
 export const manifestFileSchema = z.object({
   /** Relative path inside the package, `/`-separated, no `..`. */
   path: z.string().min(1).max(1024).refine(p => !p.startsWith('/') && !p.split('/').some(part => part === '..' || part === '.' || part === ''), 'a relative path without . or .. parts'),
   /** UnixFS root of the file (unixfs-v1-2025 profile). */
-  cid: cidString,
-  size: z.number().int().min(0),
+  cid: fileRootCid,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** Plain sha256 of the bytes, hex (what Ollama and Hugging Face name blobs by). */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   mediaType: z.string().min(1).max(128)
@@ -55,13 +78,16 @@ export const manifestSchema = z.object({
   created: z.number().int().min(0),
   /** Peer id of the key that signs the PACKAGE envelope. */
   publisher: z.string().min(1).max(128),
-  files: z.array(manifestFileSchema).min(1),
+  files: z.array(manifestFileSchema).min(1).superRefine((files, ctx) => {
+    const problem = pathClash(files.map(file => file.path))
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  }),
   /** Other packages this one needs: name → semver range. */
   dependencies: z.record(z.string().regex(PACKAGE_NAME), z.string().max(64).refine(r => semver.validRange(r) !== null, 'a semver range')).default({}),
   /** For models and adapters: what they run on. */
   compat: compatSchema.optional(),
   /** Manifest CID of the version this one follows. */
-  previous: cidString.optional(),
+  previous: manifestCid.optional(),
   /**
    * The keys (peer ids) that may publish this name from now on; set by a
    * current owner to rotate a key or add a co-publisher. Absent: unchanged.
@@ -118,6 +144,25 @@ function linksToStrings (value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, linksToStrings(v)]))
   }
   return value
+}
+
+/**
+ * Two files at one path, or a file that is also another's folder (`a` and
+ * `a/b`), cannot both be installed: one would overwrite or block the other.
+ */
+function pathClash (paths: readonly string[]): string | undefined {
+  const files = new Set<string>()
+  for (const path of paths) {
+    if (files.has(path)) return `the path ${path} is listed twice`
+    files.add(path)
+  }
+  for (const path of paths) {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const folder = path.slice(0, slash)
+      if (files.has(folder)) return `${folder} is a file and the folder of ${path}`
+    }
+  }
+  return undefined
 }
 
 function stripUndefined<T extends object> (value: T): T {

@@ -24,6 +24,7 @@ import { importPlan, planImport, type ImportLimits } from './importer.ts'
 import { manifestSchema, type Manifest } from './manifest.ts'
 import { signPackage } from './package-envelope.ts'
 import { leafSkippingWalker } from './pin-walker.ts'
+import { refusePrivatePath } from './private-paths.ts'
 import type { PublishInit, PublishResult, TransferProgress } from './types.ts'
 
 /** A version of a name the catalogue holds (part 1's StoredPackage has these fields). */
@@ -52,7 +53,10 @@ export interface PublishComponents {
   provide: (cids: CID[]) => void
 }
 
-export type PublishLimits = ImportLimits
+export type PublishLimits = ImportLimits & {
+  /** The node's data dir: publish refuses to read it (private-paths.ts). */
+  dataDir?: string
+}
 
 const peerIdSchema = z.string().min(1).max(128).refine(value => {
   try { peerIdFromString(value); return true } catch { return false }
@@ -88,6 +92,7 @@ export async function publish (
   now: () => number = Date.now
 ): Promise<PublishResult> {
   const request = parsePublishInit(init)
+  if (limits.dataDir !== undefined) await refusePrivatePath(request.path, limits.dataDir)
   const report = (phase: TransferProgress['phase'], bytes: number, totalBytes: number): void => {
     onProgress?.({ operation: 'publish', name: request.name, phase, bytes, totalBytes, providers: 0 })
   }

@@ -35,8 +35,8 @@ const COLUMNS = 'cid, manifest, envelope, received_at'
 export class PackageRepository {
   private readonly db: DatabaseSync
   private readonly s: Record<
-  'get' | 'byVersion' | 'versions' | 'insert' | 'owners' | 'clearOwners' | 'addOwner' | 'addProvider' | 'providers' |
-  'providerCount' | 'forgetPeer' | 'count' | 'cidsAfter' | 'allCids' | 'envelope',
+  'get' | 'byVersion' | 'versions' | 'versionCids' | 'insert' | 'owners' | 'clearOwners' | 'addOwner' | 'addProvider' | 'providers' |
+  'providerCount' | 'forgetPeer' | 'count' | 'cidsAfter' | 'allCids' | 'envelope' | 'manifestBytes',
   StatementSync>
 
   constructor (db: DatabaseSync) {
@@ -45,6 +45,7 @@ export class PackageRepository {
       get: db.prepare(`SELECT ${COLUMNS} FROM packages WHERE cid = ?`),
       byVersion: db.prepare(`SELECT ${COLUMNS} FROM packages WHERE name = ? AND version = ?`),
       versions: db.prepare(`SELECT ${COLUMNS} FROM packages WHERE name = ?`),
+      versionCids: db.prepare('SELECT cid, version FROM packages WHERE name = ?'),
       insert: db.prepare(`INSERT INTO packages (cid, name, version, kind, description, tags, license, publisher, size, created, manifest, envelope, received_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       owners: db.prepare('SELECT owner FROM package_owners WHERE name = ? ORDER BY owner'),
@@ -56,6 +57,7 @@ export class PackageRepository {
       providerCount: db.prepare('SELECT COUNT(*) AS n FROM package_providers WHERE cid = ?'),
       forgetPeer: db.prepare('DELETE FROM package_providers WHERE peer = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM packages'),
+      manifestBytes: db.prepare('SELECT COALESCE(SUM(length(manifest)), 0) AS n FROM packages'),
       cidsAfter: db.prepare('SELECT cid FROM packages WHERE cid > ? ORDER BY cid LIMIT ?'),
       allCids: db.prepare('SELECT cid FROM packages'),
       envelope: db.prepare('SELECT envelope FROM packages WHERE cid = ?')
@@ -82,6 +84,16 @@ export class PackageRepository {
   }
 
   /**
+   * Every version of `name` as CID and version only, newest semver first:
+   * a name may have thousands of versions, each manifest up to
+   * packages.maxManifestBytes, so choosing one must not decode them all.
+   */
+  versionCids (name: string): Array<{ cid: string, version: string }> {
+    const rows = this.s.versionCids.all(name) as Array<{ cid: string, version: string }>
+    return rows.map(row => ({ cid: row.cid, version: row.version })).sort((a, b) => semver.rcompare(a.version, b.version))
+  }
+
+  /**
    * A spec to a package: a manifest CID; `name` (the highest release, or the
    * highest pre-release when there is no release); `name@1.2.0`; or
    * `name@<range>` (the highest version satisfying it).
@@ -91,11 +103,12 @@ export class PackageRepository {
     if (at === -1 && !spec.includes('/')) return isCid(spec) ? this.get(CID.parse(spec).toString()) : undefined
     const name = at === -1 ? spec : spec.slice(0, at)
     const wanted = at === -1 ? '' : spec.slice(at + 1).trim()
-    const versions = this.versions(name)
-    if (wanted === '') return versions.find(p => semver.prerelease(p.manifest.version) === null) ?? versions[0]
-    if (semver.valid(wanted) !== null) return versions.find(p => semver.eq(p.manifest.version, wanted))
-    if (semver.validRange(wanted) === null) return undefined
-    return versions.find(p => semver.satisfies(p.manifest.version, wanted))
+    const versions = this.versionCids(name)
+    let chosen: { cid: string } | undefined
+    if (wanted === '') chosen = versions.find(p => semver.prerelease(p.version) === null) ?? versions[0]
+    else if (semver.valid(wanted) !== null) chosen = versions.find(p => semver.eq(p.version, wanted))
+    else if (semver.validRange(wanted) !== null) chosen = versions.find(p => semver.satisfies(p.version, wanted))
+    return chosen === undefined ? undefined : this.get(chosen.cid)
   }
 
   /**
@@ -153,6 +166,11 @@ export class PackageRepository {
   }
 
   /** Every manifest CID, in no order (to build the sync digest at start). */
+  /** Bytes of every manifest held (the catalogue's size against packages.catalogMaxBytes). */
+  manifestBytes (): number {
+    return (this.s.manifestBytes.get() as { n: number }).n
+  }
+
   allCids (): string[] {
     return (this.s.allCids.all() as Array<{ cid: string }>).map(row => row.cid)
   }

@@ -89,7 +89,7 @@ export class PackageService implements PackageApi {
     const repository = new PackageRepository(c.db)
     const catalog = new PackageCatalog({
       repository, gossip: c.gossip, reqresp: c.reqresp, libp2p: c.libp2p, peerFeedback: c.peerBook, events: c.events, logger: c.logger, metrics: c.metrics
-    }, { maxManifestBytes: this.init.maxManifestBytes, announcePerPublisherPerMinute: this.init.announcePerPublisherPerMinute })
+    }, { maxManifestBytes: this.init.maxManifestBytes, announcePerPublisherPerMinute: this.init.announcePerPublisherPerMinute, catalogMaxBytes: this.init.catalogMaxBytes, catalogBytesPerPeerPerHour: this.init.catalogBytesPerPeerPerHour })
     const reputation = (peer: string): number => peer === self ? 1 : c.peerBook.reputation(peer)
     const search = new PackageSearch({
       index: new SearchIndex({ db: c.db, reputation }, { self }),
@@ -196,7 +196,7 @@ export class PackageService implements PackageApi {
       manifest: stored.manifest,
       envelope: stored.envelope,
       installed,
-      versions: parts.repository.versions(stored.manifest.name).map(v => v.manifest.version)
+      versions: parts.repository.versionCids(stored.manifest.name).map(v => v.version)
     }
   }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { isAgoraError } from '../../src/errors.ts'
 import { fileRoots, heldBlocks } from '../../src/packages/install/cache.ts'
+import { manifestPathOf } from '../../src/packages/install/write-files.ts'
 import type { TransferProgress } from '../../src/packages/types.ts'
 import { connectInstallNodes, createInstallNode, createInstallNodes, publishTo, writeFolder, type InstallNode } from '../harness/install-nodes.ts'
 
@@ -67,7 +68,7 @@ describe('packages: install from several providers', () => {
     assert.equal(installed.dir, join(c.dataDir, 'packages', 'acme', 'two-files', '1.0.0'))
     assert.equal(sha256Hex(readFileSync(join(installed.dir, 'model.bin'))), sha256Hex(big))
     assert.equal(readFileSync(join(installed.dir, 'prompt.txt'), 'utf8'), small)
-    assert.deepEqual(JSON.parse(readFileSync(join(installed.dir, 'manifest.json'), 'utf8')).files, pkg.manifest.files)
+    assert.deepEqual(JSON.parse(readFileSync(manifestPathOf(installed.dir), 'utf8')).files, pkg.manifest.files)
     assert.ok(a.blocks.stats.served > 0 && b.blocks.stats.served > 0, `both providers served blocks (A ${a.blocks.stats.served}, B ${b.blocks.stats.served})`)
     const fetch = progress.filter(p => p.phase === 'fetch')
     assert.equal(fetch.at(-1)?.providers, 2)

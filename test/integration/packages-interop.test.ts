@@ -21,7 +21,6 @@ import * as dagPb from '@ipld/dag-pb'
 import * as UnixFS from '@ipld/unixfs'
 import { withMaxChunkSize } from '@ipld/unixfs/file/chunker/fixed'
 import { withWidth } from '@ipld/unixfs/file/layout/balanced'
-import { FsBlockstore } from 'blockstore-fs'
 import type { FastifyInstance } from 'fastify'
 import { createHeliaLight } from 'helia'
 import { exporter } from 'ipfs-unixfs-exporter'
@@ -36,10 +35,10 @@ import { buildApiServer, type ControlPlane } from '../../src/api/index.ts'
 import { AgoraEvents } from '../../src/events.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { createRegistry } from '../../src/observability/metrics.ts'
-import { exportCar, importCar, type CarComponents } from '../../src/packages/car.ts'
-import { PackageCatalog } from '../../src/packages/catalog.ts'
+import { exportCar, importCar } from '../../src/packages/car.ts'
 import { IMPORT_PROFILE } from '../../src/packages/constants.ts'
 import { importPath } from '../../src/packages/importer.ts'
+import { carComponents, localBlocks } from '../harness/car-nodes.ts'
 import { isCode } from '../harness/checks.ts'
 import { createInstallNodes, publishTo, writeFolder, type InstallNode, type PublishedPackage } from '../harness/install-nodes.ts'
 import { tempDir } from '../harness/temp.ts'
@@ -113,25 +112,6 @@ test('file CIDs: our importer = ipfs-unixfs-importer = @ipld/unixfs, for 0, 1, 1
     rmSync(dir, { recursive: true, force: true })
   }
 })
-
-/** A bare catalogue over a node's repository: accept() is all a CAR import uses of it. */
-function catalogOf (node: InstallNode): PackageCatalog {
-  const unused = (): never => { throw new Error('not used by a CAR import') }
-  return new PackageCatalog({
-    repository: node.packages,
-    gossip: { publish: unused, subscribe: unused, validate: unused },
-    reqresp: node.reqresp,
-    libp2p: node.node.libp2p,
-    peerFeedback: { record: () => {}, isBanned: () => false },
-    events: new AgoraEvents(),
-    logger: silentLogger()
-  }, { maxManifestBytes: LIMITS.maxManifestBytes, announcePerPublisherPerMinute: 60 })
-}
-
-/** The node's on-disk blockstore (what the gateway and CARs use), beside Helia's networked one. */
-function localBlocks (node: InstallNode): FsBlockstore {
-  return new FsBlockstore(join(node.dataDir, 'ipfs', 'blocks'))
-}
 
 describe('packages interop: gateway and CAR', () => {
   let a: InstallNode, b: InstallNode
@@ -269,7 +249,7 @@ describe('packages interop: gateway and CAR', () => {
     tampered[at] = (tampered[at] as number) ^ 0xff
     const bad = join(scratch, 'tampered.car')
     writeFileSync(bad, tampered)
-    const components: CarComponents = { blockstore: localBlocks(b), packages: b.packages, catalog: catalogOf(b), installer: b.installer }
+    const components = carComponents(b, LIMITS.maxManifestBytes)
     await assert.rejects(importCar(components, LIMITS, bad), isCode('E1466'))
     assert.equal(b.packages.get(pkg.cid), undefined)
     assert.equal(await localBlocks(b).has(CID.parse(pkg.manifest.files[0]?.cid as string)), false)

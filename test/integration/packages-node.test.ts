@@ -124,7 +124,10 @@ describe('packages across a restart', () => {
   test('what a node published is still catalogued and pinned after it restarts', async () => {
     const dataDir = tempDir()
     swarm.track(dataDir)
-    const file = join(dataDir, 'note.txt')
+    // beside the data dir: publish never reads inside it (its key and API token)
+    const source = tempDir()
+    swarm.track(source)
+    const file = join(source, 'note.txt')
     writeFileSync(file, 'kept across restarts')
     const first = await swarm.add({ dataDir })
     const result = await first.components.packages.publish({ path: file, name: 'acme/note', version: '0.1.0', kind: 'other' })

@@ -28,7 +28,7 @@ export function registerPkgCommands (program: Command): void {
   pkg.command('publish <path>')
     .description('publish a file or folder as a signed package: imported as UnixFS on this node, announced to the network')
     .requiredOption('--name <publisher/name>', 'the package name, lower case, e.g. acme/summarize-prompts')
-    .requiredOption('--package-version <semver>', 'the package\'s version, e.g. 1.2.0 (written --version after `pkg publish`)')
+    .option('--package-version <semver>', 'the package\'s version, e.g. 1.2.0, required (written --version after `pkg publish`)')
     .option('--kind <kind>', 'prompt, agent, tool, model, adapter, dataset, eval, policy, job-template or other', 'other')
     .option('--description <text>', 'one paragraph on what it is')
     .option('--license <spdx>', 'its license, e.g. MIT')
@@ -99,7 +99,7 @@ export function registerPkgCommands (program: Command): void {
 
   pkg.command('remove <spec>')
     .alias('rm')
-    .description('remove an installed package (its blocks go at the next `agora pkg gc`)')
+    .description('remove an installed package, or an interrupted install: its files, and its blocks unless another package or a pin needs them')
     .action(async (spec: string, _flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
       const removed = await clientFor(opts.dataDir).removePackage(await checkSpec(spec))
@@ -117,7 +117,7 @@ export function registerPkgCommands (program: Command): void {
   }
 
   pkg.command('gc')
-    .description('collect unpinned packages, least recently used first, until the cache is under packages.cacheBytes')
+    .description('remove interrupted installs over an hour old, then collect unpinned packages, least recently used first, until the cache is under packages.cacheBytes')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = globalOptions(cmd)
       const result = await clientFor(opts.dataDir, { timeoutMs: DISK_WORK_MS }).gcPackages()

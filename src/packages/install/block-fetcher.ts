@@ -46,6 +46,8 @@ export interface FetchInit {
   signal?: AbortSignal
   /** Called for each block stored; `provider` is a peer id or 'bitswap'. */
   onBlock?: (bytes: number, provider: string) => void
+  /** Called with each block once it is verified and stored (the file writer takes it from here). */
+  onStored?: (cid: CID, block: Uint8Array) => void
 }
 
 export interface FetchResult {
@@ -253,6 +255,7 @@ class FetchRun {
     this.result.fetchedBytes += block.byteLength
     this.used.add(provider)
     this.init.onBlock?.(block.byteLength, provider)
+    this.init.onStored?.(cid, block)
     if (cid.code === dagPb.code) for (const child of childrenOf(block)) await this.enqueue(child)
   }
 
@@ -279,6 +282,7 @@ class FetchRun {
         this.result.fetchedBytes += block.byteLength
         this.used.add('bitswap')
         this.init.onBlock?.(block.byteLength, 'bitswap')
+        this.init.onStored?.(cid, block)
         if (cid.code === dagPb.code) for (const child of childrenOf(block)) await this.enqueue(child)
       }
     })

@@ -10,8 +10,14 @@ import { CID } from 'multiformats/cid'
 import { AgoraError } from '../../errors.ts'
 import type { Outcome } from '../../peers/reputation.ts'
 import type { HandlerContext, ReqResp } from '../../protocols/reqresp/index.ts'
-import { BLOCKS_PROTOCOL, type BlockFrame, type BlocksRequest } from './block-protocol.ts'
-import { readBlock } from './read-block.ts'
+import { BLOCKS_PROTOCOL, HAVE_TAG, type BlockFrame, type BlocksRequest } from './block-protocol.ts'
+import { readBlockAfter } from './read-block.ts'
+
+/** Peers whose misses (asks for blocks we do not hold) are tallied at once. */
+const MAX_MISS_TALLIES = 10_000
+
+/** Blocks read from disk ahead of the one being sent, per request. */
+const READ_AHEAD = 2
 
 /** What serving needs of a blockstore: Helia's, asked offline. */
 export interface LocalBlocks {
@@ -68,15 +74,25 @@ export class BlockServer {
     }
     this.inFlight.set(peer, held + request.cids.length)
     try {
-      for (const text of request.cids) {
-        const cid = CID.parse(text)
-        if (!await this.c.blockstore.has(cid)) {
+      // the next blocks are read from disk while this one is sent (bounded: READ_AHEAD blocks held)
+      const reads: Array<Promise<Uint8Array<ArrayBuffer> | undefined>> = []
+      const read = (i: number): void => {
+        const text = request.cids[i]
+        if (text === undefined || reads[i] !== undefined) return
+        const reading = this.load(CID.parse(text), context.signal)
+        reading.catch(() => {}) // awaited below; a request abandoned early must not leave it unhandled
+        reads[i] = reading
+      }
+      for (let i = 0; i < request.cids.length; i++) {
+        for (let ahead = i; ahead <= i + READ_AHEAD; ahead++) read(ahead)
+        const block = await reads[i]
+        delete reads[i]
+        if (block === undefined) {
           this.stats.missing++
           this.miss(peer)
           yield { have: false }
           continue
         }
-        const block = await readBlock(this.c.blockstore, cid, { offline: true, signal: context.signal })
         this.stats.served++
         yield { have: true, block }
       }
@@ -87,8 +103,17 @@ export class BlockServer {
     }
   }
 
+  /** A block we hold, or undefined. */
+  private async load (cid: CID, signal: AbortSignal): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    if (!await this.c.blockstore.has(cid)) return undefined
+    // read with the frame's tag byte in front: the codec then sends it without copying the block again
+    return await readBlockAfter(this.c.blockstore, cid, HAVE_TAG, { offline: true, signal })
+  }
+
   private miss (peer: string): void {
     const count = (this.misses.get(peer) ?? 0) + 1
+    // bounded however many peers ask: the oldest tally goes first
+    if (count === 1 && this.misses.size >= MAX_MISS_TALLIES) this.misses.delete(this.misses.keys().next().value as string)
     if (count < this.missesPerStrike) {
       this.misses.set(peer, count)
       return

@@ -11,6 +11,7 @@ import type { Manifest } from '../manifest.ts'
 import type { GcResult, InstalledPackage } from '../types.ts'
 import type { InstallsRepository } from './installs-repository.ts'
 import { readBlock } from './read-block.ts'
+import { manifestPathOf } from './write-files.ts'
 
 export interface CacheBlocks {
   has(cid: CID): Promise<boolean> | boolean
@@ -54,6 +55,7 @@ export async function removeInstalled (c: CacheComponents, installed: InstalledP
   const manifest = c.manifestOf(installed.cid)
   c.installs.delete(installed.cid)
   await rm(installed.dir, { recursive: true, force: true })
+  await rm(manifestPathOf(installed.dir), { force: true })
   if (manifest === undefined) return
   const mine = await heldBlocks(c.blockstore, fileRoots(manifest))
   if (mine.size === 0) return
@@ -69,9 +71,30 @@ export async function removeInstalled (c: CacheComponents, installed: InstalledP
   }
 }
 
-/** Collect unpinned packages, least recently used first, until they fit `cacheBytes`; `keep` are never collected. */
-export async function collect (c: CacheComponents, cacheBytes: number, keep: ReadonlySet<string> = new Set()): Promise<GcResult> {
+/** What collection may not take, and from when an interrupted install counts as given up. */
+export interface CollectInit {
+  /** Manifest CIDs never collected (the install that just finished, installs in progress). */
+  keep?: ReadonlySet<string>
+  /** Installs left 'fetching' (failed or cancelled) whose last attempt is older than this (ms since the epoch) are removed. */
+  interruptedBefore?: number
+}
+
+/**
+ * Collect installs that failed or were cancelled (their partial blocks and
+ * files, whether pinned or not: they were never installed) once their last
+ * attempt is older than `interruptedBefore`; then unpinned packages, least
+ * recently used first, until they fit `cacheBytes`.
+ */
+export async function collect (c: CacheComponents, cacheBytes: number, init: CollectInit = {}): Promise<GcResult> {
+  const keep = init.keep ?? new Set<string>()
   const result: GcResult = { removed: [], freedBytes: 0 }
+  if (init.interruptedBefore !== undefined) {
+    for (const stale of c.installs.interrupted(init.interruptedBefore)) {
+      if (keep.has(stale.cid)) continue
+      await removeInstalled(c, stale)
+      result.removed.push({ name: stale.name, version: stale.version, size: 0 })
+    }
+  }
   let total = c.installs.unpinnedBytes()
   for (const candidate of c.installs.collectable()) {
     if (total <= cacheBytes) break

@@ -20,8 +20,14 @@ export const INSTALL_DEFAULTS = {
   bitswapBlockTimeoutMs: 30_000,
   /** Blocks fetched over bitswap at once. */
   bitswapConcurrency: 16,
+  /** Fetched blocks kept in memory for the file writer, which writes while the fetch goes on (past this it reads them back from the blockstore). */
+  writeAheadBytes: 64 * 1024 * 1024,
+  /** Blocks of a file the writer reads ahead of the one it writes (bounds what it holds while one block is late). */
+  writeReadAheadBlocks: 16,
   /** A manifest CID this node does not know: how long to look for its block. */
-  manifestFetchMs: 10_000
+  manifestFetchMs: 10_000,
+  /** An install that failed or was cancelled is resumable this long; then `gc` removes it and its blocks. */
+  interruptedKeepMs: 60 * 60_000
 } as const
 
 /** The package store: `<dataDir>/packages/<publisher>/<name>/<version>/`. */

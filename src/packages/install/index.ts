@@ -17,11 +17,11 @@ import type { GcResult, InstalledPackage, InstallInit, TransferProgress, VerifyR
 import { BlockFetcher, type BlockFetcherInit, type FetchBlocks } from './block-fetcher.ts'
 import { collect, fileRoots, removeInstalled, type CacheComponents } from './cache.ts'
 import { INSTALL_DEFAULTS, PACKAGE_STORE_DIR } from './constants.ts'
+import { fetchAndWrite } from './fetch-and-write.ts'
 import { findInstalled } from './installed-spec.ts'
 import { InstallsRepository } from './installs-repository.ts'
 import { resolvePlan, type CataloguedPackage, type PackageLookup } from './resolve.ts'
 import { verifyInstalled } from './verify.ts'
-import { writePackageFiles } from './write-files.ts'
 
 export { BlockServer } from './block-server.ts'
 export { BLOCKS_PROTOCOL } from './block-protocol.ts'
@@ -57,6 +57,10 @@ export interface InstallerInit extends BlockFetcherInit {
   maxManifestBytes: number
   cacheBytes: number
   findProvidersMs?: number
+  /** How long a failed or cancelled install stays resumable before gc removes it (INSTALL_DEFAULTS.interruptedKeepMs). */
+  interruptedKeepMs?: number
+  /** Fetched blocks held in memory for the file writer (INSTALL_DEFAULTS.writeAheadBytes). */
+  writeAheadBytes?: number
   clock?: () => number
 }
 
@@ -70,6 +74,8 @@ export class PackageInstaller {
   private readonly fetcher: BlockFetcher
   private readonly cache: CacheComponents
   private readonly clock: () => number
+  /** Manifest CIDs being installed now: gc leaves their partial state alone. */
+  private readonly inFlight = new Map<string, number>()
 
   constructor (components: InstallerComponents, init: InstallerInit) {
     this.c = components
@@ -89,7 +95,7 @@ export class PackageInstaller {
     const plan = await resolvePlan({ packages: this.c.packages, reputation: this.c.reputation, self: this.c.self, blockstore: this.c.blockstore }, this.init, init.spec, init)
     for (const pkg of plan) await this.installOne(pkg, init)
     const root = plan[plan.length - 1] as CataloguedPackage
-    await this.gc(new Set(plan.map(pkg => pkg.cid)))
+    await this.collect(new Set(plan.map(pkg => pkg.cid)))
     return this.installs.get(root.cid) as InstalledPackage
   }
 
@@ -132,8 +138,14 @@ export class PackageInstaller {
     return result
   }
 
-  async gc (keep: ReadonlySet<string> = new Set()): Promise<GcResult> {
-    return await collect(this.cache, this.init.cacheBytes, keep)
+  /** Installs that failed or were cancelled over an hour ago, then unpinned packages past packages.cacheBytes. */
+  async gc (): Promise<GcResult> {
+    return await this.collect(new Set())
+  }
+
+  private async collect (keep: ReadonlySet<string>): Promise<GcResult> {
+    const interruptedBefore = this.clock() - (this.init.interruptedKeepMs ?? INSTALL_DEFAULTS.interruptedKeepMs)
+    return await collect(this.cache, this.init.cacheBytes, { keep: new Set([...keep, ...this.inFlight.keys()]), interruptedBefore })
   }
 
   /** Where a package's files go: `<dataDir>/packages/<publisher>/<name>/<version>`. */
@@ -142,6 +154,17 @@ export class PackageInstaller {
   }
 
   private async installOne (pkg: CataloguedPackage, init: InstallInit): Promise<void> {
+    this.inFlight.set(pkg.cid, (this.inFlight.get(pkg.cid) ?? 0) + 1)
+    try {
+      await this.installOneNow(pkg, init)
+    } finally {
+      const left = (this.inFlight.get(pkg.cid) ?? 1) - 1
+      if (left > 0) this.inFlight.set(pkg.cid, left)
+      else this.inFlight.delete(pkg.cid)
+    }
+  }
+
+  private async installOneNow (pkg: CataloguedPackage, init: InstallInit): Promise<void> {
     const { manifest } = pkg
     const now = this.clock()
     const existing = this.installs.get(pkg.cid)
@@ -159,28 +182,19 @@ export class PackageInstaller {
     this.installs.begin({ cid: pkg.cid, name: manifest.name, version: manifest.version, dir, size: totalBytes, pinned: init.pin === true }, now)
     const roots = fileRoots(manifest)
     const used = new Set<string>()
-    let fetched = 0
-    await this.fetcher.fetch({
-      roots,
-      providers: this.knownProviders(pkg.cid),
-      findProviders: signal => this.dhtProviders(roots[0] as CID, signal),
+    await fetchAndWrite({ fetcher: this.fetcher, blockstore: this.c.blockstore }, {
+      manifest,
+      dir,
+      fetch: {
+        roots,
+        providers: this.knownProviders(pkg.cid),
+        findProviders: signal => this.dhtProviders(roots[0] as CID, signal)
+      },
+      writeAheadBytes: this.init.writeAheadBytes ?? INSTALL_DEFAULTS.writeAheadBytes,
       ...(init.signal === undefined ? {} : { signal: init.signal }),
-      onBlock: (bytes, provider) => {
-        fetched += bytes
-        used.add(provider)
-        progress('fetch', fetched, used.size)
-      }
+      onFetched: (bytes, provider) => { used.add(provider); progress('fetch', bytes, used.size) },
+      onWritten: bytes => { progress('write', bytes, used.size) }
     })
-    let written = 0
-    try {
-      await writePackageFiles(this.c.blockstore, manifest, dir, {
-        ...(init.signal === undefined ? {} : { signal: init.signal }),
-        onBytes: bytes => { written += bytes; progress('write', written, used.size) }
-      })
-    } catch (err) {
-      if (init.signal?.aborted === true) throw new AgoraError('E1447', 'the install was interrupted', { why: 'it was cancelled; the blocks fetched so far are kept', cause: err })
-      throw err
-    }
     if (init.pin === true) await this.pinBlocks(manifest)
     this.installs.finish(pkg.cid, this.clock())
     progress('done', totalBytes, used.size)

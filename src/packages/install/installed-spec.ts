@@ -16,7 +16,8 @@ export function findInstalled (installs: InstallsRepository, spec: string): Inst
 }
 
 function lookup (installs: InstallsRepository, spec: string): InstalledPackage | undefined {
-  if (isCid(spec)) return installs.get(spec)
+  // any base or version of the CID names the same install (rows hold the canonical string)
+  if (isCid(spec)) return installs.get(CID.parse(spec).toString())
   const at = spec.indexOf('@')
   const name = at === -1 ? spec : spec.slice(0, at)
   const range = at === -1 ? undefined : spec.slice(at + 1)

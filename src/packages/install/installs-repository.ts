@@ -82,6 +82,11 @@ export class InstallsRepository {
     return (this.db.prepare("SELECT * FROM package_installs WHERE pinned = 0 AND state = 'installed' ORDER BY used_at ASC, cid").all() as unknown as Row[]).map(toInstalled)
   }
 
+  /** Installs still 'fetching' whose last attempt began before `before` (failed or cancelled: nothing resumes them by itself). */
+  interrupted (before: number): InstalledPackage[] {
+    return (this.db.prepare("SELECT * FROM package_installs WHERE state = 'fetching' AND used_at < ? ORDER BY used_at ASC, cid").all(before) as unknown as Row[]).map(toInstalled)
+  }
+
   /** Bytes of unpinned installed packages (what counts against packages.cacheBytes). */
   unpinnedBytes (): number {
     const row = this.db.prepare("SELECT COALESCE(SUM(size), 0) AS total FROM package_installs WHERE pinned = 0 AND state = 'installed'").get() as { total: number }

@@ -1,9 +1,10 @@
 /**
- * Writing an installed package's files out of the blockstore into the
+ * Writing an installed package's files out of the blockstore (or, during
+ * the fetch, out of BlockArrivals: arrivals.ts) into the
  * package store, atomically: each file goes to a temporary name in its own
  * folder, is hashed on the way, fsynced and renamed into place only when
  * its sha256 matches the manifest — a crash leaves a whole file or none.
- * `manifest.json` is written last, the same way.
+ * the manifest is written last, the same way, beside the folder (`<version>.manifest.json`).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import { CID } from 'multiformats/cid'
 import { AgoraError } from '../../errors.ts'
 import type { Manifest, ManifestFile } from '../manifest.ts'
+import { INSTALL_DEFAULTS } from './constants.ts'
 import { readBlock } from './read-block.ts'
 
 /** Reading blocks that are held here (never from the network). */
@@ -29,7 +31,15 @@ export function fileTarget (root: string, path: string): string {
   return target
 }
 
-/** Write every file of the manifest under `dir`, then `manifest.json`. */
+/**
+ * Where an installed package's manifest is kept: beside its folder, not in
+ * it — a package may hold a file of any name, `manifest.json` included.
+ */
+export function manifestPathOf (dir: string): string {
+  return `${dir}.manifest.json`
+}
+
+/** Write every file of the manifest under `dir`, then the manifest beside it (manifestPathOf). */
 export async function writePackageFiles (blocks: HeldBlocks, manifest: Manifest, dir: string, options: { signal?: AbortSignal, onBytes?: (bytes: number) => void } = {}): Promise<void> {
   await mkdir(dir, { recursive: true })
   for (const file of manifest.files) {
@@ -37,7 +47,7 @@ export async function writePackageFiles (blocks: HeldBlocks, manifest: Manifest,
     await writeFile(blocks, file, fileTarget(dir, file.path), options)
   }
   const json = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n')
-  await writeAtomic(join(dir, 'manifest.json'), async handle => { await handle.write(json) })
+  await writeAtomic(manifestPathOf(dir), async handle => { await handle.write(json) })
 }
 
 async function writeFile (blocks: HeldBlocks, file: ManifestFile, target: string, options: { signal?: AbortSignal, onBytes?: (bytes: number) => void }): Promise<void> {
@@ -50,7 +60,7 @@ async function writeFile (blocks: HeldBlocks, file: ManifestFile, target: string
   const hash = createHash('sha256')
   let size = 0
   await writeAtomic(target, async handle => {
-    for await (const chunk of entry.content({ signal: options.signal })) {
+    for await (const chunk of entry.content({ signal: options.signal, blockReadConcurrency: INSTALL_DEFAULTS.writeReadAheadBlocks })) {
       const bytes = chunk as Uint8Array
       hash.update(bytes)
       size += bytes.byteLength

@@ -18,6 +18,12 @@ test('--version after `pkg publish` is the package\'s; anywhere else it stays ag
   assert.deepEqual(packageVersionArgv(['--version']), ['--version'])
   assert.deepEqual(packageVersionArgv(['pkg', 'install', 'a/b', '--version']), ['pkg', 'install', 'a/b', '--version'])
   assert.deepEqual(packageVersionArgv(['--config', 'pkg', 'publish', '--version', '1']), ['--config', 'pkg', 'publish', '--version', '1'])
+  // after `--` a word is an operand, even one spelled --version
+  assert.deepEqual(packageVersionArgv(['pkg', 'publish', '--version', '1.0.0', '--', '--version']), ['pkg', 'publish', '--package-version', '1.0.0', '--', '--version'])
+})
+
+test('publish without --version names --version, as the user writes it', async () => {
+  await assert.rejects(publishBody('p', { name: 'acme/x', kind: 'other', dep: [], owner: [] }, '/home/me'), (err: unknown) => err instanceof AgoraError && err.code === 'E1473' && err.what === '--version is required')
 })
 
 test('publish: the path made absolute against the CLI\'s directory; tags, dependencies, compat and owners from their flags', async () => {

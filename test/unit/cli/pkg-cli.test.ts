@@ -95,7 +95,7 @@ describe('agora pkg against a listening API', () => {
     assert.match(gone.stderr, /^Error \[E1448\]: /)
   })
 
-  test('bad input exits non-zero with its code, before anything is sent', async () => {
+  test('bad input is a usage error (exit 2, as E600 elsewhere) with its code, before anything is sent', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['pkg', 'install', 'Acme/Upper'], /^Error \[E1472\]: 'Acme\/Upper' is not a package spec/],
       [['pkg', 'info', 'acme/x@not-a-range'], /^Error \[E1472\]: /],
@@ -103,13 +103,14 @@ describe('agora pkg against a listening API', () => {
       [['pkg', 'search', 'x', '--kind', 'weights'], /^Error \[E1473\]: --kind: /],
       [['pkg', 'publish', '.', '--name', 'acme', '--version', '1.0.0'], /^Error \[E1473\]: --name: /],
       [['pkg', 'publish', '.', '--name', 'acme/x', '--version', 'one'], /^Error \[E1473\]: --version: /],
+      [['pkg', 'publish', '.', '--name', 'acme/x'], /^Error \[E1473\]: --version is required/],
       [['pkg', 'export', 'acme/x'], /^Error \[E1474\]: /],
       [['pkg', 'export', 'acme/x', '--car', 'a.car', '--ollama'], /^Error \[E1474\]: /]
     ]
     const before = packages.calls.length
     for (const [args, error] of cases) {
       const run = await cli(args)
-      assert.equal(run.code, 1, args.join(' '))
+      assert.equal(run.code, 2, args.join(' '))
       assert.match(run.stderr, error, args.join(' '))
     }
     assert.equal(packages.calls.length, before, 'nothing reached the node')

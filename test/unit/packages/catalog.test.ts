@@ -162,4 +162,44 @@ describe('package catalogue: accept', () => {
     assert.equal(await gossip(v1.envelope, 'peer-banned'), 'ignore')
     assert.equal(catalog.size, 0)
   })
+
+  test('bounds: a peer hands over at most catalogBytesPerPeerPerHour of new manifests (E1416), and past catalogMaxBytes nothing more is taken from peers (E1417); neither blames the peer nor limits this node', async () => {
+    const signed = await Promise.all(['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'].map(async (v, i) => await signPackage(alice, manifestOf(alice.peerIdString, v, { name: `acme/tool-${i}` }))))
+    const size = Math.max(...signed.map(s => s.bytes.byteLength))
+    const bounded = (init: { catalogMaxBytes?: number, catalogBytesPerPeerPerHour?: number }): { catalog: PackageCatalog, repo: PackageRepository, close: () => void } => {
+      const own = openStore(':memory:')
+      const ownRepo = new PackageRepository(own.db.sqlite)
+      const components = {
+        repository: ownRepo,
+        gossip: { publish: async () => ({ recipients: 0 }), subscribe: () => () => {}, validate: () => () => {} },
+        reqresp: { handle: async () => {}, unhandle: async () => {}, request: async () => { throw new Error('no peers here') } },
+        libp2p: { addEventListener: () => {}, removeEventListener: () => {}, getPeers: () => [] },
+        peerFeedback: feedback,
+        events: new AgoraEvents(),
+        logger: silentLogger()
+      } as unknown as PackageCatalogComponents
+      return { catalog: new PackageCatalog(components, { maxManifestBytes: 256 * 1024, announcePerPublisherPerMinute: 600, ...init }), repo: ownRepo, close: () => { own.close() } }
+    }
+    const [s0, s1, s2, s3, s4] = signed.map(s => s.envelope) as [Envelope, Envelope, Envelope, Envelope, Envelope]
+
+    const budget = bounded({ catalogBytesPerPeerPerHour: 2 * size })
+    try {
+      await budget.catalog.accept(s0, 'peer-a')
+      await budget.catalog.accept(s1, 'peer-a')
+      await assert.rejects(budget.catalog.accept(s2, 'peer-a'), isCode('E1416'))
+      await budget.catalog.accept(s2, 'peer-b')
+      await budget.catalog.accept(s3, 'local')
+      assert.equal(budget.repo.count(), 4)
+    } finally { budget.close() }
+
+    const cap = bounded({ catalogMaxBytes: 2 * size })
+    try {
+      await cap.catalog.accept(s0, 'peer-a')
+      await cap.catalog.accept(s1, 'peer-b')
+      await assert.rejects(cap.catalog.accept(s2, 'peer-c'), isCode('E1417'))
+      await cap.catalog.accept(s4, 'local')
+      assert.equal(cap.repo.count(), 3)
+    } finally { cap.close() }
+    assert.deepEqual(feedback.invalid, [], 'a budget or a full catalogue is nobody\'s fault')
+  })
 })

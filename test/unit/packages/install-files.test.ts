@@ -14,7 +14,7 @@ import { importFile } from 'ipfs-unixfs-importer'
 import { isAgoraError } from '../../../src/errors.ts'
 import { IMPORT_PROFILE } from '../../../src/packages/constants.ts'
 import { verifyInstalled } from '../../../src/packages/install/verify.ts'
-import { fileTarget, writeAtomic, writePackageFiles } from '../../../src/packages/install/write-files.ts'
+import { fileTarget, manifestPathOf, writeAtomic, writePackageFiles } from '../../../src/packages/install/write-files.ts'
 import type { Manifest, ManifestFile } from '../../../src/packages/manifest.ts'
 import { exportOllama, OLLAMA_MEDIA_TYPES, type OllamaManifest } from '../../../src/packages/ollama.ts'
 import type { InstalledPackage } from '../../../src/packages/types.ts'
@@ -39,7 +39,9 @@ describe('install: files in the package store', () => {
     'template.txt': new TextEncoder().encode('{{ .Prompt }}'),
     'params.json': new TextEncoder().encode('{"temperature":0.2}'),
     LICENSE: new TextEncoder().encode('MIT'),
-    'docs/readme.md': new TextEncoder().encode('# model')
+    'docs/readme.md': new TextEncoder().encode('# model'),
+    // a file of the package's own with the name the store once gave its manifest
+    'manifest.json': new TextEncoder().encode('{"mine":true}')
   }
   const files: ManifestFile[] = []
   const manifestWith = (over: Partial<Manifest> = {}): Manifest => ({
@@ -57,11 +59,11 @@ describe('install: files in the package store', () => {
   })
   after(() => { rmSync(dir, { recursive: true, force: true }) })
 
-  test('every file lands whole, with manifest.json beside them and no temporary file left', async () => {
+  test('every file lands whole (its own manifest.json too), the manifest beside the folder, no temporary file left', async () => {
     const target = join(dir, 'pkg-ok')
     await writePackageFiles(blocks, manifestWith(), target)
     for (const [path, bytes] of Object.entries(contents)) assert.equal(sha(readFileSync(join(target, path))), sha(bytes), path)
-    assert.equal(JSON.parse(readFileSync(join(target, 'manifest.json'), 'utf8')).name, 'acme/tiny-llama')
+    assert.equal(JSON.parse(readFileSync(manifestPathOf(target), 'utf8')).name, 'acme/tiny-llama')
     assert.deepEqual(readdirSync(target).filter(name => name.endsWith('.part')), [])
     assert.deepEqual(await verifyInstalled(installedAt(target), manifestWith()), { cid: 'bafy-test', name: 'acme/tiny-llama', version: '1.0.0', ok: true, bad: [] })
   })
@@ -71,7 +73,7 @@ describe('install: files in the package store', () => {
     const lying = files.map(f => f.path === 'LICENSE' ? { ...f, sha256: 'b'.repeat(64) } : f)
     await rejectsCode(writePackageFiles(blocks, manifestWith({ files: lying }), target), 'E1449')
     assert.equal(existsSync(join(target, 'LICENSE')), false)
-    assert.equal(existsSync(join(target, 'manifest.json')), false)
+    assert.equal(existsSync(manifestPathOf(target)), false)
     assert.deepEqual(readdirSync(target).filter(name => name.endsWith('.part')), [])
   })
 
