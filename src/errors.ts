@@ -328,7 +328,8 @@ export const ERROR_CODES = {
   E1450: { status: 422, hint: 'only model packages (kind model) with a .gguf file can be exported to Ollama' },
   E1451: { status: 500, hint: 'check that the Ollama models dir is writable (or pass another --models-dir)' },
   E1452: { status: 400, hint: 'an Ollama model name is lower-case letters, digits, ., _ and -, with an optional :tag' },
-  E1453: { status: 429, hint: 'the peer asked for too many blocks at once; it is counted against its reputation' }
+  E1453: { status: 429, hint: 'the peer asked for too many blocks at once; it is counted against its reputation' },
+  E1454: { status: 409, hint: 'wait for the install to end (or cancel it), then remove the package' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -99,6 +99,22 @@ describe('packages: install from several providers', () => {
     assert.equal(sha256Hex(readFileSync(join(installed.dir, 'weights.bin'))), sha256Hex(data))
   })
 
+  test('remove while the package is being installed is refused (E1454); the install completes', async () => {
+    const data = randomBytes(16 * MiB)
+    const pkg = await publishTo(a, [a, b], [a, b, c], folder({ 'busy.bin': data }), { name: 'acme/busy', version: '1.0.0' })
+    let refusal: Promise<unknown> | undefined
+    const installed = await c.installer.install({
+      spec: 'acme/busy@1.0.0',
+      onProgress: p => { if (refusal === undefined && p.phase === 'fetch' && p.bytes > 0) refusal = rejectsCode(c.installer.remove('acme/busy'), 'E1454') }
+    })
+    assert.ok(refusal !== undefined, 'remove was tried mid-install')
+    await refusal
+    assert.equal(installed.cid, pkg.cid)
+    assert.equal(installed.state, 'installed')
+    assert.equal(sha256Hex(readFileSync(join(installed.dir, 'busy.bin'))), sha256Hex(data))
+    assert.equal((await c.installer.remove('acme/busy')).cid, pkg.cid, 'removed once the install is over')
+  })
+
   test('a provider that goes away mid-install does not stall it: the rest come from the other', async () => {
     const d = await createInstallNode()
     try {

@@ -115,6 +115,10 @@ export class PackageInstaller {
 
   async remove (spec: string): Promise<InstalledPackage> {
     const installed = findInstalled(this.installs, spec)
+    // its files and blocks are being written: removing them now would leave the running install nothing to finish
+    if (this.inFlight.has(installed.cid)) {
+      throw new AgoraError('E1454', `${installed.name}@${installed.version} is being installed`, { why: 'an install of it is running now', details: { cid: installed.cid } })
+    }
     if (installed.pinned) await this.unpinBlocks(installed)
     await removeInstalled(this.cache, installed)
     return installed
